@@ -1,0 +1,92 @@
+/**
+ * The plug provider contract (DESIGN §3.3): the TypeScript rendering of OVN's `vif_plug_class`.
+ *
+ * A provider answers one question for the agent: "which interface should stand for this logical
+ * port on this chassis?". The agent owns everything else (OVS transactions, ownership markers,
+ * MTU, state reporting), so a provider never writes to a database.
+ *
+ * Contracts every provider must keep:
+ * - `prepare()` is synchronous and non-blocking. Lookups come from tables that `run()` keeps fresh.
+ *   A provider that cannot answer *now* returns {@link NotNow} with a reason a person can act on;
+ *   it never throws for an expected miss (a throw is reported as `Failed` for that port only).
+ * - `finish()` is called only after the transaction that applied the answer committed.
+ * - `release()` is called exactly once for every `ready` answer that is no longer needed (after
+ *   `finish`, or instead of it when the transaction failed or was abandoned).
+ */
+
+/** Options as read from `Port_Binding.options` (all keys, not only the `vif-plug*` ones). */
+export type LogicalPortOptions = Readonly<Record<string, string>>;
+
+/** The Interface row the agent already has for this logical port, if any. */
+export interface ExistingInterface {
+  readonly name: string;
+  readonly type: string;
+  readonly options: Readonly<Record<string, string>>;
+}
+
+/** What the agent asks a provider. `create` also covers updates of an existing interface. */
+export interface PlugRequest {
+  readonly operation: 'create' | 'remove';
+  /** `Port_Binding.logical_port`. */
+  readonly logicalPort: string;
+  readonly options: LogicalPortOptions;
+  /** Present when the agent already owns an interface for this logical port. */
+  readonly existing?: ExistingInterface;
+}
+
+/** A positive answer: the interface to plug (for `create`) or that may now go (for `remove`). */
+export interface PlugReady {
+  readonly kind: 'ready';
+  /** Interface (and Port) name on the integration bridge. */
+  readonly name: string;
+  /** `Interface.type`; absent or "" means a system interface (a netdev such as a representor). */
+  readonly type?: string;
+  /** Interface options; only the keys in `maintainedIfaceOptions()` are reconciled. */
+  readonly options: Readonly<Record<string, string>>;
+}
+
+/** The provider cannot answer now; the port stays as it is, with this reason shown to operators. */
+export interface NotNow {
+  readonly kind: 'notNow';
+  /** Human-readable, names the key and quotes the value at fault, e.g. `no PF with MAC "…"`. */
+  readonly reason: string;
+  /** Short CamelCase reason for conditions and metrics labels, e.g. `RepresentorNotFound`. */
+  readonly code?: string;
+}
+
+export type PlugAnswer = PlugReady | NotNow;
+
+/** One plug target a provider could offer (for `ovn-plug-agent providers`, ovn-org/ovn#169). */
+export interface InventoryItem {
+  /** Stable identity inside the provider, e.g. `pf0/vf3` or `c1/pf0/vf3`. */
+  readonly id: string;
+  /** Netdev or interface name the agent would plug, when known. */
+  readonly name?: string;
+  /** Provider-specific details, e.g. `{ pfMac, controller, vfNum }`. */
+  readonly details: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface ProviderInventory {
+  readonly items: readonly InventoryItem[];
+  /** Free-form notes, e.g. why a class of devices is not usable. */
+  readonly notes?: readonly string[];
+}
+
+/** A plug provider. Only `type`, `maintainedIfaceOptions` and `prepare` are required. */
+export interface PlugProvider {
+  /** Matches `options:vif-plug-type` (or the older `plug-type`). */
+  readonly type: string;
+  /** Called once at registration. A rejection makes the provider *unavailable* with that reason. */
+  init?(): void | Promise<void>;
+  /** Called once at unregistration or agent exit. Must not unplug anything. */
+  destroy?(): void | Promise<void>;
+  /** Refreshes lookup tables; `true` means something changed and the agent should replan now. */
+  run?(): boolean | Promise<boolean>;
+  /** Interface option keys this provider owns; other keys on the row are left alone. */
+  maintainedIfaceOptions(): readonly string[];
+  prepare(request: PlugRequest): PlugAnswer;
+  finish?(request: PlugRequest, answer: PlugReady): void;
+  release?(request: PlugRequest, answer: PlugReady): void;
+  /** What this provider could plug right now. */
+  inventory?(): ProviderInventory;
+}
