@@ -1,0 +1,60 @@
+/**
+ * The status model's read side: what every status sink (metrics, `/status`, CLI, node
+ * conditions, per-port custom resources, events, logs) consumes. Sinks never reach into the
+ * reconciler; they receive these immutable snapshots.
+ */
+import type { PortState } from '../../plug/states.js';
+
+/** One logical port the agent wants, owns, or is in conflict over, on this chassis. */
+export interface PortStatus {
+  /** `Port_Binding.logical_port`. */
+  readonly logicalPort: string;
+  readonly state: PortState;
+  /** CamelCase machine reason, e.g. `RepresentorNotFound`, `InterfaceError`, `ForeignInterface`. */
+  readonly reason: string;
+  /** Human message: names the key and quotes the bad value where there is one. */
+  readonly message: string;
+  /** Provider type (`options:vif-plug-type`). */
+  readonly provider: string;
+  /** Interface name on the integration bridge, when known. */
+  readonly interfaceName?: string;
+  readonly ofport?: number;
+  /** When the agent first saw the port wanted (ms since epoch, injected clock). */
+  readonly firstSeenMs: number;
+  /** When `state` last changed. */
+  readonly sinceMs: number;
+  /** Time from first sighting to `Plugged` / `Bound`, once reached. */
+  readonly plugLatencyMs?: number;
+  readonly bindLatencyMs?: number;
+}
+
+export type DbConnectionState = 'connecting' | 'syncing' | 'monitoring' | 'backoff' | 'closed';
+
+export interface DbStatus {
+  readonly state: DbConnectionState;
+  readonly remote?: string;
+  /** Initial sync done with the final monitor conditions. */
+  readonly synced: boolean;
+  readonly reconnects: number;
+}
+
+export interface ProviderStatus {
+  readonly type: string;
+  readonly available: boolean;
+  /** Why it is unavailable, or the last `run()` error. */
+  readonly reason?: string;
+}
+
+/** A whole-agent snapshot, the body of `GET /status`. */
+export interface AgentStatus {
+  readonly chassis?: string;
+  readonly nodeName?: string;
+  readonly integrationBridge: string;
+  readonly sb: DbStatus;
+  readonly ovs: DbStatus;
+  readonly providers: readonly ProviderStatus[];
+  readonly ports: readonly PortStatus[];
+  /** Removal round held by the mass-removal guard (DESIGN §3.4), if any. */
+  readonly heldRemovals?: { readonly count: number; readonly untilMs: number };
+  readonly generatedAtMs: number;
+}
