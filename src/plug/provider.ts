@@ -32,6 +32,12 @@ export interface PlugRequest {
   readonly options: LogicalPortOptions;
   /** Present when the agent already owns an interface for this logical port. */
   readonly existing?: ExistingInterface;
+  /**
+   * The logical port's Ethernet address in lower case: the first word of the first
+   * `Port_Binding.mac` entry when it is a unicast MAC (absent for `unknown`, `router`, `dynamic`).
+   * Providers that program the address on hardware (e.g. the representor's host VF) use it.
+   */
+  readonly mac?: string;
 }
 
 /** A positive answer: the interface to plug (for `create`) or that may now go (for `remove`). */
@@ -89,4 +95,21 @@ export interface PlugProvider {
   release?(request: PlugRequest, answer: PlugReady): void;
   /** What this provider could plug right now. */
   inventory?(): ProviderInventory;
+}
+
+/**
+ * Structured logger handed to providers: the subset of pino's API they may use, so a pino child
+ * logger fits and tests can pass a recording or no-op one.
+ */
+export interface ProviderLogger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+/** What the agent hands a provider class from an external module: `new ProviderClass(context)`. */
+export interface ProviderContext {
+  /** A child logger already bound to the provider module. */
+  readonly logger: ProviderLogger;
 }
