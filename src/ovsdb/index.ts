@@ -1,0 +1,42 @@
+/**
+ * Public surface of src/ovsdb (our OVSDB client). Nothing outside src/ovsdb may import any other
+ * file of this folder.
+ */
+export {
+  ClientClosedError,
+  ConnectionClosedError,
+  FramingError,
+  OvsdbOptionsError,
+  OvsdbRpcError,
+  RemoteSyntaxError,
+  RpcCanceledError,
+  RpcTimeoutError,
+  isKnownOvsdbErrorString,
+} from './errors.js';
+export type { OvsdbErrorString } from './errors.js';
+export { DEFAULT_OVSDB_PORT, parseRemote, parseRemoteList } from './remote.js';
+export type { RemoteEndpoint, RemoteList } from './remote.js';
+export { DEFAULT_MAX_FRAME_BYTES, JsonStreamFramer, parseJsonLossless, stringifyJson } from './framer.js';
+export type { FramerOptions } from './framer.js';
+export { DEFAULT_PROBE_INTERVAL_MS, MIN_PROBE_INTERVAL_MS, RpcConnection } from './jsonrpc.js';
+export type { RequestOptions, RpcConnectionOptions, RpcReply, TlsFiles, TlsMaterial, TlsSource } from './jsonrpc.js';
+export { noopLogger } from './logger.js';
+export type { OvsdbLogger } from './logger.js';
+export { OvsdbClient } from './client.js';
+export type {
+  ChangeBatch,
+  ClientEvents,
+  ClientState,
+  Clause,
+  MonitorCondition,
+  OvsdbClientOptions,
+  Row,
+  RowRef,
+  TableChanges,
+  TableMonitorSpec,
+  TableView,
+  TransactOptions,
+  TxnBuilder,
+  TxnOutcome,
+  Uuid,
+} from './client.js';
