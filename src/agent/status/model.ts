@@ -1,0 +1,251 @@
+/**
+ * The per-port status model (DESIGN §3.5).
+ *
+ * The reconciler knows, after every planning round, a set of facts per logical port: what the
+ * planner decided (blocked with a reason, or nothing to do), whether a transaction touching the
+ * port is in flight, whether the last one failed, and what the OVS Interface row and the SB
+ * Port_Binding say. {@link derivePortState} turns those facts into one state with a CamelCase
+ * reason and a human message; {@link PortStatusModel} keeps the history that facts alone do not
+ * carry: when the port was first seen, since when it is in its state, and the plug and bind
+ * latencies.
+ *
+ * The model is level-triggered like the reconciler: every `update()` receives the complete set of
+ * ports of interest; a port missing from the set is gone (unplugged or no longer wanted and never
+ * owned) and leaves the model with a transition to `undefined`.
+ */
+import type { PortState } from '../../plug/states.js';
+import type { PortStatus } from './types.js';
+
+/** What the OVS Interface row owned for (or blocking) the port says. */
+export interface InterfaceFacts {
+  readonly name: string;
+  /** `Interface.ofport`: absent while ovs-vswitchd has not assigned one, -1 on failure. */
+  readonly ofport?: number;
+  /** `Interface.error`, verbatim. */
+  readonly error?: string;
+  /** `external_ids:ovn-installed=true`, set by ovn-controller once flows are installed. */
+  readonly ovnInstalled: boolean;
+}
+
+/** The reconciler's view of one port in one round. */
+export type PortPhase =
+  /** The planner blocked the port (provider not ready, conflict…); nothing was changed. */
+  | { readonly kind: 'blocked'; readonly state: 'Pending' | 'Failed' | 'Conflict'; readonly reason: string; readonly message: string }
+  /** A transaction that plugs/updates (plug) or removes (unplug) it is in flight. */
+  | { readonly kind: 'inTransaction'; readonly operation: 'plug' | 'unplug' }
+  /** The last transaction for it failed; `message` is the server's error, verbatim. */
+  | { readonly kind: 'transactionFailed'; readonly message: string }
+  /** Wanted and consistent, or waiting for its turn in the next transaction. */
+  | { readonly kind: 'steady' }
+  /** Not wanted any more, but its removal is held by the mass-removal guard. */
+  | { readonly kind: 'removalHeld'; readonly untilMs: number }
+  /** Not wanted according to a replica that has not completed its initial sync yet. */
+  | { readonly kind: 'awaitingSync' };
+
+export interface PortFacts {
+  readonly logicalPort: string;
+  /** Plug type from the logical port options, or the ownership marker value for unwanted rows. */
+  readonly provider: string;
+  readonly phase: PortPhase;
+  readonly iface?: InterfaceFacts;
+  /** `Port_Binding.up`, when the binding is known. */
+  readonly portBindingUp?: boolean;
+}
+
+/** One state with its reason; the input of {@link PortStatusModel.update}. */
+export interface PortObservation {
+  readonly logicalPort: string;
+  readonly provider: string;
+  readonly state: PortState;
+  readonly reason: string;
+  readonly message: string;
+  readonly interfaceName?: string;
+  readonly ofport?: number;
+}
+
+/** Maps the reconciler's facts on a port to its state, reason and message. */
+export function derivePortState(facts: PortFacts): PortObservation {
+  const base = {
+    logicalPort: facts.logicalPort,
+    provider: facts.provider,
+    ...(facts.iface === undefined ? {} : { interfaceName: facts.iface.name }),
+    ...(facts.iface?.ofport === undefined ? {} : { ofport: facts.iface.ofport }),
+  };
+  const phase = facts.phase;
+  switch (phase.kind) {
+    case 'blocked':
+      return { ...base, state: phase.state, reason: phase.reason, message: phase.message };
+    case 'inTransaction':
+      return phase.operation === 'plug'
+        ? { ...base, state: 'Plugging', reason: 'TransactionInFlight', message: 'OVS transaction in flight' }
+        : { ...base, state: 'Unplugging', reason: 'TransactionInFlight', message: 'OVS transaction removing the interface in flight' };
+    case 'transactionFailed':
+      return { ...base, state: 'Failed', reason: 'TransactionFailed', message: phase.message };
+    case 'steady':
+    case 'removalHeld':
+    case 'awaitingSync': {
+      const fromIface = stateFromInterface(facts);
+      if (phase.kind === 'steady') return { ...base, ...fromIface };
+      if (phase.kind === 'removalHeld') {
+        return {
+          ...base,
+          state: fromIface.state,
+          reason: 'RemovalHeld',
+          message: `no longer wanted here; removal held by the mass-removal guard until ${new Date(phase.untilMs).toISOString()}`,
+        };
+      }
+      return {
+        ...base,
+        state: fromIface.state,
+        reason: 'AwaitingSync',
+        message: 'not wanted by the replicas so far; no removal before both databases completed their initial sync',
+      };
+    }
+  }
+}
+
+function stateFromInterface(facts: PortFacts): { state: PortState; reason: string; message: string } {
+  const iface = facts.iface;
+  if (iface === undefined) {
+    return { state: 'Pending', reason: 'Queued', message: 'waiting for the next OVS transaction' };
+  }
+  if (iface.error !== undefined && iface.error !== '') {
+    return { state: 'Failed', reason: 'InterfaceError', message: iface.error };
+  }
+  if (iface.ofport === -1) {
+    return { state: 'Failed', reason: 'NoOfport', message: `ovs-vswitchd could not open interface "${iface.name}" (ofport -1)` };
+  }
+  if (iface.ofport === undefined || iface.ofport <= 0) {
+    return { state: 'Plugged', reason: 'WaitingForOfport', message: `interface "${iface.name}" committed, waiting for ovs-vswitchd to assign an ofport` };
+  }
+  if (iface.ovnInstalled || facts.portBindingUp === true) {
+    return { state: 'Bound', reason: 'Bound', message: `interface "${iface.name}" (ofport ${iface.ofport}) is bound by ovn-controller` };
+  }
+  return { state: 'Plugged', reason: 'WaitingForOvnController', message: `interface "${iface.name}" has ofport ${iface.ofport}; waiting for ovn-controller to bind it` };
+}
+
+/** A change of one port's state, handed to sinks (logs, metrics, events). */
+export interface PortTransition {
+  readonly logicalPort: string;
+  /** Undefined when the port is new to the model. */
+  readonly from?: PortState;
+  /** Undefined when the port left the model (unplugged, or no longer of interest). */
+  readonly to?: PortState;
+  /** The port's status after the change (before it, for a port that left). */
+  readonly status: PortStatus;
+  /** Set when this transition is the first to reach `Plugged`/`Bound` for a measurable port. */
+  readonly plugLatencyMs?: number;
+  readonly bindLatencyMs?: number;
+}
+
+interface Tracked {
+  status: PortStatus;
+  /** Latencies are measured only for ports first seen before they were plugged (not on restart). */
+  measurable: boolean;
+}
+
+export interface PortStatusModelOptions {
+  /** Milliseconds since epoch; injected so tests control time. */
+  readonly now: () => number;
+}
+
+/** Keeps per-port timestamps and latencies across planning rounds. */
+export class PortStatusModel {
+  readonly #now: () => number;
+  readonly #ports = new Map<string, Tracked>();
+
+  constructor(options: PortStatusModelOptions) {
+    this.#now = options.now;
+  }
+
+  /**
+   * Replaces the set of ports with `observations` and returns what changed: ports whose state,
+   * reason or message changed, new ports, and ports that left. A port keeps `sinceMs` while its
+   * state stays the same, even when its reason changes.
+   */
+  update(observations: Iterable<PortObservation>): PortTransition[] {
+    const now = this.#now();
+    const transitions: PortTransition[] = [];
+    const seen = new Set<string>();
+    for (const obs of observations) {
+      if (seen.has(obs.logicalPort)) continue;
+      seen.add(obs.logicalPort);
+      const tracked = this.#ports.get(obs.logicalPort);
+      if (tracked === undefined) {
+        const measurable = obs.state !== 'Plugged' && obs.state !== 'Bound' && obs.state !== 'Unplugging';
+        const status = buildStatus(obs, now, now, undefined);
+        this.#ports.set(obs.logicalPort, { status, measurable });
+        transitions.push({ logicalPort: obs.logicalPort, to: obs.state, status });
+        continue;
+      }
+      const prev = tracked.status;
+      const stateChanged = prev.state !== obs.state;
+      let plugLatencyMs: number | undefined;
+      let bindLatencyMs: number | undefined;
+      let latencies: { plug?: number; bind?: number } = {
+        ...(prev.plugLatencyMs === undefined ? {} : { plug: prev.plugLatencyMs }),
+        ...(prev.bindLatencyMs === undefined ? {} : { bind: prev.bindLatencyMs }),
+      };
+      if (tracked.measurable && stateChanged) {
+        if ((obs.state === 'Plugged' || obs.state === 'Bound') && latencies.plug === undefined) {
+          plugLatencyMs = now - prev.firstSeenMs;
+          latencies = { ...latencies, plug: plugLatencyMs };
+        }
+        if (obs.state === 'Bound' && latencies.bind === undefined) {
+          bindLatencyMs = now - prev.firstSeenMs;
+          latencies = { ...latencies, bind: bindLatencyMs };
+        }
+      }
+      const status = buildStatus(obs, prev.firstSeenMs, stateChanged ? now : prev.sinceMs, latencies);
+      const changed =
+        stateChanged ||
+        prev.reason !== status.reason ||
+        prev.message !== status.message ||
+        prev.interfaceName !== status.interfaceName ||
+        prev.ofport !== status.ofport ||
+        prev.provider !== status.provider;
+      tracked.status = status;
+      if (changed) {
+        transitions.push({
+          logicalPort: obs.logicalPort,
+          from: prev.state,
+          to: obs.state,
+          status,
+          ...(plugLatencyMs === undefined ? {} : { plugLatencyMs }),
+          ...(bindLatencyMs === undefined ? {} : { bindLatencyMs }),
+        });
+      }
+    }
+    for (const [name, tracked] of this.#ports) {
+      if (seen.has(name)) continue;
+      this.#ports.delete(name);
+      transitions.push({ logicalPort: name, from: tracked.status.state, status: tracked.status });
+    }
+    return transitions;
+  }
+
+  /** Current statuses, sorted by logical port name. */
+  ports(): PortStatus[] {
+    return [...this.#ports.values()].map((t) => t.status).sort((a, b) => (a.logicalPort < b.logicalPort ? -1 : a.logicalPort > b.logicalPort ? 1 : 0));
+  }
+
+  get(logicalPort: string): PortStatus | undefined {
+    return this.#ports.get(logicalPort)?.status;
+  }
+}
+
+function buildStatus(obs: PortObservation, firstSeenMs: number, sinceMs: number, latencies: { plug?: number; bind?: number } | undefined): PortStatus {
+  return Object.freeze({
+    logicalPort: obs.logicalPort,
+    state: obs.state,
+    reason: obs.reason,
+    message: obs.message,
+    provider: obs.provider,
+    ...(obs.interfaceName === undefined ? {} : { interfaceName: obs.interfaceName }),
+    ...(obs.ofport === undefined ? {} : { ofport: obs.ofport }),
+    firstSeenMs,
+    sinceMs,
+    ...(latencies?.plug === undefined ? {} : { plugLatencyMs: latencies.plug }),
+    ...(latencies?.bind === undefined ? {} : { bindLatencyMs: latencies.bind }),
+  });
+}
