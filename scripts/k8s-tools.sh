@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Real Kubernetes tools for the tests: kube-apiserver, kubectl, etcd and helm, built from pinned Go
+# Real Kubernetes tools for the tests: kube-apiserver, kube-controller-manager (garbage collection,
+# namespace deletion), kubectl, etcd and helm, built from pinned Go
 # modules through the Go module proxy and cached outside the repository (docs/kubernetes-testing.md).
 #
 #   build     build whatever is missing from the cache (idempotent; fast when cached)
@@ -107,7 +108,7 @@ cmd_pin() {
   [ -n "$replaces" ] || die "no ./staging replace directives found in $k8s_gomod; the wrapper recipe no longer fits this kubernetes version"
   echo "k8s-tools: pinning $(wc -l <<<"$replaces") staging modules to $staging_version"
   write_wrapper "$go" "$MODULES_DIR/kubernetes" kubernetes "k8s.io/kubernetes $KUBERNETES_VERSION" "$replaces" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
   # etcd's server module requires its sibling modules at real versions and only replaces them
   # with ../ paths for its own repository, so no replace is needed here.
   write_wrapper "$go" "$MODULES_DIR/etcd" etcd "go.etcd.io/etcd/server/v3 $ETCD_VERSION" "" go.etcd.io/etcd/server/v3
@@ -206,6 +207,7 @@ cmd_build() {
   started=$(date +%s)
   build_one "$go" etcd etcd go.etcd.io/etcd/server/v3 "-s -w" --version
   build_one "$go" kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "$(kubernetes_ldflags "$go")" --version
+  build_one "$go" kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "$(kubernetes_ldflags "$go")" --version
   build_one "$go" kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "$(kubernetes_ldflags "$go")" version --client
   build_one "$go" helm helm helm.sh/helm/v3/cmd/helm "$(helm_ldflags)" version
   if [ "$BUILT_SOMETHING" = 1 ]; then
