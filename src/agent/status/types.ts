@@ -58,3 +58,24 @@ export interface AgentStatus {
   readonly heldRemovals?: { readonly count: number; readonly untilMs: number };
   readonly generatedAtMs: number;
 }
+
+/** One plug target in the `GET /providers` body, with the logical port using it, if any. */
+export interface InventoryEntry {
+  readonly id: string;
+  readonly name?: string;
+  readonly details: Readonly<Record<string, string | number | boolean>>;
+  /** The logical port whose interface has this name on the integration bridge. */
+  readonly logicalPort?: string;
+}
+
+/** What one provider reports for `ovn-plug-agent providers` (ovn-org/ovn#169). */
+export interface ProviderInventoryReport {
+  readonly type: string;
+  readonly available: boolean;
+  readonly reason?: string;
+  /** Absent when the provider has no `inventory()`. */
+  readonly items?: readonly InventoryEntry[];
+  readonly notes?: readonly string[];
+  /** `inventory()` threw: its message. */
+  readonly error?: string;
+}

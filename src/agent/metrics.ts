@@ -1,0 +1,137 @@
+/**
+ * Prometheus metrics of the agent, registered on an injected prom-client `Registry` (never the
+ * global one), all named `ovn_plug_*`.
+ *
+ * Label cardinality is bounded by what lives on this node: the per-port info gauge carries one
+ * series per port the agent wants or owns here (not per SB row), and reason labels are the
+ * CamelCase reason codes, never free text.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { PORT_STATES } from '../plug/states.js';
+import type { AgentStatus } from './status/types.js';
+
+export type DbName = 'sb' | 'ovs';
+export type TransactionOutcomeLabel = 'success' | 'tryAgain' | 'error' | 'unknown' | 'notLocked' | 'empty';
+export type ReplanTrigger = 'change' | 'provider' | 'timer' | 'reconnect' | 'retry' | 'startup';
+
+const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const RECONCILE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** The agent's metric families; one instance per agent, bound to one registry. */
+export class AgentMetrics {
+  readonly #ports: Gauge<'state'>;
+  readonly #portInfo: Gauge<'logical_port' | 'interface' | 'provider' | 'state'>;
+  readonly #plugLatency: Histogram;
+  readonly #bindLatency: Histogram;
+  readonly #providerErrors: Counter<'provider' | 'reason'>;
+  readonly #providerAvailable: Gauge<'provider'>;
+  readonly #reconcileDuration: Histogram;
+  readonly #transactions: Counter<'outcome'>;
+  readonly #dbConnected: Gauge<'db'>;
+  readonly #dbReconnects: Counter<'db'>;
+  readonly #removalsHeld: Gauge;
+  readonly #replans: Counter<'trigger'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#ports = new Gauge({ name: 'ovn_plug_ports', help: 'Ports this agent wants or owns, by state.', labelNames: ['state'], registers });
+    this.#portInfo = new Gauge({
+      name: 'ovn_plug_port_info',
+      help: 'One series per port on this node (value 1) with its interface, provider and state.',
+      labelNames: ['logical_port', 'interface', 'provider', 'state'],
+      registers,
+    });
+    this.#plugLatency = new Histogram({
+      name: 'ovn_plug_plug_latency_seconds',
+      help: 'Time from first sighting of a wanted port to its interface being committed (Plugged).',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#bindLatency = new Histogram({
+      name: 'ovn_plug_bind_latency_seconds',
+      help: 'Time from first sighting of a wanted port to ovn-controller binding it (Bound).',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#providerErrors = new Counter({
+      name: 'ovn_plug_provider_errors_total',
+      help: 'Provider answers that kept a port from being plugged (not-now, throws, unavailable) and run() failures, by reason code.',
+      labelNames: ['provider', 'reason'],
+      registers,
+    });
+    this.#providerAvailable = new Gauge({
+      name: 'ovn_plug_provider_available',
+      help: '1 when the provider is registered and initialised, 0 when unavailable.',
+      labelNames: ['provider'],
+      registers,
+    });
+    this.#reconcileDuration = new Histogram({
+      name: 'ovn_plug_reconcile_duration_seconds',
+      help: 'Time to plan one reconcile round (replica read, provider answers, planning, status).',
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    });
+    this.#transactions = new Counter({
+      name: 'ovn_plug_ovs_transactions_total',
+      help: 'OVS DB transactions sent by the agent, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#dbConnected = new Gauge({
+      name: 'ovn_plug_db_connected',
+      help: '1 while the database connection is monitoring (initial sync done), else 0.',
+      labelNames: ['db'],
+      registers,
+    });
+    this.#dbReconnects = new Counter({ name: 'ovn_plug_db_reconnects_total', help: 'Reconnections to the database.', labelNames: ['db'], registers });
+    this.#removalsHeld = new Gauge({ name: 'ovn_plug_removals_held', help: 'Ports whose removal the mass-removal guard currently holds.', registers });
+    this.#replans = new Counter({ name: 'ovn_plug_replans_total', help: 'Planning rounds, by what triggered them.', labelNames: ['trigger'], registers });
+    for (const db of ['sb', 'ovs'] as const) {
+      this.#dbConnected.set({ db }, 0);
+      this.#dbReconnects.inc({ db }, 0);
+    }
+  }
+
+  /** Refreshes the gauges that mirror a status snapshot. */
+  recordSnapshot(status: AgentStatus): void {
+    const counts = new Map<string, number>(PORT_STATES.map((s) => [s, 0]));
+    this.#portInfo.reset();
+    for (const port of status.ports) {
+      counts.set(port.state, (counts.get(port.state) ?? 0) + 1);
+      this.#portInfo.set({ logical_port: port.logicalPort, interface: port.interfaceName ?? '', provider: port.provider, state: port.state }, 1);
+    }
+    for (const [state, n] of counts) this.#ports.set({ state }, n);
+    for (const provider of status.providers) this.#providerAvailable.set({ provider: provider.type }, provider.available ? 1 : 0);
+    this.#dbConnected.set({ db: 'sb' }, status.sb.state === 'monitoring' ? 1 : 0);
+    this.#dbConnected.set({ db: 'ovs' }, status.ovs.state === 'monitoring' ? 1 : 0);
+    this.#removalsHeld.set(status.heldRemovals?.count ?? 0);
+  }
+
+  observePlugLatency(ms: number): void {
+    this.#plugLatency.observe(ms / 1000);
+  }
+
+  observeBindLatency(ms: number): void {
+    this.#bindLatency.observe(ms / 1000);
+  }
+
+  providerError(provider: string, reason: string): void {
+    this.#providerErrors.inc({ provider, reason });
+  }
+
+  observeReconcile(ms: number): void {
+    this.#reconcileDuration.observe(ms / 1000);
+  }
+
+  transaction(outcome: TransactionOutcomeLabel): void {
+    this.#transactions.inc({ outcome });
+  }
+
+  dbReconnected(db: DbName): void {
+    this.#dbReconnects.inc({ db });
+  }
+
+  replan(trigger: ReplanTrigger): void {
+    this.#replans.inc({ trigger });
+  }
+}
