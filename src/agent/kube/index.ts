@@ -1,0 +1,54 @@
+/**
+ * Kubernetes status sinks: node conditions, PortPlug objects, Events, and the small API client
+ * they share. `main.ts` needs only {@link startKubeStatusSinks}, {@link resolveKubeConnection}
+ * and, for the uninstall hook, {@link removeKubeStatus}.
+ */
+export { startKubeStatusSinks, resolveKubeConnection } from './sinks.js';
+export type { KubeStatusSinks, KubeStatusSinksOptions } from './sinks.js';
+export { removeKubeStatus } from './cleanup.js';
+export type { RemoveKubeStatusOptions, RemoveKubeStatusResult } from './cleanup.js';
+export { KubeClient, createHttpsTransport, PATCH_CONTENT_TYPES } from './client.js';
+export type {
+  KubeTransport,
+  KubeHttpRequest,
+  KubeHttpResponse,
+  HttpMethod,
+  PatchType,
+  KubeClientOptions,
+  ListOptions,
+  PatchOptions,
+  DeleteOptions,
+  HttpsTransportOptions,
+} from './client.js';
+export { loadKubeconfig, inClusterConfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.js';
+export type { KubeConnection, LoadKubeconfigOptions, InClusterOptions, ReadTextFile } from './kubeconfig.js';
+export { KubeApiError, KubeTransportError, KubeConfigError, isKubeApiError } from './errors.js';
+export { NodeConditionManager, removeNodeConditions } from './node-conditions.js';
+export type { NodeConditionManagerOptions } from './node-conditions.js';
+export {
+  summarizeConditions,
+  isSettled,
+  READY_CONDITION,
+  DEGRADED_CONDITION,
+  OWNED_CONDITION_TYPES,
+} from './condition-summary.js';
+export type { ConditionContent, SummaryOptions } from './condition-summary.js';
+export { PortPlugSyncer } from './port-plug-syncer.js';
+export type { PortPlugSyncerOptions, PortPlugSyncStats } from './port-plug-syncer.js';
+export {
+  PORT_PLUG_GROUP,
+  PORT_PLUG_VERSION,
+  PORT_PLUG_KIND,
+  PORT_PLUG_PLURAL,
+  NODE_LABEL,
+  portPlugName,
+  nodeLabelValue,
+} from './port-plug-resource.js';
+export type { PortPlugObject, PortPlugSpec, PortPlugStatus } from './port-plug-resource.js';
+export { EventRecorder, DEFAULT_EVENT_NAMESPACE } from './events.js';
+export type { EventRecorderOptions, RecordedEvent } from './events.js';
+export { TokenBucket, backoffDelayMs } from './pacing.js';
+export type { BackoffOptions, TokenBucketOptions } from './pacing.js';
+export { systemClock, silentLogger } from './runtime.js';
+export type { Clock, KubeLogger } from './runtime.js';
+export type { NodeCondition, NodeObject, ObjectMeta, OwnerReference } from './api-types.js';
