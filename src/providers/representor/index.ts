@@ -1,0 +1,29 @@
+export {
+  REPRESENTOR_PROVIDER_TYPE,
+  RepresentorProvider,
+  createRepresentorProvider,
+} from './provider.js';
+export type { BackoffOptions, RepresentorProviderOptions } from './provider.js';
+export {
+  DevlinkMonitorParser,
+  DevlinkOutputError,
+  parseMonitorEvent,
+  parsePortEntry,
+  parsePortShowOutput,
+} from './devlink-json.js';
+export type { DevlinkPort, DevlinkPortCommand, DevlinkPortEvent, MonitorChunkResult, PortDump } from './devlink-json.js';
+export { buildPortTable, lacksNetdev, pfId, pfsNeedingFallbackMac, uplinkForPf } from './port-table.js';
+export type { FallbackMac, FunctionFlavour, FunctionPort, HostPf, PfMacSource, PortTable } from './port-table.js';
+export {
+  PF_MAC_OPTION,
+  SF_NUM_OPTION,
+  VF_NUM_OPTION,
+  describePf,
+  formatNumberRanges,
+  lookupRepresentor,
+  parseSelector,
+} from './lookup.js';
+export type { RepresentorMatch, RepresentorNotNowCode, RepresentorSelector } from './lookup.js';
+export { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
+export { CommandError, globalTimers, runCommand, spawnProcess } from './process.js';
+export type { CommandResult, SpawnProcess, SpawnedProcess, Timers } from './process.js';
