@@ -1,0 +1,49 @@
+/**
+ * The logging surface the agent needs: a subset of pino's `Logger` (so a pino logger or child
+ * fits as is) plus a no-op default, and a rate limiter for messages that would otherwise repeat
+ * on every planning round (a port stuck in `Conflict` must not log ten lines a second).
+ */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+const ignore = (): void => undefined;
+
+export const noopLogger: Logger = { debug: ignore, info: ignore, warn: ignore, error: ignore, child: () => noopLogger };
+
+export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * Logs a message at most once per `intervalMs` per key; the next line after a quiet period
+ * carries `suppressed: n`, the number of repeats that were dropped in between.
+ */
+export class RateLimitedLog {
+  readonly #last = new Map<string, { atMs: number; suppressed: number }>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    private readonly intervalMs = 60_000,
+  ) {}
+
+  log(level: LogLevelName, key: string, fields: Record<string, unknown>, msg: string): void {
+    const now = this.now();
+    const last = this.#last.get(key);
+    if (last !== undefined && now - last.atMs < this.intervalMs) {
+      last.suppressed += 1;
+      return;
+    }
+    const suppressed = last?.suppressed ?? 0;
+    this.#last.set(key, { atMs: now, suppressed: 0 });
+    this.logger[level](suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+  }
+
+  /** Forgets a key so that its next occurrence logs at once (e.g. after the condition cleared). */
+  reset(key: string): void {
+    this.#last.delete(key);
+  }
+}

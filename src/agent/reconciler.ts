@@ -1,0 +1,822 @@
+/**
+ * The reconciler: keeps the integration bridge equal to what the Southbound DB asks of this
+ * chassis, one OVS transaction at a time.
+ *
+ * Model. The agent holds two replicas: the Southbound DB, monitored with a condition that limits
+ * `Port_Binding` to rows requesting this chassis (main or additional), and the local Open vSwitch
+ * DB (bridges, ports, interfaces). Neither replica's *events* drive decisions; they only say
+ * "something may have changed". Every round reads both replicas whole and asks the pure planner
+ * (src/plug) what to create, update, replug and remove. This level-triggered design makes the
+ * reconciler indifferent to lost, duplicated or reordered notifications, to reconnects with full
+ * resyncs, and to the lag between a transaction reply and the replica update that reflects it:
+ * the next round simply sees the world as it is.
+ *
+ * Rounds. Changes, provider `run()` reports, the resync timer and reconnects all just mark the
+ * reconciler dirty; a round runs on the next turn of the event loop, so a burst of updates (a
+ * 1,000-port NB transaction arrives as a handful of messages) coalesces into one round. At most
+ * ONE OVS transaction is in flight: while it is, rounds wait, and the outcome triggers the next
+ * round. A round sends the *whole* plan in one transaction, guarded by `wait` (verify) operations
+ * on every row value it read to compute it (the bridge's `ports`, each updated Interface's changed
+ * columns), so a concurrent writer makes the commit fail with `tryAgain` instead of clobbering it.
+ *
+ * Outcomes. `success`: providers' `finish()` then `release()`; the next round waits until the OVS
+ * replica has caught up with the commit, so a fresh create is never planned twice. `tryAgain`: the
+ * replica was stale; release, wait for it to move, replan. `error`: the ports whose operations
+ * failed get `Failed` with the server's error verbatim and are set aside with exponential backoff,
+ * so one bad port cannot starve the others; when the error cannot be attributed to one operation
+ * (a commit-time constraint violation), the ports of that transaction are later retried one per
+ * transaction to find the culprit. `unknown` (connection lost or timed out while in flight): the
+ * transaction may or may not have committed, so it is never resent; the reconciler waits until the
+ * replica moves (or reconnects and resyncs) and plans from what it then shows.
+ *
+ * Safety (DESIGN §3.4). Nothing is removed until both replicas are monitoring and the Southbound
+ * condition for the current Chassis row is in effect (`canRemove`); a round that would remove a
+ * large share of the owned ports is held by the mass-removal guard; the agent never removes
+ * anything on its own exit. Everything else — ownership markers, conflicts, maintained options —
+ * is the planner's rule book.
+ */
+import type { ClientState, OvsdbClient, Row, RowRef, TxnBuilder, TxnMutation, TxnOutcome } from '../ovsdb/index.js';
+import type { PlugRequest, PlugReady, PlugProvider } from '../plug/provider.js';
+import type { Plan, PlannedCreate, PlannedRemove, PlannedReplug, PlannedUpdate, PlanInput, PreparedPlug, ProviderLookup } from '../plug/planner.js';
+import type { ProviderState, RunAllResult } from '../plug/registry.js';
+import type { Timer, Timers } from '../plug/clock.js';
+import type { OwnershipKey } from '../plug/interface-columns.js';
+import type { DesiredInterface } from '../plug/interface-columns.js';
+import { RateLimitedLog, type Logger } from './logger.js';
+import type { AgentMetrics, ReplanTrigger } from './metrics.js';
+import { decideRemovalHold, type RemovalHold, type RemovalHoldPolicy } from './removal-hold.js';
+import { stringColumn, stringMap, toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
+import { derivePortState, PortStatusModel, type InterfaceFacts, type PortFacts, type PortPhase, type PortTransition } from './status/model.js';
+import type { AgentStatus, DbStatus, ProviderStatus } from './status/types.js';
+
+/** The replica operations the reconciler uses (an {@link OvsdbClient} fits). */
+export type Replica = Pick<OvsdbClient, 'state' | 'seqno' | 'table' | 'on' | 'off' | 'currentRemote'>;
+export type OvsReplica = Replica & Pick<OvsdbClient, 'transact'>;
+export type SbReplica = Replica & Pick<OvsdbClient, 'setCondition' | 'conditionSeqno'>;
+
+/** The registry operations the reconciler uses (a `ProviderRegistry` fits). */
+export interface ProviderSource {
+  readonly lookup: ProviderLookup;
+  list(): ProviderState[];
+  runAll(): Promise<RunAllResult>;
+}
+
+export interface ReconcilerOptions {
+  readonly sb: SbReplica;
+  readonly ovs: OvsReplica;
+  readonly providers: ProviderSource;
+  readonly chassisName: string;
+  readonly integrationBridge: string;
+  readonly ownershipKey: OwnershipKey;
+  readonly removalHold: RemovalHoldPolicy;
+  /** Periodic full replan; DESIGN default 30 s. */
+  readonly resyncIntervalMs: number;
+  /** How often providers' `run()` is called; default 1 s. */
+  readonly providerRunIntervalMs?: number;
+  readonly planner: (input: PlanInput) => Plan;
+  readonly now: () => number;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  readonly metrics?: AgentMetrics;
+  readonly nodeName?: string;
+  /** Called with every new status snapshot (after each round that changed something). */
+  readonly onStatus?: (status: AgentStatus) => void;
+  /** Called with every port state transition (logs and metrics are handled here already). */
+  readonly onTransition?: (transition: PortTransition) => void;
+}
+
+/** Why a round could not plan, shown on every port the agent owns meanwhile. */
+type Gate =
+  /** Until the replica shows the committed rows (inserted interfaces present, deleted ports gone). */
+  | { readonly kind: 'afterCommit'; readonly interfaces: readonly string[]; readonly deletedPorts: readonly string[]; readonly fromSeqno: number; readonly needsMove: boolean; readonly untilMs: number }
+  /** Until the replica applied anything new (after tryAgain or an unknown outcome). */
+  | { readonly kind: 'replicaMoves'; readonly fromSeqno: number; readonly untilMs: number };
+
+/** A port set aside after a failed transaction. */
+interface Quarantine {
+  readonly message: string;
+  readonly untilMs: number;
+  readonly failures: number;
+  /** Retry alone: the error could not be attributed to one operation. */
+  readonly isolate: boolean;
+}
+
+interface InFlight {
+  readonly plug: ReadonlySet<string>;
+  readonly unplug: ReadonlySet<string>;
+}
+
+/** One port's work in a transaction, with the operations it contributed (for error attribution). */
+interface TxnPart {
+  readonly logicalPort: string;
+  readonly kind: 'create' | 'update' | 'replug' | 'remove';
+  readonly prepared: readonly PreparedPlug[];
+  /** Indexes of the operations only this port contributed. */
+  readonly ops: number[];
+}
+
+/** What a transaction changes, to recognise it in the replica. */
+interface TxnEffects {
+  readonly insertedInterfaces: RowRef[];
+  readonly deletedPorts: string[];
+  updates: number;
+}
+
+const CATCH_UP_TIMEOUT_MS = 5_000;
+const UNKNOWN_OUTCOME_WAIT_MS = 10_000;
+const QUARANTINE_BASE_MS = 1_000;
+const QUARANTINE_MAX_MS = 30_000;
+
+export class Reconciler {
+  readonly #o: ReconcilerOptions;
+  readonly #model: PortStatusModel;
+  readonly #rateLimited: RateLimitedLog;
+  readonly #timers: Timer[] = [];
+  readonly #quarantine = new Map<string, Quarantine>();
+  readonly #txnErrors = new Map<string, string>();
+  readonly #triggers = new Set<ReplanTrigger>();
+  readonly #listeners: (() => void)[] = [];
+  #roundTimer: Timer | undefined;
+  #wakeTimer: Timer | undefined;
+  #inFlight: InFlight | undefined;
+  #inFlightPromise: Promise<void> | undefined;
+  #gate: Gate | undefined;
+  #hold: RemovalHold | undefined;
+  #heldCount = 0;
+  #started = false;
+  #stopped = false;
+  #chassisUuid: string | undefined;
+  #conditionChassis: string | undefined;
+  #conditionSeqno = Number.POSITIVE_INFINITY;
+  #sbSyncedOnce = false;
+  #sbReconnects = 0;
+  #ovsReconnects = 0;
+  #status: AgentStatus;
+  #lastFacts: PortFacts[] | undefined;
+  #rounds = 0;
+  #transactions = 0;
+
+  constructor(options: ReconcilerOptions) {
+    this.#o = options;
+    this.#model = new PortStatusModel({ now: options.now });
+    this.#rateLimited = new RateLimitedLog(options.logger, options.now);
+    this.#status = this.#buildStatus();
+  }
+
+  /** Subscribes to both replicas and starts the timers; the first round runs at once. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const onChange = (): void => this.schedule('change');
+    const onSbState = (state: ClientState): void => this.#onState('sb', state);
+    const onOvsState = (state: ClientState): void => this.#onState('ovs', state);
+    const onSbReconnect = (): void => this.#onReconnect('sb');
+    const onOvsReconnect = (): void => this.#onReconnect('ovs');
+    this.#o.sb.on('change', onChange).on('state', onSbState).on('reconnect', onSbReconnect);
+    this.#o.ovs.on('change', onChange).on('state', onOvsState).on('reconnect', onOvsReconnect);
+    this.#listeners.push(() => {
+      this.#o.sb.off('change', onChange).off('state', onSbState).off('reconnect', onSbReconnect);
+      this.#o.ovs.off('change', onChange).off('state', onOvsState).off('reconnect', onOvsReconnect);
+    });
+    this.#every(this.#o.resyncIntervalMs, () => this.schedule('timer'));
+    this.#every(this.#o.providerRunIntervalMs ?? 1_000, () => void this.#runProviders());
+    this.schedule('startup');
+  }
+
+  /**
+   * Stops planning and waits (bounded) for the transaction in flight, whose providers still get
+   * `finish`/`release`. Never removes anything: ports stay plugged across agent restarts.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers) timer.cancel();
+    this.#roundTimer?.cancel();
+    this.#wakeTimer?.cancel();
+    for (const off of this.#listeners) off();
+    if (this.#inFlightPromise !== undefined) {
+      await Promise.race([this.#inFlightPromise, new Promise<void>((resolve) => this.#o.timers.setTimer(resolve, 5_000))]);
+    }
+  }
+
+  /** The latest status snapshot. */
+  status(): AgentStatus {
+    return this.#status;
+  }
+
+  /** Counters for tests and the benchmark. */
+  get stats(): { readonly rounds: number; readonly transactions: number } {
+    return { rounds: this.#rounds, transactions: this.#transactions };
+  }
+
+  /** Marks the reconciler dirty; a round runs on the next turn of the event loop. */
+  schedule(trigger: ReplanTrigger): void {
+    if (this.#stopped) return;
+    this.#triggers.add(trigger);
+    if (this.#roundTimer !== undefined || this.#inFlight !== undefined) return;
+    this.#roundTimer = this.#o.timers.setTimer(() => {
+      this.#roundTimer = undefined;
+      this.#round();
+    }, 0);
+  }
+
+  #every(intervalMs: number, fn: () => void): void {
+    const arm = (): void => {
+      const timer = this.#o.timers.setTimer(() => {
+        const i = this.#timers.indexOf(timer);
+        if (i !== -1) this.#timers.splice(i, 1);
+        if (this.#stopped) return;
+        fn();
+        arm();
+      }, intervalMs);
+      this.#timers.push(timer);
+    };
+    arm();
+  }
+
+  /** Wakes a round at `atMs` (gate expiry, hold expiry, quarantine end). */
+  #wakeAt(atMs: number): void {
+    const delay = Math.max(0, atMs - this.#o.now());
+    this.#wakeTimer?.cancel();
+    this.#wakeTimer = this.#o.timers.setTimer(() => {
+      this.#wakeTimer = undefined;
+      this.schedule('retry');
+    }, delay + 1);
+  }
+
+  #onState(db: 'sb' | 'ovs', state: ClientState): void {
+    if (state === 'monitoring' && db === 'sb') this.#sbSyncedOnce = true;
+    this.schedule('reconnect');
+  }
+
+  #onReconnect(db: 'sb' | 'ovs'): void {
+    if (db === 'sb') this.#sbReconnects += 1;
+    else this.#ovsReconnects += 1;
+    this.#o.metrics?.dbReconnected(db);
+    this.schedule('reconnect');
+  }
+
+  async #runProviders(): Promise<void> {
+    let result: RunAllResult;
+    try {
+      result = await this.#o.providers.runAll();
+    } catch (error) {
+      this.#o.logger.error({ err: error }, 'provider run round failed');
+      return;
+    }
+    for (const failure of result.failed) {
+      this.#o.metrics?.providerError(failure.type, 'RunFailed');
+      this.#rateLimited.log('warn', `run:${failure.type}`, { provider: failure.type, error: failure.message }, 'provider run() failed');
+    }
+    if (result.changed.length > 0) this.schedule('provider');
+  }
+
+  /** Finds our Chassis row and keeps the Port_Binding condition pointed at it. */
+  #trackChassis(): void {
+    let uuid: string | undefined;
+    for (const row of this.#o.sb.table('Chassis').all()) {
+      if (stringColumn(row, 'name') === this.#o.chassisName) uuid = row._uuid;
+    }
+    this.#chassisUuid = uuid;
+    if (uuid === undefined || uuid === this.#conditionChassis) return;
+    this.#conditionChassis = uuid;
+    this.#conditionSeqno = this.#o.sb.setCondition('Port_Binding', [
+      ['requested_chassis', '==', uuid],
+      ['requested_additional_chassis', 'includes', uuid],
+    ]);
+    this.#o.logger.info({ chassis: this.#o.chassisName, chassisUuid: uuid }, 'monitoring port bindings requesting this chassis');
+  }
+
+  /** Both replicas monitoring, and the SB condition for the current Chassis row in effect. */
+  #canRemove(): boolean {
+    return (
+      this.#o.ovs.state === 'monitoring' &&
+      this.#o.sb.state === 'monitoring' &&
+      this.#chassisUuid !== undefined &&
+      this.#chassisUuid === this.#conditionChassis &&
+      this.#o.sb.conditionSeqno >= this.#conditionSeqno
+    );
+  }
+
+  #gateOpen(now: number): boolean {
+    const gate = this.#gate;
+    if (gate === undefined) return true;
+    const seqno = this.#o.ovs.seqno;
+    let open: boolean;
+    if (gate.kind === 'afterCommit') {
+      const ifaces = this.#o.ovs.table('Interface');
+      const ports = this.#o.ovs.table('Port');
+      open =
+        (!gate.needsMove || seqno > gate.fromSeqno) &&
+        gate.interfaces.every((uuid) => ifaces.get(uuid) !== undefined) &&
+        gate.deletedPorts.every((uuid) => ports.get(uuid) === undefined);
+    } else {
+      open = seqno > gate.fromSeqno;
+    }
+    if (open || now >= gate.untilMs) {
+      this.#gate = undefined;
+      return true;
+    }
+    this.#wakeAt(gate.untilMs);
+    return false;
+  }
+
+  #round(): void {
+    if (this.#stopped || this.#inFlight !== undefined) return;
+    for (const trigger of this.#triggers) this.#o.metrics?.replan(trigger);
+    this.#triggers.clear();
+    const started = performance.now();
+    const now = this.#o.now();
+    this.#rounds += 1;
+    if (this.#o.sb.state === 'monitoring') this.#sbSyncedOnce = true;
+    this.#trackChassis();
+
+    const ovsReady = this.#o.ovs.state === 'monitoring';
+    if (!ovsReady || !this.#sbSyncedOnce || this.#chassisUuid === undefined || !this.#gateOpen(now)) {
+      // Until the first plan, show the ports we own as kept; afterwards keep the last plan's view.
+      this.#publish(this.#lastFacts ?? this.#factsWithoutPlan(), now);
+      this.#o.metrics?.observeReconcile(performance.now() - started);
+      return;
+    }
+
+    const canRemove = this.#canRemove();
+    const plan = this.#o.planner({
+      chassisUuid: this.#chassisUuid,
+      integrationBridge: this.#o.integrationBridge,
+      portBindings: this.#o.sb.table('Port_Binding').all().map(toPortBinding),
+      bridges: this.#o.ovs.table('Bridge').all().map(toBridge),
+      ports: this.#o.ovs.table('Port').all().map(toPort),
+      interfaces: this.#o.ovs.table('Interface').all().map(toInterface),
+      providers: this.#o.providers.lookup,
+      config: { ownershipKey: this.#o.ownershipKey, canRemove },
+    });
+    for (const prepared of plan.release) release(prepared, this.#o.logger);
+    for (const warning of plan.warnings) {
+      this.#rateLimited.log('warn', `warn:${warning.logicalPort}:${warning.message}`, { logicalPort: warning.logicalPort }, warning.message);
+    }
+
+    // Mass-removal guard: only removals of ports that are no longer wanted count.
+    const notWanted = plan.remove.filter((r) => r.reason === 'NotWanted');
+    const decision = decideRemovalHold(notWanted.length, plan.ownedCount, this.#o.removalHold, now, this.#hold);
+    if (decision.hold !== undefined && this.#hold === undefined) {
+      this.#o.logger.warn(
+        { removals: notWanted.length, owned: plan.ownedCount, untilMs: decision.hold.untilMs, ports: notWanted.slice(0, 10).map((r) => r.logicalPort) },
+        'mass removal held: too many owned ports became unwanted at once',
+      );
+    }
+    this.#hold = decision.hold;
+    this.#heldCount = decision.proceed ? 0 : notWanted.length;
+    if (this.#hold !== undefined) this.#wakeAt(this.#hold.untilMs);
+    const heldPorts = new Set<string>();
+    let removes: readonly PlannedRemove[] = plan.remove;
+    if (!decision.proceed) {
+      for (const r of notWanted) {
+        heldPorts.add(r.logicalPort);
+        release(r.prepared, this.#o.logger);
+      }
+      removes = plan.remove.filter((r) => r.reason !== 'NotWanted');
+    }
+
+    const parts = this.#selectParts(plan, removes, now);
+    const facts = this.#factsFromPlan(plan, heldPorts, parts);
+    this.#lastFacts = facts;
+    if (parts.length === 0) {
+      this.#publish(facts, now);
+      this.#o.metrics?.observeReconcile(performance.now() - started);
+      return;
+    }
+    this.#inFlight = {
+      plug: new Set(parts.filter((p) => p.kind !== 'remove').map((p) => p.logicalPort)),
+      unplug: new Set(parts.filter((p) => p.kind === 'remove').map((p) => p.logicalPort)),
+    };
+    this.#publish(this.#factsWithInFlight(facts), now);
+    this.#o.metrics?.observeReconcile(performance.now() - started);
+    this.#inFlightPromise = this.#transact(plan, parts, removes);
+  }
+
+  /**
+   * Chooses this round's work: everything except quarantined ports; when a quarantined port's
+   * backoff ended and it must be retried alone, only that port.
+   */
+  #selectParts(plan: Plan, removes: readonly PlannedRemove[], now: number): TxnPart[] {
+    const all: { part: TxnPart; logicalPort: string }[] = [];
+    const add = (logicalPort: string, kind: TxnPart['kind'], prepared: PreparedPlug[]): void => {
+      all.push({ logicalPort, part: { logicalPort, kind, prepared, ops: [] } });
+    };
+    for (const c of plan.create) add(c.logicalPort, 'create', [c.prepared]);
+    for (const u of plan.update) add(u.logicalPort, 'update', [u.prepared]);
+    for (const r of plan.replug) add(r.logicalPort, 'replug', [r.old.prepared, r.prepared]);
+    for (const r of removes) add(r.logicalPort, 'remove', [r.prepared]);
+
+    let isolated: string | undefined;
+    const chosen: TxnPart[] = [];
+    const skipped: TxnPart[] = [];
+    for (const { part, logicalPort } of all) {
+      const q = this.#quarantine.get(logicalPort);
+      if (q !== undefined && now < q.untilMs) {
+        skipped.push(part);
+        this.#wakeAt(q.untilMs);
+        continue;
+      }
+      if (q?.isolate === true && isolated === undefined) isolated = logicalPort;
+      chosen.push(part);
+    }
+    let result = chosen;
+    if (isolated !== undefined) {
+      result = chosen.filter((p) => p.logicalPort === isolated);
+      skipped.push(...chosen.filter((p) => p.logicalPort !== isolated));
+      this.schedule('retry');
+    }
+    for (const part of skipped) for (const prepared of part.prepared) release(prepared, this.#o.logger);
+    return result;
+  }
+
+  async #transact(plan: Plan, parts: TxnPart[], removes: readonly PlannedRemove[]): Promise<void> {
+    const byPort = new Map<string, TxnPart>();
+    for (const part of parts) byPort.set(part.logicalPort, part);
+    const creates = plan.create.filter((c) => byPort.has(c.logicalPort));
+    const updates = plan.update.filter((u) => byPort.has(u.logicalPort));
+    const replugs = plan.replug.filter((r) => byPort.has(r.logicalPort));
+    const removals = removes.filter((r) => byPort.get(r.logicalPort)?.kind === 'remove');
+    const sentAtSeqno = this.#o.ovs.seqno;
+    const startedMs = this.#o.now();
+    let outcome: TxnOutcome;
+    this.#transactions += 1;
+    const effects: TxnEffects = { insertedInterfaces: [], deletedPorts: [], updates: 0 };
+    try {
+      outcome = await this.#o.ovs.transact((tx) => {
+        for (const part of parts) part.ops.length = 0;
+        effects.insertedInterfaces.length = 0;
+        effects.deletedPorts.length = 0;
+        effects.updates = 0;
+        this.#buildTransaction(tx, { creates, updates, replugs, removals }, byPort, effects);
+      });
+    } catch (error) {
+      outcome = { status: 'error', opIndex: -1, error: error instanceof Error ? error.message : String(error) };
+    }
+    this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
+    const now = this.#o.now();
+    switch (outcome.status) {
+      case 'success':
+      case 'unchanged':
+        for (const part of parts) {
+          this.#quarantine.delete(part.logicalPort);
+          this.#txnErrors.delete(part.logicalPort);
+          for (const prepared of part.prepared) finish(prepared, this.#o.logger);
+        }
+        this.#logCommitted(creates, updates, replugs, removals, now - startedMs);
+        this.#gate = {
+          kind: 'afterCommit',
+          interfaces: effects.insertedInterfaces.flatMap((ref) => {
+            const uuid = outcome.status === 'success' ? outcome.uuids.get(ref.name) : undefined;
+            return uuid === undefined ? [] : [uuid];
+          }),
+          deletedPorts: effects.deletedPorts,
+          fromSeqno: sentAtSeqno,
+          needsMove: effects.updates > 0,
+          untilMs: now + CATCH_UP_TIMEOUT_MS,
+        };
+        break;
+      case 'tryAgain':
+        this.#o.logger.debug({ reason: outcome.reason }, 'OVS transaction must be rebuilt from the fresh replica');
+        this.#gate = { kind: 'replicaMoves', fromSeqno: sentAtSeqno, untilMs: now + CATCH_UP_TIMEOUT_MS };
+        break;
+      case 'unknown':
+        this.#o.logger.warn({ reason: outcome.reason, ports: parts.length }, 'OVS transaction outcome unknown; replanning once the replica catches up');
+        this.#gate = { kind: 'replicaMoves', fromSeqno: sentAtSeqno, untilMs: now + UNKNOWN_OUTCOME_WAIT_MS };
+        break;
+      case 'notLocked':
+      case 'error': {
+        const message = outcome.status === 'error' ? `${outcome.error}${outcome.details === undefined ? '' : `: ${outcome.details}`}` : 'not locked';
+        const culprit = outcome.status === 'error' ? parts.find((p) => p.ops.includes(outcome.opIndex)) : undefined;
+        const failed = culprit === undefined ? parts : [culprit];
+        for (const part of failed) {
+          const previous = this.#quarantine.get(part.logicalPort);
+          const failures = (previous?.failures ?? 0) + 1;
+          const backoff = Math.min(QUARANTINE_MAX_MS, QUARANTINE_BASE_MS * 2 ** (failures - 1));
+          this.#quarantine.set(part.logicalPort, { message, untilMs: now + backoff, failures, isolate: culprit === undefined && parts.length > 1 });
+          this.#txnErrors.set(part.logicalPort, message);
+          this.#rateLimited.log('warn', `txn:${part.logicalPort}`, { logicalPort: part.logicalPort, error: message, retryInMs: backoff }, 'OVS transaction failed for port');
+        }
+        break;
+      }
+    }
+    for (const part of parts) for (const prepared of part.prepared) release(prepared, this.#o.logger);
+    this.#inFlight = undefined;
+    this.#inFlightPromise = undefined;
+    this.schedule('retry');
+  }
+
+  /**
+   * Translates the chosen plan entries into one verify-guarded transaction. Records, per port, the
+   * indexes of the operations it contributed (for error attribution) and the Interface rows it
+   * inserts and the Port rows it deletes (to know when the replica shows the commit).
+   */
+  #buildTransaction(
+    tx: TxnBuilder,
+    work: { creates: readonly PlannedCreate[]; updates: readonly PlannedUpdate[]; replugs: readonly PlannedReplug[]; removals: readonly PlannedRemove[] },
+    byPort: ReadonlyMap<string, TxnPart>,
+    effects: TxnEffects,
+  ): void {
+    let next = 0;
+    const op = (logicalPort: string | undefined): void => {
+      if (logicalPort !== undefined) byPort.get(logicalPort)?.ops.push(next);
+      next += 1;
+    };
+    const bridge = this.#bridgeRow();
+    if (bridge === undefined) return;
+    const addPorts: RowRef[] = [];
+    const deletePorts: string[] = [];
+    const bridgeUsers: string[] = [];
+    if (work.creates.length > 0 || work.replugs.length > 0 || work.removals.length > 0) {
+      tx.verify('Bridge', bridge, ['ports']);
+      op(undefined);
+    }
+    const insertPort = (logicalPort: string, desired: DesiredInterface): void => {
+      const iface = tx.insert('Interface', {
+        name: desired.name,
+        type: desired.type,
+        options: new Map(Object.entries(desired.options)),
+        external_ids: new Map(Object.entries(desired.externalIds)),
+        ...(desired.mtuRequest === undefined ? {} : { mtu_request: desired.mtuRequest }),
+      });
+      op(logicalPort);
+      const port = tx.insert('Port', { name: desired.name, interfaces: [iface] });
+      op(logicalPort);
+      effects.insertedInterfaces.push(iface);
+      addPorts.push(port);
+      bridgeUsers.push(logicalPort);
+    };
+    for (const c of work.creates) insertPort(c.logicalPort, c.interface);
+    for (const r of work.replugs) {
+      deletePorts.push(r.old.portUuid);
+      insertPort(r.logicalPort, r.interface);
+    }
+    for (const r of work.removals) {
+      deletePorts.push(r.portUuid);
+      bridgeUsers.push(r.logicalPort);
+    }
+    effects.deletedPorts.push(...deletePorts);
+    if (addPorts.length > 0 || deletePorts.length > 0) {
+      const mutations: TxnMutation[] = [];
+      if (deletePorts.length > 0) mutations.push(['ports', 'delete', deletePorts]);
+      if (addPorts.length > 0) mutations.push(['ports', 'insert', addPorts]);
+      tx.mutate('Bridge', bridge._uuid, mutations);
+      // Shared by every port that adds or removes a Port: attributable only when it is the only one.
+      op(bridgeUsers.length === 1 ? bridgeUsers[0] : undefined);
+    }
+    const ifaceTable = this.#o.ovs.table('Interface');
+    for (const u of work.updates) {
+      const row = ifaceTable.get(u.interfaceUuid);
+      if (row === undefined) continue;
+      const c = u.changes;
+      const verifyColumns: string[] = [];
+      if (c.type !== undefined) verifyColumns.push('type');
+      if (Object.keys(c.setOptions).length > 0 || c.deleteOptions.length > 0) verifyColumns.push('options');
+      if (Object.keys(c.setExternalIds).length > 0) verifyColumns.push('external_ids');
+      if (c.mtuRequest !== undefined) verifyColumns.push('mtu_request');
+      if (verifyColumns.length === 0) continue;
+      effects.updates += 1;
+      tx.verify('Interface', row, verifyColumns);
+      op(u.logicalPort);
+      const mutations = mapMutations(row, 'options', c.setOptions, c.deleteOptions).concat(mapMutations(row, 'external_ids', c.setExternalIds, []));
+      if (mutations.length > 0) {
+        tx.mutate('Interface', row._uuid, mutations);
+        op(u.logicalPort);
+      }
+      const columns: Record<string, unknown> = {};
+      if (c.type !== undefined) columns['type'] = c.type;
+      if (c.mtuRequest !== undefined) columns['mtu_request'] = c.mtuRequest.kind === 'set' ? c.mtuRequest.value : undefined;
+      if (Object.keys(columns).length > 0) {
+        tx.update('Interface', row._uuid, columns);
+        op(u.logicalPort);
+      }
+    }
+  }
+
+  #bridgeRow(): Row | undefined {
+    return this.#o.ovs
+      .table('Bridge')
+      .all()
+      .find((row) => stringColumn(row, 'name') === this.#o.integrationBridge);
+  }
+
+  #logCommitted(creates: readonly PlannedCreate[], updates: readonly PlannedUpdate[], replugs: readonly PlannedReplug[], removals: readonly PlannedRemove[], ms: number): void {
+    const log = this.#o.logger;
+    for (const c of creates) log.info({ logicalPort: c.logicalPort, interface: c.interface.name, provider: c.plugType, ms }, 'plugged port');
+    for (const r of replugs) {
+      log.info({ logicalPort: r.logicalPort, interface: r.interface.name, oldInterface: r.old.interfaceName, provider: r.plugType, ms }, 'replugged port: provider names another interface');
+    }
+    for (const r of removals) log.info({ logicalPort: r.logicalPort, interface: r.interfaceName, provider: r.plugType, reason: r.reason, ms }, 'unplugged port');
+    for (const u of updates) log.debug({ logicalPort: u.logicalPort, interface: u.interface.name, changes: u.changes }, 'updated interface');
+  }
+
+  /** Interfaces on the integration bridge carrying an iface-id, by that id. */
+  #interfacesByPort(): Map<string, { facts: InterfaceFacts; marker?: string }> {
+    const out = new Map<string, { facts: InterfaceFacts; marker?: string }>();
+    const bridge = this.#bridgeRow();
+    if (bridge === undefined) return out;
+    const ports = this.#o.ovs.table('Port');
+    const ifaces = this.#o.ovs.table('Interface');
+    for (const portUuid of toBridge(bridge).ports) {
+      const port = ports.get(portUuid);
+      if (port === undefined) continue;
+      for (const ifaceUuid of toPort(port).interfaces) {
+        const row = ifaces.get(ifaceUuid);
+        if (row === undefined) continue;
+        const iface = toInterface(row);
+        const ifaceId = iface.externalIds['iface-id'];
+        if (ifaceId === undefined) continue;
+        const marker = iface.externalIds[this.#o.ownershipKey];
+        const facts: InterfaceFacts = {
+          name: iface.name,
+          ...(iface.ofport === undefined ? {} : { ofport: iface.ofport }),
+          ...(iface.error === undefined ? {} : { error: iface.error }),
+          ovnInstalled: iface.externalIds['ovn-installed'] === 'true',
+        };
+        const existing = out.get(ifaceId);
+        // Prefer our own interface when a foreign one carries the same iface-id.
+        if (existing === undefined || (existing.marker === undefined && marker !== undefined)) {
+          out.set(ifaceId, { facts, ...(marker === undefined ? {} : { marker }) });
+        }
+      }
+    }
+    return out;
+  }
+
+  #portBindingUp(): Map<string, boolean> {
+    const up = new Map<string, boolean>();
+    for (const row of this.#o.sb.table('Port_Binding').all()) {
+      const pb = toPortBinding(row);
+      if (pb.up === true && (pb.chassis === undefined || pb.chassis === this.#chassisUuid)) up.set(pb.logicalPort, true);
+    }
+    return up;
+  }
+
+  /** Before the first plan: the ports we own, kept as they are. */
+  #factsWithoutPlan(): PortFacts[] {
+    const facts: PortFacts[] = [];
+    const up = this.#portBindingUp();
+    for (const [logicalPort, { facts: iface, marker }] of this.#interfacesByPort()) {
+      if (marker === undefined) continue;
+      facts.push({ logicalPort, provider: marker, phase: { kind: 'awaitingSync' }, iface, ...(up.has(logicalPort) ? { portBindingUp: true } : {}) });
+    }
+    return facts;
+  }
+
+  #factsFromPlan(plan: Plan, heldPorts: ReadonlySet<string>, parts: readonly TxnPart[]): PortFacts[] {
+    const ifaces = this.#interfacesByPort();
+    const up = this.#portBindingUp();
+    const facts = new Map<string, PortFacts>();
+    const inTxn = new Set(parts.map((p) => p.logicalPort));
+    const put = (logicalPort: string, provider: string, phase: PortPhase): void => {
+      if (facts.has(logicalPort)) return;
+      const found = ifaces.get(logicalPort);
+      const txnError = this.#txnErrors.get(logicalPort);
+      const effective: PortPhase = txnError !== undefined && !inTxn.has(logicalPort) && phase.kind === 'steady' ? { kind: 'transactionFailed', message: txnError } : phase;
+      facts.set(logicalPort, {
+        logicalPort,
+        provider,
+        phase: effective,
+        ...(found === undefined || (found.marker === undefined && effective.kind !== 'blocked') ? {} : { iface: found.facts }),
+        ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
+      });
+    };
+    for (const b of plan.blocked) {
+      if (b.operation === 'unplug' && b.reason === 'AwaitingSync') put(b.logicalPort, b.plugType ?? '', { kind: 'awaitingSync' });
+      else put(b.logicalPort, b.plugType ?? '', { kind: 'blocked', state: b.state, reason: b.reason, message: b.message });
+    }
+    for (const c of plan.create) put(c.logicalPort, c.plugType, { kind: 'steady' });
+    for (const u of plan.update) put(u.logicalPort, u.plugType, { kind: 'steady' });
+    for (const r of plan.replug) put(r.logicalPort, r.plugType, { kind: 'steady' });
+    for (const u of plan.unchanged) put(u.logicalPort, u.plugType, { kind: 'steady' });
+    for (const r of plan.remove) {
+      if (heldPorts.has(r.logicalPort) && this.#hold !== undefined) put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: this.#hold.untilMs });
+      else put(r.logicalPort, r.plugType, { kind: 'steady' });
+    }
+    return [...facts.values()];
+  }
+
+  #factsWithInFlight(facts: readonly PortFacts[]): PortFacts[] {
+    const inFlight = this.#inFlight;
+    if (inFlight === undefined) return [...facts];
+    return facts.map((f) => {
+      if (inFlight.unplug.has(f.logicalPort)) return { ...f, phase: { kind: 'inTransaction', operation: 'unplug' } };
+      if (inFlight.plug.has(f.logicalPort)) return { ...f, phase: { kind: 'inTransaction', operation: 'plug' } };
+      return f;
+    });
+  }
+
+  #publish(facts: readonly PortFacts[], now: number): void {
+    const transitions = this.#model.update(facts.map(derivePortState));
+    for (const t of transitions) this.#onTransition(t);
+    const previous = this.#status;
+    this.#status = this.#buildStatus(now);
+    this.#o.metrics?.recordSnapshot(this.#status);
+    if (transitions.length > 0 || !sameHeader(previous, this.#status)) this.#o.onStatus?.(this.#status);
+  }
+
+  #onTransition(t: PortTransition): void {
+    const { metrics, logger } = this.#o;
+    if (t.plugLatencyMs !== undefined) metrics?.observePlugLatency(t.plugLatencyMs);
+    if (t.bindLatencyMs !== undefined) metrics?.observeBindLatency(t.bindLatencyMs);
+    const s = t.status;
+    const fields = { logicalPort: t.logicalPort, state: t.to, from: t.from, reason: s.reason, interface: s.interfaceName, provider: s.provider };
+    if (t.to !== undefined && t.to !== t.from) {
+      if (t.to === 'Conflict') this.#rateLimited.log('warn', `conflict:${t.logicalPort}`, { ...fields, message: s.message }, 'port conflict: left untouched');
+      else if (t.to === 'Failed') this.#rateLimited.log('warn', `failed:${t.logicalPort}`, { ...fields, message: s.message }, 'port failed');
+      else if (t.to === 'Bound') logger.info({ ...fields, bindLatencyMs: s.bindLatencyMs }, 'port bound');
+      else logger.debug(fields, 'port state changed');
+    }
+    if ((t.to === 'Pending' || t.to === 'Failed') && t.from !== t.to && isProviderReason(s.reason)) metrics?.providerError(s.provider, s.reason);
+    if (t.to === undefined) logger.debug(fields, 'port no longer tracked');
+    this.#o.onTransition?.(t);
+  }
+
+  #buildStatus(now = this.#o.now()): AgentStatus {
+    const providers: ProviderStatus[] = this.#o.providers.list().map((p) => ({ type: p.type, available: p.available, ...(p.reason === undefined ? {} : { reason: p.reason }) }));
+    return {
+      chassis: this.#o.chassisName,
+      ...(this.#o.nodeName === undefined ? {} : { nodeName: this.#o.nodeName }),
+      integrationBridge: this.#o.integrationBridge,
+      sb: dbStatus(this.#o.sb, this.#sbSyncedOnce && this.#canRemoveSb(), this.#sbReconnects),
+      ovs: dbStatus(this.#o.ovs, this.#o.ovs.state === 'monitoring', this.#ovsReconnects),
+      providers,
+      ports: this.#model.ports(),
+      ...(this.#hold === undefined ? {} : { heldRemovals: { count: this.#heldCount, untilMs: this.#hold.untilMs } }),
+      generatedAtMs: now,
+    };
+  }
+
+  #canRemoveSb(): boolean {
+    return this.#o.sb.state === 'monitoring' && this.#chassisUuid !== undefined && this.#o.sb.conditionSeqno >= this.#conditionSeqno;
+  }
+}
+
+function dbStatus(replica: Replica, synced: boolean, reconnects: number): DbStatus {
+  const state = replica.state;
+  const remote = replica.currentRemote;
+  return {
+    state: state === 'idle' ? 'connecting' : state,
+    ...(remote === undefined ? {} : { remote }),
+    synced,
+    reconnects,
+  };
+}
+
+function sameHeader(a: AgentStatus, b: AgentStatus): boolean {
+  return (
+    a.sb.state === b.sb.state &&
+    a.sb.synced === b.sb.synced &&
+    a.ovs.state === b.ovs.state &&
+    a.ovs.synced === b.ovs.synced &&
+    a.heldRemovals?.untilMs === b.heldRemovals?.untilMs &&
+    a.heldRemovals?.count === b.heldRemovals?.count &&
+    JSON.stringify(a.providers) === JSON.stringify(b.providers)
+  );
+}
+
+/** Reasons that come from providers (as opposed to conflicts or OVS errors). */
+function isProviderReason(reason: string): boolean {
+  return reason !== 'AwaitingSync' && reason !== 'Queued' && reason !== 'TransactionFailed' && reason !== 'InterfaceError' && reason !== 'NoOfport' && reason !== 'IntegrationBridgeMissing';
+}
+
+/**
+ * Map-column mutations that set `set` keys and delete `remove` keys. OVSDB's map `insert` never
+ * overwrites an existing key, so a changed value is deleted (with its current value) first.
+ */
+function mapMutations(row: Row, column: string, set: Readonly<Record<string, string>>, remove: readonly string[]): TxnMutation[] {
+  const current = stringMap(row, column);
+  const toDelete = new Map<string, string>();
+  for (const key of remove) {
+    const value = current[key];
+    if (value !== undefined) toDelete.set(key, value);
+  }
+  const toInsert = new Map<string, string>();
+  for (const [key, value] of Object.entries(set)) {
+    const have = current[key];
+    if (have !== undefined) toDelete.set(key, have);
+    toInsert.set(key, value);
+  }
+  const mutations: TxnMutation[] = [];
+  if (toDelete.size > 0) mutations.push([column, 'delete', toDelete]);
+  if (toInsert.size > 0) mutations.push([column, 'insert', toInsert]);
+  return mutations;
+}
+
+function finish(prepared: PreparedPlug, logger: Logger): void {
+  callProvider(prepared.provider, 'finish', prepared.request, prepared.answer, logger);
+}
+
+function release(prepared: PreparedPlug, logger: Logger): void {
+  callProvider(prepared.provider, 'release', prepared.request, prepared.answer, logger);
+}
+
+function callProvider(provider: PlugProvider, method: 'finish' | 'release', request: PlugRequest, answer: PlugReady, logger: Logger): void {
+  try {
+    if (method === 'finish') provider.finish?.(request, answer);
+    else provider.release?.(request, answer);
+  } catch (error) {
+    logger.warn({ provider: provider.type, logicalPort: request.logicalPort, err: error }, `provider ${method}() threw`);
+  }
+}
+

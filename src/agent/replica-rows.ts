@@ -1,0 +1,116 @@
+/**
+ * Maps replicated OVSDB rows (src/ovsdb's decoded representation: maps as `ReadonlyMap`, sets as
+ * arrays, optional columns as `undefined`) onto the planner's plain row shapes (src/plug/rows.ts).
+ *
+ * Rows are immutable and replaced on every change, so each mapping is memoised per row object:
+ * a planning round over 10,000 unchanged ports maps nothing again.
+ */
+import type { Row } from '../ovsdb/index.js';
+import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from '../plug/rows.js';
+
+const portBindingCache = new WeakMap<Row, SbPortBinding>();
+const bridgeCache = new WeakMap<Row, OvsBridge>();
+const portCache = new WeakMap<Row, OvsPort>();
+const interfaceCache = new WeakMap<Row, OvsInterface>();
+
+function memo<T>(cache: WeakMap<Row, T>, row: Row, map: (row: Row) => T): T {
+  let mapped = cache.get(row);
+  if (mapped === undefined) {
+    mapped = map(row);
+    cache.set(row, mapped);
+  }
+  return mapped;
+}
+
+export function stringColumn(row: Row, column: string): string {
+  const value = row[column];
+  return typeof value === 'string' ? value : '';
+}
+
+export function optionalString(row: Row, column: string): string | undefined {
+  const value = row[column];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  return undefined;
+}
+
+export function optionalInteger(row: Row, column: string): number | undefined {
+  const value = row[column];
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (Array.isArray(value) && typeof value[0] === 'number') return value[0];
+  return undefined;
+}
+
+export function optionalBoolean(row: Row, column: string): boolean | undefined {
+  const value = row[column];
+  if (typeof value === 'boolean') return value;
+  if (Array.isArray(value) && typeof value[0] === 'boolean') return value[0];
+  return undefined;
+}
+
+export function stringSet(row: Row, column: string): string[] {
+  const value = row[column];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  if (value instanceof Set) return [...(value as Set<unknown>)].filter((v): v is string => typeof v === 'string');
+  if (typeof value === 'string') return [value];
+  return [];
+}
+
+export function stringMap(row: Row, column: string): Record<string, string> {
+  const value = row[column];
+  const out: Record<string, string> = {};
+  if (value instanceof Map) {
+    for (const [k, v] of value as Map<unknown, unknown>) out[String(k)] = String(v);
+  } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) out[k] = String(v);
+  }
+  return out;
+}
+
+export function toPortBinding(row: Row): SbPortBinding {
+  return memo(portBindingCache, row, (r) => {
+    const parentPort = optionalString(r, 'parent_port');
+    const requestedChassis = optionalString(r, 'requested_chassis');
+    const chassis = optionalString(r, 'chassis');
+    const up = optionalBoolean(r, 'up');
+    return {
+      uuid: r._uuid,
+      logicalPort: stringColumn(r, 'logical_port'),
+      type: stringColumn(r, 'type'),
+      ...(parentPort === undefined ? {} : { parentPort }),
+      options: stringMap(r, 'options'),
+      ...(requestedChassis === undefined ? {} : { requestedChassis }),
+      requestedAdditionalChassis: stringSet(r, 'requested_additional_chassis'),
+      ...(chassis === undefined ? {} : { chassis }),
+      ...(up === undefined ? {} : { up }),
+      mac: stringSet(r, 'mac'),
+    };
+  });
+}
+
+export function toBridge(row: Row): OvsBridge {
+  return memo(bridgeCache, row, (r) => ({ uuid: r._uuid, name: stringColumn(r, 'name'), ports: stringSet(r, 'ports') }));
+}
+
+export function toPort(row: Row): OvsPort {
+  return memo(portCache, row, (r) => ({ uuid: r._uuid, name: stringColumn(r, 'name'), interfaces: stringSet(r, 'interfaces') }));
+}
+
+export function toInterface(row: Row): OvsInterface {
+  return memo(interfaceCache, row, (r) => {
+    const mtuRequest = optionalInteger(r, 'mtu_request');
+    const ofport = optionalInteger(r, 'ofport');
+    const error = optionalString(r, 'error');
+    return {
+      uuid: r._uuid,
+      name: stringColumn(r, 'name'),
+      type: stringColumn(r, 'type'),
+      options: stringMap(r, 'options'),
+      externalIds: stringMap(r, 'external_ids'),
+      ...(mtuRequest === undefined ? {} : { mtuRequest }),
+      ...(ofport === undefined ? {} : { ofport }),
+      ...(error === undefined ? {} : { error }),
+    };
+  });
+}
