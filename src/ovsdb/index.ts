@@ -24,19 +24,20 @@ export { noopLogger } from './logger.js';
 export type { OvsdbLogger } from './logger.js';
 export { OvsdbClient } from './client.js';
 export type {
-  ChangeBatch,
+  Clause,
+  ClauseFunction,
   ClientEvents,
   ClientState,
-  Clause,
   MonitorCondition,
+  MonitorMethod,
   OvsdbClientOptions,
-  Row,
-  RowRef,
-  TableChanges,
   TableMonitorSpec,
-  TableView,
   TransactOptions,
-  TxnBuilder,
-  TxnOutcome,
-  Uuid,
 } from './client.js';
+export type { RowRef, TxnBuilder, TxnClause, TxnMutation, TxnOutcome } from './txn-adapter.js';
+export { Replica, ReplicaInconsistencyError, columnIndex, mapKeyIndex } from './cache.js';
+export type { ChangeBatch, IndexKey, IndexSpec, Row, RowChange, TableChanges, TableView } from './cache.js';
+export { NamedUuid, DatumError } from './datum.js';
+export type { Atom, Datum, Uuid } from './datum.js';
+export { parseSchema, SchemaError, ZERO_UUID } from './schema.js';
+export type { DatabaseSchema, TableSchema, ColumnSchema } from './schema.js';

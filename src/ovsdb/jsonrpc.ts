@@ -67,12 +67,16 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+export type ReplyCallback = (error: Error | undefined, result: unknown) => void;
+
 interface PendingRequest {
   readonly method: string;
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: Error) => void;
+  readonly onReply: ReplyCallback;
   timer: NodeJS.Timeout | undefined;
 }
+
+/** Abandoned ids are remembered only to tell late replies from bogus ones; bounded. */
+const MAX_ABANDONED_IDS = 10_000;
 
 const REQUEST_ID = Symbol('ovsdb.requestId');
 
@@ -186,27 +190,45 @@ export class RpcConnection {
     return this.closed !== undefined;
   }
 
-  /** Sends a request; the promise settles with the `result`, or rejects with a typed error. */
+  /**
+   * Sends a request; the promise settles with the `result`, or rejects with a typed error. The
+   * promise settles in a microtask, i.e. after notifications that arrived in the same chunk; use
+   * `call` when the reply must be handled in wire order.
+   */
   request<T = unknown>(method: string, params: readonly unknown[], options: RequestOptions = {}): RpcReply<T> {
-    const id = this.nextId++;
+    let id = 0;
     const promise = new Promise<T>((resolve, reject) => {
-      if (this.closed !== undefined) {
-        reject(this.closed);
-        return;
-      }
-      const entry: PendingRequest = { method, resolve: resolve as (v: unknown) => void, reject, timer: undefined };
-      if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
-        const timeoutMs = options.timeoutMs;
-        entry.timer = setTimeout(() => {
-          this.pending.delete(id);
-          this.abandoned.add(id);
-          reject(new RpcTimeoutError(method, timeoutMs));
-        }, timeoutMs);
-      }
-      this.pending.set(id, entry);
-      this.send({ method, params, id });
+      id = this.call(method, params, options, (error, result) => {
+        if (error !== undefined) reject(error);
+        else resolve(result as T);
+      });
     });
     return Object.assign(promise, { [REQUEST_ID]: id });
+  }
+
+  /**
+   * Sends a request; `onReply` runs synchronously when the reply is dispatched (in wire order with
+   * notifications), on timeout, cancel or close. Returns the request id (for `cancelId`).
+   */
+  call(method: string, params: readonly unknown[], options: RequestOptions, onReply: ReplyCallback): number {
+    const id = this.nextId++;
+    if (this.closed !== undefined) {
+      const error = this.closed;
+      queueMicrotask(() => onReply(error, undefined));
+      return id;
+    }
+    const entry: PendingRequest = { method, onReply, timer: undefined };
+    if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+      const timeoutMs = options.timeoutMs;
+      entry.timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.abandon(id);
+        onReply(new RpcTimeoutError(method, timeoutMs), undefined);
+      }, timeoutMs);
+    }
+    this.pending.set(id, entry);
+    this.send({ method, params, id });
+    return id;
   }
 
   /** Sends a notification (a request with `"id": null`). */
@@ -220,14 +242,18 @@ export class RpcConnection {
    * Any later reply for it is dropped.
    */
   cancel(reply: RpcReply<unknown>): void {
-    const id = reply[REQUEST_ID];
+    this.cancelId(reply[REQUEST_ID]);
+  }
+
+  /** `cancel` for a request sent with `call`. */
+  cancelId(id: number): void {
     const entry = this.pending.get(id);
     if (entry === undefined) return;
     this.pending.delete(id);
     if (entry.timer !== undefined) clearTimeout(entry.timer);
-    this.abandoned.add(id);
+    this.abandon(id);
     this.notify('cancel', [id]);
-    entry.reject(new RpcCanceledError(entry.method));
+    entry.onReply(new RpcCanceledError(entry.method), undefined);
   }
 
   /** Number of requests waiting for a reply. */
@@ -238,6 +264,11 @@ export class RpcConnection {
   /** Closes the connection; outstanding requests reject with ConnectionClosedError. */
   close(reason = 'closed by client'): void {
     this.shutdown(new ConnectionClosedError(this.endpoint.text, reason));
+  }
+
+  private abandon(id: number): void {
+    if (this.abandoned.size >= MAX_ABANDONED_IDS) this.abandoned.clear();
+    this.abandoned.add(id);
   }
 
   private send(message: object): void {
@@ -310,8 +341,15 @@ export class RpcConnection {
     this.pending.delete(id);
     if (entry.timer !== undefined) clearTimeout(entry.timer);
     const error = m['error'];
-    if (error !== null && error !== undefined) entry.reject(new OvsdbRpcError(entry.method, error));
-    else entry.resolve(m['result']);
+    this.settle(entry, error !== null && error !== undefined ? new OvsdbRpcError(entry.method, error) : undefined, m['result']);
+  }
+
+  private settle(entry: PendingRequest, error: Error | undefined, result: unknown): void {
+    try {
+      entry.onReply(error, result);
+    } catch (e) {
+      this.logger.error({ remote: this.endpoint.text, method: entry.method, err: (e as Error).message }, 'reply handler threw');
+    }
   }
 
   private deliverNotification(method: string, params: unknown): void {
@@ -368,7 +406,7 @@ export class RpcConnection {
     this.pending.clear();
     for (const p of pending) {
       if (p.timer !== undefined) clearTimeout(p.timer);
-      p.reject(error);
+      this.settle(p, error, undefined);
     }
     try {
       this.onClose(error);

@@ -1,0 +1,143 @@
+/**
+ * OvsdbClient against a real standalone ovsdb-server (Open_vSwitch schema) over unix and tcp.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOvsdbServer, useHarness, VSWITCH_SCHEMA } from '../harness/index.js';
+import { OvsdbClient, OvsdbRpcError, RpcConnection, parseRemote, ZERO_UUID } from '../../src/ovsdb/index.js';
+import type { ChangeBatch, OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
+
+const hooks = { beforeAll, afterAll };
+const server = useHarness(hooks, () => startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'ovs', remotes: ['punix', 'ptcp'] }));
+
+const clients: OvsdbClient[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+});
+
+function client(extra: Partial<OvsdbClientOptions> = {}): OvsdbClient {
+  const c = new OvsdbClient({
+    remotes: server().unixRemote as string,
+    database: 'Open_vSwitch',
+    tables: { Open_vSwitch: {}, Bridge: {}, Port: {}, Interface: {} },
+    ...extra,
+  });
+  clients.push(c);
+  c.start();
+  return c;
+}
+
+async function rootUuid(c: OvsdbClient): Promise<string> {
+  await c.ready();
+  const root = c.table('Open_vSwitch').all()[0];
+  if (root !== undefined) return root._uuid;
+  const outcome = await c.transact((tx) => {
+    tx.insert('Open_vSwitch', {});
+  });
+  expect(outcome.status).toBe('success');
+  return (c.table('Open_vSwitch').all()[0] as Row)._uuid;
+}
+
+describe('OvsdbClient on a standalone server', () => {
+  it('syncs over unix and reports found=false with the zero last id (D4)', async () => {
+    const c = client();
+    await c.ready();
+    expect(c.state).toBe('monitoring');
+    expect(c.monitorMethod).toBe('monitor_cond_since');
+    expect(c.lastTransactionId).toBe(ZERO_UUID);
+    expect(c.currentRemote).toBe(server().unixRemote);
+  });
+
+  it('sees its own insert in the replica when transact resolves, in one batch with resolved references (D7, D8, G8)', async () => {
+    const c = client();
+    const root = await rootUuid(c);
+    const batches: ChangeBatch[] = [];
+    c.on('change', (b) => batches.push(b));
+    const outcome = await c.transact((tx) => {
+      const iface = tx.insert('Interface', { name: 'vif1', type: 'internal' });
+      const port = tx.insert('Port', { name: 'vif1', interfaces: [iface] });
+      const br = tx.insert('Bridge', { name: 'br-own', ports: [port] });
+      tx.mutate('Open_vSwitch', root, [['bridges', 'insert', [br]]]);
+    });
+    expect(outcome.status).toBe('success');
+    if (outcome.status !== 'success') return;
+    const port = c.table('Port').find((r) => r['name'] === 'vif1')[0];
+    expect(port).toBeDefined();
+    const bridge = c.table('Bridge').find((r) => r['name'] === 'br-own')[0] as Row;
+    expect(bridge['ports']).toEqual([port?._uuid]);
+    expect([...outcome.uuids.values()]).toContain(bridge._uuid);
+    expect(batches).toHaveLength(1);
+    const t = batches[0]?.tables;
+    expect(t?.['Interface']?.inserted).toHaveLength(1);
+    expect(t?.['Port']?.inserted).toHaveLength(1);
+    expect(t?.['Bridge']?.inserted).toHaveLength(1);
+    expect(t?.['Open_vSwitch']?.modified).toHaveLength(1);
+  });
+
+  it('round-trips braces, quotes and backslashes in strings over tcp (A2)', async () => {
+    const c = client({ remotes: server().tcpRemote as string });
+    const root = await rootUuid(c);
+    const tricky = '}{][\\"\\\\';
+    const outcome = await c.transact((tx) => {
+      tx.mutate('Open_vSwitch', root, [['external_ids', 'insert', new Map([['k', tricky]])]]);
+    });
+    expect(outcome.status).toBe('success');
+    const row = c.table('Open_vSwitch').get(root) as Row;
+    expect((row['external_ids'] as ReadonlyMap<string, string>).get('k')).toBe(tricky);
+    const dumped = await server().select('Open_vSwitch');
+    expect(JSON.stringify(dumped)).toContain(JSON.stringify(tricky).slice(1, -1));
+  });
+
+  it('reports commit errors at index ops.length and op errors at their index (G1)', async () => {
+    const c = client();
+    await rootUuid(c);
+    const refError = await c.transact((tx) => {
+      tx.insert('Port', { name: 'dangling', interfaces: ['00000000-0000-4000-8000-000000000001'] });
+    });
+    expect(refError).toMatchObject({ status: 'error', opIndex: 1, error: 'referential integrity violation' });
+    const opError = await c.transact((tx) => {
+      tx.raw({ op: 'insert', table: 'Bridge', row: { no_such_column: 1 } });
+    });
+    expect(opError).toMatchObject({ status: 'error', opIndex: 0, error: 'unknown column' });
+  });
+
+  it('parses both JSON-RPC error shapes into OvsdbRpcError (B5)', async () => {
+    const conn = await RpcConnection.open(parseRemote(server().unixRemote as string));
+    try {
+      const unknownMethod = await conn.request('frobnicate', []).catch((e: unknown) => e);
+      expect(unknownMethod).toBeInstanceOf(OvsdbRpcError);
+      expect((unknownMethod as OvsdbRpcError).error).toBe('unknown method');
+      const unknownDb = await conn.request('get_schema', ['Nope']).catch((e: unknown) => e);
+      expect(unknownDb).toBeInstanceOf(OvsdbRpcError);
+      expect((unknownDb as OvsdbRpcError).error).toBe('unknown database');
+    } finally {
+      conn.close();
+    }
+  });
+
+  it('omits client-only tables and columns with a warning and keeps working (C6)', async () => {
+    const schema = JSON.parse(await readFile(VSWITCH_SCHEMA, 'utf8')) as { tables: Record<string, { columns: Record<string, unknown> }> };
+    const bridge = schema.tables['Bridge'];
+    if (bridge === undefined) throw new Error('schema without Bridge');
+    bridge.columns['client_only_column'] = { type: 'string' };
+    schema.tables['Client_Only_Table'] = { columns: { name: { type: 'string' } } };
+    const warnings: string[] = [];
+    const c = new OvsdbClient({
+      remotes: server().unixRemote as string,
+      database: 'Open_vSwitch',
+      schema,
+      tables: { Bridge: {}, Client_Only_Table: {} },
+    });
+    clients.push(c);
+    c.on('warning', (w) => warnings.push(w));
+    c.start();
+    await c.ready();
+    expect(warnings.some((w) => w.includes('Bridge.client_only_column'))).toBe(true);
+    expect(warnings.some((w) => w.includes('Client_Only_Table'))).toBe(true);
+    expect(c.serverHasColumn('Bridge', 'client_only_column')).toBe(false);
+    expect(c.serverHasColumn('Bridge', 'name')).toBe(true);
+    expect(c.serverHasTable('Client_Only_Table')).toBe(false);
+    expect(c.table('Bridge').find((r) => r['name'] === 'br-own')).toHaveLength(1);
+    expect(c.table('Client_Only_Table').size).toBe(0);
+  });
+});
