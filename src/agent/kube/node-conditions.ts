@@ -168,8 +168,9 @@ export class NodeConditionManager {
     this.#latest = status;
     if (this.#startedAtMs === undefined || this.#stopped) return;
     this.#desired = summarizeConditions(status, { maxNames: this.#maxNames });
+    // A change that reverts before its write keeps the earlier deadline, so a flapping port
+    // cannot postpone writes forever; an unneeded write is skipped when the deadline comes.
     if (this.#differs()) this.#dirtySinceMs ??= this.#clock.now();
-    else this.#dirtySinceMs = undefined;
     this.#schedule();
   }
 
@@ -209,6 +210,7 @@ export class NodeConditionManager {
   #nextDueMs(now: number): number | undefined {
     if (this.#desired === undefined || this.#startedAtMs === undefined) return undefined;
     if (this.#holding(now)) return this.#startedAtMs + this.#graceMs;
+    if (this.#dirtySinceMs !== undefined && !this.#differs()) this.#dirtySinceMs = undefined;
     let due: number;
     if (this.#dirtySinceMs !== undefined) {
       due = this.#dirtySinceMs + this.#flushDelayMs;

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { TokenBucket, backoffDelayMs } from './pacing.js';
+import type { Clock } from './runtime.js';
+
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 0;
+  return {
+    now: () => now,
+    setTimeout: () => 0,
+    clearTimeout: () => undefined,
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+describe('TokenBucket', () => {
+  it('lets a burst through, then spaces reservations at the rate', () => {
+    const clock = manualClock();
+    const bucket = new TokenBucket({ ratePerSecond: 10, burst: 3, clock });
+    expect([bucket.reserve(), bucket.reserve(), bucket.reserve()]).toEqual([0, 0, 0]);
+    expect(bucket.reserve()).toBe(100);
+    expect(bucket.reserve()).toBe(200);
+    clock.advance(1000);
+    // 2 tokens of debt repaid, refilled up to the burst only.
+    expect([bucket.reserve(), bucket.reserve(), bucket.reserve(), bucket.reserve()]).toEqual([0, 0, 0, 100]);
+  });
+
+  it('rejects a bad configuration naming the value', () => {
+    const clock = manualClock();
+    expect(() => new TokenBucket({ ratePerSecond: 0, burst: 1, clock })).toThrow('rate must be a positive number, got 0');
+    expect(() => new TokenBucket({ ratePerSecond: 1, burst: 0.5, clock })).toThrow('burst must be an integer ≥ 1, got 0.5');
+  });
+});
+
+describe('backoffDelayMs', () => {
+  it('doubles from the initial delay up to the cap', () => {
+    expect([1, 2, 3, 4, 7, 8, 50].map((n) => backoffDelayMs(n))).toEqual([1000, 2000, 4000, 8000, 60_000, 60_000, 60_000]);
+    expect(backoffDelayMs(3, { initialMs: 100, maxMs: 250 })).toBe(250);
+  });
+});
