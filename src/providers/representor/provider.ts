@@ -339,7 +339,7 @@ export class RepresentorProvider implements PlugProvider {
           this.#after(delay, () => this.#markChanged());
           this.#logger.warn({ devlinkPort: port.handle, mac, error: failure }, 'representor provider: programming MAC failed');
         }
-        this.#rebuild(true);
+        return this.#rebuild(true);
       });
   }
 
@@ -373,7 +373,7 @@ export class RepresentorProvider implements PlugProvider {
     const queued = this.#queuedEvents;
     this.#queuedEvents = [];
     for (const event of queued) this.#applyEvent(event);
-    this.#rebuild(false);
+    await this.#rebuild(false);
   }
 
   #applyEvent(event: DevlinkPortEvent): void {
@@ -404,10 +404,13 @@ export class RepresentorProvider implements PlugProvider {
     );
   }
 
-  /** Rebuilds the table; marks a change when it differs (or when `force`d by a MAC job). */
-  #rebuild(force: boolean): void {
+  /**
+   * Rebuilds the table; marks a change when it differs (or when `force`d by a MAC job). The
+   * returned promise settles when the sysfs reads it started have been applied too.
+   */
+  #rebuild(force: boolean): Promise<void> {
     const ports = [...this.#ports.values()].sort((a, b) => a.handle.localeCompare(b.handle));
-    this.#readMissingFallbackMacs(ports);
+    const fallbackReads = this.#readMissingFallbackMacs(ports);
     this.#table = buildPortTable(ports, this.#fallbackMacs);
     const signature = JSON.stringify([ports, [...this.#fallbackMacs.entries()].sort()]);
     for (const handle of this.#macJobs.keys()) {
@@ -417,14 +420,16 @@ export class RepresentorProvider implements PlugProvider {
       this.#signature = signature;
       this.#markChanged();
     }
+    return fallbackReads;
   }
 
-  #readMissingFallbackMacs(ports: readonly DevlinkPort[]): void {
+  async #readMissingFallbackMacs(ports: readonly DevlinkPort[]): Promise<void> {
+    const reads: Promise<void>[] = [];
     for (const { uplink } of pfsNeedingFallbackMac(ports)) {
       if (uplink === undefined || this.#fallbackMacs.has(uplink) || this.#fallbackReads.has(uplink)) continue;
       const path = smartNicPfConfigPath(this.#sysfsRoot, uplink);
       this.#fallbackReads.add(uplink);
-      void this.#readFile(path)
+      const read = this.#readFile(path)
         .then((text): FallbackMac => {
           const mac = parseSmartNicPfConfig(text);
           return mac === undefined ? { problem: `${path} names no MAC` } : { mac };
@@ -437,9 +442,11 @@ export class RepresentorProvider implements PlugProvider {
           if ('problem' in fallback) {
             this.#logger.warn({ uplink, problem: fallback.problem }, 'representor provider: no PF MAC from sysfs');
           }
-          this.#rebuild(false);
+          return this.#rebuild(false);
         });
+      reads.push(read);
     }
+    await Promise.all(reads);
   }
 
   #markChanged(): void {
@@ -483,7 +490,7 @@ export class RepresentorProvider implements PlugProvider {
         return;
       }
       for (const event of events) this.#applyEvent(event);
-      this.#rebuild(false);
+      void this.#rebuild(false);
     });
     child.stderr.on('data', (chunk: string) => {
       stderrTail = (stderrTail + chunk).slice(-500);
