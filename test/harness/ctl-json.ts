@@ -15,7 +15,8 @@ export function parseCtlTable(stdout: string): CtlRow[] {
     throw new Error(`not a ctl JSON table: ${stdout.slice(0, 200)}`);
   }
   const { headings, data } = table;
-  if (!Array.isArray(headings) || !Array.isArray(data)) throw new Error(`not a ctl JSON table: ${stdout.slice(0, 200)}`);
+  if (!Array.isArray(headings) || !Array.isArray(data))
+    throw new Error(`not a ctl JSON table: ${stdout.slice(0, 200)}`);
   return data.map((cells: unknown) => {
     if (!Array.isArray(cells)) throw new Error(`ctl JSON row is not an array: ${JSON.stringify(cells)}`);
     const row: CtlRow = {};

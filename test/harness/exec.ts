@@ -34,7 +34,11 @@ export class CommandError extends Error {
 }
 
 /** Runs a command to completion and returns its output; rejects with {@link CommandError}. */
-export function runCommand(command: string, args: readonly string[], options: RunOptions): Promise<CommandOutput> {
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: RunOptions,
+): Promise<CommandOutput> {
   return new Promise((resolve, reject) => {
     execFile(
       command,

@@ -12,7 +12,13 @@ export { canConnectUnix, pickFreePort, listeningPortsInLog } from './net.js';
 export { parseCtlTable, decodeValue, asStringMap, optionalValue } from './ctl-json.js';
 export type { CtlRow } from './ctl-json.js';
 export { startOvsdbServer, launchOvsdbServer, schemaName } from './ovsdb-server.js';
-export type { OvsdbServer, OvsdbServerOptions, LaunchOptions, RemoteKind, OperationResult } from './ovsdb-server.js';
+export type {
+  OvsdbServer,
+  OvsdbServerOptions,
+  LaunchOptions,
+  RemoteKind,
+  OperationResult,
+} from './ovsdb-server.js';
 export { startRaftCluster, parseClusterStatus } from './raft.js';
 export type { RaftCluster, RaftClusterOptions, RaftMember, RaftMemberStatus } from './raft.js';
 export { createPki } from './pki.js';

@@ -43,6 +43,10 @@ export interface OvnCentral extends Stoppable {
   readonly nbTcpRemote: string | undefined;
   /** TCP remote(s) of the SB: one for a standalone server, the comma-joined list for a cluster. */
   readonly sbTcpRemote: string | undefined;
+  /** `ssl:127.0.0.1:<port>` of the NB, when listening on SSL. */
+  readonly nbSslRemote: string | undefined;
+  /** `ssl:127.0.0.1:<port>` of the standalone SB, when listening on SSL. */
+  readonly sbSslRemote: string | undefined;
   readonly northd: SupervisedProcess;
   readonly env: Readonly<Record<string, string>>;
   /** `ovn-nbctl --db=<nb> ...args`; resolves with stdout. */
@@ -66,7 +70,14 @@ export async function startOvnCentral(options: OvnCentralOptions = {}): Promise<
   const remotes = options.remotes ?? ['punix', 'ptcp'];
   const started: Stoppable[] = [];
   try {
-    const nb = await startOvsdbServer({ schema: OVN_NB_SCHEMA, name: 'nb', dir, remotes, pki: options.pki, registry });
+    const nb = await startOvsdbServer({
+      schema: OVN_NB_SCHEMA,
+      name: 'nb',
+      dir,
+      remotes,
+      pki: options.pki,
+      registry,
+    });
     started.push(nb);
     let sb: OvsdbServer | undefined;
     let sbCluster: RaftCluster | undefined;
@@ -74,13 +85,24 @@ export async function startOvnCentral(options: OvnCentralOptions = {}): Promise<
       sbCluster = await startRaftCluster({ schema: OVN_SB_SCHEMA, name: 'sb', dir, members: 3, registry });
       started.push(sbCluster);
     } else {
-      sb = await startOvsdbServer({ schema: OVN_SB_SCHEMA, name: 'sb', dir, remotes, pki: options.pki, registry });
+      sb = await startOvsdbServer({
+        schema: OVN_SB_SCHEMA,
+        name: 'sb',
+        dir,
+        remotes,
+        pki: options.pki,
+        registry,
+      });
       started.push(sb);
     }
     const sbRemote = sbCluster ? sbCluster.remote : (sb?.remote ?? '');
     const sbTcpRemote = sbCluster ? sbCluster.remote : sb?.tcpRemote;
     const sslArgs = options.pki
-      ? [`--private-key=${options.pki.clientKey}`, `--certificate=${options.pki.clientCert}`, `--ca-cert=${options.pki.caCert}`]
+      ? [
+          `--private-key=${options.pki.clientKey}`,
+          `--certificate=${options.pki.clientCert}`,
+          `--ca-cert=${options.pki.caCert}`,
+        ]
       : [];
 
     const northdCtl = join(dir, 'ovn-northd.ctl');
@@ -106,11 +128,19 @@ export async function startOvnCentral(options: OvnCentralOptions = {}): Promise<
       registry,
     );
     const nbctl = async (...args: string[]): Promise<string> =>
-      (await runCommand('ovn-nbctl', [...sslArgs, `--db=${nb.remote}`, '--timeout=30', ...args], { env, timeoutMs: 40_000 }))
-        .stdout;
+      (
+        await runCommand('ovn-nbctl', [...sslArgs, `--db=${nb.remote}`, '--timeout=30', ...args], {
+          env,
+          timeoutMs: 40_000,
+        })
+      ).stdout;
     const sbctl = async (...args: string[]): Promise<string> =>
-      (await runCommand('ovn-sbctl', [...sslArgs, `--db=${sbRemote}`, '--timeout=30', ...args], { env, timeoutMs: 40_000 }))
-        .stdout;
+      (
+        await runCommand('ovn-sbctl', [...sslArgs, `--db=${sbRemote}`, '--timeout=30', ...args], {
+          env,
+          timeoutMs: 40_000,
+        })
+      ).stdout;
     await nbctl('init');
     await northd.start();
     started.push(northd);
@@ -130,6 +160,8 @@ export async function startOvnCentral(options: OvnCentralOptions = {}): Promise<
       sbRemote,
       nbTcpRemote: nb.tcpRemote,
       sbTcpRemote,
+      nbSslRemote: nb.sslRemote,
+      sbSslRemote: sb?.sslRemote,
       northd,
       env,
       nbctl,

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { runCommand } from './exec.js';
 import { canConnectUnix } from './net.js';
+import type { Pki } from './pki.js';
 import { defaultRegistry, type ProcessRegistry, type Stoppable, SupervisedProcess } from './process.js';
 import type { Vswitchd } from './vswitchd.js';
 
@@ -29,6 +30,8 @@ export interface OvnControllerOptions {
   readonly encapIp?: string;
   /** SB remote to use instead of `central.sbRemote` (e.g. its TCP remote). */
   readonly sbRemote?: string;
+  /** Client certificate and CA, for an `ssl:` SB remote. */
+  readonly pki?: Pki;
   /** Start with `--enable-dummy-vif-plug` (OVN's built-in plugging with its dummy provider). */
   readonly enableDummyVifPlug?: boolean;
   readonly registry?: ProcessRegistry;
@@ -82,6 +85,13 @@ export async function startOvnController(options: OvnControllerOptions): Promise
         `--log-file=${logPath}`,
         '-vconsole:err',
         ...(options.enableDummyVifPlug ? ['--enable-dummy-vif-plug'] : []),
+        ...(options.pki
+          ? [
+              `--private-key=${options.pki.clientKey}`,
+              `--certificate=${options.pki.clientCert}`,
+              `--ca-cert=${options.pki.caCert}`,
+            ]
+          : []),
       ],
       dir: ovs.dir,
       env: ovs.env,
@@ -115,7 +125,11 @@ export async function startOvnController(options: OvnControllerOptions): Promise
     },
     logPath,
     appctl: async (...args) =>
-      (await runCommand('ovn-appctl', ['--timeout=10', '-t', ctlPathOf(controller.pid), ...args], { env: ovs.env })).stdout,
+      (
+        await runCommand('ovn-appctl', ['--timeout=10', '-t', ctlPathOf(controller.pid), ...args], {
+          env: ovs.env,
+        })
+      ).stdout,
     async restart() {
       await controller.restart();
       await waitForChassis();

@@ -140,9 +140,14 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
     `--unixctl=${ctlPath}`,
     `--pidfile=${join(dir, `${name}.pid`)}`,
     `--log-file=${logPath}`,
-    ...(pki ? [`--private-key=${pki.serverKey}`, `--certificate=${pki.serverCert}`, `--ca-cert=${pki.caCert}`] : []),
+    ...(pki
+      ? [`--private-key=${pki.serverKey}`, `--certificate=${pki.serverCert}`, `--ca-cert=${pki.caCert}`]
+      : []),
   ];
-  const initialRemotes = [...(wantUnix ? [`punix:${sockPath}`] : []), ...(wantTcp ? ['ptcp:0:127.0.0.1'] : [])];
+  const initialRemotes = [
+    ...(wantUnix ? [`punix:${sockPath}`] : []),
+    ...(wantTcp ? ['ptcp:0:127.0.0.1'] : []),
+  ];
   const portsBefore = (await listeningPortsInLog(logPath)).length;
 
   const serverProcess = new SupervisedProcess(
@@ -157,7 +162,8 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
       ready: async () => {
         if (!(await canConnectUnix(ctlPath))) return false;
         if (wantUnix && !(await canConnectUnix(sockPath))) return false;
-        if (tcpPort === undefined) return !wantTcp || (await listeningPortsInLog(logPath)).length > portsBefore;
+        if (tcpPort === undefined)
+          return !wantTcp || (await listeningPortsInLog(logPath)).length > portsBefore;
         return (await canConnectTcp(tcpPort)) && (sslPort === undefined || (await canConnectTcp(sslPort)));
       },
     },
@@ -195,7 +201,9 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
   const sslRemote = sslPort !== undefined ? `ssl:127.0.0.1:${sslPort}` : undefined;
   const remote = unixRemote ?? tcpRemote ?? sslRemote;
   if (remote === undefined) throw new Error(`ovsdb-server ${name}: no client remote requested`);
-  const sslClientArgs = pki ? [`--private-key=${pki.clientKey}`, `--certificate=${pki.clientCert}`, `--ca-cert=${pki.caCert}`] : [];
+  const sslClientArgs = pki
+    ? [`--private-key=${pki.clientKey}`, `--certificate=${pki.clientCert}`, `--ca-cert=${pki.caCert}`]
+    : [];
   const client = async (...args: string[]): Promise<string> =>
     (await runCommand('ovsdb-client', [...sslClientArgs, '--timeout=20', ...args], { env })).stdout;
   const transact = async (operations: readonly object[]): Promise<OperationResult[]> =>
@@ -222,7 +230,8 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
     async select(table, where = []) {
       const [result] = await transact([{ op: 'select', table, where }]);
       const rows = result?.['rows'];
-      if (!Array.isArray(rows)) throw new Error(`select on ${table}: reply has no rows: ${JSON.stringify(result)}`);
+      if (!Array.isArray(rows))
+        throw new Error(`select on ${table}: reply has no rows: ${JSON.stringify(result)}`);
       return rows.filter(isRecord);
     },
     pause: () => serverProcess.pause(),

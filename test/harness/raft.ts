@@ -88,9 +88,15 @@ export async function startRaftCluster(options: RaftClusterOptions): Promise<Raf
     );
     const dbPaths = memberDirs.map((d, i) => join(d.path, `${name}${i + 1}.db`));
     const env = toolEnv(workDir.path);
-    await runCommand('ovsdb-tool', ['create-cluster', at(dbPaths, 0), options.schema, at(addresses, 0)], { env });
+    await runCommand('ovsdb-tool', ['create-cluster', at(dbPaths, 0), options.schema, at(addresses, 0)], {
+      env,
+    });
     for (let i = 1; i < count; i++) {
-      await runCommand('ovsdb-tool', ['join-cluster', at(dbPaths, i), dbName, at(addresses, i), at(addresses, 0)], { env });
+      await runCommand(
+        'ovsdb-tool',
+        ['join-cluster', at(dbPaths, i), dbName, at(addresses, i), at(addresses, 0)],
+        { env },
+      );
     }
     const servers = await Promise.all(
       memberDirs.map((memberDir, i) =>
@@ -137,7 +143,13 @@ export async function startRaftCluster(options: RaftClusterOptions): Promise<Raf
     const waitHealthy = async (timeoutMs = 20_000): Promise<void> => {
       await Promise.all(
         runningMembers().map((member) =>
-          member.server.client(`--timeout=${Math.ceil(timeoutMs / 1000)}`, 'wait', member.server.remote, dbName, 'connected'),
+          member.server.client(
+            `--timeout=${Math.ceil(timeoutMs / 1000)}`,
+            'wait',
+            member.server.remote,
+            dbName,
+            'connected',
+          ),
         ),
       );
       await leader(timeoutMs);

@@ -20,6 +20,8 @@ export interface SandboxOptions {
   readonly sbCluster?: boolean;
   /** Do not start ovn-controller (nodes get OVS only), e.g. to start it later yourself. */
   readonly withoutController?: boolean;
+  /** Leave the directory (databases, logs) in place after stop, for inspection. */
+  readonly keepFiles?: boolean;
   readonly registry?: ProcessRegistry;
 }
 
@@ -46,9 +48,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const chassisNames = options.chassis ?? ['hv1'];
   if (chassisNames.length === 0) throw new Error('startSandbox: at least one chassis is needed');
   const duplicate = chassisNames.find((name, i) => chassisNames.indexOf(name) !== i);
-  if (duplicate !== undefined) throw new Error(`startSandbox: duplicate chassis name ${JSON.stringify(duplicate)}`);
+  if (duplicate !== undefined)
+    throw new Error(`startSandbox: duplicate chassis name ${JSON.stringify(duplicate)}`);
   const registry = options.registry ?? defaultRegistry();
-  const root = await makeWorkDir('h-sandbox');
+  const created = await makeWorkDir('h-sandbox');
+  const root = options.keepFiles ? { ...created, owned: false } : created;
   const started: Stoppable[] = [];
   try {
     const central = await startOvnCentral({ dir: root.path, sbCluster: options.sbCluster, registry });
@@ -84,7 +88,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       nodes,
       node(chassis) {
         const node = nodes.find((n) => n.chassis === chassis);
-        if (!node) throw new Error(`sandbox has no chassis ${JSON.stringify(chassis)} (has ${chassisNames.join(', ')})`);
+        if (!node)
+          throw new Error(
+            `sandbox has no chassis ${JSON.stringify(chassis)} (has ${chassisNames.join(', ')})`,
+          );
         return node;
       },
       shellEnv() {
@@ -140,13 +147,22 @@ export async function lspAdd(central: OvnCentral, name: string, options: LspAddO
 /** The SB Port_Binding of a logical port as ovn-sbctl shows it, decoded; undefined when absent. */
 export async function getPortBinding(central: OvnCentral, logicalPort: string): Promise<CtlRow | undefined> {
   const rows = parseCtlTable(
-    await central.sbctl('--format=json', '--data=json', 'find', 'Port_Binding', `logical_port="${logicalPort}"`),
+    await central.sbctl(
+      '--format=json',
+      '--data=json',
+      'find',
+      'Port_Binding',
+      `logical_port="${logicalPort}"`,
+    ),
   );
   return rows[0];
 }
 
 /** The SB Chassis name a Port_Binding's `chassis` column points at, or undefined. */
-export async function portBindingChassisName(central: OvnCentral, logicalPort: string): Promise<string | undefined> {
+export async function portBindingChassisName(
+  central: OvnCentral,
+  logicalPort: string,
+): Promise<string | undefined> {
   const binding = await getPortBinding(central, logicalPort);
   const chassisUuid = binding?.['chassis'];
   if (typeof chassisUuid !== 'string') return undefined;
@@ -155,7 +171,11 @@ export async function portBindingChassisName(central: OvnCentral, logicalPort: s
 }
 
 /** Waits until `Port_Binding.up` of `logicalPort` is true; returns the row. */
-export function waitPortBindingUp(central: OvnCentral, logicalPort: string, timeoutMs = 20_000): Promise<CtlRow> {
+export function waitPortBindingUp(
+  central: OvnCentral,
+  logicalPort: string,
+  timeoutMs = 20_000,
+): Promise<CtlRow> {
   return waitUntil(
     async () => {
       const binding = await getPortBinding(central, logicalPort);
@@ -167,5 +187,7 @@ export function waitPortBindingUp(central: OvnCentral, logicalPort: string, time
 
 /** Interface rows of a node whose `external_ids:iface-id` is `logicalPort`. */
 export async function interfacesForLogicalPort(ovs: Vswitchd, logicalPort: string): Promise<CtlRow[]> {
-  return (await ovs.interfaces()).filter((row) => asStringMap(row['external_ids'])['iface-id'] === logicalPort);
+  return (await ovs.interfaces()).filter(
+    (row) => asStringMap(row['external_ids'])['iface-id'] === logicalPort,
+  );
 }

@@ -78,8 +78,12 @@ export async function startVswitchd(options: VswitchdOptions = {}): Promise<Vswi
     const nodeEnv = env;
     const dbRemote = ovsdb.remote;
     const vsctl = async (...args: string[]): Promise<string> =>
-      (await runCommand('ovs-vsctl', [`--db=${dbRemote}`, '--timeout=20', ...args], { env: nodeEnv, timeoutMs: 30_000 }))
-        .stdout;
+      (
+        await runCommand('ovs-vsctl', [`--db=${dbRemote}`, '--timeout=20', ...args], {
+          env: nodeEnv,
+          timeoutMs: 30_000,
+        })
+      ).stdout;
     await vsctl('--no-wait', 'init');
 
     const ctlPath = join(nodeDir, 'ovs-vswitchd.ctl');
@@ -125,10 +129,13 @@ export async function startVswitchd(options: VswitchdOptions = {}): Promise<Vswi
     const waitReconfigured = async (): Promise<void> => {
       const next = Number((await vsctl('get', 'Open_vSwitch', '.', 'next_cfg')).trim()) + 1;
       await vsctl('--no-wait', 'set', 'Open_vSwitch', '.', `next_cfg=${next}`);
-      await waitUntil(async () => Number((await vsctl('get', 'Open_vSwitch', '.', 'cur_cfg')).trim()) >= next, {
-        description: `ovs-vswitchd ${name} to apply configuration ${next}`,
-        timeoutMs: 20_000,
-      });
+      await waitUntil(
+        async () => Number((await vsctl('get', 'Open_vSwitch', '.', 'cur_cfg')).trim()) >= next,
+        {
+          description: `ovs-vswitchd ${name} to apply configuration ${next}`,
+          timeoutMs: 20_000,
+        },
+      );
     };
     const appctl = async (...args: string[]): Promise<string> =>
       (await runCommand('ovs-appctl', ['--timeout=10', '-t', ctlPath, ...args], { env: nodeEnv })).stdout;
