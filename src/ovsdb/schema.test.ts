@@ -59,8 +59,9 @@ const TEST_SCHEMA_JSON = {
 
 const testSchema = parseSchema(TEST_SCHEMA_JSON);
 
-function clone<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+/** A deep copy of the test schema document, typed as loosely as a parsed file. */
+function cloneSchemaJson<T = Record<string, unknown>>(): T {
+  return JSON.parse(JSON.stringify(TEST_SCHEMA_JSON)) as T;
 }
 
 function expectSchemaError(json: unknown, where: string, message: RegExp): void {
@@ -117,7 +118,7 @@ describe('parseSchema', () => {
   });
 
   it('treats every table as root when no table says isRoot (ovsdb-server compatibility)', () => {
-    const json = clone(TEST_SCHEMA_JSON) as { tables: { Root: { isRoot?: boolean } } };
+    const json = cloneSchemaJson<{ tables: { Root: { isRoot?: boolean } } }>();
     delete json.tables.Root.isRoot;
     const schema = parseSchema(json);
     expect([...schema.tables.values()].every((t) => t.isRoot)).toBe(true);
@@ -151,7 +152,8 @@ describe('parseSchema', () => {
     expect(columnDefault(requireColumn(bridge, 'ports'))).toEqual([]);
     expect(Object.isFrozen(columnDefault(requireColumn(bridge, 'ports')))).toBe(true);
     expect(columnDefault(requireColumn(bridge, 'external_ids'))).toBe(EMPTY_MAP);
-    expect(() => (EMPTY_MAP as Map<string, string>).set('a', 'b')).toThrow(/read-only/);
+    const shared: unknown = EMPTY_MAP;
+    expect(() => (shared as Map<string, string>).set('a', 'b')).toThrow(/read-only/);
   });
 
   it('parses the installed Open_vSwitch and OVN schemas', () => {
@@ -193,7 +195,7 @@ describe('parseSchema', () => {
     ['a bad version', (j) => (j['version'] = '1.2'), '', /version must look like "x.y.z", got "1.2"/],
   ];
   it.each(bad)('rejects %s, naming the place and the value', (_what, mutate, where, message) => {
-    const json = clone(TEST_SCHEMA_JSON) as unknown as Record<string, unknown>;
+    const json = cloneSchemaJson();
     mutate(json);
     expectSchemaError(json, where, message);
   });
@@ -214,9 +216,7 @@ function setTable(json: Record<string, unknown>, table: string, member: string, 
 }
 
 describe('intersectSchemas (C6)', () => {
-  const serverJson = clone(TEST_SCHEMA_JSON) as unknown as {
-    tables: Record<string, { columns: Record<string, unknown> }>;
-  };
+  const serverJson = cloneSchemaJson<{ tables: Record<string, { columns: Record<string, unknown> }> }>();
   delete serverJson.tables['Root'];
   delete serverJson.tables['Bridge']!.columns['mirror'];
   serverJson.tables['Bridge']!.columns['ratio'] = { type: 'string' }; // type changed on the server

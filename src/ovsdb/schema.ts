@@ -438,27 +438,21 @@ export function requireColumn(table: TableSchema, column: string): ColumnSchema 
 
 const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
 
-/** A `Map` that refuses to change once built; used for the shared empty default of map columns. */
-class FrozenMap<K, V> extends Map<K, V> {
-  #frozen = false;
-  constructor(entries?: Iterable<readonly [K, V]>) {
-    super(entries);
-    this.#frozen = true;
+function makeEmptyMap(): ReadonlyMap<never, never> {
+  // A plain Map (so deep equality with `new Map()` holds) whose mutators throw: it is shared by
+  // every row that has the default value.
+  const map = new Map<never, never>();
+  const refuse = (): never => {
+    throw new TypeError('this map is read-only (a shared default value)');
+  };
+  for (const method of ['set', 'delete', 'clear']) {
+    Object.defineProperty(map, method, { value: refuse, enumerable: false, writable: false });
   }
-  override set(key: K, value: V): this {
-    if (this.#frozen) throw new TypeError('this map is read-only');
-    return super.set(key, value);
-  }
-  override delete(): boolean {
-    throw new TypeError('this map is read-only');
-  }
-  override clear(): void {
-    throw new TypeError('this map is read-only');
-  }
+  return Object.freeze(map);
 }
 
 /** The shared, read-only empty map used as the default value of map columns. */
-export const EMPTY_MAP: ReadonlyMap<never, never> = new FrozenMap<never, never>();
+export const EMPTY_MAP: ReadonlyMap<never, never> = makeEmptyMap();
 
 /** The RFC 7047 default atom of an atomic type. */
 export function atomDefault(type: AtomicType): Atom {
