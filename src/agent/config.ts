@@ -56,6 +56,8 @@ export interface Config {
   readonly ownershipMarker: OwnershipMarker;
   /** Removal rounds unplugging more than this share of owned ports are held (0 < share ≤ 1). */
   readonly massRemovalShare: number;
+  /** Rounds unplugging fewer ports than this are never held. */
+  readonly massRemovalMinPorts: number;
   /** How long a held removal round waits before it is re-checked and carried out. */
   readonly massRemovalGraceMs: number;
   /** Periodic full replan even without changes. */
@@ -101,6 +103,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'ownership-marker', kind: 'value' },
   { name: 'mass-removal-share', kind: 'value' },
   { name: 'mass-removal-grace', kind: 'value' },
+  { name: 'mass-removal-min-ports', kind: 'value' },
   { name: 'resync-interval', kind: 'value' },
   { name: 'devlink-command', kind: 'value' },
   { name: 'json', kind: 'boolean' },
@@ -292,6 +295,14 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     } else massRemovalShare = share;
   }
 
+  let massRemovalMinPorts = 2;
+  const minGiven = one('mass-removal-min-ports');
+  if (minGiven !== undefined) {
+    const n = Number(minGiven.value);
+    if (!/^\d+$/.test(minGiven.value.trim()) || n < 1) errors.push(`${minGiven.source}: "${minGiven.value}" is not a whole number ≥ 1`);
+    else massRemovalMinPorts = n;
+  }
+
   const massRemovalGraceMs = durationFlag(one('mass-removal-grace'), 60_000, 0, errors);
   const resyncIntervalMs = durationFlag(one('resync-interval'), 30_000, 100, errors);
 
@@ -328,6 +339,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     ...(nodeName === undefined ? {} : { nodeName }),
     ownershipMarker,
     massRemovalShare,
+    massRemovalMinPorts,
     massRemovalGraceMs,
     resyncIntervalMs,
     devlinkCommand,
@@ -401,6 +413,7 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --node-name=NAME         this node's Kubernetes name
   --ownership-marker=KEY   ovn-plug-agent (default) or ovn-plugged (migration from built-in plugging)
   --mass-removal-share=S   hold removal rounds above this share of owned ports (default 0.5)
+  --mass-removal-min-ports=N  never hold rounds removing fewer ports (default 2)
   --mass-removal-grace=D   how long such a round is held (default 60s)
   --resync-interval=D      periodic full replan (default 30s)
   --devlink-command=PATH   devlink binary for the representor provider (default devlink)

@@ -1,0 +1,352 @@
+/**
+ * The composition root: the only module that reads `process.env`, opens sockets, arms real timers
+ * and handles signals. Everything else receives what it needs.
+ *
+ * `startAgent(config)` wires one agent: the local OVS replica first (its `Open_vSwitch` row
+ * supplies the defaults ovn-controller uses: SB remote, chassis name, integration bridge), then
+ * the SB replica restricted to this chassis, the provider registry, the reconciler, the HTTP
+ * endpoint and, with `--node-name`, the Kubernetes status sinks. It returns a handle; `stop()`
+ * closes everything and unplugs nothing (DESIGN §3.4: upgrades must not cut the data path).
+ *
+ * `runCli(argv)` is the process entry used by `cli.ts`.
+ */
+import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { OvsdbClient, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
+import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Timers } from '../plug/index.js';
+import { DummyProvider } from '../providers/dummy/index.js';
+import { createRepresentorProvider } from '../providers/representor/index.js';
+import { parseCommandLine, resolveFromOpenVswitch, usage, type Config, type ResolvedConfig } from './config.js';
+import { formatHostPort, startHttpServer, type HealthReport, type HttpServerHandle } from './http.js';
+import { startKubeStatusSinks, resolveKubeConnection, type KubeStatusSinks } from './kube/index.js';
+import type { Logger } from './logger.js';
+import { AgentMetrics } from './metrics.js';
+import { Reconciler } from './reconciler.js';
+import { stringMap } from './replica-rows.js';
+import { formatProvidersTable, formatStatusTable } from './status/table.js';
+import type { AgentStatus, InventoryEntry, ProviderInventoryReport } from './status/types.js';
+
+export interface AgentOptions {
+  /** Default: pino at `config.logLevel`, JSON to stdout. */
+  readonly logger?: Logger;
+  /** Default: a fresh registry with prom-client's process metrics. */
+  readonly metricsRegistry?: Registry;
+  /** Providers registered in addition to `config.providers` (tests, embedding). */
+  readonly extraProviders?: readonly PlugProvider[];
+  /** Environment for the Kubernetes in-cluster config; default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly now?: () => number;
+  readonly timers?: Timers;
+  /** Every status snapshot, after the built-in sinks. */
+  readonly onStatus?: (status: AgentStatus) => void;
+  /** SB/OVS reconnect backoff; default the client's 1..8 s. */
+  readonly backoff?: { readonly minMs?: number; readonly maxMs?: number };
+  /** Aborts waiting for the OVS DB at start. */
+  readonly signal?: AbortSignal;
+}
+
+export interface AgentHandle {
+  readonly config: ResolvedConfig;
+  /** `http://host:port` of `--listen`, when enabled. */
+  readonly url?: string;
+  readonly reconciler: Reconciler;
+  readonly metricsRegistry: Registry;
+  status(): AgentStatus;
+  /** Closes connections and servers; leaves every port plugged. */
+  stop(): Promise<void>;
+}
+
+const OVS_TABLES = {
+  Open_vSwitch: { columns: ['external_ids', 'bridges'] },
+  Bridge: { columns: ['name', 'ports'] },
+  Port: { columns: ['name', 'interfaces'] },
+  // Never `statistics`: it changes every few seconds and would wake the reconciler for nothing.
+  Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
+} as const;
+
+const PORT_BINDING_COLUMNS = ['logical_port', 'type', 'parent_port', 'options', 'requested_chassis', 'requested_additional_chassis', 'chassis', 'up', 'mac'];
+
+/** Starts an agent; resolves once both database clients are started and the reconciler runs. */
+export async function startAgent(config: Config, options: AgentOptions = {}): Promise<AgentHandle> {
+  const logger = options.logger ?? (pino({ level: config.logLevel }));
+  const now = options.now ?? Date.now;
+  const timers = options.timers ?? systemTimers;
+  const metricsRegistry = options.metricsRegistry ?? defaultRegistry();
+  const tls = tlsOf(config);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (error) {
+        logger.warn({ err: error }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    const ovs = new OvsdbClient({
+      remotes: config.ovsDb,
+      database: 'Open_vSwitch',
+      tables: OVS_TABLES,
+      logger: logger.child({ db: 'ovs' }),
+      ...(tls === undefined ? {} : { tls }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    });
+    cleanups.push(() => ovs.close());
+    ovs.start();
+    logger.info({ remote: config.ovsDb }, 'connecting to the local OVS DB');
+    const resolved = await resolveWhenPossible(ovs, config, logger, options.signal);
+
+    const sb = new OvsdbClient({
+      remotes: resolved.ovnsbDb,
+      database: 'OVN_Southbound',
+      leaderOnly: false,
+      tables: {
+        Chassis: { columns: ['name'], where: [['name', '==', resolved.chassis]] },
+        Port_Binding: { columns: PORT_BINDING_COLUMNS, where: false },
+      },
+      logger: logger.child({ db: 'sb' }),
+      ...(tls === undefined ? {} : { tls }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    });
+    cleanups.push(() => sb.close());
+    sb.start();
+    logger.info({ remotes: resolved.ovnsbDb, chassis: resolved.chassis, bridge: resolved.integrationBridge }, 'connecting to the Southbound DB');
+
+    const late: { reconciler?: Reconciler } = {};
+    const providerLogger = logger.child({ component: 'providers' });
+    const registry = new ProviderRegistry({ logger: providerLogger });
+    cleanups.push(() => registry.destroyAll());
+    for (const provider of builtinProviders(resolved, providerLogger, () => late.reconciler?.schedule('provider'))) await registry.register(provider);
+    for (const provider of options.extraProviders ?? []) await registry.register(provider);
+    if (resolved.providerModules.length > 0) {
+      throw new Error(`--provider-module is not supported by this build yet (given: ${resolved.providerModules.map((p) => `"${p}"`).join(', ')})`);
+    }
+
+    const metrics = new AgentMetrics(metricsRegistry);
+    let kube: KubeStatusSinks | undefined;
+    if (resolved.nodeName !== undefined) {
+      const connection = resolveKubeConnection({ ...(resolved.kubeconfig === undefined ? {} : { kubeconfig: resolved.kubeconfig }), env: options.env ?? process.env });
+      kube = startKubeStatusSinks({ nodeName: resolved.nodeName, connection, logger: logger.child({ component: 'kubernetes' }) });
+      const sinks = kube;
+      cleanups.push(() => sinks.stop());
+    } else if (resolved.kubeconfig !== undefined) {
+      logger.warn({ kubeconfig: resolved.kubeconfig }, '--kubeconfig given without --node-name: Kubernetes status reporting is off');
+    }
+
+    const running = new Reconciler({
+      sb,
+      ovs,
+      providers: registry,
+      chassisName: resolved.chassis,
+      integrationBridge: resolved.integrationBridge,
+      ownershipKey: resolved.ownershipMarker,
+      removalHold: { share: resolved.massRemovalShare, minCount: resolved.massRemovalMinPorts, graceMs: resolved.massRemovalGraceMs },
+      resyncIntervalMs: resolved.resyncIntervalMs,
+      planner: planPorts,
+      now,
+      timers,
+      logger: logger.child({ component: 'reconciler' }),
+      metrics,
+      ...(resolved.nodeName === undefined ? {} : { nodeName: resolved.nodeName }),
+      onStatus: (status) => {
+        kube?.update(status);
+        options.onStatus?.(status);
+      },
+    });
+    late.reconciler = running;
+    cleanups.push(() => running.stop());
+    running.start();
+
+    let http: HttpServerHandle | undefined;
+    if (resolved.listen !== undefined) {
+      http = await startHttpServer(resolved.listen, {
+        registry: metricsRegistry,
+        status: () => running.status(),
+        health: () => health(ovs.state, sb.state),
+        providers: () => inventories(registry, running.status()),
+      });
+      const server = http;
+      cleanups.push(() => server.close());
+      logger.info({ url: http.url }, 'serving /metrics /healthz /readyz /status /providers');
+    }
+
+    let stopped = false;
+    return {
+      config: resolved,
+      ...(http === undefined ? {} : { url: http.url }),
+      reconciler: running,
+      metricsRegistry,
+      status: () => running.status(),
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        logger.info({}, 'stopping; plugged ports stay as they are');
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function defaultRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'ovn_plug_' });
+  return registry;
+}
+
+function tlsOf(config: Config): OvsdbTlsFiles | undefined {
+  if (config.tls === undefined) return undefined;
+  return { privateKeyFile: config.tls.privateKey, certFile: config.tls.certificate, caCertFile: config.tls.caCert };
+}
+
+function builtinProviders(config: ResolvedConfig, logger: Logger, onChange: () => void): PlugProvider[] {
+  return config.providers.map((name) => {
+    if (name === 'dummy') return new DummyProvider();
+    return createRepresentorProvider({ devlinkCommand: config.devlinkCommand, logger: logger.child({ provider: 'representor' }), onChange });
+  });
+}
+
+/**
+ * Waits for the OVS replica and resolves the settings it supplies. Missing settings (ovn-controller
+ * not configured yet) are logged and waited for, like ovn-controller does.
+ */
+async function resolveWhenPossible(ovs: OvsdbClient, config: Config, logger: Logger, signal: AbortSignal | undefined): Promise<ResolvedConfig> {
+  let lastProblems = '';
+  for (;;) {
+    await ovs.ready(signal === undefined ? {} : { signal });
+    const row = ovs.table('Open_vSwitch').all()[0];
+    const externalIds = new Map(Object.entries(row === undefined ? {} : stringMap(row, 'external_ids')));
+    const result = resolveFromOpenVswitch(config, externalIds);
+    if (result.ok) return result.config;
+    const problems = result.errors.join('; ');
+    if (problems !== lastProblems) logger.warn({ problems: result.errors }, 'waiting for the local OVS DB to supply settings');
+    lastProblems = problems;
+    await ovs.waitForChange(ovs.seqno, signal === undefined ? {} : { signal });
+  }
+}
+
+function health(ovsState: string, sbState: string): HealthReport {
+  const problems: string[] = [];
+  if (ovsState === 'closed') problems.push('OVS DB client closed');
+  if (sbState === 'closed') problems.push('Southbound DB client closed');
+  return { ok: problems.length === 0, problems };
+}
+
+function inventories(registry: ProviderRegistry, status: AgentStatus): ProviderInventoryReport[] {
+  const portByInterface = new Map<string, string>();
+  for (const port of status.ports) if (port.interfaceName !== undefined) portByInterface.set(port.interfaceName, port.logicalPort);
+  return registry.list().map((state) => {
+    const base = { type: state.type, available: state.available, ...(state.reason === undefined ? {} : { reason: state.reason }) };
+    const provider = registry.provider(state.type);
+    if (provider?.inventory === undefined) return base;
+    try {
+      const inventory = provider.inventory();
+      const items: InventoryEntry[] = inventory.items.map((item) => {
+        const logicalPort = item.name === undefined ? undefined : portByInterface.get(item.name);
+        return { ...item, ...(logicalPort === undefined ? {} : { logicalPort }) };
+      });
+      return { ...base, items, ...(inventory.notes === undefined ? {} : { notes: inventory.notes }) };
+    } catch (error) {
+      return { ...base, error: error instanceof Error ? error.message : String(error) };
+    }
+  });
+}
+
+/** Output and exit code of one CLI invocation (so tests can run it in-process). */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+/**
+ * The process entry: parses argv/env, dispatches `run` / `status` / `providers` / `help` /
+ * `version`. For `run`, installs SIGTERM/SIGINT handlers that stop cleanly and leave ports
+ * plugged. Returns the exit code (`run` returns only after a signal).
+ */
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const parsed = parseCommandLine(argv, process.env);
+  if (!parsed.ok) {
+    io.stderr(`ovn-plug-agent: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n(see ovn-plug-agent --help)\n`);
+    return 2;
+  }
+  const config = parsed.config;
+  switch (config.command) {
+    case 'help':
+      io.stdout(usage());
+      return 0;
+    case 'version':
+      io.stdout(`ovn-plug-agent ${AGENT_VERSION}\n`);
+      return 0;
+    case 'status':
+    case 'providers':
+      return fetchAndPrint(config, io);
+    case 'run':
+      return runAgentProcess(config, io);
+  }
+}
+
+export const AGENT_VERSION = '0.1.0';
+
+const defaultIo: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+async function fetchAndPrint(config: Config, io: CliIo): Promise<number> {
+  if (config.listen === undefined) {
+    io.stderr('ovn-plug-agent: --listen=off: no agent endpoint to ask\n');
+    return 2;
+  }
+  const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host === '::' ? '::1' : config.listen.host;
+  const url = `http://${formatHostPort({ host, port: config.listen.port })}/${config.command}`;
+  let body: unknown;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) {
+      io.stderr(`ovn-plug-agent: ${url} answered ${res.status}: ${await res.text()}\n`);
+      return 1;
+    }
+    body = await res.json();
+  } catch (error) {
+    io.stderr(`ovn-plug-agent: cannot reach the agent at ${url}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}\n(is it running? pass --listen=HOST:PORT of its --listen)\n`);
+    return 1;
+  }
+  if (config.json) io.stdout(JSON.stringify(body, null, 2) + '\n');
+  else if (config.command === 'status') io.stdout(formatStatusTable(body as AgentStatus, Date.now()));
+  else io.stdout(formatProvidersTable(body as ProviderInventoryReport[]));
+  return 0;
+}
+
+async function runAgentProcess(config: Config, io: CliIo): Promise<number> {
+  const abort = new AbortController();
+  let handle: AgentHandle | undefined;
+  let signalled = false;
+  const done = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) return;
+      signalled = true;
+      abort.abort(new Error(`received ${signal}`));
+      void (async () => {
+        await handle?.stop();
+        resolve(0);
+      })();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  try {
+    handle = await startAgent(config, { signal: abort.signal, logger: pino({ level: config.logLevel }) });
+  } catch (error) {
+    if (signalled) return done;
+    io.stderr(`ovn-plug-agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  if (signalled) await handle.stop();
+  return done;
+}
+
+
