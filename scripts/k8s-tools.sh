@@ -28,17 +28,16 @@ die() {
   exit 1
 }
 
-cache_root() {
+# Sets TOOLS_DIR (everything of this version set) and BIN_DIR (the binaries).
+resolve_cache_dirs() {
   local base=${OVN_PLUG_AGENT_CACHE:-}
   if [ -z "$base" ]; then
     [ -n "${HOME:-}" ] || die "neither OVN_PLUG_AGENT_CACHE nor HOME is set; cannot choose a cache directory"
     base=$HOME/.cache/ovn-plug-agent
   fi
-  echo "$base/k8s-tools"
+  TOOLS_DIR=$base/k8s-tools/$VERSIONS_KEY
+  BIN_DIR=$TOOLS_DIR/bin
 }
-
-tools_dir() { echo "$(cache_root)/$VERSIONS_KEY"; }
-bin_dir() { echo "$(tools_dir)/bin"; }
 
 find_go() {
   local go=${GO:-}
@@ -163,13 +162,12 @@ helm_ldflags() {
 build_one() {
   local go=$1 name=$2 module_dir=$3 package=$4 ldflags=$5
   shift 5
-  local version_args=("$@") bin
-  bin=$(bin_dir)
+  local version_args=("$@") bin=$BIN_DIR
   [ -x "$bin/$name" ] && return 0
   echo "k8s-tools: building $name ($package) ..."
   local started staging
   started=$(date +%s)
-  staging=$(mktemp -d "$(tools_dir)/.build-$name.XXXXXX")
+  staging=$(mktemp -d "$TOOLS_DIR/.build-$name.XXXXXX")
   if ! (cd "$MODULES_DIR/$module_dir" &&
     CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-trimpath -mod=readonly -buildvcs=false" \
       nice -n 19 "$go" build -ldflags "$ldflags" -o "$staging/$name" "$package"); then
@@ -196,8 +194,7 @@ cmd_build() {
   check_pinned kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
   check_pinned etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   check_pinned helm helm.sh/helm/v3 "$HELM_VERSION"
-  local dir
-  dir=$(tools_dir)
+  local dir=$TOOLS_DIR
   mkdir -p "$dir/bin" || die "cannot create the cache directory $dir"
   # Concurrent test runs share the cache: one builds, the others wait for it.
   exec 9>"$dir/.lock"
@@ -227,8 +224,11 @@ cmd_start() {
 main() {
   local cmd=${1:-}
   case "$cmd" in
+  build | bin-dir | start) resolve_cache_dirs ;;
+  esac
+  case "$cmd" in
   build) cmd_build ;;
-  bin-dir) bin_dir ;;
+  bin-dir) echo "$BIN_DIR" ;;
   pin) cmd_pin ;;
   start) cmd_start ;;
   stop) die "the sandbox started by \`start\` runs in the foreground; stop it with Ctrl-C (SIGINT/SIGTERM)" ;;

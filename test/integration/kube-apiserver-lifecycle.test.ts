@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessRegistry } from '../harness/process.js';
+import { ProcessRegistry } from '../harness/index.js';
 import { BUILD_COMMAND, KubeToolsMissingError, startKubeApiServer } from '../harness/kube/index.js';
 
 function isAlive(pid: number): boolean {
