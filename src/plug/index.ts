@@ -19,8 +19,9 @@ export {
   MTU_REQUEST_OPTION_KEYS,
   OWNERSHIP_KEYS,
   PLUG_TYPE_OPTION_KEYS,
+  interfaceAfterUpdate,
+  interfaceChanges,
   interfaceForCreate,
-  interfaceForUpdate,
   mergeMaintainedOptions,
   mtuRequestOf,
   ownValue,
@@ -28,7 +29,6 @@ export {
   type DesiredInterface,
   type InterfaceChanges,
   type InterfaceIntent,
-  type InterfaceUpdate,
   type MtuRequest,
   type OwnershipKey,
 } from './interface-columns.js';
@@ -53,11 +53,7 @@ export {
   type RemovalReason,
   type UnchangedPort,
 } from './planner.js';
-export {
-  decideRemovalHold,
-  type RemovalHoldDecision,
-  type RemovalHoldInput,
-} from './removal-hold.js';
+export { decideRemovalHold, type RemovalHoldDecision, type RemovalHoldInput } from './removal-hold.js';
 export {
   ProviderRegistry,
   type ProviderRegistryOptions,

@@ -152,37 +152,44 @@ export function mergeMaintainedOptions(
   return Object.fromEntries(merged);
 }
 
-/** The desired values of an Interface we already own, and the changes (undefined: nothing to write). */
-export interface InterfaceUpdate {
-  readonly desired: DesiredInterface;
-  readonly changes: InterfaceChanges | undefined;
+/** Sets an own, enumerable property, also for the key `__proto__` (a plain assignment would change the prototype). */
+function setOwn(record: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') {
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    record[key] = value;
+  }
 }
 
 /**
- * Desired values and changes for an owned Interface whose name already matches the answer:
- * type from the provider (absent → `""`), maintained options, `iface-id` + marker (other
- * `external_ids` keys kept), and `mtu_request` (cleared when not requested).
+ * What must change on an owned Interface whose name already matches the answer, or undefined
+ * when it is up to date: type from the provider (absent → `""`), maintained options set or
+ * deleted, `iface-id` + marker (no other `external_ids` key is touched), and `mtu_request`
+ * (cleared when not requested). Allocates nothing in the up-to-date case.
  */
-export function interfaceForUpdate(
+export function interfaceChanges(
   existing: OvsInterface,
   intent: InterfaceIntent,
   maintained: readonly string[],
-): InterfaceUpdate {
+): InterfaceChanges | undefined {
   const type = intent.answer.type ?? '';
-  const setOptions = new Map<string, string>();
-  const deleteOptions: string[] = [];
+  let setOptions: Record<string, string> | undefined;
+  let deleteOptions: string[] | undefined;
   for (const key of maintained) {
     const wanted = ownValue(intent.answer.options, key);
     const have = ownValue(existing.options, key);
     if (wanted === undefined) {
-      if (have !== undefined) deleteOptions.push(key);
+      if (have !== undefined) (deleteOptions ??= []).push(key);
     } else if (have !== wanted) {
-      setOptions.set(key, wanted);
+      setOwn((setOptions ??= {}), key, wanted);
     }
   }
-  const setExternalIds = new Map<string, string>();
-  for (const [key, value] of markerIds(intent)) {
-    if (ownValue(existing.externalIds, key) !== value) setExternalIds.set(key, value);
+  let setExternalIds: Record<string, string> | undefined;
+  if (ownValue(existing.externalIds, IFACE_ID_KEY) !== intent.logicalPort) {
+    setOwn((setExternalIds ??= {}), IFACE_ID_KEY, intent.logicalPort);
+  }
+  if (ownValue(existing.externalIds, intent.ownershipKey) !== intent.plugType) {
+    setOwn((setExternalIds ??= {}), intent.ownershipKey, intent.plugType);
   }
   let mtuRequest: InterfaceChanges['mtuRequest'];
   if (intent.mtu.kind === 'set') {
@@ -190,31 +197,35 @@ export function interfaceForUpdate(
   } else if (existing.mtuRequest !== undefined) {
     mtuRequest = { kind: 'clear' };
   }
+  const typeChanged = type !== existing.type;
+  if (!typeChanged && !setOptions && !deleteOptions && !setExternalIds && mtuRequest === undefined)
+    return undefined;
+  return {
+    ...(typeChanged ? { type } : {}),
+    setOptions: setOptions ?? {},
+    deleteOptions: deleteOptions ?? [],
+    setExternalIds: setExternalIds ?? {},
+    ...(mtuRequest !== undefined ? { mtuRequest } : {}),
+  };
+}
 
+/**
+ * The whole columns of an owned Interface after applying {@link interfaceChanges}: the
+ * existing row with the maintained options merged, `iface-id` + marker merged into
+ * `external_ids`, the provider's type and the requested `mtu_request`.
+ */
+export function interfaceAfterUpdate(
+  existing: OvsInterface,
+  intent: InterfaceIntent,
+  maintained: readonly string[],
+): DesiredInterface {
   const externalIds = new Map(Object.entries(existing.externalIds));
-  for (const [key, value] of setExternalIds) externalIds.set(key, value);
-  const desiredBase = {
+  for (const [key, value] of markerIds(intent)) externalIds.set(key, value);
+  const base = {
     name: existing.name,
-    type,
+    type: intent.answer.type ?? '',
     options: mergeMaintainedOptions(existing.options, intent.answer.options, maintained),
     externalIds: Object.fromEntries(externalIds),
   };
-  const desired: DesiredInterface =
-    intent.mtu.kind === 'set' ? { ...desiredBase, mtuRequest: intent.mtu.value } : desiredBase;
-
-  const changed =
-    type !== existing.type ||
-    setOptions.size > 0 ||
-    deleteOptions.length > 0 ||
-    setExternalIds.size > 0 ||
-    mtuRequest !== undefined;
-  if (!changed) return { desired, changes: undefined };
-  const changes: InterfaceChanges = {
-    ...(type !== existing.type ? { type } : {}),
-    setOptions: Object.fromEntries(setOptions),
-    deleteOptions,
-    setExternalIds: Object.fromEntries(setExternalIds),
-    ...(mtuRequest !== undefined ? { mtuRequest } : {}),
-  };
-  return { desired, changes };
+  return intent.mtu.kind === 'set' ? { ...base, mtuRequest: intent.mtu.value } : base;
 }

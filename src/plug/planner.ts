@@ -19,8 +19,9 @@
  */
 import {
   IFACE_ID_KEY,
+  interfaceAfterUpdate,
+  interfaceChanges,
   interfaceForCreate,
-  interfaceForUpdate,
   mtuRequestOf,
   ownValue,
   plugTypeOf,
@@ -179,9 +180,7 @@ export function isEmptyPlan(plan: Plan): boolean {
 export function isWantedHere(binding: SbPortBinding, chassisUuid: string): boolean {
   if (binding.type !== '' || (binding.parentPort !== undefined && binding.parentPort !== '')) return false;
   if (plugTypeOf(binding.options) === undefined) return false;
-  return (
-    binding.requestedChassis === chassisUuid || binding.requestedAdditionalChassis.includes(chassisUuid)
-  );
+  return binding.requestedChassis === chassisUuid || binding.requestedAdditionalChassis.includes(chassisUuid);
 }
 
 const UNICAST_MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/;
@@ -201,6 +200,8 @@ interface OwnedInterface {
 
 interface RemovalCandidate {
   readonly logicalPort: string;
+  /** The port binding's options when it still exists (upstream passes them to `prepare(remove)` too). */
+  readonly options: Readonly<Record<string, string>>;
   readonly owned: OwnedInterface;
   readonly reason: RemovalReason;
 }
@@ -214,7 +215,8 @@ interface PlugCandidate {
   readonly replacing?: OwnedInterface;
 }
 
-type ProviderCall<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+type ProviderCall<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -237,9 +239,12 @@ function validateAnswer(answer: unknown): string | undefined {
   }
   if (!('kind' in answer)) return 'answer has no "kind"';
   if (answer.kind === 'notNow') {
-    return 'reason' in answer && typeof answer.reason === 'string' ? undefined : 'not-now answer has no "reason" string';
+    return 'reason' in answer && typeof answer.reason === 'string'
+      ? undefined
+      : 'not-now answer has no "reason" string';
   }
-  if (answer.kind !== 'ready') return `answer kind ${JSON.stringify(answer.kind)} is neither "ready" nor "notNow"`;
+  if (answer.kind !== 'ready')
+    return `answer kind ${JSON.stringify(answer.kind)} is neither "ready" nor "notNow"`;
   if (!('name' in answer) || typeof answer.name !== 'string' || answer.name === '') {
     return 'ready answer has no non-empty "name"';
   }
@@ -257,11 +262,17 @@ function callPrepare(provider: PlugProvider, request: PlugRequest): ProviderCall
   try {
     answer = provider.prepare(request);
   } catch (error) {
-    return { ok: false, message: `provider "${provider.type}" threw in prepare(${request.operation}) for ${JSON.stringify(request.logicalPort)}: ${describeError(error)}` };
+    return {
+      ok: false,
+      message: `provider "${provider.type}" threw in prepare(${request.operation}) for ${JSON.stringify(request.logicalPort)}: ${describeError(error)}`,
+    };
   }
   const problem = validateAnswer(answer);
   if (problem !== undefined) {
-    return { ok: false, message: `provider "${provider.type}" gave an invalid answer to prepare(${request.operation}) for ${JSON.stringify(request.logicalPort)}: ${problem}` };
+    return {
+      ok: false,
+      message: `provider "${provider.type}" gave an invalid answer to prepare(${request.operation}) for ${JSON.stringify(request.logicalPort)}: ${problem}`,
+    };
   }
   return { ok: true, value: answer as PlugAnswer };
 }
@@ -270,11 +281,17 @@ function callMaintained(provider: PlugProvider): ProviderCall<readonly string[]>
   try {
     const keys: unknown = provider.maintainedIfaceOptions();
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
-      return { ok: false, message: `provider "${provider.type}" maintainedIfaceOptions() did not return an array of strings` };
+      return {
+        ok: false,
+        message: `provider "${provider.type}" maintainedIfaceOptions() did not return an array of strings`,
+      };
     }
     return { ok: true, value: keys };
   } catch (error) {
-    return { ok: false, message: `provider "${provider.type}" threw in maintainedIfaceOptions(): ${describeError(error)}` };
+    return {
+      ok: false,
+      message: `provider "${provider.type}" threw in maintainedIfaceOptions(): ${describeError(error)}`,
+    };
   }
 }
 
@@ -308,6 +325,12 @@ class PlanBuilder {
   }
 }
 
+/** Every Interface / Port name in the database (both are unique indexes in the schema). */
+interface NameIndex {
+  readonly interfaceByName: ReadonlyMap<string, OvsInterface>;
+  readonly portNames: ReadonlySet<string>;
+}
+
 /** Indexes of the OVS rows the planner consults. */
 interface OvsIndex {
   readonly bridgeFound: boolean;
@@ -315,25 +338,16 @@ interface OvsIndex {
   readonly ownedByPort: Map<string, OwnedInterface[]>;
   /** Unmarked interfaces on the integration bridge carrying an `iface-id`, by that id. */
   readonly foreignByPort: Map<string, OvsInterface[]>;
-  /** Every Interface / Port name in the database (both are unique indexes in the schema). */
-  readonly interfaceByName: Map<string, OvsInterface>;
-  readonly portNames: Set<string>;
+  /** Built on first use: a steady-state plan has no creates and never needs them. */
+  readonly names: () => NameIndex;
   readonly ownedCount: number;
 }
 
 function indexOvs(input: PlanInput): OvsIndex {
   const interfaceByUuid = new Map<string, OvsInterface>();
-  const interfaceByName = new Map<string, OvsInterface>();
-  for (const iface of input.interfaces) {
-    interfaceByUuid.set(iface.uuid, iface);
-    interfaceByName.set(iface.name, iface);
-  }
+  for (const iface of input.interfaces) interfaceByUuid.set(iface.uuid, iface);
   const portByUuid = new Map<string, OvsPort>();
-  const portNames = new Set<string>();
-  for (const port of input.ports) {
-    portByUuid.set(port.uuid, port);
-    portNames.add(port.name);
-  }
+  for (const port of input.ports) portByUuid.set(port.uuid, port);
   const ownedByPort = new Map<string, OwnedInterface[]>();
   const foreignByPort = new Map<string, OvsInterface[]>();
   let ownedCount = 0;
@@ -359,7 +373,18 @@ function indexOvs(input: PlanInput): OvsIndex {
       }
     }
   }
-  return { bridgeFound: bridge !== undefined, ownedByPort, foreignByPort, interfaceByName, portNames, ownedCount };
+  let names: NameIndex | undefined;
+  const nameIndex = (): NameIndex => {
+    if (names === undefined) {
+      const interfaceByName = new Map<string, OvsInterface>();
+      for (const iface of interfaceByUuid.values()) interfaceByName.set(iface.name, iface);
+      const portNames = new Set<string>();
+      for (const port of portByUuid.values()) portNames.add(port.name);
+      names = { interfaceByName, portNames };
+    }
+    return names;
+  };
+  return { bridgeFound: bridge !== undefined, ownedByPort, foreignByPort, names: nameIndex, ownedCount };
 }
 
 function appendTo<T>(map: Map<string, T[]>, key: string, value: T): void {
@@ -434,9 +459,18 @@ function prepareOrBlock(
 }
 
 /** Prepares the removal of an owned interface; undefined when blocked (recorded). */
-function prepareRemoval(input: PlanInput, builder: PlanBuilder, candidate: RemovalCandidate): PlannedRemove | undefined {
+function prepareRemoval(
+  input: PlanInput,
+  builder: PlanBuilder,
+  candidate: RemovalCandidate,
+): PlannedRemove | undefined {
   const { owned, logicalPort } = candidate;
-  const blockedBase = { logicalPort, operation: 'unplug' as const, interfaceUuid: owned.iface.uuid, plugType: owned.plugType };
+  const blockedBase = {
+    logicalPort,
+    operation: 'unplug' as const,
+    interfaceUuid: owned.iface.uuid,
+    plugType: owned.plugType,
+  };
   if (!input.config.canRemove) {
     builder.block({
       ...blockedBase,
@@ -457,7 +491,12 @@ function prepareRemoval(input: PlanInput, builder: PlanBuilder, candidate: Remov
   }
   const provider = resolveProvider(input, builder, owned.plugType, blockedBase);
   if (provider === undefined) return undefined;
-  const request: PlugRequest = { operation: 'remove', logicalPort, options: {}, existing: existingOf(owned) };
+  const request: PlugRequest = {
+    operation: 'remove',
+    logicalPort,
+    options: candidate.options,
+    existing: existingOf(owned),
+  };
   const prepared = prepareOrBlock(builder, provider, request, blockedBase);
   if (prepared === undefined) return undefined;
   return {
@@ -484,9 +523,15 @@ function planWantedPort(
   removals: RemovalCandidate[],
 ): PlugCandidate | undefined {
   const logicalPort = binding.logicalPort;
-  const owned = (index.ownedByPort.get(logicalPort) ?? []).slice().sort(compareNames);
+  const listed = index.ownedByPort.get(logicalPort) ?? [];
+  const owned = listed.length > 1 ? listed.slice().sort(compareNames) : listed;
   const first = owned[0];
-  const blockedBase = { logicalPort, operation: 'plug' as const, plugType, ...(first ? { interfaceUuid: first.iface.uuid } : {}) };
+  const blockedBase = {
+    logicalPort,
+    operation: 'plug' as const,
+    plugType,
+    ...(first ? { interfaceUuid: first.iface.uuid } : {}),
+  };
   if (!index.bridgeFound) {
     builder.block({
       ...blockedBase,
@@ -527,18 +572,28 @@ function planWantedPort(
 
   const keeper = owned.find((o) => o.iface.name === prepared.answer.name);
   if (keeper === undefined) {
-    for (const extra of owned.slice(1)) removals.push({ logicalPort, owned: extra, reason: 'DuplicateInterface' });
-    return { binding, plugType, prepared, maintained: maintained.value, ...(first ? { replacing: first } : {}) };
+    for (const extra of owned.slice(1))
+      removals.push({ logicalPort, options: binding.options, owned: extra, reason: 'DuplicateInterface' });
+    return {
+      binding,
+      plugType,
+      prepared,
+      maintained: maintained.value,
+      ...(first ? { replacing: first } : {}),
+    };
   }
   for (const extra of owned) {
-    if (extra !== keeper) removals.push({ logicalPort, owned: extra, reason: 'DuplicateInterface' });
+    if (extra !== keeper)
+      removals.push({ logicalPort, options: binding.options, owned: extra, reason: 'DuplicateInterface' });
   }
-  const mtu = mtuRequestOf(binding.options);
-  const { desired, changes } = interfaceForUpdate(
-    keeper.iface,
-    { logicalPort, plugType, answer: prepared.answer, mtu, ownershipKey: input.config.ownershipKey },
-    maintained.value,
-  );
+  const intent = {
+    logicalPort,
+    plugType,
+    answer: prepared.answer,
+    mtu: mtuRequestOf(binding.options),
+    ownershipKey: input.config.ownershipKey,
+  };
+  const changes = interfaceChanges(keeper.iface, intent, maintained.value);
   if (changes === undefined) {
     builder.unchanged.push({
       logicalPort,
@@ -555,7 +610,7 @@ function planWantedPort(
       portBindingUuid: binding.uuid,
       interfaceUuid: keeper.iface.uuid,
       portUuid: keeper.port.uuid,
-      interface: desired,
+      interface: interfaceAfterUpdate(keeper.iface, intent, maintained.value),
       changes,
       prepared,
     });
@@ -563,12 +618,17 @@ function planWantedPort(
   return undefined;
 }
 
+/** A create or replug whose removal half (if any) is prepared, waiting for the name checks. */
+interface ClaimingCandidate extends PlugCandidate {
+  readonly old?: PlannedRemove;
+}
+
 /**
  * Among candidates claiming the same new interface name, the one with the smallest logical port
  * name wins, so the outcome does not depend on input order.
  */
-function nameWinners(candidates: readonly PlugCandidate[]): Map<string, PlugCandidate> {
-  const winners = new Map<string, PlugCandidate>();
+function nameWinners(candidates: Iterable<ClaimingCandidate>): Map<string, ClaimingCandidate> {
+  const winners = new Map<string, ClaimingCandidate>();
   for (const candidate of candidates) {
     const name = candidate.prepared.answer.name;
     const current = winners.get(name);
@@ -579,77 +639,131 @@ function nameWinners(candidates: readonly PlugCandidate[]): Map<string, PlugCand
   return winners;
 }
 
-/** Who holds `name` already, or undefined when it is free for `candidate`. */
-function nameHolder(index: OvsIndex, freedNames: ReadonlySet<string>, candidate: PlugCandidate): string | undefined {
-  const name = candidate.prepared.answer.name;
+/** Who holds `name` already, or undefined when it is free (or freed in this plan). */
+function nameHolder(index: OvsIndex, freedNames: ReadonlySet<string>, name: string): string | undefined {
   if (freedNames.has(name)) return undefined;
-  const replacing = candidate.replacing;
-  if (replacing !== undefined && replacing.port.name === name) return undefined;
-  const iface = index.interfaceByName.get(name);
+  const { interfaceByName, portNames } = index.names();
+  const iface = interfaceByName.get(name);
   if (iface !== undefined) {
     const owner = ownValue(iface.externalIds, IFACE_ID_KEY);
-    return owner === undefined ? `interface ${JSON.stringify(name)}` : `interface ${JSON.stringify(name)} (iface-id ${JSON.stringify(owner)})`;
+    return owner === undefined
+      ? `interface ${JSON.stringify(name)}`
+      : `interface ${JSON.stringify(name)} (iface-id ${JSON.stringify(owner)})`;
   }
-  return index.portNames.has(name) ? `port ${JSON.stringify(name)}` : undefined;
+  return portNames.has(name) ? `port ${JSON.stringify(name)}` : undefined;
 }
 
-function finishCandidate(
+/** Why `candidate` cannot take its name, or undefined when it can. */
+function nameConflict(
+  index: OvsIndex,
+  freedNames: ReadonlySet<string>,
+  winners: ReadonlyMap<string, ClaimingCandidate>,
+  candidate: ClaimingCandidate,
+): Pick<BlockedPort, 'reason' | 'message'> | undefined {
+  const name = candidate.prepared.answer.name;
+  const winner = winners.get(name);
+  if (winner !== undefined && winner !== candidate) {
+    return {
+      reason: 'DuplicateInterfaceName',
+      message: `provider ${JSON.stringify(candidate.plugType)} names interface ${JSON.stringify(name)} for both ${JSON.stringify(winner.binding.logicalPort)} and ${JSON.stringify(candidate.binding.logicalPort)}`,
+    };
+  }
+  const holder = nameHolder(index, freedNames, name);
+  if (holder === undefined) return undefined;
+  return {
+    reason: 'InterfaceNameTaken',
+    message: `cannot plug interface ${JSON.stringify(name)}: ${holder} already exists and is not ours for this port`,
+  };
+}
+
+/**
+ * Settles creates and replugs against the unique Port/Interface names: names freed by this
+ * plan's removals and replugs may be reused, but a blocked replug gives its name back, which can
+ * block others in turn; blocking only ever shrinks the freed set, so this ends (usually after one
+ * pass) with a set of claims a single transaction can commit.
+ */
+function settleNameClaims(
   input: PlanInput,
   index: OvsIndex,
   builder: PlanBuilder,
-  candidate: PlugCandidate,
-  winners: ReadonlyMap<string, PlugCandidate>,
-  freedNames: ReadonlySet<string>,
+  candidates: readonly PlugCandidate[],
+  freedNames: Set<string>,
 ): void {
-  const { binding, plugType, prepared } = candidate;
-  const logicalPort = binding.logicalPort;
-  const name = prepared.answer.name;
-  const blockedBase = {
-    logicalPort,
-    operation: 'plug' as const,
-    plugType,
-    ...(candidate.replacing ? { interfaceUuid: candidate.replacing.iface.uuid } : {}),
-  };
-  const winner = winners.get(name);
-  if (winner !== undefined && winner !== candidate) {
-    builder.block({
-      ...blockedBase,
-      state: 'Conflict',
-      reason: 'DuplicateInterfaceName',
-      message: `provider ${JSON.stringify(plugType)} names interface ${JSON.stringify(name)} for both ${JSON.stringify(winner.binding.logicalPort)} and ${JSON.stringify(logicalPort)}`,
+  const live = new Set<ClaimingCandidate>();
+  for (const candidate of candidates) {
+    if (candidate.replacing === undefined) {
+      live.add(candidate);
+      continue;
+    }
+    const old = prepareRemoval(input, builder, {
+      logicalPort: candidate.binding.logicalPort,
+      options: candidate.binding.options,
+      owned: candidate.replacing,
+      reason: 'Replaced',
     });
-    builder.release.push(prepared);
-    return;
+    if (old === undefined) {
+      builder.release.push(candidate.prepared);
+      continue;
+    }
+    live.add({ ...candidate, old });
+    freedNames.add(candidate.replacing.iface.name);
+    freedNames.add(candidate.replacing.port.name);
   }
-  const holder = nameHolder(index, freedNames, candidate);
-  if (holder !== undefined) {
-    builder.block({
-      ...blockedBase,
-      state: 'Conflict',
-      reason: 'InterfaceNameTaken',
-      message: `cannot plug interface ${JSON.stringify(name)}: ${holder} already exists and is not ours for this port`,
+  for (;;) {
+    const winners = nameWinners(live);
+    const losers: Array<[ClaimingCandidate, Pick<BlockedPort, 'reason' | 'message'>]> = [];
+    for (const candidate of live) {
+      const conflict = nameConflict(index, freedNames, winners, candidate);
+      if (conflict !== undefined) losers.push([candidate, conflict]);
+    }
+    if (losers.length === 0) break;
+    for (const [candidate, conflict] of losers) {
+      live.delete(candidate);
+      builder.block({
+        logicalPort: candidate.binding.logicalPort,
+        operation: 'plug',
+        plugType: candidate.plugType,
+        ...(candidate.replacing ? { interfaceUuid: candidate.replacing.iface.uuid } : {}),
+        state: 'Conflict',
+        ...conflict,
+      });
+      builder.release.push(candidate.prepared);
+      if (candidate.old !== undefined && candidate.replacing !== undefined) {
+        builder.release.push(candidate.old.prepared);
+        freedNames.delete(candidate.replacing.iface.name);
+        freedNames.delete(candidate.replacing.port.name);
+      }
+    }
+  }
+  for (const candidate of live) {
+    const { binding, plugType, prepared } = candidate;
+    const logicalPort = binding.logicalPort;
+    const desired = interfaceForCreate({
+      logicalPort,
+      plugType,
+      answer: prepared.answer,
+      mtu: mtuRequestOf(binding.options),
+      ownershipKey: input.config.ownershipKey,
     });
-    builder.release.push(prepared);
-    return;
+    if (candidate.old === undefined) {
+      builder.create.push({
+        logicalPort,
+        plugType,
+        portBindingUuid: binding.uuid,
+        interface: desired,
+        prepared,
+      });
+    } else {
+      builder.replug.push({
+        logicalPort,
+        plugType,
+        portBindingUuid: binding.uuid,
+        old: candidate.old,
+        interface: desired,
+        prepared,
+      });
+    }
   }
-  const mtu = mtuRequestOf(binding.options);
-  const desired = interfaceForCreate({
-    logicalPort,
-    plugType,
-    answer: prepared.answer,
-    mtu,
-    ownershipKey: input.config.ownershipKey,
-  });
-  if (candidate.replacing === undefined) {
-    builder.create.push({ logicalPort, plugType, portBindingUuid: binding.uuid, interface: desired, prepared });
-    return;
-  }
-  const old = prepareRemoval(input, builder, { logicalPort, owned: candidate.replacing, reason: 'Replaced' });
-  if (old === undefined) {
-    builder.release.push(prepared);
-    return;
-  }
-  builder.replug.push({ logicalPort, plugType, portBindingUuid: binding.uuid, old, interface: desired, prepared });
 }
 
 /**
@@ -662,8 +776,12 @@ export function planPorts(input: PlanInput): Plan {
 
   const wanted = new Map<string, SbPortBinding>();
   const duplicated = new Set<string>();
+  const unwantedOptions = new Map<string, Readonly<Record<string, string>>>();
   for (const binding of input.portBindings) {
-    if (!isWantedHere(binding, input.chassisUuid)) continue;
+    if (!isWantedHere(binding, input.chassisUuid)) {
+      unwantedOptions.set(binding.logicalPort, binding.options);
+      continue;
+    }
     if (wanted.has(binding.logicalPort)) duplicated.add(binding.logicalPort);
     else wanted.set(binding.logicalPort, binding);
   }
@@ -692,7 +810,8 @@ export function planPorts(input: PlanInput): Plan {
   }
   for (const [logicalPort, owned] of index.ownedByPort) {
     if (wanted.has(logicalPort)) continue;
-    for (const o of owned) removals.push({ logicalPort, owned: o, reason: 'NotWanted' });
+    const options = unwantedOptions.get(logicalPort) ?? {};
+    for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
   }
 
   const freedNames = new Set<string>();
@@ -704,8 +823,7 @@ export function planPorts(input: PlanInput): Plan {
     freedNames.add(candidate.owned.port.name);
   }
 
-  const winners = nameWinners(candidates);
-  for (const candidate of candidates) finishCandidate(input, index, builder, candidate, winners, freedNames);
+  settleNameClaims(input, index, builder, candidates, freedNames);
 
   return builder.build(index.ownedCount);
 }

@@ -85,7 +85,9 @@ function validateProvider(value: unknown): asserts value is PlugProvider {
   const record = value as Record<string, unknown>;
   const type = record['type'];
   if (typeof type !== 'string' || type === '') {
-    throw new InvalidProviderError(`a provider needs a non-empty string "type", got ${JSON.stringify(type) ?? String(type)}`);
+    throw new InvalidProviderError(
+      `a provider needs a non-empty string "type", got ${JSON.stringify(type) ?? String(type)}`,
+    );
   }
   for (const method of ['prepare', 'maintainedIfaceOptions'] as const) {
     if (typeof record[method] !== 'function') {
@@ -95,7 +97,9 @@ function validateProvider(value: unknown): asserts value is PlugProvider {
   for (const method of ['init', 'destroy', 'run', 'finish', 'release', 'inventory'] as const) {
     const member = record[method];
     if (member !== undefined && typeof member !== 'function') {
-      throw new InvalidProviderError(`provider ${JSON.stringify(type)} has a "${method}" that is not a function`);
+      throw new InvalidProviderError(
+        `provider ${JSON.stringify(type)} has a "${method}" that is not a function`,
+      );
     }
   }
 }
@@ -150,7 +154,10 @@ export class ProviderRegistry {
       this.#logger.info({ provider: type }, 'provider registered');
     } else {
       slot.unavailableReason = `init failed: ${outcome.message}`;
-      this.#logger.warn({ provider: type, reason: slot.unavailableReason }, 'provider registered as unavailable');
+      this.#logger.warn(
+        { provider: type, reason: slot.unavailableReason },
+        'provider registered as unavailable',
+      );
     }
     return stateOf(slot);
   }
@@ -178,7 +185,8 @@ export class ProviderRegistry {
   readonly lookup = (type: string): ProviderLookupResult | undefined => {
     const slot = this.#slots.get(type);
     if (slot === undefined) return undefined;
-    if (slot.provider === undefined) return { kind: 'unavailable', reason: slot.unavailableReason ?? 'unavailable' };
+    if (slot.provider === undefined)
+      return { kind: 'unavailable', reason: slot.unavailableReason ?? 'unavailable' };
     return { kind: 'available', provider: slot.provider };
   };
 
@@ -247,7 +255,11 @@ export class ProviderRegistry {
     let checked: Outcome<boolean>;
     if (!outcome.ok) checked = outcome;
     else if (typeof value === 'boolean') checked = { ok: true, value };
-    else checked = { ok: false, message: `run() returned ${JSON.stringify(value) ?? String(value)}, not a boolean` };
+    else
+      checked = {
+        ok: false,
+        message: `run() returned ${JSON.stringify(value) ?? String(value)}, not a boolean`,
+      };
     if (checked.ok) {
       slot.consecutiveFailures = 0;
       slot.lastRunError = undefined;
@@ -255,10 +267,18 @@ export class ProviderRegistry {
     } else {
       slot.consecutiveFailures += 1;
       slot.lastRunError = checked.message;
-      const delay = Math.min(this.#backoffMaxMs, this.#backoffInitialMs * 2 ** (slot.consecutiveFailures - 1));
+      const delay = Math.min(
+        this.#backoffMaxMs,
+        this.#backoffInitialMs * 2 ** (slot.consecutiveFailures - 1),
+      );
       slot.nextRunAtMs = this.#clock.now() + delay;
       this.#logger.warn(
-        { provider: slot.type, error: checked.message, consecutiveFailures: slot.consecutiveFailures, retryInMs: delay },
+        {
+          provider: slot.type,
+          error: checked.message,
+          consecutiveFailures: slot.consecutiveFailures,
+          retryInMs: delay,
+        },
         'provider run() failed',
       );
     }
@@ -270,8 +290,13 @@ export class ProviderRegistry {
     slot.provider = undefined;
     slot.unavailableReason = 'unregistered';
     if (provider?.destroy === undefined) return;
-    const outcome = await this.#withTimeLimit(() => provider.destroy?.(), this.#lifecycleTimeoutMs, 'destroy()');
-    if (!outcome.ok) this.#logger.warn({ provider: slot.type, error: outcome.message }, 'provider destroy() failed');
+    const outcome = await this.#withTimeLimit(
+      () => provider.destroy?.(),
+      this.#lifecycleTimeoutMs,
+      'destroy()',
+    );
+    if (!outcome.ok)
+      this.#logger.warn({ provider: slot.type, error: outcome.message }, 'provider destroy() failed');
   }
 
   /** Runs `call`, turning a throw, a rejection or exceeding `limitMs` into a failed outcome. */
@@ -307,7 +332,9 @@ export class ProviderRegistry {
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`ProviderRegistry option ${name} must be a positive number of milliseconds, got ${value}`);
+    throw new RangeError(
+      `ProviderRegistry option ${name} must be a positive number of milliseconds, got ${value}`,
+    );
   }
   return value;
 }

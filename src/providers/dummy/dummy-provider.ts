@@ -12,23 +12,24 @@ export const DUMMY_OPTION_VALUE = 'value';
 /** Linux interface names hold at most 15 bytes (IFNAMSIZ - 1); upstream cuts the port name there. */
 export const MAX_INTERFACE_NAME_BYTES = 15;
 
-const encoder = new TextEncoder();
+/** UTF-8 length of one code point. */
+function utf8Bytes(codePoint: number): number {
+  return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+}
 
 /**
  * The logical port name cut to 15 bytes of UTF-8. For ASCII names (all upstream tests) this is
  * upstream's cut; a multi-byte character is never split, so the name stays valid UTF-8.
  */
 export function dummyInterfaceName(logicalPort: string): string {
-  if (encoder.encode(logicalPort).length <= MAX_INTERFACE_NAME_BYTES) return logicalPort;
-  let name = '';
   let bytes = 0;
+  let end = 0;
   for (const char of logicalPort) {
-    const size = encoder.encode(char).length;
-    if (bytes + size > MAX_INTERFACE_NAME_BYTES) break;
-    name += char;
-    bytes += size;
+    bytes += utf8Bytes(char.codePointAt(0) ?? 0);
+    if (bytes > MAX_INTERFACE_NAME_BYTES) return logicalPort.slice(0, end);
+    end += char.length;
   }
-  return name;
+  return logicalPort;
 }
 
 export class DummyProvider implements PlugProvider {
@@ -47,7 +48,10 @@ export class DummyProvider implements PlugProvider {
   prepare(request: PlugRequest): PlugAnswer {
     return {
       kind: 'ready',
-      name: request.operation === 'remove' && request.existing ? request.existing.name : dummyInterfaceName(request.logicalPort),
+      name:
+        request.operation === 'remove' && request.existing
+          ? request.existing.name
+          : dummyInterfaceName(request.logicalPort),
       type: 'internal',
       options: { [DUMMY_OPTION_KEY]: DUMMY_OPTION_VALUE },
     };
