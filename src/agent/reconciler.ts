@@ -44,10 +44,19 @@ import type { OwnershipKey } from '../plug/interface-columns.js';
 import type { DesiredInterface } from '../plug/interface-columns.js';
 import { RateLimitedLog, type Logger } from './logger.js';
 import type { AgentMetrics, ReplanTrigger } from './metrics.js';
-import { decideRemovalHold, type RemovalHold, type RemovalHoldPolicy } from './removal-hold.js';
+import { decideRemovalHold } from '../plug/removal-hold.js';
 import { stringColumn, stringMap, toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
 import { derivePortState, PortStatusModel, type InterfaceFacts, type PortFacts, type PortPhase, type PortTransition } from './status/model.js';
 import type { AgentStatus, DbStatus, ProviderStatus } from './status/types.js';
+
+/** Mass-removal guard settings (DESIGN §3.4). */
+export interface RemovalHoldPolicy {
+  /** Rounds unplugging more than this share of the owned ports are held (0 < share ≤ 1)… */
+  readonly share: number;
+  /** …when they unplug at least this many ports. */
+  readonly minCount: number;
+  readonly graceMs: number;
+}
 
 /** The replica operations the reconciler uses (an {@link OvsdbClient} fits). */
 export type Replica = Pick<OvsdbClient, 'state' | 'seqno' | 'table' | 'on' | 'off' | 'currentRemote'>;
@@ -141,8 +150,7 @@ export class Reconciler {
   #inFlight: InFlight | undefined;
   #inFlightPromise: Promise<void> | undefined;
   #gate: Gate | undefined;
-  #hold: RemovalHold | undefined;
-  #heldCount = 0;
+  #hold: { readonly sinceMs: number; readonly untilMs: number; readonly count: number } | undefined;
   #started = false;
   #stopped = false;
   #chassisUuid: string | undefined;
@@ -215,7 +223,13 @@ export class Reconciler {
     if (this.#roundTimer !== undefined || this.#inFlight !== undefined) return;
     this.#roundTimer = this.#o.timers.setTimer(() => {
       this.#roundTimer = undefined;
-      this.#round();
+      try {
+        this.#round();
+      } catch (error) {
+        // A bug or a malformed row must not kill the agent: log, and try again a little later.
+        this.#rateLimited.log('error', 'round', { err: error }, 'reconcile round failed');
+        this.#wakeAt(this.#o.now() + 1_000);
+      }
     }, 0);
   }
 
@@ -281,7 +295,7 @@ export class Reconciler {
     this.#conditionChassis = uuid;
     this.#conditionSeqno = this.#o.sb.setCondition('Port_Binding', [
       ['requested_chassis', '==', uuid],
-      ['requested_additional_chassis', 'includes', uuid],
+      ['requested_additional_chassis', 'includes', [uuid]],
     ]);
     this.#o.logger.info({ chassis: this.#o.chassisName, chassisUuid: uuid }, 'monitoring port bindings requesting this chassis');
   }
@@ -356,24 +370,37 @@ export class Reconciler {
 
     // Mass-removal guard: only removals of ports that are no longer wanted count.
     const notWanted = plan.remove.filter((r) => r.reason === 'NotWanted');
-    const decision = decideRemovalHold(notWanted.length, plan.ownedCount, this.#o.removalHold, now, this.#hold);
-    if (decision.hold !== undefined && this.#hold === undefined) {
-      this.#o.logger.warn(
-        { removals: notWanted.length, owned: plan.ownedCount, untilMs: decision.hold.untilMs, ports: notWanted.slice(0, 10).map((r) => r.logicalPort) },
-        'mass removal held: too many owned ports became unwanted at once',
-      );
-    }
-    this.#hold = decision.hold;
-    this.#heldCount = decision.proceed ? 0 : notWanted.length;
-    if (this.#hold !== undefined) this.#wakeAt(this.#hold.untilMs);
+    const policy = this.#o.removalHold;
+    const decision = decideRemovalHold({
+      removeCount: notWanted.length,
+      ownedCount: plan.ownedCount,
+      share: policy.share,
+      graceMs: policy.graceMs,
+      minimumCount: policy.minCount,
+      nowMs: now,
+      ...(this.#hold === undefined ? {} : { heldSinceMs: this.#hold.sinceMs }),
+    });
     const heldPorts = new Set<string>();
     let removes: readonly PlannedRemove[] = plan.remove;
-    if (!decision.proceed) {
+    if (decision.kind === 'hold') {
+      if (this.#hold === undefined) {
+        this.#o.logger.warn(
+          { removals: notWanted.length, owned: plan.ownedCount, until: new Date(decision.untilMs).toISOString(), ports: notWanted.slice(0, 10).map((r) => r.logicalPort) },
+          'mass removal held: too many owned ports became unwanted at once',
+        );
+      }
+      this.#hold = { sinceMs: decision.heldSinceMs, untilMs: decision.untilMs, count: decision.count };
+      this.#wakeAt(decision.untilMs);
       for (const r of notWanted) {
         heldPorts.add(r.logicalPort);
         release(r.prepared, this.#o.logger);
       }
       removes = plan.remove.filter((r) => r.reason !== 'NotWanted');
+    } else {
+      if (this.#hold !== undefined && decision.reason === 'graceExpired') {
+        this.#o.logger.warn({ removals: notWanted.length }, 'mass removal grace period over: removing ports still unwanted');
+      }
+      this.#hold = undefined;
     }
 
     const parts = this.#selectParts(plan, removes, now);
@@ -742,7 +769,7 @@ export class Reconciler {
       ovs: dbStatus(this.#o.ovs, this.#o.ovs.state === 'monitoring', this.#ovsReconnects),
       providers,
       ports: this.#model.ports(),
-      ...(this.#hold === undefined ? {} : { heldRemovals: { count: this.#heldCount, untilMs: this.#hold.untilMs } }),
+      ...(this.#hold === undefined ? {} : { heldRemovals: { count: this.#hold.count, untilMs: this.#hold.untilMs } }),
       generatedAtMs: now,
     };
   }
