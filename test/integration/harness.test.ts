@@ -301,3 +301,46 @@ describe('sandbox with ovn-controller --enable-dummy-vif-plug', () => {
     ).toEqual([]);
   });
 });
+
+describe('sandbox whose Southbound is a 3-member Raft cluster', () => {
+  it('binds ports before and after an SB leadership transfer', async () => {
+    const sandbox = await startSandbox({ chassis: ['hv1'], sbCluster: true });
+    try {
+      const { central } = sandbox;
+      const cluster = central.sbCluster;
+      if (!cluster) throw new Error('expected an SB cluster');
+      expect(central.sbRemote).toBe(cluster.remote);
+      expect(central.sbRemote.split(',')).toHaveLength(3);
+      const hv1 = sandbox.node('hv1').ovs;
+      await lspAdd(central, 'lsp-c1');
+      await hv1.vsctl(
+        'add-port',
+        'br-int',
+        'vifc1',
+        '--',
+        'set',
+        'Interface',
+        'vifc1',
+        'external_ids:iface-id=lsp-c1',
+      );
+      await waitPortBindingUp(central, 'lsp-c1');
+
+      await cluster.transferLeadership();
+      await lspAdd(central, 'lsp-c2');
+      await hv1.vsctl(
+        'add-port',
+        'br-int',
+        'vifc2',
+        '--',
+        'set',
+        'Interface',
+        'vifc2',
+        'external_ids:iface-id=lsp-c2',
+      );
+      await waitPortBindingUp(central, 'lsp-c2');
+      expect(await portBindingChassisName(central, 'lsp-c2')).toBe('hv1');
+    } finally {
+      await sandbox.stop();
+    }
+  });
+});
