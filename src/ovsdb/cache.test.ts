@@ -20,7 +20,9 @@ const schema = parseSchema({
         name: { type: 'string' },
         ports: { type: { key: { type: 'uuid', refTable: 'Port' }, min: 0, max: 'unlimited' } },
         datapath_id: { type: { key: 'string', min: 0, max: 1 } },
-        flood_vlans: { type: { key: { type: 'integer', minInteger: 0, maxInteger: 4095 }, min: 0, max: 4096 } },
+        flood_vlans: {
+          type: { key: { type: 'integer', minInteger: 0, maxInteger: 4095 }, min: 0, max: 4096 },
+        },
         external_ids: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
         stp_enable: { type: 'boolean' },
       },
@@ -91,7 +93,17 @@ describe('Replica: loading rows', () => {
   it('fills the scalar defaults 0, "", false and the zero UUID', () => {
     const s = parseSchema({
       name: 'D',
-      tables: { T: { columns: { i: { type: 'integer' }, r: { type: 'real' }, s: { type: 'string' }, b: { type: 'boolean' }, u: { type: 'uuid' } } } },
+      tables: {
+        T: {
+          columns: {
+            i: { type: 'integer' },
+            r: { type: 'real' },
+            s: { type: 'string' },
+            b: { type: 'boolean' },
+            u: { type: 'uuid' },
+          },
+        },
+      },
     });
     const replica = new Replica(s);
     replica.applyUpdate('update2', { T: { [B1]: { insert: {} } } });
@@ -107,7 +119,9 @@ describe('Replica: loading rows', () => {
   it('keeps 64-bit counters exact (C4)', () => {
     const replica = new Replica<Tables>(schema);
     replica.applyUpdate('update2', {
-      Interface: { [I1]: { initial: { name: 'eth0', statistics: ['map', [['rx_bytes', 9007199254740993n]]] } } },
+      Interface: {
+        [I1]: { initial: { name: 'eth0', statistics: ['map', [['rx_bytes', 9007199254740993n]]] } },
+      },
     });
     const stats = replica.table('Interface').get(I1)!['statistics'] as ReadonlyMap<string, unknown>;
     expect(stats.get('rx_bytes')).toBe(9007199254740993n);
@@ -125,17 +139,57 @@ describe('Replica: loading rows', () => {
 
 describe('Replica: update2 / update3 diffs (checklist §1.4, D5)', () => {
   const steps: [string, Record<string, unknown>, Partial<BridgeRow>][] = [
-    ['insert', { insert: { name: 'aaaa', flood_vlans: ['set', [1, 2, 3]], external_ids: ['map', [['k1', 'v1'], ['k2', 'v2']]] } }, { name: 'aaaa', flood_vlans: [1, 2, 3] }],
+    [
+      'insert',
+      {
+        insert: {
+          name: 'aaaa',
+          flood_vlans: ['set', [1, 2, 3]],
+          external_ids: [
+            'map',
+            [
+              ['k1', 'v1'],
+              ['k2', 'v2'],
+            ],
+          ],
+        },
+      },
+      { name: 'aaaa', flood_vlans: [1, 2, 3] },
+    ],
     ['scalar replaced', { modify: { name: 'bbbb' } }, { name: 'bbbb' }],
-    ['set symmetric difference {1,2,3} → {2,3,4}', { modify: { flood_vlans: ['set', [1, 4]] } }, { flood_vlans: [2, 3, 4] }],
+    [
+      'set symmetric difference {1,2,3} → {2,3,4}',
+      { modify: { flood_vlans: ['set', [1, 4]] } },
+      { flood_vlans: [2, 3, 4] },
+    ],
     ['set bare-atom diff', { modify: { flood_vlans: 2 } }, { flood_vlans: [3, 4] }],
     [
       'map add/remove/replace {k1:v1,k2:v2} → {k1:v1x,k3:v3}',
-      { modify: { external_ids: ['map', [['k1', 'v1x'], ['k2', 'v2'], ['k3', 'v3']]] } },
-      { external_ids: new Map([['k1', 'v1x'], ['k3', 'v3']]) },
+      {
+        modify: {
+          external_ids: [
+            'map',
+            [
+              ['k1', 'v1x'],
+              ['k2', 'v2'],
+              ['k3', 'v3'],
+            ],
+          ],
+        },
+      },
+      {
+        external_ids: new Map([
+          ['k1', 'v1x'],
+          ['k3', 'v3'],
+        ]),
+      },
     ],
     ['optional set', { modify: { datapath_id: '0000aa' } }, { datapath_id: '0000aa' }],
-    ['optional cleared with an empty set', { modify: { datapath_id: ['set', []] } }, { datapath_id: undefined }],
+    [
+      'optional cleared with an empty set',
+      { modify: { datapath_id: ['set', []] } },
+      { datapath_id: undefined },
+    ],
   ];
 
   for (const format of ['update2', 'update3'] as const) {
@@ -152,7 +206,9 @@ describe('Replica: update2 / update3 diffs (checklist §1.4, D5)', () => {
     const replica = new Replica<Tables>(schema);
     replica.applyUpdate('update2', { Bridge: { [B1]: { insert: { name: 'a' } } } });
     const before = replica.table('Bridge').get(B1)!;
-    const batch = replica.applyUpdate('update2', { Bridge: { [B1]: { modify: { name: 'b', flood_vlans: 5 } } } });
+    const batch = replica.applyUpdate('update2', {
+      Bridge: { [B1]: { modify: { name: 'b', flood_vlans: 5 } } },
+    });
     const change = batch.tables.Bridge!.modified[0]!;
     expect(change.old).toBe(before);
     expect(change.old.name).toBe('a');
@@ -174,7 +230,9 @@ describe('Replica: update2 / update3 diffs (checklist §1.4, D5)', () => {
 describe('Replica: monitor v1 updates', () => {
   it('inserts, modifies (columns from "old") and deletes', () => {
     const replica = new Replica<Tables>(schema);
-    let batch = replica.applyUpdate('update', { Bridge: { [B1]: { new: { name: 'a', flood_vlans: ['set', [1, 2]] } } } });
+    let batch = replica.applyUpdate('update', {
+      Bridge: { [B1]: { new: { name: 'a', flood_vlans: ['set', [1, 2]] } } },
+    });
     expect(batch.tables.Bridge!.inserted).toHaveLength(1);
     batch = replica.applyUpdate('update', {
       Bridge: { [B1]: { old: { flood_vlans: ['set', [1, 2]] }, new: { name: 'a', flood_vlans: 3 } } },
@@ -218,8 +276,15 @@ describe('Replica: batches (D7) and seqno', () => {
 
   it('replaces the whole content with clear: true (found=false resync, D3)', () => {
     const replica = new Replica<Tables>(schema);
-    replica.applyUpdate('update2', { Bridge: { [B1]: { initial: { name: 'stale' } } }, Port: { [P1]: { initial: { name: 'p', interfaces: ['uuid', I1] } } } });
-    const batch = replica.applyUpdate('update3', { Bridge: { [B2]: { initial: { name: 'fresh' } }, [B1]: { initial: { name: 'again' } } } }, { clear: true });
+    replica.applyUpdate('update2', {
+      Bridge: { [B1]: { initial: { name: 'stale' } } },
+      Port: { [P1]: { initial: { name: 'p', interfaces: ['uuid', I1] } } },
+    });
+    const batch = replica.applyUpdate(
+      'update3',
+      { Bridge: { [B2]: { initial: { name: 'fresh' } }, [B1]: { initial: { name: 'again' } } } },
+      { clear: true },
+    );
     expect(batch.cleared).toBe(true);
     expect(batch.tables.Bridge!.inserted.map((r) => r.name).sort()).toEqual(['again', 'fresh']);
     expect(replica.table('Port').size).toBe(0);
@@ -229,21 +294,58 @@ describe('Replica: batches (D7) and seqno', () => {
 
 describe('Replica: inconsistencies (D6) leave the replica untouched', () => {
   function loaded(): Replica<Tables> {
-    const replica = new Replica<Tables>(schema, { indexes: [columnIndex('bridge-by-name', 'Bridge', 'name')] });
-    replica.applyUpdate('update2', { Bridge: { [B1]: { initial: { name: 'a', flood_vlans: ['set', [1, 2]] } } } });
+    const replica = new Replica<Tables>(schema, {
+      indexes: [columnIndex('bridge-by-name', 'Bridge', 'name')],
+    });
+    replica.applyUpdate('update2', {
+      Bridge: { [B1]: { initial: { name: 'a', flood_vlans: ['set', [1, 2]] } } },
+    });
     return replica;
   }
 
   const cases: [string, UpdateFormat, unknown, string][] = [
-    ['insert of an existing row', 'update2', { Bridge: { [B1]: { insert: { name: 'x' } } } }, 'insert-existing'],
-    ['initial of an existing row', 'update3', { Bridge: { [B1]: { initial: { name: 'x' } } } }, 'insert-existing'],
-    ['v1 insert of an existing row', 'update', { Bridge: { [B1]: { new: { name: 'x' } } } }, 'insert-existing'],
+    [
+      'insert of an existing row',
+      'update2',
+      { Bridge: { [B1]: { insert: { name: 'x' } } } },
+      'insert-existing',
+    ],
+    [
+      'initial of an existing row',
+      'update3',
+      { Bridge: { [B1]: { initial: { name: 'x' } } } },
+      'insert-existing',
+    ],
+    [
+      'v1 insert of an existing row',
+      'update',
+      { Bridge: { [B1]: { new: { name: 'x' } } } },
+      'insert-existing',
+    ],
     ['modify of a missing row', 'update2', { Bridge: { [B2]: { modify: { name: 'x' } } } }, 'modify-missing'],
-    ['v1 modify of a missing row', 'update', { Bridge: { [B2]: { old: { name: 'a' }, new: { name: 'x' } } } }, 'modify-missing'],
+    [
+      'v1 modify of a missing row',
+      'update',
+      { Bridge: { [B2]: { old: { name: 'a' }, new: { name: 'x' } } } },
+      'modify-missing',
+    ],
     ['delete of a missing row', 'update2', { Bridge: { [B2]: { delete: null } } }, 'delete-missing'],
     ['v1 delete of a missing row', 'update', { Bridge: { [B2]: { old: { name: 'a' } } } }, 'delete-missing'],
-    ['a diff leaving too many elements', 'update2', { Port: { [P1]: { insert: { name: 'p', interfaces: ['uuid', I1] } } }, Bridge: { [B1]: { modify: { flood_vlans: ['set', [5000]] } } } }, 'invalid-value'],
-    ['a diff emptying a min-1 set', 'update2', { Port: { [P1]: { insert: { name: 'p', interfaces: ['set', []] } } } }, 'invalid-value'],
+    [
+      'a diff leaving too many elements',
+      'update2',
+      {
+        Port: { [P1]: { insert: { name: 'p', interfaces: ['uuid', I1] } } },
+        Bridge: { [B1]: { modify: { flood_vlans: ['set', [5000]] } } },
+      },
+      'invalid-value',
+    ],
+    [
+      'a diff emptying a min-1 set',
+      'update2',
+      { Port: { [P1]: { insert: { name: 'p', interfaces: ['set', []] } } } },
+      'invalid-value',
+    ],
     ['a value of the wrong type', 'update2', { Bridge: { [B2]: { insert: { name: 5 } } } }, 'invalid-value'],
     ['an unknown table', 'update2', { Nope: { [B2]: { insert: {} } } }, 'unknown-table'],
     ['a row key that is not a UUID', 'update2', { Bridge: { 'not-a-uuid': { insert: {} } } }, 'malformed'],
@@ -258,7 +360,9 @@ describe('Replica: inconsistencies (D6) leave the replica untouched', () => {
     const seqno = replica.seqno;
     // Every case also carries (or follows) valid changes: the failing message must not apply partially.
     const validInsert = format === 'update' ? { new: { name: 'valid' } } : { insert: { name: 'valid' } };
-    const withValidPart = Array.isArray(update) ? update : { Interface: { [I2]: validInsert }, ...(update as Record<string, unknown>) };
+    const withValidPart = Array.isArray(update)
+      ? update
+      : { Interface: { [I2]: validInsert }, ...(update as Record<string, unknown>) };
     let caught: unknown;
     try {
       replica.applyUpdate(format, withValidPart);
@@ -275,7 +379,9 @@ describe('Replica: inconsistencies (D6) leave the replica untouched', () => {
 
   it('names the table, row and column in the error', () => {
     const replica = loaded();
-    expect(() => replica.applyUpdate('update2', { Bridge: { [B1]: { modify: { flood_vlans: ['set', [5000]] } } } })).toThrow(
+    expect(() =>
+      replica.applyUpdate('update2', { Bridge: { [B1]: { modify: { flood_vlans: ['set', [5000]] } } } }),
+    ).toThrow(
       /row 00000000-0000-0000-0000-0000000000b1: Bridge\.flood_vlans: 5000 is greater than the maximum 4095/,
     );
   });
@@ -309,7 +415,13 @@ describe('Replica: indexes', () => {
     const ifaces = replica.table('Interface');
     replica.applyUpdate('update2', {
       Interface: {
-        [I1]: { initial: { name: 'a', external_ids: ['map', [['iface-id', 'lp1']]], chassis: ['set', ['ch1', 'ch2']] } },
+        [I1]: {
+          initial: {
+            name: 'a',
+            external_ids: ['map', [['iface-id', 'lp1']]],
+            chassis: ['set', ['ch1', 'ch2']],
+          },
+        },
         [I2]: { initial: { name: 'b', chassis: 'ch2' } },
       },
     });
@@ -320,7 +432,13 @@ describe('Replica: indexes', () => {
     replica.applyUpdate('update2', {
       Interface: {
         // chassis {ch1,ch2} → {ch1,ch3}: the diff is the symmetric difference {ch2,ch3}.
-        [I1]: { modify: { name: 'a2', external_ids: ['map', [['iface-id', 'lp9']]], chassis: ['set', ['ch2', 'ch3']] } },
+        [I1]: {
+          modify: {
+            name: 'a2',
+            external_ids: ['map', [['iface-id', 'lp9']]],
+            chassis: ['set', ['ch2', 'ch3']],
+          },
+        },
       },
     });
     expect(ifaces.lookup('iface-by-name', 'a')).toEqual([]);
@@ -357,9 +475,13 @@ describe('Replica: indexes', () => {
 
   it('refuses duplicate index names, unknown tables, and lookups on a foreign index', () => {
     const replica = withIndexes();
-    expect(() => replica.addIndex(columnIndex('iface-by-name', 'Interface', 'name'))).toThrow(/already declared/);
+    expect(() => replica.addIndex(columnIndex('iface-by-name', 'Interface', 'name'))).toThrow(
+      /already declared/,
+    );
     expect(() => replica.addIndex(columnIndex('x', 'Nope', 'name'))).toThrow(/"Nope" is not replicated/);
-    expect(() => replica.table('Bridge').lookup('iface-by-name', 'a')).toThrow(/table Bridge has no index "iface-by-name"/);
+    expect(() => replica.table('Bridge').lookup('iface-by-name', 'a')).toThrow(
+      /table Bridge has no index "iface-by-name"/,
+    );
   });
 
   it('computes index keys only for the rows a message changes (no rescans)', () => {
@@ -392,7 +514,9 @@ describe('Replica: table views', () => {
     const replica = new Replica<Tables>(schema);
     const bridges = replica.table('Bridge');
     expect(replica.table('Bridge')).toBe(bridges);
-    replica.applyUpdate('update2', { Bridge: { [B1]: { initial: { name: 'a' } }, [B2]: { initial: { name: 'b', stp_enable: true } } } });
+    replica.applyUpdate('update2', {
+      Bridge: { [B1]: { initial: { name: 'a' } }, [B2]: { initial: { name: 'b', stp_enable: true } } },
+    });
     expect(bridges.size).toBe(2);
     expect(bridges.all().map((r) => r.name)).toEqual(['a', 'b']);
     expect(bridges.find((r) => r.stp_enable).map((r) => r.name)).toEqual(['b']);
@@ -411,7 +535,13 @@ describe('Replica: large initial dumps', () => {
         initial: {
           name: `port${i}`,
           ofport: i,
-          external_ids: ['map', [['iface-id', `lp${i}`], ['attached-mac', '00:00:00:00:00:01']]],
+          external_ids: [
+            'map',
+            [
+              ['iface-id', `lp${i}`],
+              ['attached-mac', '00:00:00:00:00:01'],
+            ],
+          ],
           chassis: ['set', ['ch1', `ch${i % 7}`].filter((v, k, a) => a.indexOf(v) === k)],
         },
       };
@@ -421,7 +551,9 @@ describe('Replica: large initial dumps', () => {
 
   function timeLoad(n: number): number {
     const updates = dump(n);
-    const replica = new Replica<Tables>(schema, { indexes: [mapKeyIndex('by-iface-id', 'Interface', 'external_ids', 'iface-id')] });
+    const replica = new Replica<Tables>(schema, {
+      indexes: [mapKeyIndex('by-iface-id', 'Interface', 'external_ids', 'iface-id')],
+    });
     const start = performance.now();
     replica.applyUpdate('update2', updates);
     const ms = performance.now() - start;

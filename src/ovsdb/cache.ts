@@ -27,7 +27,15 @@
  *   index keys), then committed; a failure throws before anything is changed.
  */
 
-import { applyDatumDiff, DatumError, decodeDatum, isDatumMap, isUuid, type Datum, type Uuid } from './datum.js';
+import {
+  applyDatumDiff,
+  DatumError,
+  decodeDatum,
+  isDatumMap,
+  isUuid,
+  type Datum,
+  type Uuid,
+} from './datum.js';
 import { columnDefault, type ColumnSchema, type DatabaseSchema, type TableSchema } from './schema.js';
 
 /** A replicated row: `_uuid` plus every replicated column (in the representation of datum.ts). */
@@ -81,12 +89,7 @@ export interface ChangeBatch<S extends RowTypes = RowTypes> {
 export type UpdateFormat = 'update' | 'update2' | 'update3';
 
 export type InconsistencyReason =
-  | 'insert-existing'
-  | 'modify-missing'
-  | 'delete-missing'
-  | 'invalid-value'
-  | 'unknown-table'
-  | 'malformed';
+  'insert-existing' | 'modify-missing' | 'delete-missing' | 'invalid-value' | 'unknown-table' | 'malformed';
 
 /**
  * An update message does not apply to the replica (the C IDL's "inconsistent" case, checklist D6).
@@ -97,7 +100,11 @@ export class ReplicaInconsistencyError extends Error {
   readonly reason: InconsistencyReason;
   readonly table: string | undefined;
   readonly uuid: string | undefined;
-  constructor(reason: InconsistencyReason, message: string, context: { table?: string; uuid?: string; cause?: unknown } = {}) {
+  constructor(
+    reason: InconsistencyReason,
+    message: string,
+    context: { table?: string; uuid?: string; cause?: unknown } = {},
+  ) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.reason = reason;
     this.table = context.table;
@@ -197,7 +204,15 @@ interface TableState {
 
 type StagedOp =
   | { kind: 'insert'; uuid: Uuid; row: Row; newKeys: (readonly IndexKey[])[] }
-  | { kind: 'modify'; uuid: Uuid; row: Row; old: Row; columns: readonly string[]; oldKeys: (readonly IndexKey[])[]; newKeys: (readonly IndexKey[])[] }
+  | {
+      kind: 'modify';
+      uuid: Uuid;
+      row: Row;
+      old: Row;
+      columns: readonly string[];
+      oldKeys: (readonly IndexKey[])[];
+      newKeys: (readonly IndexKey[])[];
+    }
   | { kind: 'delete'; uuid: Uuid; old: Row; oldKeys: (readonly IndexKey[])[] };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -207,7 +222,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function brief(value: unknown): string {
   let text: string;
   try {
-    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+    text =
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
   } catch {
     text = String(value);
   }
@@ -248,8 +264,12 @@ export class Replica<S extends RowTypes = RowTypes> {
    */
   addIndex<R extends Row>(spec: IndexSpec<R>): void {
     const table = this.#tables.get(spec.table);
-    if (table === undefined) throw new Error(`index ${JSON.stringify(spec.name)}: table ${JSON.stringify(spec.table)} is not replicated`);
-    if (this.#indexesByName.has(spec.name)) throw new Error(`index ${JSON.stringify(spec.name)} is already declared`);
+    if (table === undefined)
+      throw new Error(
+        `index ${JSON.stringify(spec.name)}: table ${JSON.stringify(spec.table)} is not replicated`,
+      );
+    if (this.#indexesByName.has(spec.name))
+      throw new Error(`index ${JSON.stringify(spec.name)} is already declared`);
     const generic: IndexSpec = spec;
     const state = new IndexState(generic);
     for (const row of table.rows.values()) state.add(row._uuid, keysOf(generic, row));
@@ -316,24 +336,39 @@ export class Replica<S extends RowTypes = RowTypes> {
    * `format` says how to read row updates: `update` = monitor v1 (`{old, new}`), `update2` and
    * `update3` = `{initial|insert|modify|delete}`. With `clear: true` the content is replaced.
    */
-  applyUpdate(format: UpdateFormat, tableUpdates: unknown, options: { clear?: boolean } = {}): ChangeBatch<S> {
+  applyUpdate(
+    format: UpdateFormat,
+    tableUpdates: unknown,
+    options: { clear?: boolean } = {},
+  ): ChangeBatch<S> {
     const clear = options.clear === true;
     if (!isPlainObject(tableUpdates)) {
-      throw new ReplicaInconsistencyError('malformed', `table-updates must be an object, got ${brief(tableUpdates)}`);
+      throw new ReplicaInconsistencyError(
+        'malformed',
+        `table-updates must be an object, got ${brief(tableUpdates)}`,
+      );
     }
     const staged: { state: TableState; ops: StagedOp[] }[] = [];
     for (const tableName in tableUpdates) {
       const rowUpdates = tableUpdates[tableName];
       const state = this.#tables.get(tableName);
       if (state === undefined) {
-        throw new ReplicaInconsistencyError('unknown-table', `update for table ${JSON.stringify(tableName)}, which is not replicated`, {
-          table: tableName,
-        });
+        throw new ReplicaInconsistencyError(
+          'unknown-table',
+          `update for table ${JSON.stringify(tableName)}, which is not replicated`,
+          {
+            table: tableName,
+          },
+        );
       }
       if (!isPlainObject(rowUpdates)) {
-        throw new ReplicaInconsistencyError('malformed', `${tableName}: table-update must be an object, got ${brief(rowUpdates)}`, {
-          table: tableName,
-        });
+        throw new ReplicaInconsistencyError(
+          'malformed',
+          `${tableName}: table-update must be an object, got ${brief(rowUpdates)}`,
+          {
+            table: tableName,
+          },
+        );
       }
       const ops: StagedOp[] = [];
       for (const uuid in rowUpdates) {
@@ -344,17 +379,31 @@ export class Replica<S extends RowTypes = RowTypes> {
     return this.#commit(staged, clear);
   }
 
-  #stage(format: UpdateFormat, state: TableState, uuidKey: string, update: unknown, clear: boolean): StagedOp {
+  #stage(
+    format: UpdateFormat,
+    state: TableState,
+    uuidKey: string,
+    update: unknown,
+    clear: boolean,
+  ): StagedOp {
     const table = state.schema.name;
     if (!isUuid(uuidKey)) {
-      throw new ReplicaInconsistencyError('malformed', `${table}: row key ${JSON.stringify(uuidKey)} is not a UUID`, { table });
+      throw new ReplicaInconsistencyError(
+        'malformed',
+        `${table}: row key ${JSON.stringify(uuidKey)} is not a UUID`,
+        { table },
+      );
     }
     const uuid = uuidKey.toLowerCase();
     if (!isPlainObject(update)) {
-      throw new ReplicaInconsistencyError('malformed', `${table} row ${uuid}: row-update must be an object, got ${brief(update)}`, {
-        table,
-        uuid,
-      });
+      throw new ReplicaInconsistencyError(
+        'malformed',
+        `${table} row ${uuid}: row-update must be an object, got ${brief(update)}`,
+        {
+          table,
+          uuid,
+        },
+      );
     }
     const current = clear ? undefined : state.rows.get(uuid);
     const context = { table, uuid };
@@ -383,7 +432,8 @@ export class Replica<S extends RowTypes = RowTypes> {
       }
     } else {
       const keys = Object.keys(update);
-      if (keys.length !== 1) return fail('malformed', `row-update2 must have exactly one member, got ${brief(keys)}`);
+      if (keys.length !== 1)
+        return fail('malformed', `row-update2 must have exactly one member, got ${brief(keys)}`);
       const op = keys[0];
       const body = update[op as string];
       if (op === 'initial' || op === 'insert') {
@@ -410,27 +460,43 @@ export class Replica<S extends RowTypes = RowTypes> {
       return { kind, uuid, row: inserted, newKeys: indexes.map((i) => keysOf(i.spec, inserted)) };
     }
     if (current === undefined) {
-      return fail(kind === 'modify' ? 'modify-missing' : 'delete-missing', `${kind} of a row the replica does not have`);
+      return fail(
+        kind === 'modify' ? 'modify-missing' : 'delete-missing',
+        `${kind} of a row the replica does not have`,
+      );
     }
     const oldKeys = indexes.map((i) => keysOf(i.spec, current));
     if (kind === 'delete') return { kind, uuid, old: current, oldKeys };
     const modified = row as Row;
-    return { kind, uuid, row: modified, old: current, columns, oldKeys, newKeys: indexes.map((i) => keysOf(i.spec, modified)) };
+    return {
+      kind,
+      uuid,
+      row: modified,
+      old: current,
+      columns,
+      oldKeys,
+      newKeys: indexes.map((i) => keysOf(i.spec, modified)),
+    };
   }
 
   #decodeRow(state: TableState, uuid: Uuid, wire: unknown): Row {
     if (!isPlainObject(wire)) {
-      throw new ReplicaInconsistencyError('malformed', `${state.schema.name} row ${uuid}: row must be an object, got ${brief(wire)}`, {
-        table: state.schema.name,
-        uuid,
-      });
+      throw new ReplicaInconsistencyError(
+        'malformed',
+        `${state.schema.name} row ${uuid}: row must be an object, got ${brief(wire)}`,
+        {
+          table: state.schema.name,
+          uuid,
+        },
+      );
     }
     const row: Record<string, Datum> = { _uuid: uuid };
     const columns = state.schema.columnList;
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i] as ColumnSchema;
       const value = wire[column.name];
-      row[column.name] = value === undefined ? columnDefault(column) : this.#decodeValue(state, i, uuid, value);
+      row[column.name] =
+        value === undefined ? columnDefault(column) : this.#decodeValue(state, i, uuid, value);
     }
     return Object.freeze(row) as Row;
   }
@@ -446,10 +512,18 @@ export class Replica<S extends RowTypes = RowTypes> {
 
   #invalid(state: TableState, uuid: Uuid, error: unknown): Error {
     if (!(error instanceof DatumError)) return error instanceof Error ? error : new Error(String(error));
-    return new ReplicaInconsistencyError('invalid-value', `row ${uuid}: ${error.message}`, { table: state.schema.name, uuid, cause: error });
+    return new ReplicaInconsistencyError('invalid-value', `row ${uuid}: ${error.message}`, {
+      table: state.schema.name,
+      uuid,
+      cause: error,
+    });
   }
 
-  #applyDiff(state: TableState, current: Row, diff: Record<string, unknown>): { row: Row; columns: string[] } {
+  #applyDiff(
+    state: TableState,
+    current: Row,
+    diff: Record<string, unknown>,
+  ): { row: Row; columns: string[] } {
     const next: Record<string, Datum> = { ...current };
     const columns: string[] = [];
     for (const name in diff) {
@@ -484,7 +558,8 @@ export class Replica<S extends RowTypes = RowTypes> {
         switch (op.kind) {
           case 'insert':
             rows.set(op.uuid, op.row);
-            for (let i = 0; i < indexes.length; i++) (indexes[i] as IndexState).add(op.uuid, op.newKeys[i] as readonly IndexKey[]);
+            for (let i = 0; i < indexes.length; i++)
+              (indexes[i] as IndexState).add(op.uuid, op.newKeys[i] as readonly IndexKey[]);
             inserted.push(op.row);
             break;
           case 'modify':
@@ -501,7 +576,8 @@ export class Replica<S extends RowTypes = RowTypes> {
             break;
           case 'delete':
             rows.delete(op.uuid);
-            for (let i = 0; i < indexes.length; i++) (indexes[i] as IndexState).remove(op.uuid, op.oldKeys[i] as readonly IndexKey[]);
+            for (let i = 0; i < indexes.length; i++)
+              (indexes[i] as IndexState).remove(op.uuid, op.oldKeys[i] as readonly IndexKey[]);
             deleted.push(op.old);
             break;
         }

@@ -23,8 +23,7 @@
  * type with no minimum size (a subset). Values may contain {@link NamedUuid} row references.
  */
 
-import type { NamedUuid} from './datum.js';
-import { encodeDatum, type DatumInput, type Uuid } from './datum.js';
+import { encodeDatum, type DatumInput, type NamedUuid, type Uuid } from './datum.js';
 import { findColumn, SchemaError, type ColumnType, type TableSchema } from './schema.js';
 
 export type ConditionFunction = '<' | '<=' | '==' | '!=' | '>=' | '>' | 'includes' | 'excludes';
@@ -56,8 +55,13 @@ function encodeClause(table: TableSchema, clause: ConditionClause): unknown {
   if (typeof clause === 'boolean') return clause;
   const place = `${table.name}.${clause.column}`;
   const column = findColumn(table, clause.column);
-  if (column === undefined) throw new SchemaError(`${place}: table ${table.name} has no column ${JSON.stringify(clause.column)}`, place);
-  if (!FUNCTIONS.has(clause.fn)) throw new SchemaError(`${place}: unknown condition function ${JSON.stringify(clause.fn)}`, place);
+  if (column === undefined)
+    throw new SchemaError(
+      `${place}: table ${table.name} has no column ${JSON.stringify(clause.column)}`,
+      place,
+    );
+  if (!FUNCTIONS.has(clause.fn))
+    throw new SchemaError(`${place}: unknown condition function ${JSON.stringify(clause.fn)}`, place);
   const type = column.type;
   let valueType: ColumnType = type;
   switch (clause.fn) {
@@ -91,7 +95,10 @@ export function encodeTransactWhere(table: TableSchema, clauses: readonly Condit
  * Encodes a monitor condition (clauses ORed): `true` = all rows (`[true]`), `false` or `[]` = no
  * rows (`[false]`).
  */
-export function encodeMonitorWhere(table: TableSchema, condition: readonly ConditionClause[] | boolean): unknown[] {
+export function encodeMonitorWhere(
+  table: TableSchema,
+  condition: readonly ConditionClause[] | boolean,
+): unknown[] {
   if (condition === true) return [true];
   if (condition === false || condition.length === 0) return [false];
   return condition.map((c) => encodeClause(table, c));

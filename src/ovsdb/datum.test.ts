@@ -63,7 +63,13 @@ describe('decodeDatum', () => {
   });
 
   it('decodes maps into ReadonlyMap keeping the server order', () => {
-    const value = decodeDatum(typeOf('ids'), ['map', [['a', '1'], ['b', '2']]]);
+    const value = decodeDatum(typeOf('ids'), [
+      'map',
+      [
+        ['a', '1'],
+        ['b', '2'],
+      ],
+    ]);
     expect(value).toBeInstanceOf(Map);
     expect([...(value as ReadonlyMap<string, string>)]).toEqual([
       ['a', '1'],
@@ -77,7 +83,10 @@ describe('decodeDatum', () => {
 
   describe('64-bit integers (C4)', () => {
     it('keeps a bigint beyond 2^53 as an exact bigint', () => {
-      const value = decodeDatum(typeOf('stats'), ['map', [['rx_bytes', 9007199254740993n]]]) as ReadonlyMap<string, unknown>;
+      const value = decodeDatum(typeOf('stats'), ['map', [['rx_bytes', 9007199254740993n]]]) as ReadonlyMap<
+        string,
+        unknown
+      >;
       expect(value.get('rx_bytes')).toBe(9007199254740993n);
     });
 
@@ -106,12 +115,28 @@ describe('decodeDatum', () => {
     ['too many set elements', 'two', ['set', [1, 2, 3]], /has 3 elements, the column allows 0 to 2/],
     ['an empty min-1 set', 'ifaces', ['set', []], /has 0 elements, the column allows at least 1/],
     ['an integer above maxInteger', 'vlans', ['set', [4096]], /4096 is greater than the maximum 4095/],
-    ['a value outside the enum', 'mode', 'open', /"open" is not one of the allowed values \["secure","standalone"\]/],
+    [
+      'a value outside the enum',
+      'mode',
+      'open',
+      /"open" is not one of the allowed values \["secure","standalone"\]/,
+    ],
     ['a too long string', 'short', 'abcd', /"abcd" is longer than 3 characters/],
     ['a too short string', 'short', '', /"" is shorter than 1 characters/],
     ['a real above maxReal', 'frac', 1.5, /1.5 is greater than the maximum 1/],
     ['a set with a duplicate', 'tags', ['set', ['a', 'a']], /duplicate/],
-    ['a map with a duplicate key', 'ids', ['map', [['a', '1'], ['a', '2']]], /key "a" twice/],
+    [
+      'a map with a duplicate key',
+      'ids',
+      [
+        'map',
+        [
+          ['a', '1'],
+          ['a', '2'],
+        ],
+      ],
+      /key "a" twice/,
+    ],
     ['a set for a map', 'ids', ['set', []], /expected \["map"/],
     ['a map for a set', 'tags', ['map', []], /got a map/],
   ];
@@ -180,12 +205,18 @@ describe('applyDatumDiff (update2 modify rules, checklist §1.4 / D5)', () => {
   });
 
   it('checks the size after applying, as ovsdb_datum_apply_diff does', () => {
-    expect(() => applyDatumDiff(typeOf('two'), [1, 2], ['set', [3]], 'T.two')).toThrow(/T\.two: has 3 elements, the column allows 0 to 2/);
-    expect(() => applyDatumDiff(typeOf('ifaces'), [U1], ['set', [['uuid', U1]]], 'T.ifaces')).toThrow(/at least 1/);
+    expect(() => applyDatumDiff(typeOf('two'), [1, 2], ['set', [3]], 'T.two')).toThrow(
+      /T\.two: has 3 elements, the column allows 0 to 2/,
+    );
+    expect(() => applyDatumDiff(typeOf('ifaces'), [U1], ['set', [['uuid', U1]]], 'T.ifaces')).toThrow(
+      /at least 1/,
+    );
   });
 
   it('validates the atoms of a diff', () => {
-    expect(() => applyDatumDiff(typeOf('vlans'), [1], ['set', [5000]], 'T.vlans')).toThrow(/5000 is greater than the maximum 4095/);
+    expect(() => applyDatumDiff(typeOf('vlans'), [1], ['set', [5000]], 'T.vlans')).toThrow(
+      /5000 is greater than the maximum 4095/,
+    );
   });
 
   it('applying the same diff twice undoes it (why diffs must be applied exactly once)', () => {
@@ -205,7 +236,12 @@ describe('encodeDatum', () => {
     ['a map from a Map', 'ids', new Map([['k', 'v']]), ['map', [['k', 'v']]]],
     ['a map from a record', 'ids', { k: 'v' }, ['map', [['k', 'v']]]],
     ['a bigint beyond 2^53 (kept exact)', 'count', 2n ** 60n, 2n ** 60n],
-    ['a named-uuid reference', 'ifaces', [new NamedUuid('row_1', 'Interface')], ['set', [['named-uuid', 'row_1']]]],
+    [
+      'a named-uuid reference',
+      'ifaces',
+      [new NamedUuid('row_1', 'Interface')],
+      ['set', [['named-uuid', 'row_1']]],
+    ],
     ['an explicit-uuid reference', 'ref', new NamedUuid('row_2', 'T', U2), ['uuid', U2]],
   ];
   it.each(cases)('encodes %s', (_what, column, value, wire) => {
@@ -215,8 +251,18 @@ describe('encodeDatum', () => {
   const bad: [string, string, DatumInput, RegExp][] = [
     ['a string for an integer', 'count', '5', /T\.count: expected a 64-bit integer .* got "5"/],
     ['an unsafe JS number for an integer', 'count', 2 ** 60, /expected a 64-bit integer/],
-    ['a non-uuid string for a uuid', 'ref', 'not-a-uuid', /expected a UUID string or a row reference, got "not-a-uuid"/],
-    ['a reference for a string', 'name', new NamedUuid('row_1', 'X'), /a row reference \(row_1\) is not a string/],
+    [
+      'a non-uuid string for a uuid',
+      'ref',
+      'not-a-uuid',
+      /expected a UUID string or a row reference, got "not-a-uuid"/,
+    ],
+    [
+      'a reference for a string',
+      'name',
+      new NamedUuid('row_1', 'X'),
+      /a row reference \(row_1\) is not a string/,
+    ],
     ['too many elements', 'two', [1, 2, 3], /has 3 elements/],
     ['an array for a map', 'ids', ['a'], /expected a map/],
     ['a value outside the enum', 'mode', 'open', /not one of the allowed values/],

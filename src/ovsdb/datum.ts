@@ -53,7 +53,11 @@ export class NamedUuid {
     readonly uuid?: Uuid,
   ) {
     if (!UUID_NAME_PATTERN.test(name)) {
-      throw new DatumError(`invalid uuid-name ${JSON.stringify(name)} (must match [A-Za-z_][A-Za-z0-9_]*)`, table, name);
+      throw new DatumError(
+        `invalid uuid-name ${JSON.stringify(name)} (must match [A-Za-z_][A-Za-z0-9_]*)`,
+        table,
+        name,
+      );
     }
   }
 }
@@ -99,7 +103,9 @@ function show(value: unknown): string {
   if (value instanceof Map) return `map of ${value.size}`;
   let text: string;
   try {
-    text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v.toString()}n` : v)) ?? String(value);
+    text =
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v.toString()}n` : v)) ??
+      String(value);
   } catch {
     text = String(value);
   }
@@ -126,7 +132,11 @@ function checkConstraints(base: BaseType, atom: Atom, where: string): void {
         throw new DatumError(`${show(atom)} is less than the minimum ${show(base.minInteger)}`, where, atom);
       }
       if (base.maxInteger !== undefined && (atom as number | bigint) > base.maxInteger) {
-        throw new DatumError(`${show(atom)} is greater than the maximum ${show(base.maxInteger)}`, where, atom);
+        throw new DatumError(
+          `${show(atom)} is greater than the maximum ${show(base.maxInteger)}`,
+          where,
+          atom,
+        );
       }
       return;
     case 'real':
@@ -163,13 +173,19 @@ export function decodeAtom(base: BaseType, wire: unknown, where = ''): Atom {
       break;
     case 'integer':
       if (typeof wire === 'number') {
-        if (!Number.isInteger(wire)) throw new DatumError(`expected an integer, got ${show(wire)}`, where, wire);
+        if (!Number.isInteger(wire))
+          throw new DatumError(`expected an integer, got ${show(wire)}`, where, wire);
         if (!Number.isSafeInteger(wire)) {
-          throw new DatumError(`integer ${show(wire)} lost precision before decoding (beyond ±2^53 as a JSON number)`, where, wire);
+          throw new DatumError(
+            `integer ${show(wire)} lost precision before decoding (beyond ±2^53 as a JSON number)`,
+            where,
+            wire,
+          );
         }
         atom = wire;
       } else if (typeof wire === 'bigint') {
-        if (wire < INT64_MIN || wire > INT64_MAX) throw new DatumError(`integer ${show(wire)} is outside the 64-bit range`, where, wire);
+        if (wire < INT64_MIN || wire > INT64_MAX)
+          throw new DatumError(`integer ${show(wire)} is outside the 64-bit range`, where, wire);
         atom = canonicalInteger(wire);
       } else {
         throw new DatumError(`expected an integer, got ${show(wire)}`, where, wire);
@@ -181,7 +197,8 @@ export function decodeAtom(base: BaseType, wire: unknown, where = ''): Atom {
       else throw new DatumError(`expected a real number, got ${show(wire)}`, where, wire);
       break;
     case 'boolean':
-      if (typeof wire !== 'boolean') throw new DatumError(`expected a boolean, got ${show(wire)}`, where, wire);
+      if (typeof wire !== 'boolean')
+        throw new DatumError(`expected a boolean, got ${show(wire)}`, where, wire);
       atom = wire;
       break;
     case 'uuid':
@@ -200,10 +217,12 @@ export function decodeAtom(base: BaseType, wire: unknown, where = ''): Atom {
 function setElements(wire: unknown, where: string): readonly unknown[] {
   if (Array.isArray(wire)) {
     if (wire[0] === 'set') {
-      if (wire.length !== 2 || !Array.isArray(wire[1])) throw new DatumError(`malformed set ${show(wire)}`, where, wire);
+      if (wire.length !== 2 || !Array.isArray(wire[1]))
+        throw new DatumError(`malformed set ${show(wire)}`, where, wire);
       return wire[1] as unknown[];
     }
-    if (wire[0] === 'map') throw new DatumError(`expected a set or an atom, got a map ${show(wire)}`, where, wire);
+    if (wire[0] === 'map')
+      throw new DatumError(`expected a set or an atom, got a map ${show(wire)}`, where, wire);
   }
   return [wire];
 }
@@ -217,7 +236,12 @@ function mapPairs(wire: unknown, where: string): readonly unknown[] {
 
 function checkSize(type: ColumnType, n: number, where: string, value: unknown): void {
   if (n < type.min || n > type.max) {
-    const range = type.max === Infinity ? `at least ${type.min}` : type.min === type.max ? `exactly ${type.min}` : `${type.min} to ${type.max}`;
+    const range =
+      type.max === Infinity
+        ? `at least ${type.min}`
+        : type.min === type.max
+          ? `exactly ${type.min}`
+          : `${type.min} to ${type.max}`;
     throw new DatumError(`has ${n} element${n === 1 ? '' : 's'}, the column allows ${range}`, where, value);
   }
 }
@@ -231,10 +255,15 @@ function decodeSetAtoms(base: BaseType, elements: readonly unknown[], where: str
   return atoms;
 }
 
-function decodeMapEntries(type: ColumnType & { value: BaseType }, pairs: readonly unknown[], where: string): Map<Atom, Atom> {
+function decodeMapEntries(
+  type: ColumnType & { value: BaseType },
+  pairs: readonly unknown[],
+  where: string,
+): Map<Atom, Atom> {
   const map = new Map<Atom, Atom>();
   for (const pair of pairs) {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new DatumError(`malformed map pair ${show(pair)}`, where, pair);
+    if (!Array.isArray(pair) || pair.length !== 2)
+      throw new DatumError(`malformed map pair ${show(pair)}`, where, pair);
     const key = decodeAtom(type.key, pair[0], where);
     if (map.has(key)) throw new DatumError(`map contains the key ${show(key)} twice`, where, pairs);
     map.set(key, decodeAtom(type.value, pair[1], where));
@@ -282,7 +311,8 @@ export function applyDatumDiff(type: ColumnType, old: Datum, diff: unknown, wher
     if (!(old instanceof Map)) throw new DatumError('current value is not a map', where, old);
     const result = new Map<Atom, Atom>(old);
     for (const pair of mapPairs(diff, where)) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new DatumError(`malformed map pair ${show(pair)}`, where, pair);
+      if (!Array.isArray(pair) || pair.length !== 2)
+        throw new DatumError(`malformed map pair ${show(pair)}`, where, pair);
       const key = decodeAtom(type.key, pair[0], where);
       const value = decodeAtom(type.value, pair[1], where);
       if (result.has(key) && result.get(key) === value) result.delete(key);
@@ -309,30 +339,41 @@ export function applyDatumDiff(type: ColumnType, old: Datum, diff: unknown, wher
 /** Encodes one atom (validated against `base`) into wire notation. */
 export function encodeAtom(base: BaseType, value: AtomInput, where = ''): unknown {
   if (value instanceof NamedUuid) {
-    if (base.type !== 'uuid') throw new DatumError(`a row reference (${value.name}) is not a ${base.type}`, where, value);
+    if (base.type !== 'uuid')
+      throw new DatumError(`a row reference (${value.name}) is not a ${base.type}`, where, value);
     return value.uuid === undefined ? ['named-uuid', value.name] : ['uuid', value.uuid];
   }
   let atom: Atom;
   switch (base.type) {
     case 'integer':
       if (typeof value === 'number' && Number.isSafeInteger(value)) atom = value;
-      else if (typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX) atom = canonicalInteger(value);
-      else throw new DatumError(`expected a 64-bit integer (number or bigint), got ${show(value)}`, where, value);
+      else if (typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX)
+        atom = canonicalInteger(value);
+      else
+        throw new DatumError(
+          `expected a 64-bit integer (number or bigint), got ${show(value)}`,
+          where,
+          value,
+        );
       break;
     case 'real':
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new DatumError(`expected a finite number, got ${show(value)}`, where, value);
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        throw new DatumError(`expected a finite number, got ${show(value)}`, where, value);
       atom = value;
       break;
     case 'boolean':
-      if (typeof value !== 'boolean') throw new DatumError(`expected a boolean, got ${show(value)}`, where, value);
+      if (typeof value !== 'boolean')
+        throw new DatumError(`expected a boolean, got ${show(value)}`, where, value);
       atom = value;
       break;
     case 'string':
-      if (typeof value !== 'string') throw new DatumError(`expected a string, got ${show(value)}`, where, value);
+      if (typeof value !== 'string')
+        throw new DatumError(`expected a string, got ${show(value)}`, where, value);
       atom = value;
       break;
     case 'uuid':
-      if (!isUuid(value)) throw new DatumError(`expected a UUID string or a row reference, got ${show(value)}`, where, value);
+      if (!isUuid(value))
+        throw new DatumError(`expected a UUID string or a row reference, got ${show(value)}`, where, value);
       atom = value.toLowerCase();
       break;
   }
@@ -344,10 +385,16 @@ function isInputMap(value: DatumInput): value is ReadonlyMap<AtomInput, AtomInpu
   return value instanceof Map;
 }
 
-function isMapInput(value: DatumInput): value is ReadonlyMap<AtomInput, AtomInput> | Readonly<Record<string, AtomInput>> {
+function isMapInput(
+  value: DatumInput,
+): value is ReadonlyMap<AtomInput, AtomInput> | Readonly<Record<string, AtomInput>> {
   return (
     value instanceof Map ||
-    (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Set) && !(value instanceof NamedUuid))
+    (typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      !(value instanceof Set) &&
+      !(value instanceof NamedUuid))
   );
 }
 
@@ -358,10 +405,16 @@ function isMapInput(value: DatumInput): value is ReadonlyMap<AtomInput, AtomInpu
  */
 export function encodeDatum(type: ColumnType, value: DatumInput, where = ''): unknown {
   if (hasValue(type)) {
-    if (!isMapInput(value)) throw new DatumError(`expected a map (Map or record), got ${show(value)}`, where, value);
-    const entries: (readonly [AtomInput, AtomInput])[] = isInputMap(value) ? [...value.entries()] : Object.entries(value);
+    if (!isMapInput(value))
+      throw new DatumError(`expected a map (Map or record), got ${show(value)}`, where, value);
+    const entries: (readonly [AtomInput, AtomInput])[] = isInputMap(value)
+      ? [...value.entries()]
+      : Object.entries(value);
     checkSize(type, entries.length, where, value);
-    return ['map', entries.map(([k, v]) => [encodeAtom(type.key, k, where), encodeAtom(type.value, v, where)])];
+    return [
+      'map',
+      entries.map(([k, v]) => [encodeAtom(type.key, k, where), encodeAtom(type.value, v, where)]),
+    ];
   }
   if (type.max === 1 && !Array.isArray(value) && !(value instanceof Set)) {
     if (value === undefined) {

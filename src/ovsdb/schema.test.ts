@@ -33,8 +33,12 @@ const TEST_SCHEMA_JSON = {
         name: { type: 'string', mutable: false },
         ports: { type: { key: { type: 'uuid', refTable: 'Port' }, min: 0, max: 'unlimited' } },
         datapath_id: { type: { key: 'string', min: 0, max: 1 } },
-        flood_vlans: { type: { key: { type: 'integer', minInteger: 0, maxInteger: 4095 }, min: 0, max: 4096 } },
-        fail_mode: { type: { key: { type: 'string', enum: ['set', ['secure', 'standalone']] }, min: 0, max: 1 } },
+        flood_vlans: {
+          type: { key: { type: 'integer', minInteger: 0, maxInteger: 4095 }, min: 0, max: 4096 },
+        },
+        fail_mode: {
+          type: { key: { type: 'string', enum: ['set', ['secure', 'standalone']] }, min: 0, max: 1 },
+        },
         external_ids: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
         mirror: { type: { key: { type: 'uuid', refTable: 'Port', refType: 'weak' }, min: 0, max: 1 } },
         ratio: { type: { key: { type: 'real', minReal: 0, maxReal: 1 } } },
@@ -92,7 +96,11 @@ describe('parseSchema', () => {
       min: 0,
       max: Infinity,
     });
-    expect(requireColumn(bridge, 'mirror').type.key).toEqual({ type: 'uuid', refTable: 'Port', refType: 'weak' });
+    expect(requireColumn(bridge, 'mirror').type.key).toEqual({
+      type: 'uuid',
+      refTable: 'Port',
+      refType: 'weak',
+    });
     expect(requireColumn(bridge, 'fail_mode').type.key.enum).toEqual(['secure', 'standalone']);
     expect(requireColumn(bridge, 'flood_vlans').type).toEqual({
       key: { type: 'integer', minInteger: 0, maxInteger: 4095 },
@@ -177,21 +185,98 @@ describe('parseSchema', () => {
   });
 
   const bad: [string, (json: Record<string, unknown>) => void, string, RegExp][] = [
-    ['an unknown atomic type', (j) => setColumn(j, 'Port', 'name', { type: 'strin' }), 'Port.name', /unknown atomic type "strin"/],
-    ['min 2', (j) => setColumn(j, 'Port', 'name', { type: { key: 'string', min: 2 } }), 'Port.name', /min must be 0 or 1, got 2/],
-    ['max 0', (j) => setColumn(j, 'Port', 'name', { type: { key: 'string', max: 0 } }), 'Port.name', /max must be .* got 0/],
-    ['max "many"', (j) => setColumn(j, 'Port', 'name', { type: { key: 'string', max: 'many' } }), 'Port.name', /"many"/],
-    ['minInteger on a string', (j) => setColumn(j, 'Port', 'name', { type: { key: { type: 'string', minInteger: 1 } } }), 'Port.name', /minInteger is only valid for integer/],
-    ['minInteger > maxInteger', (j) => setColumn(j, 'Port', 'tag', { type: { key: { type: 'integer', minInteger: 5, maxInteger: 1 } } }), 'Port.tag', /minInteger 5 is greater than maxInteger 1/],
-    ['a refTable that does not exist', (j) => setColumn(j, 'Port', 'id', { type: { key: { type: 'uuid', refTable: 'Nope' } } }), 'Port.id', /refTable "Nope"/],
-    ['refType "soft"', (j) => setColumn(j, 'Port', 'id', { type: { key: { type: 'uuid', refTable: 'Port', refType: 'soft' } } }), 'Port.id', /refType must be .* got "soft"/],
-    ['an enum value of the wrong type', (j) => setColumn(j, 'Port', 'name', { type: { key: { type: 'string', enum: ['set', ['a', 7]] } } }), 'Port.name', /enum value 7 is not a string/],
-    ['an unknown column member', (j) => setColumn(j, 'Port', 'name', { type: 'string', persistent: true }), 'Port.name', /unknown member "persistent"/],
-    ['a column name with a dash', (j) => setColumn(j, 'Port', 'bad-name', { type: 'string' }), 'Port.bad-name', /invalid column name "bad-name"/],
-    ['an index on an unknown column', (j) => setTable(j, 'Port', 'indexes', [['nope']]), 'Port', /index names unknown column "nope"/],
-    ['an index on an ephemeral column', (j) => setTable(j, 'Root', 'indexes', [['stats']]), 'Root', /ephemeral/],
-    ['isRoot "yes"', (j) => setTable(j, 'Port', 'isRoot', 'yes'), 'Port', /isRoot must be a boolean, got "yes"/],
-    ['maxRows 0', (j) => setTable(j, 'Port', 'maxRows', 0), 'Port', /maxRows must be a positive integer, got 0/],
+    [
+      'an unknown atomic type',
+      (j) => setColumn(j, 'Port', 'name', { type: 'strin' }),
+      'Port.name',
+      /unknown atomic type "strin"/,
+    ],
+    [
+      'min 2',
+      (j) => setColumn(j, 'Port', 'name', { type: { key: 'string', min: 2 } }),
+      'Port.name',
+      /min must be 0 or 1, got 2/,
+    ],
+    [
+      'max 0',
+      (j) => setColumn(j, 'Port', 'name', { type: { key: 'string', max: 0 } }),
+      'Port.name',
+      /max must be .* got 0/,
+    ],
+    [
+      'max "many"',
+      (j) => setColumn(j, 'Port', 'name', { type: { key: 'string', max: 'many' } }),
+      'Port.name',
+      /"many"/,
+    ],
+    [
+      'minInteger on a string',
+      (j) => setColumn(j, 'Port', 'name', { type: { key: { type: 'string', minInteger: 1 } } }),
+      'Port.name',
+      /minInteger is only valid for integer/,
+    ],
+    [
+      'minInteger > maxInteger',
+      (j) =>
+        setColumn(j, 'Port', 'tag', { type: { key: { type: 'integer', minInteger: 5, maxInteger: 1 } } }),
+      'Port.tag',
+      /minInteger 5 is greater than maxInteger 1/,
+    ],
+    [
+      'a refTable that does not exist',
+      (j) => setColumn(j, 'Port', 'id', { type: { key: { type: 'uuid', refTable: 'Nope' } } }),
+      'Port.id',
+      /refTable "Nope"/,
+    ],
+    [
+      'refType "soft"',
+      (j) =>
+        setColumn(j, 'Port', 'id', { type: { key: { type: 'uuid', refTable: 'Port', refType: 'soft' } } }),
+      'Port.id',
+      /refType must be .* got "soft"/,
+    ],
+    [
+      'an enum value of the wrong type',
+      (j) => setColumn(j, 'Port', 'name', { type: { key: { type: 'string', enum: ['set', ['a', 7]] } } }),
+      'Port.name',
+      /enum value 7 is not a string/,
+    ],
+    [
+      'an unknown column member',
+      (j) => setColumn(j, 'Port', 'name', { type: 'string', persistent: true }),
+      'Port.name',
+      /unknown member "persistent"/,
+    ],
+    [
+      'a column name with a dash',
+      (j) => setColumn(j, 'Port', 'bad-name', { type: 'string' }),
+      'Port.bad-name',
+      /invalid column name "bad-name"/,
+    ],
+    [
+      'an index on an unknown column',
+      (j) => setTable(j, 'Port', 'indexes', [['nope']]),
+      'Port',
+      /index names unknown column "nope"/,
+    ],
+    [
+      'an index on an ephemeral column',
+      (j) => setTable(j, 'Root', 'indexes', [['stats']]),
+      'Root',
+      /ephemeral/,
+    ],
+    [
+      'isRoot "yes"',
+      (j) => setTable(j, 'Port', 'isRoot', 'yes'),
+      'Port',
+      /isRoot must be a boolean, got "yes"/,
+    ],
+    [
+      'maxRows 0',
+      (j) => setTable(j, 'Port', 'maxRows', 0),
+      'Port',
+      /maxRows must be a positive integer, got 0/,
+    ],
     ['a bad version', (j) => (j['version'] = '1.2'), '', /version must look like "x.y.z", got "1.2"/],
   ];
   it.each(bad)('rejects %s, naming the place and the value', (_what, mutate, where, message) => {
@@ -233,7 +318,7 @@ describe('intersectSchemas (C6)', () => {
     expect(result.missingTables).toEqual(new Set(['Root']));
     expect(result.missingColumns.get('Bridge')).toEqual(new Set(['mirror', 'ratio']));
     expect(result.warnings).toEqual([
-      'table Root is not in the server\'s Test_DB schema (database needs upgrade?)',
+      "table Root is not in the server's Test_DB schema (database needs upgrade?)",
       "column Bridge.mirror is not in the server's schema (database needs upgrade?)",
       'column Bridge.ratio has a different type on the server; not replicated',
     ]);
@@ -273,7 +358,9 @@ describe('restrictSchema', () => {
   });
 
   it('names an unknown column', () => {
-    expect(() => restrictSchema(testSchema, { Bridge: ['nope'] })).toThrow(/Bridge\.nope: table Bridge has no column "nope"/);
+    expect(() => restrictSchema(testSchema, { Bridge: ['nope'] })).toThrow(
+      /Bridge\.nope: table Bridge has no column "nope"/,
+    );
   });
 });
 

@@ -99,7 +99,9 @@ export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 function show(value: unknown): string {
   if (typeof value === 'bigint') return value.toString();
   try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+    return (
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value)
+    );
   } catch {
     return String(value);
   }
@@ -113,7 +115,12 @@ function fail(where: string, message: string): never {
   throw new SchemaError(where === '' ? message : `${where}: ${message}`, where);
 }
 
-function checkMembers(obj: Record<string, unknown>, allowed: readonly string[], where: string, what: string): void {
+function checkMembers(
+  obj: Record<string, unknown>,
+  allowed: readonly string[],
+  where: string,
+  what: string,
+): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) fail(where, `unknown member ${show(key)} in ${what}`);
   }
@@ -121,7 +128,9 @@ function checkMembers(obj: Record<string, unknown>, allowed: readonly string[], 
 
 /** Canonical integer atom: `number` when it is a safe integer, `bigint` otherwise. */
 export function canonicalInteger(value: bigint): number | bigint {
-  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value;
 }
 
 function parseIntegerBound(value: unknown, where: string, member: string): number | bigint {
@@ -141,7 +150,8 @@ function parseRealBound(value: unknown, where: string, member: string): number {
 
 function parseLengthBound(value: unknown, where: string, member: string): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(value);
   return fail(where, `${member} must be a non-negative integer, got ${show(value)}`);
 }
 
@@ -178,7 +188,18 @@ function parseBaseType(json: unknown, where: string): BaseType {
   if (!isPlainObject(json)) return fail(where, `base type must be a string or an object, got ${show(json)}`);
   checkMembers(
     json,
-    ['type', 'enum', 'minInteger', 'maxInteger', 'minReal', 'maxReal', 'minLength', 'maxLength', 'refTable', 'refType'],
+    [
+      'type',
+      'enum',
+      'minInteger',
+      'maxInteger',
+      'minReal',
+      'maxReal',
+      'minLength',
+      'maxLength',
+      'refTable',
+      'refType',
+    ],
     where,
     'base type',
   );
@@ -188,7 +209,8 @@ function parseBaseType(json: unknown, where: string): BaseType {
   }
   const type = typeName as AtomicType;
   const onlyFor = (member: string, allowed: AtomicType): void => {
-    if (json[member] !== undefined && type !== allowed) fail(where, `${member} is only valid for ${allowed}, not ${type}`);
+    if (json[member] !== undefined && type !== allowed)
+      fail(where, `${member} is only valid for ${allowed}, not ${type}`);
   };
   onlyFor('minInteger', 'integer');
   onlyFor('maxInteger', 'integer');
@@ -216,7 +238,8 @@ function parseBaseType(json: unknown, where: string): BaseType {
     const raw = json['enum'];
     let elements: readonly unknown[];
     if (Array.isArray(raw) && raw[0] === 'set') {
-      if (raw.length !== 2 || !Array.isArray(raw[1])) fail(where, `enum must be ["set", [...]], got ${show(raw)}`);
+      if (raw.length !== 2 || !Array.isArray(raw[1]))
+        fail(where, `enum must be ["set", [...]], got ${show(raw)}`);
       elements = raw[1] as unknown[];
     } else {
       elements = [raw];
@@ -225,8 +248,10 @@ function parseBaseType(json: unknown, where: string): BaseType {
     if (atoms.length === 0) fail(where, 'enum must not be empty');
     base.enum = Object.freeze([...new Set(atoms)].sort(compareAtoms));
   }
-  if (json['minInteger'] !== undefined) base.minInteger = parseIntegerBound(json['minInteger'], where, 'minInteger');
-  if (json['maxInteger'] !== undefined) base.maxInteger = parseIntegerBound(json['maxInteger'], where, 'maxInteger');
+  if (json['minInteger'] !== undefined)
+    base.minInteger = parseIntegerBound(json['minInteger'], where, 'minInteger');
+  if (json['maxInteger'] !== undefined)
+    base.maxInteger = parseIntegerBound(json['maxInteger'], where, 'maxInteger');
   if (base.minInteger !== undefined && base.maxInteger !== undefined && base.minInteger > base.maxInteger) {
     fail(where, `minInteger ${show(base.minInteger)} is greater than maxInteger ${show(base.maxInteger)}`);
   }
@@ -235,20 +260,24 @@ function parseBaseType(json: unknown, where: string): BaseType {
   if (base.minReal !== undefined && base.maxReal !== undefined && base.minReal > base.maxReal) {
     fail(where, `minReal ${base.minReal} is greater than maxReal ${base.maxReal}`);
   }
-  if (json['minLength'] !== undefined) base.minLength = parseLengthBound(json['minLength'], where, 'minLength');
-  if (json['maxLength'] !== undefined) base.maxLength = parseLengthBound(json['maxLength'], where, 'maxLength');
+  if (json['minLength'] !== undefined)
+    base.minLength = parseLengthBound(json['minLength'], where, 'minLength');
+  if (json['maxLength'] !== undefined)
+    base.maxLength = parseLengthBound(json['maxLength'], where, 'maxLength');
   if (base.minLength !== undefined && base.maxLength !== undefined && base.minLength > base.maxLength) {
     fail(where, `minLength ${base.minLength} is greater than maxLength ${base.maxLength}`);
   }
   if (json['refTable'] !== undefined) {
     const refTable = json['refTable'];
-    if (typeof refTable !== 'string' || !ID_PATTERN.test(refTable)) fail(where, `invalid refTable ${show(refTable)}`);
+    if (typeof refTable !== 'string' || !ID_PATTERN.test(refTable))
+      fail(where, `invalid refTable ${show(refTable)}`);
     base.refTable = refTable;
     base.refType = 'strong';
   }
   if (json['refType'] !== undefined) {
     const refType = json['refType'];
-    if (refType !== 'strong' && refType !== 'weak') fail(where, `refType must be "strong" or "weak", got ${show(refType)}`);
+    if (refType !== 'strong' && refType !== 'weak')
+      fail(where, `refType must be "strong" or "weak", got ${show(refType)}`);
     if (base.refTable === undefined) fail(where, 'refType given without refTable');
     base.refType = refType;
   }
@@ -259,7 +288,8 @@ function parseColumnType(json: unknown, where: string): ColumnType {
   if (typeof json === 'string') {
     return Object.freeze({ key: parseBaseType(json, where), min: 1, max: 1 });
   }
-  if (!isPlainObject(json)) return fail(where, `column type must be a string or an object, got ${show(json)}`);
+  if (!isPlainObject(json))
+    return fail(where, `column type must be a string or an object, got ${show(json)}`);
   if (json['key'] === undefined) {
     // A bare base-type object is also a valid <type> (RFC 7047 §3.2: <atomic-type> | <base-type> | object).
     if (json['type'] !== undefined) return Object.freeze({ key: parseBaseType(json, where), min: 1, max: 1 });
@@ -339,27 +369,35 @@ function parseTable(
   let maxRows: number | undefined;
   if (json['maxRows'] !== undefined) {
     const m = json['maxRows'];
-    if (typeof m !== 'number' || !Number.isInteger(m) || m < 1) fail(where, `maxRows must be a positive integer, got ${show(m)}`);
+    if (typeof m !== 'number' || !Number.isInteger(m) || m < 1)
+      fail(where, `maxRows must be a positive integer, got ${show(m)}`);
     maxRows = m;
   }
   const isRoot = json['isRoot'];
-  if (isRoot !== undefined && typeof isRoot !== 'boolean') fail(where, `isRoot must be a boolean, got ${show(isRoot)}`);
+  if (isRoot !== undefined && typeof isRoot !== 'boolean')
+    fail(where, `isRoot must be a boolean, got ${show(isRoot)}`);
   const byName = new Map(columns.map((c) => [c.name, c]));
   const indexes: string[][] = [];
   if (json['indexes'] !== undefined) {
     const raw = json['indexes'];
     if (!Array.isArray(raw)) return fail(where, `indexes must be an array, got ${show(raw)}`);
     for (const index of raw) {
-      if (!Array.isArray(index) || index.length === 0) fail(where, `index must be a non-empty array of column names, got ${show(index)}`);
+      if (!Array.isArray(index) || index.length === 0)
+        fail(where, `index must be a non-empty array of column names, got ${show(index)}`);
       for (const c of index) {
         const column = typeof c === 'string' ? byName.get(c) : undefined;
-        if (column === undefined && c !== '_uuid' && c !== '_version') fail(where, `index names unknown column ${show(c)}`);
+        if (column === undefined && c !== '_uuid' && c !== '_version')
+          fail(where, `index names unknown column ${show(c)}`);
         if (column?.ephemeral === true) fail(where, `index column ${show(c)} is ephemeral`);
       }
       indexes.push(index as string[]);
     }
   }
-  const table = makeTable(name, columns, { isRoot: false, indexes, ...(maxRows === undefined ? {} : { maxRows }) });
+  const table = makeTable(name, columns, {
+    isRoot: false,
+    indexes,
+    ...(maxRows === undefined ? {} : { maxRows }),
+  });
   return { table, isRoot: isRoot };
 }
 
@@ -378,7 +416,8 @@ export function parseSchema(json: unknown): DatabaseSchema {
     fail('', `version must look like "x.y.z", got ${show(version)}`);
   }
   const cksum = json['cksum'];
-  if (cksum !== undefined && typeof cksum !== 'string') fail('', `cksum must be a string, got ${show(cksum)}`);
+  if (cksum !== undefined && typeof cksum !== 'string')
+    fail('', `cksum must be a string, got ${show(cksum)}`);
   const rawTables = json['tables'];
   if (!isPlainObject(rawTables)) return fail('', `"tables" must be an object, got ${show(rawTables)}`);
   const parsed = Object.entries(rawTables).map(([t, tj]) => parseTable(t, tj));
@@ -387,34 +426,61 @@ export function parseSchema(json: unknown): DatabaseSchema {
   for (const p of parsed) {
     const t = p.table;
     const isRoot = anyRoot ? p.isRoot === true : true;
-    tables.set(t.name, makeTable(t.name, t.columnList, { isRoot, indexes: t.indexes, ...(t.maxRows === undefined ? {} : { maxRows: t.maxRows }) }));
+    tables.set(
+      t.name,
+      makeTable(t.name, t.columnList, {
+        isRoot,
+        indexes: t.indexes,
+        ...(t.maxRows === undefined ? {} : { maxRows: t.maxRows }),
+      }),
+    );
   }
   for (const table of tables.values()) {
     for (const column of table.columnList) {
       for (const base of [column.type.key, column.type.value]) {
         if (base?.refTable !== undefined && !tables.has(base.refTable)) {
-          fail(`${table.name}.${column.name}`, `refTable ${show(base.refTable)} is not a table of this database`);
+          fail(
+            `${table.name}.${column.name}`,
+            `refTable ${show(base.refTable)} is not a table of this database`,
+          );
         }
       }
     }
   }
-  const schema: { name: string; version?: string; cksum?: string; tables: ReadonlyMap<string, TableSchema> } = {
-    name: name,
-    tables,
-  };
+  const schema: { name: string; version?: string; cksum?: string; tables: ReadonlyMap<string, TableSchema> } =
+    {
+      name: name,
+      tables,
+    };
   if (typeof version === 'string') schema.version = version;
   if (typeof cksum === 'string') schema.cksum = cksum;
   return Object.freeze(schema);
 }
 
-const UUID_COLUMN_TYPE: ColumnType = Object.freeze({ key: Object.freeze({ type: 'uuid' as const }), min: 1, max: 1 });
+const UUID_COLUMN_TYPE: ColumnType = Object.freeze({
+  key: Object.freeze({ type: 'uuid' as const }),
+  min: 1,
+  max: 1,
+});
 
 /** The implicit `_uuid` / `_version` columns (both scalar UUIDs, immutable). */
 export function implicitColumn(name: '_uuid' | '_version'): ColumnSchema {
   return name === '_uuid' ? UUID_COLUMN : VERSION_COLUMN;
 }
-const UUID_COLUMN: ColumnSchema = Object.freeze({ name: '_uuid', type: UUID_COLUMN_TYPE, kind: 'scalar', ephemeral: false, mutable: false });
-const VERSION_COLUMN: ColumnSchema = Object.freeze({ name: '_version', type: UUID_COLUMN_TYPE, kind: 'scalar', ephemeral: false, mutable: false });
+const UUID_COLUMN: ColumnSchema = Object.freeze({
+  name: '_uuid',
+  type: UUID_COLUMN_TYPE,
+  kind: 'scalar',
+  ephemeral: false,
+  mutable: false,
+});
+const VERSION_COLUMN: ColumnSchema = Object.freeze({
+  name: '_version',
+  type: UUID_COLUMN_TYPE,
+  kind: 'scalar',
+  ephemeral: false,
+  mutable: false,
+});
 
 /** Looks up a column, including the implicit ones; `undefined` when the table has no such column. */
 export function findColumn(table: TableSchema, column: string): ColumnSchema | undefined {
@@ -474,7 +540,9 @@ export function atomDefault(type: AtomicType): Atom {
  * scalar, `undefined` for an optional, a frozen empty array for a set and {@link EMPTY_MAP} for a
  * map. Rows whose update omits a column get this value (checklist C3).
  */
-export function columnDefault(column: ColumnSchema): Atom | undefined | readonly never[] | ReadonlyMap<never, never> {
+export function columnDefault(
+  column: ColumnSchema,
+): Atom | undefined | readonly never[] | ReadonlyMap<never, never> {
   switch (column.kind) {
     case 'scalar':
       return atomDefault(column.type.key.type);
@@ -522,7 +590,9 @@ function sameShape(a: ColumnType, b: ColumnType): boolean {
 export function intersectSchemas(client: DatabaseSchema, server: DatabaseSchema): SchemaIntersection {
   const warnings: string[] = [];
   if (client.name !== server.name) {
-    warnings.push(`client schema is for database ${show(client.name)} but the server schema is ${show(server.name)}`);
+    warnings.push(
+      `client schema is for database ${show(client.name)} but the server schema is ${show(server.name)}`,
+    );
   }
   const missingTables = new Set<string>();
   const missingColumns = new Map<string, Set<string>>();
@@ -531,7 +601,9 @@ export function intersectSchemas(client: DatabaseSchema, server: DatabaseSchema)
     const serverTable = server.tables.get(clientTable.name);
     if (serverTable === undefined) {
       missingTables.add(clientTable.name);
-      warnings.push(`table ${clientTable.name} is not in the server's ${server.name} schema (database needs upgrade?)`);
+      warnings.push(
+        `table ${clientTable.name} is not in the server's ${server.name} schema (database needs upgrade?)`,
+      );
       continue;
     }
     const missing = new Set<string>();
@@ -540,16 +612,22 @@ export function intersectSchemas(client: DatabaseSchema, server: DatabaseSchema)
       const serverColumn = serverTable.columns.get(clientColumn.name);
       if (serverColumn === undefined) {
         missing.add(clientColumn.name);
-        warnings.push(`column ${clientTable.name}.${clientColumn.name} is not in the server's schema (database needs upgrade?)`);
+        warnings.push(
+          `column ${clientTable.name}.${clientColumn.name} is not in the server's schema (database needs upgrade?)`,
+        );
       } else if (!sameShape(clientColumn.type, serverColumn.type)) {
         missing.add(clientColumn.name);
-        warnings.push(`column ${clientTable.name}.${clientColumn.name} has a different type on the server; not replicated`);
+        warnings.push(
+          `column ${clientTable.name}.${clientColumn.name} has a different type on the server; not replicated`,
+        );
       } else {
         columns.push(serverColumn);
       }
     }
     missingColumns.set(clientTable.name, missing);
-    const indexes = serverTable.indexes.filter((i) => i.every((c) => c.startsWith('_') || columns.some((col) => col.name === c)));
+    const indexes = serverTable.indexes.filter((i) =>
+      i.every((c) => c.startsWith('_') || columns.some((col) => col.name === c)),
+    );
     tables.set(
       clientTable.name,
       makeTable(clientTable.name, columns, {
@@ -559,10 +637,11 @@ export function intersectSchemas(client: DatabaseSchema, server: DatabaseSchema)
       }),
     );
   }
-  const schema: { name: string; version?: string; cksum?: string; tables: ReadonlyMap<string, TableSchema> } = {
-    name: client.name,
-    tables,
-  };
+  const schema: { name: string; version?: string; cksum?: string; tables: ReadonlyMap<string, TableSchema> } =
+    {
+      name: client.name,
+      tables,
+    };
   if (server.version !== undefined) schema.version = server.version;
   if (server.cksum !== undefined) schema.cksum = server.cksum;
   const frozenMissingColumns: ReadonlyMap<string, ReadonlySet<string>> = missingColumns;

@@ -113,7 +113,9 @@ interface PendingOp {
 
 function show(value: unknown): string {
   try {
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+    return (
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value)
+    );
   } catch {
     return String(value);
   }
@@ -139,7 +141,8 @@ export class TransactionBuilder {
 
   #where(table: TableSchema, selector: RowSelector): unknown[] {
     if (typeof selector === 'string') {
-      if (!isUuid(selector)) throw new SchemaError(`${table.name}: row selector ${show(selector)} is not a UUID`, table.name);
+      if (!isUuid(selector))
+        throw new SchemaError(`${table.name}: row selector ${show(selector)} is not a UUID`, table.name);
       return encodeTransactWhere(table, [whereUuid(selector)]);
     }
     if (selector instanceof NamedUuid) return encodeTransactWhere(table, [whereUuid(selector)]);
@@ -154,7 +157,8 @@ export class TransactionBuilder {
       if (column === undefined) {
         throw new SchemaError(`${place}: table ${table.name} has no writable column ${show(name)}`, place);
       }
-      if (forUpdate && !column.mutable) throw new SchemaError(`${place}: column ${name} is immutable and cannot be updated`, place);
+      if (forUpdate && !column.mutable)
+        throw new SchemaError(`${place}: column ${name} is immutable and cannot be updated`, place);
       out[name] = encodeDatum(column.type, value, place);
     }
     return out;
@@ -172,7 +176,8 @@ export class TransactionBuilder {
     const op: Record<string, unknown> = { op: 'insert', table, row: this.#encodeRow(t, row, false) };
     let ref: NamedUuid;
     if (options.uuid !== undefined) {
-      if (!isUuid(options.uuid)) throw new SchemaError(`${table}: explicit uuid ${show(options.uuid)} is not a UUID`, table);
+      if (!isUuid(options.uuid))
+        throw new SchemaError(`${table}: explicit uuid ${show(options.uuid)} is not a UUID`, table);
       const uuid = options.uuid.toLowerCase();
       op['uuid'] = uuid;
       ref = new NamedUuid(name, table, uuid);
@@ -188,7 +193,9 @@ export class TransactionBuilder {
   /** Sets columns of the selected rows (immutable columns are refused). */
   update(table: string, selector: RowSelector, row: RowInput): void {
     const t = this.#table(table);
-    this.#main.push({ op: { op: 'update', table, where: this.#where(t, selector), row: this.#encodeRow(t, row, true) } });
+    this.#main.push({
+      op: { op: 'update', table, where: this.#where(t, selector), row: this.#encodeRow(t, row, true) },
+    });
     this.#changes = true;
   }
 
@@ -207,8 +214,10 @@ export class TransactionBuilder {
   #encodeMutation(table: TableSchema, m: Mutation): unknown {
     const place = `${table.name}.${m.column}`;
     const column = table.columns.get(m.column);
-    if (column === undefined) throw new SchemaError(`${place}: table ${table.name} has no column ${show(m.column)}`, place);
-    if (!column.mutable) throw new SchemaError(`${place}: column ${m.column} is immutable and cannot be mutated`, place);
+    if (column === undefined)
+      throw new SchemaError(`${place}: table ${table.name} has no column ${show(m.column)}`, place);
+    if (!column.mutable)
+      throw new SchemaError(`${place}: column ${m.column} is immutable and cannot be mutated`, place);
     const type = column.type;
     switch (m.mutator) {
       case '+=':
@@ -217,23 +226,44 @@ export class TransactionBuilder {
       case '/=':
       case '%=': {
         const keyType = type.key.type;
-        if (column.kind === 'map' || (keyType !== 'integer' && keyType !== 'real') || (m.mutator === '%=' && keyType !== 'integer')) {
-          throw new SchemaError(`${place}: mutator "${m.mutator}" does not apply to a ${column.kind} of ${keyType}`, place);
+        if (
+          column.kind === 'map' ||
+          (keyType !== 'integer' && keyType !== 'real') ||
+          (m.mutator === '%=' && keyType !== 'integer')
+        ) {
+          throw new SchemaError(
+            `${place}: mutator "${m.mutator}" does not apply to a ${column.kind} of ${keyType}`,
+            place,
+          );
         }
         if (Array.isArray(m.value) || m.value === undefined || typeof m.value === 'object') {
-          throw new SchemaError(`${place}: mutator "${m.mutator}" takes a single number, got ${show(m.value)}`, place);
+          throw new SchemaError(
+            `${place}: mutator "${m.mutator}" takes a single number, got ${show(m.value)}`,
+            place,
+          );
         }
         // The operand is not bound by the column's range constraints (ovsdb/mutation.c).
         return [m.column, m.mutator, encodeAtom({ type: keyType }, m.value, place)];
       }
       case 'insert':
       case 'delete': {
-        if (column.kind === 'scalar') throw new SchemaError(`${place}: mutator "${m.mutator}" needs a set or map column, ${m.column} is a scalar`, place);
-        if (column.kind === 'map' && m.mutator === 'delete' && (Array.isArray(m.value) || m.value instanceof Set)) {
+        if (column.kind === 'scalar')
+          throw new SchemaError(
+            `${place}: mutator "${m.mutator}" needs a set or map column, ${m.column} is a scalar`,
+            place,
+          );
+        if (
+          column.kind === 'map' &&
+          m.mutator === 'delete' &&
+          (Array.isArray(m.value) || m.value instanceof Set)
+        ) {
           return [m.column, m.mutator, encodeDatum({ key: type.key, min: 0, max: Infinity }, m.value, place)];
         }
         const relaxed = { ...type, min: 0 as const, max: m.mutator === 'delete' ? Infinity : type.max };
-        const value = column.kind === 'optional' && !Array.isArray(m.value) && !(m.value instanceof Set) ? [m.value] : m.value;
+        const value =
+          column.kind === 'optional' && !Array.isArray(m.value) && !(m.value instanceof Set)
+            ? [m.value]
+            : m.value;
         return [m.column, m.mutator, encodeDatum(relaxed, value as DatumInput, place)];
       }
       default:
@@ -278,11 +308,15 @@ export class TransactionBuilder {
     };
     if (spec.timeoutMs !== undefined) {
       if (!Number.isInteger(spec.timeoutMs) || spec.timeoutMs < 0) {
-        throw new SchemaError(`${table}: wait timeout must be a non-negative integer, got ${show(spec.timeoutMs)}`, table);
+        throw new SchemaError(
+          `${table}: wait timeout must be a non-negative integer, got ${show(spec.timeoutMs)}`,
+          table,
+        );
       }
       op['timeout'] = spec.timeoutMs;
     }
-    if (spec.until !== '==' && spec.until !== '!=') throw new SchemaError(`${table}: wait "until" must be "==" or "!=", got ${show(spec.until)}`, table);
+    if (spec.until !== '==' && spec.until !== '!=')
+      throw new SchemaError(`${table}: wait "until" must be "==" or "!=", got ${show(spec.until)}`, table);
     this.#main.push({ op });
   }
 
@@ -290,7 +324,10 @@ export class TransactionBuilder {
     const out: Record<string, unknown> = {};
     for (const column of columns) {
       if (!(column.name in row) && column.kind !== 'optional') {
-        throw new SchemaError(`${table.name}.${column.name}: wait row lacks column ${column.name}`, `${table.name}.${column.name}`);
+        throw new SchemaError(
+          `${table.name}.${column.name}: wait row lacks column ${column.name}`,
+          `${table.name}.${column.name}`,
+        );
       }
       out[column.name] = encodeDatum(column.type, row[column.name], `${table.name}.${column.name}`);
     }
@@ -306,11 +343,16 @@ export class TransactionBuilder {
     const t = this.#table(table);
     for (const c of columns) {
       requireColumn(t, c);
-      if (!(c in row)) throw new SchemaError(`${table}.${c}: the row given to verify() has no value for ${c}`, `${table}.${c}`);
+      if (!(c in row))
+        throw new SchemaError(
+          `${table}.${c}: the row given to verify() has no value for ${c}`,
+          `${table}.${c}`,
+        );
     }
     const key = `${table}\u0000${row._uuid}`;
     const existing = this.#verifies.get(key);
-    if (existing === undefined) this.#verifies.set(key, { table, uuid: row._uuid, row, columns: new Set(columns) });
+    if (existing === undefined)
+      this.#verifies.set(key, { table, uuid: row._uuid, row, columns: new Set(columns) });
     else for (const c of columns) existing.columns.add(c);
   }
 
@@ -322,7 +364,10 @@ export class TransactionBuilder {
     const t = this.#table(table);
     const c = requireColumn(t, column);
     if (c.kind !== 'scalar' || c.type.key.type !== 'integer') {
-      throw new SchemaError(`${table}.${column}: increment needs a scalar integer column`, `${table}.${column}`);
+      throw new SchemaError(
+        `${table}.${column}: increment needs a scalar integer column`,
+        `${table}.${column}`,
+      );
     }
     const uuid = typeof row === 'string' ? row : row._uuid;
     const where = this.#where(t, uuid);
@@ -352,7 +397,8 @@ export class TransactionBuilder {
 
   /** Appends an op as is (no validation beyond having a string "op"). Counts as a change. */
   raw(op: Readonly<Record<string, unknown>>): RawHandle {
-    if (typeof op['op'] !== 'string') throw new SchemaError(`raw op needs a string "op" member, got ${show(op)}`, '');
+    if (typeof op['op'] !== 'string')
+      throw new SchemaError(`raw op needs a string "op" member, got ${show(op)}`, '');
     const handle: RawHandle = Object.freeze({ kind: 'raw' });
     this.#main.push({ op: { ...op }, handle });
     this.#changes = true;
@@ -370,7 +416,15 @@ export class TransactionBuilder {
       for (const c of columns) values[c] = encodeDatum(requireColumn(t, c).type, v.row[c], `${v.table}.${c}`);
       verifyOpIndexes.add(ordered.length);
       ordered.push({
-        op: { op: 'wait', timeout: 0, table: v.table, where: this.#where(t, v.uuid), columns, until: '==', rows: [values] },
+        op: {
+          op: 'wait',
+          timeout: 0,
+          table: v.table,
+          where: this.#where(t, v.uuid),
+          columns,
+          until: '==',
+          rows: [values],
+        },
       });
     }
     ordered.push(...this.#main);
@@ -395,7 +449,9 @@ export class TransactionBuilder {
       verifyOpIndexes,
       inserts: handles.filter((h): h is NamedUuid => h instanceof NamedUuid),
       selects: handles.filter((h): h is SelectHandle => !(h instanceof NamedUuid) && h.kind === 'select'),
-      increments: handles.filter((h): h is IncrementHandle => !(h instanceof NamedUuid) && h.kind === 'increment'),
+      increments: handles.filter(
+        (h): h is IncrementHandle => !(h instanceof NamedUuid) && h.kind === 'increment',
+      ),
     });
   }
 }
@@ -488,7 +544,8 @@ export function classifyTransactResult(prepared: PreparedTransaction, reply: Tra
     const parts = errorParts(reply.error);
     const details = parts.details === undefined ? {} : { details: parts.details };
     if (parts.error === 'canceled') return { status: 'tryAgain', reason: 'canceled', ...details };
-    if (parts.error === 'unknown database') return { status: 'tryAgain', reason: 'unknown-database', ...details };
+    if (parts.error === 'unknown database')
+      return { status: 'tryAgain', reason: 'unknown-database', ...details };
     return { status: 'error', scope: 'rpc', ...parts };
   }
   const result = reply.result;
@@ -505,7 +562,11 @@ export function classifyTransactResult(prepared: PreparedTransaction, reply: Tra
       if (typeof element['syntax'] === 'string') parts.syntax = element['syntax'];
       const details = parts.details === undefined ? {} : { details: parts.details };
       if (parts.error === 'timed out') {
-        return { status: 'tryAgain', reason: prepared.verifyOpIndexes.has(i) ? 'verify-failed' : 'wait-timed-out', ...details };
+        return {
+          status: 'tryAgain',
+          reason: prepared.verifyOpIndexes.has(i) ? 'verify-failed' : 'wait-timed-out',
+          ...details,
+        };
       }
       if (parts.error === 'not owner') return { status: 'notLocked', ...details };
       return { status: 'error', scope: i === n ? 'commit' : 'op', opIndex: i, ...parts };
@@ -522,7 +583,8 @@ function decodeSuccess(prepared: PreparedTransaction, results: readonly unknown[
     const i = prepared.indexOf(ref);
     const r = results[i] as Record<string, unknown>;
     const u = r['uuid'];
-    if (!Array.isArray(u) || u[0] !== 'uuid' || !isUuid(u[1])) return malformed(`insert op ${i} returned ${show(r)}`);
+    if (!Array.isArray(u) || u[0] !== 'uuid' || !isUuid(u[1]))
+      return malformed(`insert op ${i} returned ${show(r)}`);
     uuids.set(ref, u[1].toLowerCase());
   }
   const selected = new Map<SelectHandle, readonly SelectedRow[]>();
