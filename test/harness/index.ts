@@ -6,7 +6,13 @@ export type { CommandOutput, RunOptions } from './exec.js';
 export { toolEnv, TOOL_PATH } from './env.js';
 export { makeWorkDir, removeWorkDir } from './tempdir.js';
 export type { WorkDir } from './tempdir.js';
-export { SupervisedProcess, ProcessRegistry, ProcessStartError, defaultRegistry } from './process.js';
+export {
+  SupervisedProcess,
+  ProcessRegistry,
+  ProcessStartError,
+  defaultRegistry,
+  processesMentioning,
+} from './process.js';
 export type { ProcessSpec, ExitStatus, Stoppable } from './process.js';
 export { canConnectUnix, pickFreePort, listeningPortsInLog } from './net.js';
 export { parseCtlTable, decodeValue, asStringMap, optionalValue } from './ctl-json.js';

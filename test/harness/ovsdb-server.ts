@@ -61,6 +61,8 @@ export interface OvsdbServer extends Stoppable {
   client(...args: string[]): Promise<string>;
   /** Runs one transaction through `ovsdb-client transact`; rejects when any operation failed. */
   transact(operations: readonly object[]): Promise<OperationResult[]>;
+  /** `ovsdb-client dump --format=json` of the given tables (all when none), parsed. */
+  dump(...tables: string[]): Promise<DumpedTable[]>;
   /** Rows of `table` matching `where` (RFC 7047 conditions), columns in OVSDB JSON notation. */
   select(table: string, where?: readonly unknown[]): Promise<Record<string, unknown>[]>;
   pause(): void;
@@ -68,6 +70,14 @@ export interface OvsdbServer extends Stoppable {
   kill9(): Promise<void>;
   /** Starts again on the same database file, sockets and ports. */
   restart(): Promise<void>;
+}
+
+/** One table of an `ovsdb-client dump --format=json`; `data` rows follow `headings`. */
+export interface DumpedTable {
+  /** e.g. `Bridge table`. */
+  readonly caption: string;
+  readonly headings: readonly string[];
+  readonly data: readonly (readonly unknown[])[];
 }
 
 /** One element of a transaction's result array (RFC 7047 §4.1.3). */
@@ -227,6 +237,14 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
     appctl,
     client,
     transact,
+    async dump(...tables) {
+      const stdout = await client('dump', '--format=json', remote, dbName, ...tables);
+      // One JSON object per table, one per line.
+      return stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => parseDumpedTable(line));
+    },
     async select(table, where = []) {
       const [result] = await transact([{ op: 'select', table, where }]);
       const rows = result?.['rows'];
@@ -259,6 +277,23 @@ function parseTransactReply(stdout: string, operations: readonly object[]): Oper
     throw new Error(`transaction failed at operation ${failed} ${op}: ${JSON.stringify(results[failed])}`);
   }
   return results;
+}
+
+function parseDumpedTable(line: string): DumpedTable {
+  const table: unknown = JSON.parse(line);
+  if (
+    !isRecord(table) ||
+    typeof table['caption'] !== 'string' ||
+    !Array.isArray(table['headings']) ||
+    !Array.isArray(table['data'])
+  ) {
+    throw new Error(`ovsdb-client dump: unexpected table ${line.slice(0, 200)}`);
+  }
+  return {
+    caption: table['caption'],
+    headings: table['headings'].map(String),
+    data: table['data'].filter((row): row is unknown[] => Array.isArray(row)),
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -15,6 +15,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCommand } from './exec.js';
+import { toolEnv } from './env.js';
 import { AbortWait, waitUntil } from './wait.js';
 
 export interface ProcessSpec {
@@ -317,4 +319,17 @@ export function defaultRegistry(): ProcessRegistry {
     });
   }
   return registry;
+}
+
+/**
+ * Command lines (`pid cmdline`) of live processes whose command line contains `text`, e.g. a
+ * harness directory: every harness process has its directory in its arguments. For leak checks.
+ */
+export async function processesMentioning(text: string): Promise<string[]> {
+  try {
+    const { stdout } = await runCommand('pgrep', ['-fa', '--', text], { env: toolEnv('/') });
+    return stdout.split('\n').filter((line) => line !== '' && !line.includes('pgrep -fa'));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
 }

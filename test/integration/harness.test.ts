@@ -13,7 +13,7 @@ import {
   lspAdd,
   portBindingChassisName,
   ProcessStartError,
-  runCommand,
+  processesMentioning,
   startOvsdbServer,
   startRaftCluster,
   startSandbox,
@@ -27,15 +27,7 @@ import {
   type Pki,
 } from '../harness/index.js';
 
-/** Command lines of live processes mentioning `dir` (every harness process has its dir in argv). */
-async function processesUnder(dir: string): Promise<string[]> {
-  try {
-    const { stdout } = await runCommand('pgrep', ['-fa', dir], { env: toolEnv(tmpdir()) });
-    return stdout.split('\n').filter(Boolean);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
+const processesUnder = processesMentioning;
 
 /** Inserts into a root table (non-root rows nobody references are garbage-collected). */
 const markerInsert = (marker: string): object => ({
@@ -112,6 +104,9 @@ describe('standalone ovsdb-server', () => {
       const tcpRemote = server.tcpRemote ?? '';
       const viaTcp = await server.client('dump', '--format=json', tcpRemote, 'Open_vSwitch', 'Open_vSwitch');
       expect(viaTcp).toContain('br-a');
+      const [dumped] = await server.dump('Open_vSwitch');
+      expect(dumped?.caption).toBe('Open_vSwitch table');
+      expect(dumped?.data).toHaveLength(1);
 
       const oldPid = server.process.pid;
       await server.kill9();
