@@ -393,6 +393,24 @@ const table: TableCase[] = [
     },
   },
   {
+    name: 'E16 a foreign vif3 with iface-id=lsp3, then vif-plug: Conflict, vif3 untouched, no lsp3 interface',
+    given: () => ({
+      world: withInterface(emptyWorld(), BR_INT, 'vif3', {
+        externalIds: { 'iface-id': 'lsp3', foo: 'bar' },
+        mtuRequest: 9000,
+      }).world,
+      bindings: [binding('lsp3', dummyOptions({ 'vif-plug-mtu-request': '1500' }))],
+    }),
+    then: (p, world) => {
+      expect(writes(p)).toEqual(nothing);
+      expect(p.release).toEqual([]);
+      expect(p.blocked).toEqual([
+        expect.objectContaining({ logicalPort: 'lsp3', state: 'Conflict', reason: 'ForeignInterface' }),
+      ]);
+      expect(interfaceNamed(applyPlanForTest(world, p), 'lsp3')).toBeUndefined();
+    },
+  },
+  {
     name: 'E17 an unrelated interface named lsp4: Conflict instead of a failing create (DESIGN §3.4 name collision)',
     given: () => ({
       world: withInterface(emptyWorld(), BR_INT, 'lsp4').world,
