@@ -66,14 +66,32 @@ export class JsonStreamFramer {
     let digitRun = this.digitRun;
     let mayHoldBigInt = this.mayHoldBigInt;
     const n = chunk.length;
+    // Inside strings, jump with native searches; the next backslash position is cached so the
+    // search for it never rescans bytes (linear overall).
+    let nextBackslash = -2;
     for (let i = 0; i < n; i++) {
-      const b = chunk[i] as number;
       if (inString) {
-        if (escaped) escaped = false;
-        else if (b === BACKSLASH) escaped = true;
-        else if (b === QUOTE) inString = false;
+        if (escaped) {
+          escaped = false;
+          continue;
+        }
+        let quote = chunk.indexOf(QUOTE, i);
+        if (quote < 0) quote = n;
+        if (nextBackslash !== -1 && nextBackslash < i) nextBackslash = chunk.indexOf(BACKSLASH, i);
+        if (nextBackslash !== -1 && nextBackslash < quote) {
+          i = nextBackslash;
+          escaped = true;
+          continue;
+        }
+        if (quote === n) {
+          i = n;
+          break;
+        }
+        i = quote;
+        inString = false;
         continue;
       }
+      const b = chunk[i] as number;
       if (depth === 0) {
         if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
         if (b !== OPEN_BRACE && b !== OPEN_BRACKET) {

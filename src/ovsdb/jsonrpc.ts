@@ -124,6 +124,10 @@ export class RpcConnection {
   private probeSent = false;
   /** Bytes received in total (diagnostics and tests). */
   bytesReceived = 0;
+  /** Server `echo` requests answered (diagnostics and tests). */
+  echoRequestsAnswered = 0;
+  /** Inactivity probes sent (diagnostics and tests). */
+  probesSent = 0;
 
   private constructor(endpoint: RemoteEndpoint, socket: net.Socket, options: RpcConnectionOptions) {
     this.endpoint = endpoint;
@@ -320,6 +324,7 @@ export class RpcConnection {
         return;
       }
       if (method === 'echo') {
+        this.echoRequestsAnswered++;
         this.send({ result: m['params'] ?? [], error: null, id });
         return;
       }
@@ -386,6 +391,7 @@ export class RpcConnection {
         this.probeSent = false;
       } else if (!this.probeSent) {
         this.probeSent = true;
+        this.probesSent++;
         this.send({ method: 'echo', params: [], id: 'echo' });
       } else {
         this.logger.warn({ remote: this.endpoint.text, probeIntervalMs: this.probeIntervalMs }, 'no data from OVSDB server; inactivity probe failed');
