@@ -3,7 +3,8 @@
  * stores objects, and enforces RBAC for the agent's ServiceAccount identity.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube/index.js';
 
@@ -142,10 +143,30 @@ describe('kube-apiserver test environment', () => {
     });
   });
 
-  it('runs the pinned helm against the server', async () => {
-    const version = await kube.helm('version', '--template', '{{.Version}}');
-    expect(version).toBe('v3.22.0');
-    const releases = await kube.helm('list', '--all-namespaces', '--output', 'json');
-    expect(JSON.parse(releases)).toEqual([]);
+  it('installs and uninstalls a chart with the pinned helm', async () => {
+    expect(await kube.helm('version', '--template', '{{.Version}}')).toBe('v3.22.0');
+    const chart = join(kube.dir, 'probe-chart');
+    await mkdir(join(chart, 'templates'), { recursive: true });
+    await writeFile(
+      join(chart, 'Chart.yaml'),
+      'apiVersion: v2\nname: probe\nversion: 0.1.0\nkubeVersion: ">=1.30.0-0"\n',
+    );
+    await writeFile(
+      join(chart, 'templates', 'configmap.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-probe\ndata:\n  answer: "{{ .Values.answer }}"\n',
+    );
+    await writeFile(join(chart, 'values.yaml'), 'answer: 41\n');
+
+    await kube.helm('install', 'probe', chart, '--namespace', 'default', '--set', 'answer=42');
+    // kubeVersion ">=1.30.0-0" was checked against the server's stamped version.
+    const data = await kube.kubectl('get', 'configmap', 'probe-probe', '-o', 'jsonpath={.data.answer}');
+    expect(data).toBe('42');
+    const releases: unknown = JSON.parse(
+      await kube.helm('list', '--namespace', 'default', '--output', 'json'),
+    );
+    expect(releases).toMatchObject([{ name: 'probe', status: 'deployed' }]);
+
+    await kube.helm('uninstall', 'probe', '--namespace', 'default', '--wait');
+    expect((await kube.request('/api/v1/namespaces/default/configmaps/probe-probe')).status).toBe(404);
   });
 });
