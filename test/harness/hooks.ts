@@ -1,7 +1,8 @@
 /**
  * Test-framework glue without importing a framework: pass vitest's (or node:test's) `beforeAll`
  * and `afterAll`, get a getter for the started component. Teardown also stops everything else
- * the registry still knows, so a test that forgot a `stop()` leaks nothing into the next file.
+ * started through the registry during the suite, so a test that failed before its own `stop()`
+ * leaks nothing into the next suite; servers of enclosing suites are left alone.
  */
 import { defaultRegistry, type ProcessRegistry, type Stoppable } from './process.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
@@ -13,8 +14,8 @@ export interface SuiteHooks {
 }
 
 /**
- * Starts a component in `beforeAll` and stops it (and every other live harness process) in
- * `afterAll`. The returned getter throws if called before the component has started.
+ * Starts a component in `beforeAll` and stops it (and whatever else the suite started through
+ * `registry`) in `afterAll`. The returned getter throws if called before the component has started.
  */
 export function useHarness<T extends Stoppable>(
   hooks: SuiteHooks,
@@ -22,14 +23,17 @@ export function useHarness<T extends Stoppable>(
   registry: ProcessRegistry = defaultRegistry(),
 ): () => T {
   let component: T | undefined;
+  let mark = 0;
   hooks.beforeAll(async () => {
+    mark = registry.mark();
     component = await start();
   }, 60_000);
   hooks.afterAll(async () => {
     try {
       await component?.stop();
     } finally {
-      await registry.stopAll();
+      // Whatever the suite started and did not stop (a test that failed midway, say).
+      await registry.stopAll(mark);
     }
   }, 60_000);
   return () => {

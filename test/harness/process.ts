@@ -62,6 +62,7 @@ export class SupervisedProcess {
   #child: ChildProcess | undefined;
   #exited: Promise<ExitStatus> | undefined;
   #lastExit: ExitStatus | undefined;
+  #spawnError: Error | undefined;
   readonly #registry: ProcessRegistry;
 
   constructor(spec: ProcessSpec, registry: ProcessRegistry) {
@@ -154,8 +155,6 @@ export class SupervisedProcess {
       );
     }
   }
-
-  #spawnError: Error | undefined;
 
   /** SIGTERM to the process group, SIGKILL after `graceMs` (default 3,000); resolves on exit. */
   async stop(graceMs = 3_000): Promise<void> {
@@ -250,13 +249,16 @@ export interface Stoppable {
 /**
  * Knows every live process and every started top-level component, so that teardown can happen
  * wherever a test run ends: `stopAll()` from an `afterAll`, `killAllNow()` from exit handlers.
+ * Entries are numbered in registration order; `mark()` + `stopAll(mark)` stop only what was
+ * started after the mark (so a suite's teardown never touches an enclosing suite's servers).
  */
 export class ProcessRegistry {
-  readonly #processes = new Set<SupervisedProcess>();
-  readonly #components: Stoppable[] = [];
+  readonly #processes = new Map<SupervisedProcess, number>();
+  readonly #components = new Map<Stoppable, number>();
+  #sequence = 0;
 
   remember(process: SupervisedProcess): void {
-    this.#processes.add(process);
+    this.#processes.set(process, ++this.#sequence);
   }
 
   forget(process: SupervisedProcess): void {
@@ -265,37 +267,47 @@ export class ProcessRegistry {
 
   /** Registers a started component; `stopAll` stops components newest first. */
   track(component: Stoppable): void {
-    this.#components.push(component);
+    this.#components.set(component, ++this.#sequence);
   }
 
   untrack(component: Stoppable): void {
-    const index = this.#components.indexOf(component);
-    if (index >= 0) this.#components.splice(index, 1);
+    this.#components.delete(component);
+  }
+
+  /** A position in registration order, for {@link stopAll}. */
+  mark(): number {
+    return this.#sequence;
   }
 
   /** Processes currently alive (for leak assertions). */
   liveProcesses(): readonly SupervisedProcess[] {
-    return [...this.#processes];
+    return [...this.#processes.keys()];
   }
 
-  /** Stops every tracked component (newest first), then any process still alive. */
-  async stopAll(): Promise<void> {
+  /**
+   * Stops every component registered after `since` (default: all), newest first, then every
+   * process registered after `since` that is still alive. Carries on past failures and
+   * rethrows them together at the end.
+   */
+  async stopAll(since = 0): Promise<void> {
     const errors: unknown[] = [];
-    while (this.#components.length > 0) {
-      const component = this.#components.pop();
+    const components = [...this.#components].filter(([, seq]) => seq > since).sort(([, a], [, b]) => b - a);
+    for (const [component] of components) {
       try {
-        await component?.stop();
+        await component.stop();
       } catch (error) {
         errors.push(error);
       }
+      this.#components.delete(component);
     }
-    await Promise.all([...this.#processes].map((p) => p.stop()));
+    const processes = [...this.#processes].filter(([, seq]) => seq > since).map(([p]) => p);
+    await Promise.all(processes.map((p) => p.stop()));
     if (errors.length > 0) throw new AggregateError(errors, 'harness teardown failed');
   }
 
   /** SIGKILLs every live process group synchronously. */
   killAllNow(): void {
-    for (const p of this.#processes) p.killNow();
+    for (const p of this.#processes.keys()) p.killNow();
   }
 }
 

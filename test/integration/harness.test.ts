@@ -19,11 +19,13 @@ import {
   startSandbox,
   SupervisedProcess,
   toolEnv,
+  useHarness,
   useSandbox,
   VSWITCH_SCHEMA,
   OVN_SB_SCHEMA,
   waitPortBindingUp,
   waitUntil,
+  type OvsdbServer,
   type Pki,
 } from '../harness/index.js';
 
@@ -337,5 +339,30 @@ describe('sandbox whose Southbound is a 3-member Raft cluster', () => {
     } finally {
       await sandbox.stop();
     }
+  });
+});
+
+describe('useHarness teardown scope', () => {
+  const startSmallServer = (): Promise<OvsdbServer> =>
+    startOvsdbServer({ schema: VSWITCH_SCHEMA, remotes: ['punix'] });
+  const outer = useHarness({ beforeAll, afterAll }, startSmallServer);
+  let leaked: OvsdbServer | undefined;
+  let innerServer: OvsdbServer | undefined;
+
+  describe('an inner suite that leaks a server', () => {
+    const inner = useHarness({ beforeAll, afterAll }, startSmallServer);
+    it('starts a server and does not stop it', async () => {
+      innerServer = inner();
+      leaked = await startSmallServer();
+      expect(leaked.process.running).toBe(true);
+    });
+  });
+
+  it('inner teardown stopped the inner and the leaked server, not the outer one', async () => {
+    expect(innerServer?.process.running).toBe(false);
+    expect(leaked?.process.running).toBe(false);
+    expect(await processesMentioning(leaked?.dir ?? 'no-such-dir')).toEqual([]);
+    expect(outer().process.running).toBe(true);
+    expect(await outer().appctl('version')).toMatch(/ovsdb-server/);
   });
 });
