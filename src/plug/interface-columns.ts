@@ -31,6 +31,15 @@ export function ownValue(record: Readonly<Record<string, string>>, key: string):
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
+/** Sets an own, enumerable property, also for the key `__proto__` (a plain assignment would change the prototype). */
+function setOwn(record: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') {
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    record[key] = value;
+  }
+}
+
 /**
  * The provider type a logical port asks for, or `undefined` when it is not a plug request.
  * An empty value counts as absent.
@@ -112,13 +121,6 @@ export interface InterfaceIntent {
   readonly ownershipKey: OwnershipKey;
 }
 
-function markerIds(intent: InterfaceIntent): Array<[string, string]> {
-  return [
-    [IFACE_ID_KEY, intent.logicalPort],
-    [intent.ownershipKey, intent.plugType],
-  ];
-}
-
 /**
  * Column values of a new Interface: the provider's name, type and all of its options (upstream
  * writes every returned option on create), `iface-id` + marker, and `mtu_request`.
@@ -127,8 +129,8 @@ export function interfaceForCreate(intent: InterfaceIntent): DesiredInterface {
   const base = {
     name: intent.answer.name,
     type: intent.answer.type ?? '',
-    options: Object.fromEntries(Object.entries(intent.answer.options)),
-    externalIds: Object.fromEntries(markerIds(intent)),
+    options: { ...intent.answer.options },
+    externalIds: { [IFACE_ID_KEY]: intent.logicalPort, [intent.ownershipKey]: intent.plugType },
   };
   return intent.mtu.kind === 'set' ? { ...base, mtuRequest: intent.mtu.value } : base;
 }
@@ -143,22 +145,13 @@ export function mergeMaintainedOptions(
   answerOptions: Readonly<Record<string, string>>,
   maintained: readonly string[],
 ): Record<string, string> {
-  const merged = new Map(Object.entries(current));
+  const merged: Record<string, string> = { ...current };
   for (const key of maintained) {
     const wanted = ownValue(answerOptions, key);
-    if (wanted === undefined) merged.delete(key);
-    else merged.set(key, wanted);
+    if (wanted === undefined) delete merged[key];
+    else setOwn(merged, key, wanted);
   }
-  return Object.fromEntries(merged);
-}
-
-/** Sets an own, enumerable property, also for the key `__proto__` (a plain assignment would change the prototype). */
-function setOwn(record: Record<string, string>, key: string, value: string): void {
-  if (key === '__proto__') {
-    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    record[key] = value;
-  }
+  return merged;
 }
 
 /**
@@ -219,13 +212,14 @@ export function interfaceAfterUpdate(
   intent: InterfaceIntent,
   maintained: readonly string[],
 ): DesiredInterface {
-  const externalIds = new Map(Object.entries(existing.externalIds));
-  for (const [key, value] of markerIds(intent)) externalIds.set(key, value);
+  const externalIds: Record<string, string> = { ...existing.externalIds };
+  setOwn(externalIds, IFACE_ID_KEY, intent.logicalPort);
+  setOwn(externalIds, intent.ownershipKey, intent.plugType);
   const base = {
     name: existing.name,
     type: intent.answer.type ?? '',
     options: mergeMaintainedOptions(existing.options, intent.answer.options, maintained),
-    externalIds: Object.fromEntries(externalIds),
+    externalIds,
   };
   return intent.mtu.kind === 'set' ? { ...base, mtuRequest: intent.mtu.value } : base;
 }
