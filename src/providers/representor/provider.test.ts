@@ -183,6 +183,20 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
     expect(gone.kind === 'notNow' ? gone.reason : '').toContain('(VFs 0–2, 4 known)');
   });
 
+  it('events that arrive while the dump is in flight are replayed on top of it, in order', async () => {
+    const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
+    const servePorts = devlink.portShow;
+    const vf3Gone = JSON.stringify({ command: 'del', port: { 'pci/0000:03:00.0/196611': { type: 'notset', flavour: 'pcivf', controller: 1, pfnum: 0, vfnum: 3 } } });
+    devlink.portShow = () => {
+      devlink.lastMonitor.emitOutput(`{"mon":[${VF4_EVENT('pf0vf4')},${vf3Gone}`);
+      return servePorts();
+    };
+    const provider = makeProvider(devlink);
+    await provider.init();
+    expect(readyName(provider.prepare(request(vf(4))))).toBe('pf0vf4');
+    expect(provider.prepare(request(vf(3)))).toMatchObject({ code: 'VfNotFound' });
+  });
+
   it('a removal is answered with the existing interface even when its representor is gone', async () => {
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
     const provider = makeProvider(devlink);

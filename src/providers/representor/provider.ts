@@ -136,7 +136,8 @@ export class RepresentorProvider implements PlugProvider {
   #monitorRestarts = 0;
   #monitorAttempt = 0;
   #monitorNote: string | undefined;
-  #dumpInFlight = false;
+  /** Dumps in flight; monitor events are queued while it is not zero. */
+  #dumpsInFlight = 0;
   #queuedEvents: DevlinkPortEvent[] = [];
 
   constructor(options: RepresentorProviderOptions = {}) {
@@ -351,7 +352,9 @@ export class RepresentorProvider implements PlugProvider {
 
   /** Reads the complete table, then replays the monitor events that arrived meanwhile. */
   async #resync(): Promise<void> {
-    this.#dumpInFlight = true;
+    // Events queued before this dump (e.g. during a dump that failed) are superseded by it.
+    if (this.#dumpsInFlight === 0) this.#queuedEvents = [];
+    this.#dumpsInFlight += 1;
     try {
       const args = ['-j', 'port', 'show'];
       const result = await runCommand(this.#devlink, args, this.#commandOptions());
@@ -368,8 +371,9 @@ export class RepresentorProvider implements PlugProvider {
       this.#provisionalUntil.clear();
       this.#fallbackMacs.clear();
     } finally {
-      this.#dumpInFlight = false;
+      this.#dumpsInFlight -= 1;
     }
+    if (this.#dumpsInFlight > 0) return;
     const queued = this.#queuedEvents;
     this.#queuedEvents = [];
     for (const event of queued) this.#applyEvent(event);
@@ -485,7 +489,7 @@ export class RepresentorProvider implements PlugProvider {
       const { events, problems } = parser.push(chunk);
       for (const problem of problems) this.#logger.warn({ problem }, 'representor provider: bad devlink monitor output');
       if (events.length === 0 || this.#monitor !== child) return;
-      if (this.#dumpInFlight) {
+      if (this.#dumpsInFlight > 0) {
         this.#queuedEvents.push(...events);
         return;
       }
