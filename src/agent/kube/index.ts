@@ -3,7 +3,7 @@
  * they share. `main.ts` needs only {@link startKubeStatusSinks}, {@link resolveKubeConnection}
  * and, for the uninstall hook, {@link removeKubeStatus}.
  */
-export { startKubeStatusSinks, resolveKubeConnection } from './sinks.js';
+export { startKubeStatusSinks, resolveKubeConnection, createKubeClient } from './sinks.js';
 export type { KubeStatusSinks, KubeStatusSinksOptions } from './sinks.js';
 export { removeKubeStatus } from './cleanup.js';
 export type { RemoveKubeStatusOptions, RemoveKubeStatusResult } from './cleanup.js';

@@ -54,12 +54,18 @@ export function resolveKubeConnection(options: {
     : inClusterConfig({ env: options.env });
 }
 
+/** A client over HTTPS for `connection` (what `remove-kube-status` and the sinks use). */
+export function createKubeClient(connection: KubeConnection, options: { readonly clock?: Clock; readonly timeoutMs?: number } = {}): KubeClient {
+  return new KubeClient({
+    transport: createHttpsTransport(connection, { clock: options.clock ?? systemClock }),
+    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+  });
+}
+
 function clientFor(options: KubeStatusSinksOptions, clock: Clock): KubeClient {
   if (options.client !== undefined) return options.client;
   if (options.transport !== undefined) return new KubeClient({ transport: options.transport });
-  if (options.connection !== undefined) {
-    return new KubeClient({ transport: createHttpsTransport(options.connection, { clock }) });
-  }
+  if (options.connection !== undefined) return createKubeClient(options.connection, { clock });
   throw new TypeError('startKubeStatusSinks needs a client, a transport or a connection');
 }
 
