@@ -266,6 +266,29 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
     expect(provider.monitorRestarts).toBe(5);
   });
 
+  it('a dump that fails after a restart stops that monitor too, and the next restart backs off further', async () => {
+    vi.useFakeTimers();
+    const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
+    const provider = makeProvider(devlink, { backoff: { initialMs: 500, maxMs: 30_000, stableAfterMs: 10_000 } });
+    await provider.init();
+    provider.run();
+    devlink.portShow = () => ({ code: 1, stderr: 'kernel answers: Resource temporarily unavailable\n' });
+    devlink.lastMonitor.exit(1);
+    await settle();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(devlink.monitors).toHaveLength(2);
+    await settle();
+    expect(devlink.monitors[1]?.killedWith).toBe('SIGTERM');
+    expect(provider.inventory().notes?.join('\n')).toContain('restarting in 1000 ms');
+    expect(readyName(provider.prepare(request(vf(3))))).toBe('pf0vf3');
+    devlink.servePorts(fixture('bluefield2-dpu-sfs.port-show.json'));
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    expect(devlink.monitors).toHaveLength(3);
+    expect(provider.run()).toBe(true);
+    expect(provider.prepare(request(vf(3)))).toMatchObject({ code: 'VfNotFound' });
+  });
+
   it('a monitor that ran long enough restarts from the initial delay again', async () => {
     vi.useFakeTimers();
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
