@@ -401,18 +401,33 @@ function existingOf(owned: OwnedInterface): NonNullable<PlugRequest['existing']>
   return { name: owned.iface.name, type: owned.iface.type, options: owned.iface.options };
 }
 
+type BlockSink = (entry: BlockedPort) => void;
+
+/**
+ * Where a blocked removal is reported. An extra interface of a port that stays plugged is not a
+ * state of that port: it becomes a warning, so the port's status is not overridden.
+ */
+function removalBlockSink(builder: PlanBuilder, candidate: RemovalCandidate): BlockSink {
+  if (candidate.reason !== 'DuplicateInterface') return (entry) => builder.block(entry);
+  return (entry) =>
+    builder.warnings.push({
+      logicalPort: entry.logicalPort,
+      message: `second owned interface ${JSON.stringify(candidate.owned.iface.name)} is kept (${entry.reason}): ${entry.message}`,
+    });
+}
+
 /**
  * Resolves a provider for `plugType`, or records why the port is blocked and returns undefined.
  */
 function resolveProvider(
   input: PlanInput,
-  builder: PlanBuilder,
+  block: BlockSink,
   plugType: string,
   blockedBase: Pick<BlockedPort, 'logicalPort' | 'operation' | 'interfaceUuid'>,
 ): PlugProvider | undefined {
   const found = input.providers(plugType);
   if (found === undefined) {
-    builder.block({
+    block({
       ...blockedBase,
       plugType,
       state: 'Pending',
@@ -422,7 +437,7 @@ function resolveProvider(
     return undefined;
   }
   if (found.kind === 'unavailable') {
-    builder.block({
+    block({
       ...blockedBase,
       plugType,
       state: 'Pending',
@@ -439,20 +454,20 @@ function resolveProvider(
  * not-now answer.
  */
 function prepareOrBlock(
-  builder: PlanBuilder,
+  block: BlockSink,
   provider: PlugProvider,
   request: PlugRequest,
   blockedBase: Pick<BlockedPort, 'logicalPort' | 'operation' | 'interfaceUuid' | 'plugType'>,
 ): PreparedPlug | undefined {
   const call = callPrepare(provider, request);
   if (!call.ok) {
-    builder.block({ ...blockedBase, state: 'Failed', reason: 'ProviderError', message: call.message });
+    block({ ...blockedBase, state: 'Failed', reason: 'ProviderError', message: call.message });
     return undefined;
   }
   const answer = call.value;
   if (answer.kind === 'notNow') {
     const reason = answer.code !== undefined && answer.code !== '' ? answer.code : 'ProviderNotReady';
-    builder.block({ ...blockedBase, state: 'Pending', reason, message: answer.reason });
+    block({ ...blockedBase, state: 'Pending', reason, message: answer.reason });
     return undefined;
   }
   return { provider, request, answer };
@@ -465,6 +480,7 @@ function prepareRemoval(
   candidate: RemovalCandidate,
 ): PlannedRemove | undefined {
   const { owned, logicalPort } = candidate;
+  const block = removalBlockSink(builder, candidate);
   const blockedBase = {
     logicalPort,
     operation: 'unplug' as const,
@@ -472,7 +488,7 @@ function prepareRemoval(
     plugType: owned.plugType,
   };
   if (!input.config.canRemove) {
-    builder.block({
+    block({
       ...blockedBase,
       state: 'Pending',
       reason: 'AwaitingSync',
@@ -481,7 +497,7 @@ function prepareRemoval(
     return undefined;
   }
   if (owned.port.interfaces.length !== 1) {
-    builder.block({
+    block({
       ...blockedBase,
       state: 'Conflict',
       reason: 'SharedPort',
@@ -489,7 +505,7 @@ function prepareRemoval(
     });
     return undefined;
   }
-  const provider = resolveProvider(input, builder, owned.plugType, blockedBase);
+  const provider = resolveProvider(input, block, owned.plugType, blockedBase);
   if (provider === undefined) return undefined;
   const request: PlugRequest = {
     operation: 'remove',
@@ -497,7 +513,7 @@ function prepareRemoval(
     options: candidate.options,
     existing: existingOf(owned),
   };
-  const prepared = prepareOrBlock(builder, provider, request, blockedBase);
+  const prepared = prepareOrBlock(block, provider, request, blockedBase);
   if (prepared === undefined) return undefined;
   return {
     logicalPort,
@@ -552,7 +568,7 @@ function planWantedPort(
     });
     return undefined;
   }
-  const provider = resolveProvider(input, builder, plugType, blockedBase);
+  const provider = resolveProvider(input, (entry) => builder.block(entry), plugType, blockedBase);
   if (provider === undefined) return undefined;
   const maintained = callMaintained(provider);
   if (!maintained.ok) {
@@ -567,7 +583,7 @@ function planWantedPort(
     ...(first ? { existing: existingOf(first) } : {}),
     ...(mac !== undefined ? { mac } : {}),
   };
-  const prepared = prepareOrBlock(builder, provider, request, blockedBase);
+  const prepared = prepareOrBlock((entry) => builder.block(entry), provider, request, blockedBase);
   if (prepared === undefined) return undefined;
 
   const keeper = owned.find((o) => o.iface.name === prepared.answer.name);

@@ -754,6 +754,29 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
     expect(p.unchanged).toEqual([expect.objectContaining({ interfaceUuid: first.interfaceUuid })]);
   });
 
+  it('duplicates guarded: a second owned interface that cannot go yet is a warning, not the port state', () => {
+    const first = withInterface(emptyWorld(), BR_INT, 'lsp1', {
+      type: 'internal',
+      options: { 'vif-plug-dummy-option': 'value' },
+      externalIds: { 'iface-id': 'lsp1', [MARKER]: 'dummy' },
+    });
+    const second = withInterface(first.world, BR_INT, 'aaa-old', {
+      externalIds: { 'iface-id': 'lsp1', [MARKER]: 'dummy' },
+    });
+    const p = plan(second.world, [lsp1({})], { config: { canRemove: false } });
+    expect(writes(p)).toEqual(nothing);
+    expect(p.blocked).toEqual([]);
+    expect(p.unchanged).toEqual([
+      expect.objectContaining({ logicalPort: 'lsp1', interfaceUuid: first.interfaceUuid }),
+    ]);
+    expect(p.warnings).toEqual([
+      {
+        logicalPort: 'lsp1',
+        message: expect.stringContaining('second owned interface "aaa-old" is kept (AwaitingSync)') as string,
+      },
+    ]);
+  });
+
   it('duplicates guarded: two Port_Bindings with the same logical_port are a Conflict, nothing written', () => {
     const p = plan(emptyWorld(), [lsp1(), { ...lsp1(), uuid: 'pb-other' }]);
     expect(writes(p)).toEqual(nothing);
