@@ -220,12 +220,8 @@ function planOnce(
   return planPorts(planInputOf(world, bindings, { providers, config }));
 }
 
-function checkProperties(
-  world: World,
-  bindings: readonly SbPortBinding[],
-  ownershipKey: PlannerConfig['ownershipKey'],
-): void {
-  const config: PlannerConfig = { ownershipKey, canRemove: true };
+function checkProperties(world: World, bindings: readonly SbPortBinding[], config: PlannerConfig): void {
+  const ownershipKey = config.ownershipKey;
   const counted = countedProviders();
   const plan = planOnce(world, bindings, config, counted.lookup);
 
@@ -260,14 +256,27 @@ function checkProperties(
 }
 
 describe('planner properties', () => {
-  it('small worlds: apply + replan is empty, only owned br-int rows change, answers accounted', () => {
+  it('small worlds: apply + replan is empty, only owned br-int rows change, answers accounted, nothing removed before sync', () => {
     fc.assert(
       fc.property(
         fc.array(bindingSpec(12), { maxLength: 20 }),
         fc.array(interfaceSpec(12), { maxLength: 20 }),
         fc.constantFrom<PlannerConfig['ownershipKey']>('ovn-plug-agent', 'ovn-plugged'),
-        (bindingSpecs, interfaceSpecs, ownershipKey) => {
-          checkProperties(buildWorld(interfaceSpecs), bindingSpecs.map(toBinding), ownershipKey);
+        fc.boolean(),
+        (bindingSpecs, interfaceSpecs, ownershipKey, canRemove) => {
+          checkProperties(buildWorld(interfaceSpecs), bindingSpecs.map(toBinding), {
+            ownershipKey,
+            canRemove,
+          });
+          if (!canRemove) {
+            const plan = planOnce(
+              buildWorld(interfaceSpecs),
+              bindingSpecs.map(toBinding),
+              { ownershipKey, canRemove },
+              countedProviders().lookup,
+            );
+            expect(plan.remove.length + plan.replug.length).toBe(0);
+          }
         },
       ),
       { numRuns: 400 },
@@ -281,7 +290,10 @@ describe('planner properties', () => {
         fc.array(bindingSpec(10_000), { minLength: 10_000, maxLength: 10_000 }),
         fc.array(interfaceSpec(10_000), { minLength: 4_000, maxLength: 4_000 }),
         (bindingSpecs, interfaceSpecs) => {
-          checkProperties(buildWorldFast(interfaceSpecs), bindingSpecs.map(toBinding), 'ovn-plug-agent');
+          checkProperties(buildWorldFast(interfaceSpecs), bindingSpecs.map(toBinding), {
+            ownershipKey: OURS,
+            canRemove: true,
+          });
         },
       ),
       { numRuns: 3, endOnFailure: true },
