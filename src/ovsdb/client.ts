@@ -19,7 +19,7 @@
  *   and from every `update3`), falling back to `monitor_cond` and then `monitor` on any error
  *   reply. `found=false` replaces the replica content in one batch. An update that does not apply
  *   (ReplicaInconsistencyError) forgets the last id and reconnects for a full resync.
- * - Monitor conditions: OR of clauses; `true`, absent or `[]` = all rows, `false` = none
+ * - Monitor conditions: OR of clauses; `true` or absent = all rows, `false` or `[]` = none
  *   (docs/adr/0011). At most one `monitor_cond_change` is in flight; later changes are coalesced.
  *   `setCondition` returns the condition seqno at which the change is in effect (rows in the
  *   replica); `waitForConditionSeqno` waits for it. A reconnect while a change is pending forgets
@@ -40,23 +40,20 @@ import { parseRemoteList } from './remote.js';
 import type { RemoteEndpoint } from './remote.js';
 import { Replica, ReplicaInconsistencyError } from './cache.js';
 import type { ChangeBatch, IndexSpec, Row, TableView } from './cache.js';
-import { DatumError, encodeAtom, encodeDatum } from './datum.js';
-import type { Uuid } from './datum.js';
-import { intersectSchemas, parseSchema, restrictSchema, ZERO_UUID } from './schema.js';
+import { DatumError } from './datum.js';
+import { encodeMonitorWhere } from './condition.js';
+import type { ConditionClause } from './condition.js';
+import { intersectSchemas, parseSchema, restrictSchema, SchemaError, ZERO_UUID } from './schema.js';
 import type { DatabaseSchema, SchemaIntersection, TableSchema } from './schema.js';
-import { buildTransaction, classifyTransactResult } from './txn-adapter.js';
-import type { TxnBuilder, TxnOutcome } from './txn-adapter.js';
-
-export type ClauseFunction = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'includes' | 'excludes';
-
-/** One where-clause `[column, function, value]`; `value` in the representation of datum.ts. */
-export type Clause = readonly [column: string, fn: ClauseFunction, value: unknown];
+import { classifyTransactResult, TransactionBuilder } from './transaction.js';
+import type { TxnOutcome } from './transaction.js';
 
 /**
- * A monitor condition: clauses are ORed (monitor semantics, unlike transact where they are ANDed).
- * `true`, `[]` or an absent condition = all rows; `false` = no rows (docs/adr/0011).
+ * A monitor condition: clauses (condition.ts `where(...)`) are ORed — monitor semantics, unlike
+ * transact where they are ANDed. `true` or an absent condition = all rows; `false` or `[]` (an
+ * empty OR) = no rows, as in the C and Python IDL APIs (docs/adr/0011).
  */
-export type MonitorCondition = readonly (Clause | boolean)[] | boolean;
+export type MonitorCondition = readonly ConditionClause[] | boolean;
 
 export interface TableMonitorSpec {
   /** Columns to replicate; default: every column the client schema and the server both have. */
@@ -151,6 +148,11 @@ interface Session {
   hasServerDb: boolean;
   monitoring: boolean;
   method: MonitorMethod;
+  /**
+   * After `monitor_canceled` the `_Server` row may still carry the old schema: ask the database
+   * itself (`get_schema`), as the C client does.
+   */
+  readonly schemaFromServerRow: boolean;
 }
 
 type ConditionMap = Map<string, MonitorCondition>;
@@ -327,7 +329,7 @@ export class OvsdbClient {
    * Builds and sends one transaction. Never rejects for server-side outcomes: see TxnOutcome.
    * Rejects only when `build` throws (bad input) or the client is closed.
    */
-  transact(build: (tx: TxnBuilder) => void, o: TransactOptions = {}): Promise<TxnOutcome> {
+  transact(build: (tx: TransactionBuilder) => void, o: TransactOptions = {}): Promise<TxnOutcome> {
     if (this.closed) return Promise.reject(new ClientClosedError());
     const session = this.session;
     const schema = this.effectiveSchema;
@@ -335,18 +337,21 @@ export class OvsdbClient {
     if (session === undefined || !session.monitoring || schema === undefined || replica === undefined) {
       return Promise.resolve({ status: 'tryAgain', reason: 'not-monitoring' });
     }
-    let txn: ReturnType<typeof buildTransaction>;
+    let txn: ReturnType<TransactionBuilder['build']>;
     try {
-      txn = buildTransaction(schema, replica, build, o.comment);
+      const builder = new TransactionBuilder(schema);
+      build(builder);
+      if (o.comment !== undefined) builder.comment(o.comment);
+      txn = builder.build();
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
     if (txn.ops.length === 0) return Promise.resolve({ status: 'unchanged' });
     const timeoutMs = o.timeoutMs ?? this.opts.timeouts?.transactMs ?? 60_000;
     return new Promise<TxnOutcome>((resolve) => {
-      const id = session.conn.call('transact', [this.opts.database, ...txn.ops], { timeoutMs }, (error, result) => {
+      const id = session.conn.call('transact', txn.params, { timeoutMs }, (error, result) => {
         if (error === undefined) {
-          resolve(classifyTransactResult(txn, result, undefined, this.changeSeqno));
+          resolve(classifyTransactResult(txn, { result }));
           return;
         }
         if (error instanceof RpcTimeoutError) {
@@ -358,7 +363,7 @@ export class OvsdbClient {
           if (error.error === 'unknown database') {
             this.forceReconnect(session, 'transact answered "unknown database"', true);
           }
-          resolve(classifyTransactResult(txn, undefined, error, this.changeSeqno));
+          resolve(classifyTransactResult(txn, { error: error.raw }));
         } else {
           resolve({ status: 'unknown', reason: 'disconnected' });
         }
@@ -463,7 +468,7 @@ export class OvsdbClient {
     this.startSession(conn);
   }
 
-  private startSession(conn: RpcConnection): void {
+  private startSession(conn: RpcConnection, schemaFromServerRow = true): void {
     const n = ++this.sessionCounter;
     const session: Session = {
       conn,
@@ -474,6 +479,7 @@ export class OvsdbClient {
       hasServerDb: false,
       monitoring: false,
       method: this.opts.monitorMethod === undefined || this.opts.monitorMethod === 'auto' ? 'monitor_cond_since' : this.opts.monitorMethod,
+      schemaFromServerRow,
     };
     this.session = session;
     this.setState('syncing', { remote: conn.endpoint.text });
@@ -549,7 +555,7 @@ export class OvsdbClient {
     if (session.hasServerDb) {
       const problem = this.checkServer(session);
       if (problem !== undefined) throw new Error(problem);
-      schemaText = (session.serverRow as ServerDbRow | undefined)?.schema;
+      if (session.schemaFromServerRow) schemaText = (session.serverRow as ServerDbRow | undefined)?.schema;
       if (this.opts.dbChangeAware ?? true) {
         await session.conn.request('set_db_change_aware', [true], { timeoutMs }).catch((e: unknown) => {
           if (!(e instanceof OvsdbRpcError)) throw e;
@@ -649,8 +655,8 @@ export class OvsdbClient {
     for (const [name, table] of schema.tables) {
       const request: Record<string, unknown> = { columns: table.columnList.map((c) => c.name) };
       if (session.method !== 'monitor') {
-        const where = encodeMonitorCondition(table, conditions.get(name) ?? true, (m) => this.warn(m));
-        if (where !== undefined) request['where'] = where;
+        const cond = conditions.get(name) ?? true;
+        if (cond !== true) request['where'] = encodeMonitorCondition(table, cond, (m) => this.warn(m));
       }
       requests[name] = session.method === 'monitor' ? request : [request];
     }
@@ -779,7 +785,7 @@ export class OvsdbClient {
     this.lastTxnId = ZERO_UUID;
     const conn = session.conn;
     // Stale monitors of the old session are harmless: their ids are no longer recognised.
-    this.startSession(conn);
+    this.startSession(conn, false);
   }
 
   // ---------------------------------------------------------------- _Server
@@ -880,7 +886,7 @@ export class OvsdbClient {
     for (const [name, cond] of sent) {
       const table = schema.tables.get(name);
       if (table === undefined) continue;
-      changes[name] = [{ where: encodeMonitorCondition(table, cond, (m) => this.warn(m)) ?? [true] }];
+      changes[name] = [{ where: encodeMonitorCondition(table, cond, (m) => this.warn(m)) }];
     }
     session.conn.call(
       'monitor_cond_change',
@@ -981,15 +987,13 @@ function unwrapOptional(wire: unknown): unknown {
   return v;
 }
 
-const CLAUSE_FUNCTIONS: ReadonlySet<string> = new Set(['==', '!=', '<', '<=', '>', '>=', 'includes', 'excludes']);
-
 function validateCondition(table: string, where: MonitorCondition): MonitorCondition {
   if (typeof where === 'boolean') return where;
-  if (!Array.isArray(where)) throw new OvsdbOptionsError(`condition for ${table} must be a boolean or an array of clauses, got ${JSON.stringify(where)}`);
-  for (const clause of where) {
+  if (!Array.isArray(where)) throw new OvsdbOptionsError(`condition for ${table} must be a boolean or an array of clauses, got ${safeShow(where)}`);
+  for (const clause of where as readonly unknown[]) {
     if (typeof clause === 'boolean') continue;
-    if (!Array.isArray(clause) || clause.length !== 3 || typeof clause[0] !== 'string' || !CLAUSE_FUNCTIONS.has(clause[1] as string)) {
-      throw new OvsdbOptionsError(`condition for ${table}: bad clause ${safeShow(clause)} (expected [column, function, value])`);
+    if (clause === null || typeof clause !== 'object' || typeof (clause as { column?: unknown }).column !== 'string') {
+      throw new OvsdbOptionsError(`condition for ${table}: bad clause ${safeShow(clause)} (build clauses with where(column, fn, value))`);
     }
   }
   return where as MonitorCondition;
@@ -1004,41 +1008,30 @@ function safeShow(v: unknown): string {
 }
 
 function conditionKey(c: MonitorCondition): string {
-  if (typeof c === 'boolean' || c.length === 0) return c === false ? 'false' : 'true';
-  return safeShow(c);
+  if (typeof c === 'boolean') return String(c);
+  return c.length === 0 ? 'false' : safeShow(c);
 }
 
 /**
- * Wire `where` of a monitor request, or undefined for "all rows". Clauses on columns the server
- * lacks are dropped with a warning (the C IDL does the same, checklist E6).
+ * Wire `where` of a monitor request. Clauses on columns that are not replicated (the server or
+ * the client schema lacks them) are dropped with a warning, as the C IDL does (checklist E6).
  */
-function encodeMonitorCondition(table: TableSchema, cond: MonitorCondition, warn: (m: string) => void): unknown[] | undefined {
-  if (cond === true) return undefined;
-  if (cond === false) return [false];
-  if (cond.length === 0) return undefined;
-  const out: unknown[] = [];
-  for (const clause of cond) {
-    if (typeof clause === 'boolean') {
-      out.push(clause);
-      continue;
+function encodeMonitorCondition(table: TableSchema, cond: MonitorCondition, warn: (m: string) => void): unknown[] {
+  if (typeof cond === 'boolean') return encodeMonitorWhere(table, cond);
+  const kept = cond.filter((c) => {
+    if (typeof c === 'boolean' || c.column === '_uuid' || table.columns.has(c.column)) return true;
+    warn(`condition clause on ${table.name}.${c.column} dropped: column not replicated or not on the server`);
+    return false;
+  });
+  try {
+    return encodeMonitorWhere(table, kept);
+  } catch (e) {
+    if (e instanceof SchemaError || e instanceof DatumError) {
+      warn(`condition for ${table.name} cannot be encoded (${e.message}); replicating no rows`);
+      return [false];
     }
-    const [column, fn, value] = clause;
-    if (column === '_uuid') {
-      out.push([column, fn, ['uuid', value]]);
-      continue;
-    }
-    const col = table.columns.get(column);
-    if (col === undefined) {
-      warn(`condition clause on ${table.name}.${column} dropped: column not replicated or not on the server`);
-      continue;
-    }
-    const wire =
-      Array.isArray(value) || value instanceof Map || value === undefined || fn === 'includes' || fn === 'excludes'
-        ? encodeDatum(col.type, value as never)
-        : encodeAtom(col.type.key, value as never);
-    out.push([column, fn, wire]);
+    throw e;
   }
-  return out.length === 0 ? [false] : out;
 }
 
 function schemaSignature(schema: DatabaseSchema): string {
@@ -1058,5 +1051,3 @@ function emptyView(name: string): TableView {
     [Symbol.iterator]: () => none[Symbol.iterator](),
   };
 }
-
-export type { Uuid };

@@ -24,8 +24,6 @@ export { noopLogger } from './logger.js';
 export type { OvsdbLogger } from './logger.js';
 export { OvsdbClient } from './client.js';
 export type {
-  Clause,
-  ClauseFunction,
   ClientEvents,
   ClientState,
   MonitorCondition,
@@ -34,7 +32,23 @@ export type {
   TableMonitorSpec,
   TransactOptions,
 } from './client.js';
-export type { RowRef, TxnBuilder, TxnClause, TxnMutation, TxnOutcome } from './txn-adapter.js';
+export { TransactionBuilder, classifyTransactResult, mutation } from './transaction.js';
+export type {
+  IncrementHandle,
+  Mutation,
+  Mutator,
+  PreparedTransaction,
+  RowInput,
+  RowSelector,
+  SelectHandle,
+  SelectedRow,
+  TryAgainReason,
+  TxnOutcome,
+  TxnSuccess,
+  WaitSpec,
+} from './transaction.js';
+export { where, whereUuid } from './condition.js';
+export type { Clause, ConditionClause, ConditionFunction } from './condition.js';
 export { Replica, ReplicaInconsistencyError, columnIndex, mapKeyIndex } from './cache.js';
 export type { ChangeBatch, IndexKey, IndexSpec, Row, RowChange, TableChanges, TableView } from './cache.js';
 export { NamedUuid, DatumError } from './datum.js';

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOvsdbServer, useHarness, VSWITCH_SCHEMA } from '../harness/index.js';
-import { OvsdbClient, OvsdbRpcError, RpcConnection, parseRemote, ZERO_UUID } from '../../src/ovsdb/index.js';
+import { OvsdbClient, OvsdbRpcError, RpcConnection, mutation, parseRemote, ZERO_UUID } from '../../src/ovsdb/index.js';
 import type { ChangeBatch, OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
 
 const hooks = { beforeAll, afterAll };
@@ -57,7 +57,7 @@ describe('OvsdbClient on a standalone server', () => {
       const iface = tx.insert('Interface', { name: 'vif1', type: 'internal' });
       const port = tx.insert('Port', { name: 'vif1', interfaces: [iface] });
       const br = tx.insert('Bridge', { name: 'br-own', ports: [port] });
-      tx.mutate('Open_vSwitch', root, [['bridges', 'insert', [br]]]);
+      tx.mutate('Open_vSwitch', root, [mutation('bridges', 'insert', [br])]);
     });
     expect(outcome.status).toBe('success');
     if (outcome.status !== 'success') return;
@@ -79,7 +79,7 @@ describe('OvsdbClient on a standalone server', () => {
     const root = await rootUuid(c);
     const tricky = '}{][\\"\\\\';
     const outcome = await c.transact((tx) => {
-      tx.mutate('Open_vSwitch', root, [['external_ids', 'insert', new Map([['k', tricky]])]]);
+      tx.mutate('Open_vSwitch', root, [mutation('external_ids', 'insert', new Map([['k', tricky]]))]);
     });
     expect(outcome.status).toBe('success');
     const row = c.table('Open_vSwitch').get(root) as Row;

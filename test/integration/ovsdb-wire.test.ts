@@ -13,6 +13,7 @@ import {
   RpcCanceledError,
   RpcConnection,
   RpcTimeoutError,
+  mutation,
   parseRemote,
 } from '../../src/ovsdb/index.js';
 import type { OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
@@ -47,7 +48,7 @@ async function bridgeWithRoot(c: OvsdbClient, name: string): Promise<{ root: str
   const rootUuid = root;
   const outcome = await c.transact((tx) => {
     const br = tx.insert('Bridge', { name });
-    tx.mutate('Open_vSwitch', rootUuid, [['bridges', 'insert', [br]]]);
+    tx.mutate('Open_vSwitch', rootUuid, [mutation('bridges', 'insert', [br])]);
   });
   expect(outcome.status).toBe('success');
   const bridge = c.table('Bridge').find((r) => r['name'] === name)[0] as Row;
@@ -223,7 +224,7 @@ describe('JSON-RPC connection', () => {
     const outcome = await c.transact((tx) => {
       const iface = tx.insert('Interface', { name: 'counters', statistics: new Map([['rx_bytes', 9007199254740993n]]) });
       const port = tx.insert('Port', { name: 'counters', interfaces: [iface] });
-      tx.mutate('Bridge', bridge, [['ports', 'insert', [port]]]);
+      tx.mutate('Bridge', bridge, [mutation('ports', 'insert', [port])]);
     });
     expect(outcome.status).toBe('success');
     const row = c.table('Interface').find((r) => r['name'] === 'counters')[0] as Row;
@@ -248,7 +249,7 @@ describe('big initial dump (last: later clients would have to sync it)', () => {
         const iface = tx.insert('Interface', { name: `big${i}`, external_ids: new Map([['iface-id', `lsp-${i}`]]) });
         ports.push(tx.insert('Port', { name: `big${i}`, interfaces: [iface] }));
       }
-      tx.mutate('Bridge', bridge, [['ports', 'insert', ports]]);
+      tx.mutate('Bridge', bridge, [mutation('ports', 'insert', ports)]);
     }, { timeoutMs: 120_000 });
     expect(outcome.status).toBe('success');
     // Capture the raw monitor reply, then time the framer alone on it in 64 KB chunks.

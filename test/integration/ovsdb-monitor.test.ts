@@ -1,0 +1,191 @@
+/**
+ * Conditional monitoring, transactions, server restart and online schema conversion against a
+ * real standalone ovsdb-server (checklist D4, D10, E1-E4, F8, G2-G4).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOvsdbServer, useHarness, VSWITCH_SCHEMA, waitUntil } from '../harness/index.js';
+import { OvsdbClient, RpcConnection, mutation, parseRemote, where } from '../../src/ovsdb/index.js';
+import type { ClientState, OvsdbClientOptions, Row, TransactionBuilder } from '../../src/ovsdb/index.js';
+
+const hooks = { beforeAll, afterAll };
+const server = useHarness(hooks, () => startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'mon', remotes: ['punix', 'ptcp'] }));
+
+const clients: OvsdbClient[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+});
+
+function client(extra: Partial<OvsdbClientOptions> = {}): OvsdbClient {
+  const c = new OvsdbClient({
+    remotes: server().unixRemote as string,
+    database: 'Open_vSwitch',
+    tables: { Open_vSwitch: {}, Bridge: {} },
+    backoff: { minMs: 100, maxMs: 500 },
+    ...extra,
+  });
+  clients.push(c);
+  c.start();
+  return c;
+}
+
+const BRIDGES = ['brA', 'brB', 'brU', 'brV'];
+
+beforeAll(async () => {
+  const ops: object[] = [{ op: 'insert', table: 'Open_vSwitch', row: { bridges: ['set', BRIDGES.map((b) => ['named-uuid', b])] } }];
+  for (const b of BRIDGES) ops.push({ op: 'insert', table: 'Bridge', row: { name: b }, 'uuid-name': b });
+  await server().transact(ops);
+});
+
+const names = (c: OvsdbClient): string[] => c.table('Bridge').all().map((r) => r['name'] as string).sort();
+
+describe('conditional monitoring', () => {
+  it('ORs the clauses of a monitor condition, whereas transact ANDs them (E1)', async () => {
+    const c = client({ tables: { Bridge: { where: [where('name', '==', 'brA'), where('name', '==', 'brU')] } } });
+    await c.ready();
+    expect(names(c)).toEqual(['brA', 'brU']);
+    const selected = await server().select('Bridge', [['name', '==', 'brA'], ['name', '==', 'brU']]);
+    expect(selected).toHaveLength(0);
+  });
+
+  it('treats true as all rows, and false or [] as none (E2)', async () => {
+    const all = client({ tables: { Bridge: { where: true } } });
+    const none = client({ tables: { Bridge: { where: false } } });
+    const empty = client({ tables: { Bridge: { where: [] } } });
+    await Promise.all([all.ready(), none.ready(), empty.ready()]);
+    expect(names(all)).toEqual(BRIDGES);
+    expect(all.conditionSeqno).toBe(0);
+    expect(names(none)).toEqual([]);
+    expect(names(empty)).toEqual([]);
+  });
+
+  it('renames the monitor on monitor_cond_change; the old id is then unknown (E3)', async () => {
+    const updates: unknown[] = [];
+    const conn = await RpcConnection.open(parseRemote(server().unixRemote as string), {
+      onNotification: (method, params) => updates.push([method, params]),
+    });
+    try {
+      await conn.request('monitor_cond', ['Open_vSwitch', 'm1', { Bridge: [{ columns: ['name'], where: [['name', '==', 'brA']] }] }]);
+      await conn.request('monitor_cond_change', ['m1', 'm2', { Bridge: [{ where: [['name', '==', 'brB']] }] }]);
+      expect(updates.length).toBeGreaterThan(0);
+      expect(updates.every((u) => (u as [string, unknown[]])[1][0] === 'm2')).toBe(true);
+      await expect(conn.request('monitor_cond_change', ['m1', 'm3', { Bridge: [{ where: [true] }] }])).rejects.toMatchObject({
+        error: 'syntax error',
+        details: expect.stringMatching(/unknown monitor session/) as unknown,
+      });
+    } finally {
+      conn.close();
+    }
+  });
+
+  it('coalesces condition changes, one in flight, and tells when each is in effect (E4)', async () => {
+    const c = client({ tables: { Bridge: { where: [where('name', '==', 'brA')] } } });
+    await c.ready();
+    const base = c.conditionSeqno;
+    const first = c.setCondition('Bridge', [where('name', '==', 'brB')]);
+    const second = c.setCondition('Bridge', [where('name', '==', 'brU')]);
+    const third = c.setCondition('Bridge', [where('name', '==', 'brU'), where('name', '==', 'brV')]);
+    expect([first, second, third]).toEqual([base + 1, base + 2, base + 2]);
+    await c.waitForConditionSeqno(first);
+    expect(c.conditionSeqno).toBeLessThan(third);
+    await c.waitForConditionSeqno(third);
+    expect(c.conditionSeqno).toBe(third);
+    expect(names(c)).toEqual(['brU', 'brV']);
+    expect(c.setCondition('Bridge', [where('name', '==', 'brU'), where('name', '==', 'brV')])).toBe(third);
+  });
+});
+
+describe('transactions', () => {
+  it('refuses to transact before monitoring (G3)', async () => {
+    const c = new OvsdbClient({ remotes: server().unixRemote as string, database: 'Open_vSwitch', tables: { Bridge: {} } });
+    clients.push(c);
+    expect(await c.transact((tx) => void tx.comment('x'))).toEqual({ status: 'tryAgain', reason: 'not-monitoring' });
+  });
+
+  it('turns a stale verify into tryAgain; the rebuilt transaction then commits (G2, G4)', async () => {
+    const a = client();
+    const b = client();
+    await Promise.all([a.ready(), b.ready()]);
+    const bridgeA = (a.table('Bridge').find((r) => r['name'] === 'brA')[0] as Row)._uuid;
+    const setOwner = (row: Row, owner: string) => (tx: TransactionBuilder) => {
+      tx.verify('Bridge', row, ['external_ids']);
+      tx.update('Bridge', bridgeA, { external_ids: new Map([...(row['external_ids'] as ReadonlyMap<string, string>), ['owner', owner]]) });
+    };
+    const staleInB = b.table('Bridge').get(bridgeA) as Row;
+    const seqnoBefore = b.seqno;
+    expect((await a.transact(setOwner(a.table('Bridge').get(bridgeA) as Row, 'a'))).status).toBe('success');
+    expect(await b.transact(setOwner(staleInB, 'b'))).toMatchObject({ status: 'tryAgain', reason: 'verify-failed' });
+    await b.waitForChange(seqnoBefore);
+    const retried = await b.transact(setOwner(b.table('Bridge').get(bridgeA) as Row, 'b'));
+    expect(retried.status).toBe('success');
+    expect((b.table('Bridge').get(bridgeA) as Row)['external_ids']).toEqual(new Map([['owner', 'b']]));
+  });
+
+  it('concurrent mutate inserts from two clients both succeed without verify (G7)', async () => {
+    const a = client();
+    const b = client();
+    await Promise.all([a.ready(), b.ready()]);
+    const br = (a.table('Bridge').find((r) => r['name'] === 'brB')[0] as Row)._uuid;
+    const [ra, rb] = await Promise.all([
+      a.transact((tx) => tx.mutate('Bridge', br, [mutation('flood_vlans', 'insert', [10])])),
+      b.transact((tx) => tx.mutate('Bridge', br, [mutation('flood_vlans', 'insert', [20])])),
+    ]);
+    expect([ra.status, rb.status]).toEqual(['success', 'success']);
+    await waitUntil(() => ((a.table('Bridge').get(br) as Row)['flood_vlans'] as readonly number[]).length === 2, { description: 'both inserts' });
+    expect((a.table('Bridge').get(br) as Row)['flood_vlans']).toEqual([10, 20]);
+  });
+});
+
+describe('server restart and schema conversion', () => {
+  it('reports a transaction in flight when the server dies as unknown, then resyncs after restart (G3)', async () => {
+    const c = client();
+    await c.ready();
+    const states: ClientState[] = [];
+    c.on('state', (s) => states.push(s));
+    const blocking = c.transact((tx) =>
+      tx.wait('Bridge', [where('name', '==', 'never')], { columns: ['name'], until: '==', rows: [{ name: 'never' }], timeoutMs: 60_000 }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await server().kill9();
+    expect(await blocking).toEqual({ status: 'unknown', reason: 'disconnected' });
+    await server().restart();
+    await waitUntil(() => c.state === 'monitoring' && states.includes('connecting'), { timeoutMs: 20_000, description: 'client to resync' });
+    expect(names(c)).toEqual(BRIDGES);
+    expect((await c.transact((tx) => tx.comment('after restart'))).status).toBe('success');
+  });
+
+  it('restarts monitoring on the same connection after ovsdb-client convert when change-aware; otherwise reconnects (D10, F8)', async () => {
+    const aware = client();
+    const unaware = client({ dbChangeAware: false });
+    await Promise.all([aware.ready(), unaware.ready()]);
+    const awareStates: ClientState[] = [];
+    const unawareStates: ClientState[] = [];
+    aware.on('state', (s) => awareStates.push(s));
+    unaware.on('state', (s) => unawareStates.push(s));
+    const warnings: string[] = [];
+    aware.on('warning', (w) => warnings.push(w));
+    const pending = aware.transact((tx) =>
+      tx.wait('Bridge', [where('name', '==', 'never')], { columns: ['name'], until: '==', rows: [{ name: 'never' }], timeoutMs: 60_000 }),
+    );
+    const schema = JSON.parse(await readFile(VSWITCH_SCHEMA, 'utf8')) as { version: string; tables: Record<string, { columns: Record<string, unknown> }> };
+    (schema.tables['Bridge'] as { columns: Record<string, unknown> }).columns['converted_marker'] = { type: { key: 'string', min: 0, max: 1 } };
+    schema.version = '99.0.0';
+    const newSchema = join(server().dir, 'converted.ovsschema');
+    await writeFile(newSchema, JSON.stringify(schema));
+    await server().client('convert', server().unixRemote as string, newSchema);
+    expect(await pending).toMatchObject({ status: 'tryAgain', reason: 'canceled' });
+    await waitUntil(() => aware.state === 'monitoring' && aware.schema?.tables.get('Bridge')?.columns.has('converted_marker') === true, {
+      timeoutMs: 10_000,
+      description: `change-aware client to re-monitor with the new schema (warnings: ${warnings.join(' | ')}; states: ${awareStates.join(',')})`,
+    });
+    expect(warnings.some((w) => w.includes('canceled monitor'))).toBe(true);
+    expect(awareStates).not.toContain('connecting');
+    await waitUntil(() => unaware.state === 'monitoring' && unawareStates.includes('connecting'), {
+      timeoutMs: 10_000,
+      description: 'non-aware client to reconnect',
+    });
+    expect(names(aware)).toEqual(BRIDGES);
+    expect(names(unaware)).toEqual(BRIDGES);
+  });
+});
