@@ -46,6 +46,10 @@ export interface RaftMember {
   readonly raftAddress: string;
   /** Client remote over TCP. */
   readonly remote: string;
+  /** `ovs-appctl -t` target of this member. */
+  readonly ctlPath: string;
+  /** Process id of the running member (throws when it is not running). */
+  readonly pid: number;
   status(): Promise<RaftMemberStatus>;
   pause(): void;
   resume(): void;
@@ -118,6 +122,10 @@ export async function startRaftCluster(options: RaftClusterOptions): Promise<Raf
         server,
         raftAddress: at(addresses, i),
         remote,
+        ctlPath: server.ctlPath,
+        get pid() {
+          return server.process.pid;
+        },
         status: async () => parseClusterStatus(await server.appctl('cluster/status', dbName)),
         pause: () => server.pause(),
         resume: () => server.resume(),

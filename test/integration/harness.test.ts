@@ -69,7 +69,9 @@ describe('process supervisor', () => {
         {
           name: 'stubborn',
           command: '/bin/sh',
-          args: ['-c', `trap "" TERM; echo ready; while :; do sleep 0.05; done # ${dir}`],
+          // exec: one process that never forks (a shell caught mid-fork by SIGSTOP shows state D, not T);
+          // the ignored SIGTERM survives exec, and the argv names the directory for the leak check.
+          args: ['-c', `trap "" TERM; echo ready; exec tail -f ${join(dir, 'stubborn.out')}`],
           dir,
           env: toolEnv(dir),
           ready: () => readFileSync(join(dir, 'stubborn.out'), 'utf8').includes('ready'),
