@@ -183,12 +183,15 @@ export function isWantedHere(binding: SbPortBinding, chassisUuid: string): boole
   return binding.requestedChassis === chassisUuid || binding.requestedAdditionalChassis.includes(chassisUuid);
 }
 
-const UNICAST_MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/;
+const UNICAST_MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/i;
 
 /** The binding's unicast Ethernet address (lower case) for {@link PlugRequest.mac}. */
 export function unicastMacOf(binding: SbPortBinding): string | undefined {
-  const first = binding.mac?.[0]?.trim().split(/\s+/)[0]?.toLowerCase();
-  return first !== undefined && UNICAST_MAC.test(first) ? first : undefined;
+  const entry = binding.mac?.[0]?.trimStart();
+  if (entry === undefined) return undefined;
+  const end = entry.search(/\s/);
+  const first = end === -1 ? entry : entry.slice(0, end);
+  return UNICAST_MAC.test(first) ? first.toLowerCase() : undefined;
 }
 
 interface OwnedInterface {
@@ -224,7 +227,11 @@ function describeError(error: unknown): string {
 
 function isStringRecord(value: unknown): value is Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  return Object.values(value).every((v) => typeof v === 'string');
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (Object.hasOwn(record, key) && typeof record[key] !== 'string') return false;
+  }
+  return true;
 }
 
 /** Checks an answer at run time: external providers are plain JavaScript and may break the contract. */
@@ -576,13 +583,13 @@ function planWantedPort(
     return undefined;
   }
   const mac = unicastMacOf(binding);
-  const request: PlugRequest = {
+  const request: { -readonly [K in keyof PlugRequest]: PlugRequest[K] } = {
     operation: 'create',
     logicalPort,
     options: binding.options,
-    ...(first ? { existing: existingOf(first) } : {}),
-    ...(mac !== undefined ? { mac } : {}),
   };
+  if (first !== undefined) request.existing = existingOf(first);
+  if (mac !== undefined) request.mac = mac;
   const prepared = prepareOrBlock((entry) => builder.block(entry), provider, request, blockedBase);
   if (prepared === undefined) return undefined;
 

@@ -9,8 +9,10 @@ import {
   mergeMaintainedOptions,
   mtuRequestOf,
   plugTypeOf,
+  unicastMacOf,
   type InterfaceIntent,
   type OvsInterface,
+  type SbPortBinding,
 } from '../../src/plug/index.js';
 
 describe('plugTypeOf', () => {
@@ -125,5 +127,29 @@ describe('interfaceChanges / interfaceAfterUpdate', () => {
       options: { 'vif-plug-dummy-option': 'value', foo: 'bar' },
       externalIds: existing.externalIds,
     });
+  });
+});
+
+describe('unicastMacOf (PlugRequest.mac)', () => {
+  const withMac = (mac: string[] | undefined): SbPortBinding => ({
+    uuid: 'pb',
+    logicalPort: 'lsp1',
+    type: '',
+    options: {},
+    requestedAdditionalChassis: [],
+    ...(mac ? { mac } : {}),
+  });
+  it.each<[string[] | undefined, string | undefined]>([
+    [['F0:00:00:00:00:01 10.0.0.1 fd00::1'], 'f0:00:00:00:00:01'],
+    [['  f0:00:00:00:00:02'], 'f0:00:00:00:00:02'],
+    [['01:00:5e:00:00:01 224.0.0.1'], undefined],
+    [['unknown'], undefined],
+    [['router'], undefined],
+    [['dynamic'], undefined],
+    [['f0:00:00:00:00:0 10.0.0.1'], undefined],
+    [[], undefined],
+    [undefined, undefined],
+  ])('%j -> %j', (mac, expected) => {
+    expect(unicastMacOf(withMac(mac))).toBe(expected);
   });
 });
