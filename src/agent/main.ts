@@ -12,7 +12,7 @@
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { OvsdbClient, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
+import { OvsdbClient, where, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Timers } from '../plug/index.js';
 import { DummyProvider } from '../providers/dummy/index.js';
 import { createRepresentorProvider } from '../providers/representor/index.js';
@@ -103,7 +103,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       database: 'OVN_Southbound',
       leaderOnly: false,
       tables: {
-        Chassis: { columns: ['name'], where: [['name', '==', resolved.chassis]] },
+        Chassis: { columns: ['name'], where: [where('name', '==', resolved.chassis)] },
         Port_Binding: { columns: PORT_BINDING_COLUMNS, where: false },
       },
       logger: logger.child({ db: 'sb' }),

@@ -35,7 +35,7 @@
  * anything on its own exit. Everything else — ownership markers, conflicts, maintained options —
  * is the planner's rule book.
  */
-import type { ClientState, OvsdbClient, Row, RowRef, TxnBuilder, TxnMutation, TxnOutcome } from '../ovsdb/index.js';
+import { mutation, where, type ClientState, type Mutation, type NamedUuid, type OvsdbClient, type Row, type TransactionBuilder, type TxnOutcome } from '../ovsdb/index.js';
 import type { PlugRequest, PlugReady, PlugProvider } from '../plug/provider.js';
 import type { Plan, PlannedCreate, PlannedRemove, PlannedReplug, PlannedUpdate, PlanInput, PreparedPlug, ProviderLookup } from '../plug/planner.js';
 import type { ProviderState, RunAllResult } from '../plug/registry.js';
@@ -126,7 +126,7 @@ interface TxnPart {
 
 /** What a transaction changes, to recognise it in the replica. */
 interface TxnEffects {
-  readonly insertedInterfaces: RowRef[];
+  readonly insertedInterfaces: NamedUuid[];
   readonly deletedPorts: string[];
   updates: number;
 }
@@ -157,6 +157,7 @@ export class Reconciler {
   #conditionChassis: string | undefined;
   #conditionSeqno = Number.POSITIVE_INFINITY;
   #sbSyncedOnce = false;
+  readonly #connectedBefore = new Set<'sb' | 'ovs'>();
   #sbReconnects = 0;
   #ovsReconnects = 0;
   #status: AgentStatus;
@@ -175,6 +176,8 @@ export class Reconciler {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    if (this.#o.sb.state === 'monitoring') this.#connectedBefore.add('sb');
+    if (this.#o.ovs.state === 'monitoring') this.#connectedBefore.add('ovs');
     const onChange = (): void => this.schedule('change');
     const onSbState = (state: ClientState): void => this.#onState('sb', state);
     const onOvsState = (state: ClientState): void => this.#onState('ovs', state);
@@ -263,6 +266,12 @@ export class Reconciler {
   }
 
   #onReconnect(db: 'sb' | 'ovs'): void {
+    // The client reports its first connection too; only later ones are reconnects.
+    if (!this.#connectedBefore.has(db)) {
+      this.#connectedBefore.add(db);
+      this.schedule('reconnect');
+      return;
+    }
     if (db === 'sb') this.#sbReconnects += 1;
     else this.#ovsReconnects += 1;
     this.#o.metrics?.dbReconnected(db);
@@ -294,8 +303,8 @@ export class Reconciler {
     if (uuid === undefined || uuid === this.#conditionChassis) return;
     this.#conditionChassis = uuid;
     this.#conditionSeqno = this.#o.sb.setCondition('Port_Binding', [
-      ['requested_chassis', '==', uuid],
-      ['requested_additional_chassis', 'includes', [uuid]],
+      where('requested_chassis', '==', uuid),
+      where('requested_additional_chassis', 'includes', [uuid]),
     ]);
     this.#o.logger.info({ chassis: this.#o.chassisName, chassisUuid: uuid }, 'monitoring port bindings requesting this chassis');
   }
@@ -478,7 +487,7 @@ export class Reconciler {
         this.#buildTransaction(tx, { creates, updates, replugs, removals }, byPort, effects);
       });
     } catch (error) {
-      outcome = { status: 'error', opIndex: -1, error: error instanceof Error ? error.message : String(error) };
+      outcome = { status: 'error', scope: 'rpc', error: error instanceof Error ? error.message : String(error) };
     }
     this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
     const now = this.#o.now();
@@ -494,7 +503,7 @@ export class Reconciler {
         this.#gate = {
           kind: 'afterCommit',
           interfaces: effects.insertedInterfaces.flatMap((ref) => {
-            const uuid = outcome.status === 'success' ? outcome.uuids.get(ref.name) : undefined;
+            const uuid = outcome.status === 'success' ? outcome.uuids.get(ref) : undefined;
             return uuid === undefined ? [] : [uuid];
           }),
           deletedPorts: effects.deletedPorts,
@@ -514,7 +523,7 @@ export class Reconciler {
       case 'notLocked':
       case 'error': {
         const message = outcome.status === 'error' ? `${outcome.error}${outcome.details === undefined ? '' : `: ${outcome.details}`}` : 'not locked';
-        const culprit = outcome.status === 'error' ? parts.find((p) => p.ops.includes(outcome.opIndex)) : undefined;
+        const culprit = outcome.status === 'error' ? parts.find((p) => outcome.opIndex !== undefined && p.ops.includes(outcome.opIndex)) : undefined;
         const failed = culprit === undefined ? parts : [culprit];
         for (const part of failed) {
           const previous = this.#quarantine.get(part.logicalPort);
@@ -539,7 +548,7 @@ export class Reconciler {
    * inserts and the Port rows it deletes (to know when the replica shows the commit).
    */
   #buildTransaction(
-    tx: TxnBuilder,
+    tx: TransactionBuilder,
     work: { creates: readonly PlannedCreate[]; updates: readonly PlannedUpdate[]; replugs: readonly PlannedReplug[]; removals: readonly PlannedRemove[] },
     byPort: ReadonlyMap<string, TxnPart>,
     effects: TxnEffects,
@@ -551,12 +560,15 @@ export class Reconciler {
     };
     const bridge = this.#bridgeRow();
     if (bridge === undefined) return;
-    const addPorts: RowRef[] = [];
+    const addPorts: NamedUuid[] = [];
     const deletePorts: string[] = [];
     const bridgeUsers: string[] = [];
+    // Verify waits are merged per row and placed before every write by the builder: the write
+    // operations' indexes are shifted by their number at the end.
+    const verified = new Set<string>();
     if (work.creates.length > 0 || work.replugs.length > 0 || work.removals.length > 0) {
       tx.verify('Bridge', bridge, ['ports']);
-      op(undefined);
+      verified.add(bridge._uuid);
     }
     const insertPort = (logicalPort: string, desired: DesiredInterface): void => {
       const iface = tx.insert('Interface', {
@@ -584,9 +596,9 @@ export class Reconciler {
     }
     effects.deletedPorts.push(...deletePorts);
     if (addPorts.length > 0 || deletePorts.length > 0) {
-      const mutations: TxnMutation[] = [];
-      if (deletePorts.length > 0) mutations.push(['ports', 'delete', deletePorts]);
-      if (addPorts.length > 0) mutations.push(['ports', 'insert', addPorts]);
+      const mutations: Mutation[] = [];
+      if (deletePorts.length > 0) mutations.push(mutation('ports', 'delete', deletePorts));
+      if (addPorts.length > 0) mutations.push(mutation('ports', 'insert', addPorts));
       tx.mutate('Bridge', bridge._uuid, mutations);
       // Shared by every port that adds or removes a Port: attributable only when it is the only one.
       op(bridgeUsers.length === 1 ? bridgeUsers[0] : undefined);
@@ -604,13 +616,13 @@ export class Reconciler {
       if (verifyColumns.length === 0) continue;
       effects.updates += 1;
       tx.verify('Interface', row, verifyColumns);
-      op(u.logicalPort);
+      verified.add(row._uuid);
       const mutations = mapMutations(row, 'options', c.setOptions, c.deleteOptions).concat(mapMutations(row, 'external_ids', c.setExternalIds, []));
       if (mutations.length > 0) {
         tx.mutate('Interface', row._uuid, mutations);
         op(u.logicalPort);
       }
-      const columns: Record<string, unknown> = {};
+      const columns: Record<string, string | number | undefined> = {};
       if (c.type !== undefined) columns['type'] = c.type;
       if (c.mtuRequest !== undefined) columns['mtu_request'] = c.mtuRequest.kind === 'set' ? c.mtuRequest.value : undefined;
       if (Object.keys(columns).length > 0) {
@@ -618,6 +630,7 @@ export class Reconciler {
         op(u.logicalPort);
       }
     }
+    for (const part of byPort.values()) part.ops.forEach((index, i) => (part.ops[i] = index + verified.size));
   }
 
   #bridgeRow(): Row | undefined {
@@ -811,7 +824,7 @@ function isProviderReason(reason: string): boolean {
  * Map-column mutations that set `set` keys and delete `remove` keys. OVSDB's map `insert` never
  * overwrites an existing key, so a changed value is deleted (with its current value) first.
  */
-function mapMutations(row: Row, column: string, set: Readonly<Record<string, string>>, remove: readonly string[]): TxnMutation[] {
+function mapMutations(row: Row, column: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Mutation[] {
   const current = stringMap(row, column);
   const toDelete = new Map<string, string>();
   for (const key of remove) {
@@ -824,9 +837,9 @@ function mapMutations(row: Row, column: string, set: Readonly<Record<string, str
     if (have !== undefined) toDelete.set(key, have);
     toInsert.set(key, value);
   }
-  const mutations: TxnMutation[] = [];
-  if (toDelete.size > 0) mutations.push([column, 'delete', toDelete]);
-  if (toInsert.size > 0) mutations.push([column, 'insert', toInsert]);
+  const mutations: Mutation[] = [];
+  if (toDelete.size > 0) mutations.push(mutation(column, 'delete', toDelete));
+  if (toInsert.size > 0) mutations.push(mutation(column, 'insert', toInsert));
   return mutations;
 }
 

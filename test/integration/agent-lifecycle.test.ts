@@ -1,0 +1,243 @@
+/**
+ * The agent's life cycle against a real sandbox (unmodified ovn-controller): restarts without
+ * churn, a Southbound DB that is unreachable at start, an emptied Southbound DB (mass-removal
+ * guard, DESIGN §3.4), and the real CLI as a child process with SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommandLine, startAgent, type AgentHandle, type Config } from '../../src/agent/index.js';
+import { asStringMap, lspAdd, pickFreePort, startSandbox, waitPortBindingUp, waitUntil, type CtlRow, type Sandbox } from '../harness/index.js';
+
+let sandbox: Sandbox;
+const running: AgentHandle[] = [];
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ chassis: ['hv1'] });
+}, 60_000);
+
+afterAll(async () => {
+  for (const agent of running) await agent.stop();
+  await sandbox?.stop();
+});
+
+function configWith(extra: string[] = []): Config {
+  const parsed = parseCommandLine(
+    [`--ovs-db=${sandbox.node('hv1').ovs.dbRemote}`, '--providers=dummy', '--listen=127.0.0.1:0', '--log-level=silent', '--resync-interval=2s', ...extra],
+    {},
+  );
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  return parsed.config;
+}
+
+async function start(extra: string[] = []): Promise<AgentHandle> {
+  const agent = await startAgent(configWith(extra), { backoff: { minMs: 200, maxMs: 500 } });
+  running.push(agent);
+  return agent;
+}
+
+async function stop(agent: AgentHandle): Promise<void> {
+  await agent.stop();
+  running.splice(running.indexOf(agent), 1);
+}
+
+async function ifaces(): Promise<CtlRow[]> {
+  return sandbox.node('hv1').ovs.interfaces();
+}
+
+/** `logical port -> Interface UUID` of every interface carrying an iface-id on hv1. */
+async function uuidsByPort(): Promise<Map<string, unknown>> {
+  const out = new Map<string, unknown>();
+  for (const row of await ifaces()) {
+    const id = asStringMap(row['external_ids'])['iface-id'];
+    if (id !== undefined) out.set(id, row['_uuid']);
+  }
+  return out;
+}
+
+function waitAllBound(agent: AgentHandle, ports: readonly string[]): Promise<true> {
+  return waitUntil(
+    () => {
+      const status = agent.status();
+      return ports.every((name) => status.ports.find((p) => p.logicalPort === name)?.state === 'Bound') || undefined;
+    },
+    { description: `${ports.join(', ')} Bound`, timeoutMs: 20_000, maxIntervalMs: 100 },
+  );
+}
+
+const PORTS = ['lc1', 'lc2', 'lc3', 'lc4'];
+
+describe('agent life cycle', () => {
+  it('plugs a few ports to start with', async () => {
+    const agent = await start();
+    for (const [i, name] of PORTS.entries()) {
+      await lspAdd(sandbox.central, name, { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+      await sandbox.central.nbctl('lsp-set-addresses', name, `f0:00:00:00:01:0${i} 10.0.1.${i + 10}`);
+    }
+    for (const name of PORTS) await waitPortBindingUp(sandbox.central, name);
+    await waitAllBound(agent, PORTS);
+    await stop(agent);
+  });
+
+  it('a restart causes no churn: same interface UUIDs, no transaction, nothing unplugged', async () => {
+    const before = await uuidsByPort();
+    const agent = await start();
+    await waitUntil(() => agent.status().sb.synced && agent.status().ovs.synced, { description: 'both replicas synced' });
+    await waitAllBound(agent, PORTS);
+    // Several rounds (resync timer 2 s) without a write.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(agent.reconciler.stats.transactions).toBe(0);
+    expect(agent.reconciler.stats.rounds).toBeGreaterThan(1);
+    expect(await uuidsByPort()).toEqual(before);
+    await stop(agent);
+  });
+
+  it('removes a stale interface of ours left from before a restart once both replicas are synced (E20)', async () => {
+    await sandbox.node('hv1').ovs.vsctl('add-port', 'br-int', 'stale20', '--', 'set', 'Interface', 'stale20', 'type=internal', 'external-ids:ovn-plug-agent=dummy', 'external-ids:iface-id=gone20');
+    const agent = await start();
+    await waitUntil(async () => !(await ifaces()).some((r) => r['name'] === 'stale20'), { description: 'stale20 removed' });
+    expect([...(await uuidsByPort()).keys()].sort()).toEqual(PORTS);
+    await stop(agent);
+  });
+
+  it('with the Southbound DB unreachable at start it unplugs nothing, and converges once it is back', async () => {
+    const before = await uuidsByPort();
+    const sbServer = sandbox.central.sb;
+    if (sbServer === undefined) throw new Error('standalone SB expected');
+    await sbServer.process.stop();
+    let agent: AgentHandle | undefined;
+    try {
+      // Meanwhile a stale port of ours appears; it must wait for the SB like everything else.
+      await sandbox.node('hv1').ovs.vsctl('add-port', 'br-int', 'stale21', '--', 'set', 'Interface', 'stale21', 'type=internal', 'external-ids:ovn-plug-agent=dummy', 'external-ids:iface-id=gone21');
+      agent = await start();
+      await waitUntil(() => agent?.status().ovs.synced, { description: 'OVS replica synced' });
+      await new Promise((r) => setTimeout(r, 1500));
+      const status = agent.status();
+      expect(status.sb.synced).toBe(false);
+      expect(agent.reconciler.stats.transactions).toBe(0);
+      expect(status.ports.find((p) => p.logicalPort === 'lc1')).toMatchObject({ reason: 'AwaitingSync' });
+      expect((await fetch(`${agent.url ?? ''}/readyz`)).status).toBe(503);
+      const after = await uuidsByPort();
+      for (const [port, uuid] of before) expect(after.get(port)).toBe(uuid);
+      expect(after.has('gone21')).toBe(true);
+    } finally {
+      await sbServer.restart();
+    }
+    if (agent === undefined) throw new Error('agent did not start');
+    const started = agent;
+    await waitUntil(() => started.status().sb.synced, { description: 'SB synced after it came back', timeoutMs: 20_000 });
+    await waitUntil(async () => !(await uuidsByPort()).has('gone21'), { description: 'stale21 removed after the SB came back' });
+    await waitAllBound(started, PORTS);
+    const after = await uuidsByPort();
+    for (const [port, uuid] of before) expect(after.get(port)).toBe(uuid);
+    expect((await fetch(`${started.url ?? ''}/readyz`)).status).toBe(200);
+    await stop(started);
+  });
+
+  it('an emptied Southbound DB holds the removal round and reports it; ports stay plugged (DESIGN §3.4)', async () => {
+    const agent = await start();
+    await waitAllBound(agent, PORTS);
+    const before = await uuidsByPort();
+    // Keep ovn-northd from refilling the SB while we empty it, like a restore of an empty backup.
+    sandbox.central.northd.pause();
+    try {
+      const bindings = (await sandbox.central.sbctl('--bare', '--columns=_uuid', 'find', 'Port_Binding', 'type=""')).split('\n').filter(Boolean);
+      await sandbox.central.sbctl(...bindings.flatMap((uuid, i) => (i === 0 ? ['destroy', 'Port_Binding', uuid] : ['--', 'destroy', 'Port_Binding', uuid])));
+      const held = await waitUntil(() => agent.status().heldRemovals, { description: 'removal held' });
+      expect(held.count).toBe(PORTS.length);
+      expect(held.untilMs).toBeGreaterThan(Date.now() + 50_000);
+      expect(agent.status().ports.find((p) => p.logicalPort === 'lc1')).toMatchObject({ reason: 'RemovalHeld' });
+      const metrics = await (await fetch(`${agent.url ?? ''}/metrics`)).text();
+      expect(metrics).toContain(`ovn_plug_removals_held ${PORTS.length}`);
+      expect(await uuidsByPort()).toEqual(before);
+    } finally {
+      sandbox.central.northd.resume();
+    }
+    // ovn-northd refills the SB: the hold clears and nothing was unplugged.
+    await sandbox.central.nbctlWaitSb('sync');
+    await waitUntil(() => agent.status().heldRemovals === undefined, { description: 'hold cleared', timeoutMs: 20_000 });
+    await waitAllBound(agent, PORTS);
+    expect(await uuidsByPort()).toEqual(before);
+    await stop(agent);
+  });
+
+  it('a held removal goes ahead after the grace period for ports still unwanted', async () => {
+    const agent = await start(['--mass-removal-grace=1500ms', '--mass-removal-share=0.25']);
+    await waitAllBound(agent, PORTS);
+    await sandbox.central.nbctlWaitSb('lsp-del', 'lc3', '--', 'lsp-del', 'lc4');
+    const held = await waitUntil(() => agent.status().heldRemovals, { description: 'removal held' });
+    expect(held.count).toBe(2);
+    expect((await uuidsByPort()).has('lc3')).toBe(true);
+    await waitUntil(async () => !(await uuidsByPort()).has('lc3') && !(await uuidsByPort()).has('lc4'), { description: 'lc3, lc4 removed after the grace period', timeoutMs: 10_000 });
+    expect(agent.status().heldRemovals).toBeUndefined();
+    expect([...(await uuidsByPort()).keys()].sort()).toEqual(['lc1', 'lc2']);
+    await stop(agent);
+  });
+});
+
+describe('the ovn-plug-agent command', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill('SIGKILL');
+  });
+
+  function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', 'src/agent/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('runs as a process, serves status to `ovn-plug-agent status`, and leaves ports plugged on SIGTERM', async () => {
+    const port = await pickFreePort();
+    const listen = `--listen=127.0.0.1:${port}`;
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/agent/cli.ts', `--ovs-db=${sandbox.node('hv1').ovs.dbRemote}`, '--providers=dummy', listen, '--log-level=info'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    let logs = '';
+    proc.stdout?.on('data', (d: Buffer) => (logs += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, {
+      description: 'agent process ready',
+      timeoutMs: 30_000,
+      maxIntervalMs: 200,
+    });
+    await lspAdd(sandbox.central, 'cli1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+    await waitPortBindingUp(sandbox.central, 'cli1');
+    await waitUntil(async () => (await runCli(['status', listen])).stdout.match(/^cli1\s+Bound\s/m), { description: 'cli1 Bound in `status`', timeoutMs: 20_000, maxIntervalMs: 300 });
+    const table = (await runCli(['status', listen])).stdout;
+    expect(table).toContain('chassis: hv1   bridge: br-int');
+    expect(table).toMatch(/^LOGICAL PORT\s+STATE\s+REASON/m);
+    const json = JSON.parse((await runCli(['status', listen, '--json'])).stdout) as { ports: { logicalPort: string }[] };
+    expect(json.ports.map((p) => p.logicalPort)).toContain('cli1');
+    const providers = await runCli(['providers', listen]);
+    expect(providers.stdout).toContain('dummy: available');
+
+    const before = await uuidsByPort();
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await uuidsByPort()).toEqual(before);
+    const lines = logs.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; logicalPort?: string });
+    expect(lines.some((l) => l.msg === 'plugged port' && l.logicalPort === 'cli1')).toBe(true);
+    expect(lines.some((l) => l.msg === 'stopping; plugged ports stay as they are')).toBe(true);
+  });
+
+  it('reports every invalid flag at once and exits 2', async () => {
+    const result = await runCli(['--ovs-db=nope', '--mass-removal-share=7', '--listen=x']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--ovs-db: expected unix:PATH');
+    expect(result.stderr).toContain('--mass-removal-share: "7"');
+    expect(result.stderr).toContain('--listen: "x" is not HOST:PORT');
+  });
+
+  it('`status` names the address when no agent listens there', async () => {
+    const port = await pickFreePort();
+    const result = await runCli(['status', `--listen=127.0.0.1:${port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`cannot reach the agent at http://127.0.0.1:${port}/status`);
+  });
+});
