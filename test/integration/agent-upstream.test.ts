@@ -168,7 +168,7 @@ describe('upstream "ovn-controller - VIF plugging" (§2.2) with the agent', () =
 
   it('leaves a stale interface marked only with ovn-plugged alone (marker key, DESIGN §3.2)', async () => {
     await node('hv2').ovs.vsctl('add-port', 'br-int', 'vif2', '--', 'set', 'Interface', 'vif2', 'type=internal', 'external-ids:ovn-plugged=dummy', 'external-ids:iface-id=non-existing-lsp2');
-    await agent('hv2').reconciler.schedule('timer');
+    agent('hv2').reconciler.schedule('timer');
     await new Promise((r) => setTimeout(r, 500));
     expect(await ifaceByName('hv2', 'vif2')).toBeDefined();
     await node('hv2').ovs.vsctl('del-port', 'br-int', 'vif2');
@@ -225,7 +225,7 @@ describe('upstream observations (§2.6) with the agent', () => {
     await waitPortState('hv1', 'e1', (p) => p.state === 'Bound', 'Bound');
   });
 
-  it.each([['' as string], ['abc'], ['-5']])('E3/E4: mtu option %j clears mtu_request', async (value) => {
+  it.each([[''], ['abc'], ['-5']])('E3/E4: mtu option %j clears mtu_request', async (value) => {
     await nb('lsp-set-options', 'e1', ...plugOptions, 'vif-plug-mtu-request=430');
     await waitIface('hv1', 'e1', (r) => mtuOf(r) === 430, 'mtu 430');
     await nb('lsp-set-options', 'e1', ...plugOptions, ...(value === '' ? [] : [`vif-plug-mtu-request=${value}`]));
