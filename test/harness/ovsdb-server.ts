@@ -15,6 +15,7 @@ import { waitUntil } from './wait.js';
 
 /** Kinds of listening remote a server can offer to clients. */
 export type RemoteKind = 'punix' | 'ptcp' | 'pssl';
+const REMOTE_KINDS: readonly string[] = ['punix', 'ptcp', 'pssl'];
 
 export interface OvsdbServerOptions {
   /** Path of the `.ovsschema` to create the database from (e.g. /usr/share/ovn/ovn-sb.ovsschema). */
@@ -130,6 +131,13 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
   const { workDir, name, registry } = options;
   const dir = workDir.path;
   const env = toolEnv(dir);
+  const badRemote = options.remotes.find((kind) => !REMOTE_KINDS.includes(kind));
+  if (badRemote !== undefined) {
+    throw new Error(
+      `ovsdb-server ${name}: unknown remote kind ${JSON.stringify(badRemote)} (use ${REMOTE_KINDS.join(', ')})`,
+    );
+  }
+  if (options.remotes.length === 0) throw new Error(`ovsdb-server ${name}: no client remote requested`);
   if (options.remotes.includes('pssl') && options.pki === undefined) {
     throw new Error(`ovsdb-server ${name}: remote 'pssl' needs the 'pki' option`);
   }
@@ -209,8 +217,7 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
   const unixRemote = wantUnix ? `unix:${sockPath}` : undefined;
   const tcpRemote = tcpPort !== undefined ? `tcp:127.0.0.1:${tcpPort}` : undefined;
   const sslRemote = sslPort !== undefined ? `ssl:127.0.0.1:${sslPort}` : undefined;
-  const remote = unixRemote ?? tcpRemote ?? sslRemote;
-  if (remote === undefined) throw new Error(`ovsdb-server ${name}: no client remote requested`);
+  const remote = unixRemote ?? tcpRemote ?? sslRemote ?? '';
   const sslClientArgs = pki
     ? [`--private-key=${pki.clientKey}`, `--certificate=${pki.clientCert}`, `--ca-cert=${pki.caCert}`]
     : [];

@@ -112,20 +112,19 @@ export class SupervisedProcess {
     }
     this.#child = child;
     this.#lastExit = undefined;
+    this.#spawnError = undefined;
     this.#exited = new Promise<ExitStatus>((resolve) => {
-      child.once('exit', (code, signal) => {
-        const status = { code, signal };
-        if (this.#child === child) this.#lastExit = status;
-        this.#registry.forget(this);
+      // A late event of an earlier run must not touch the state of the current one.
+      const ended = (status: ExitStatus, error?: Error): void => {
+        if (this.#child === child) {
+          this.#lastExit = status;
+          this.#spawnError = error;
+          this.#registry.forget(this);
+        }
         resolve(status);
-      });
-      child.once('error', (error) => {
-        const status = { code: null, signal: null };
-        if (this.#child === child) this.#lastExit = status;
-        this.#registry.forget(this);
-        this.#spawnError = error;
-        resolve(status);
-      });
+      };
+      child.once('exit', (code, signal) => ended({ code, signal }));
+      child.once('error', (error) => ended({ code: null, signal: null }, error));
     });
     this.#registry.remember(this);
     try {

@@ -27,6 +27,7 @@ import {
   waitUntil,
   type OvsdbServer,
   type Pki,
+  type RemoteKind,
 } from '../harness/index.js';
 
 const processesUnder = processesMentioning;
@@ -144,6 +145,20 @@ describe('standalone ovsdb-server', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('bad input', () => {
+  it('names an unknown remote kind and a missing schema file', async () => {
+    const kinds: string[] = ['punix', 'pudp'];
+    await expect(
+      startOvsdbServer({ schema: VSWITCH_SCHEMA, remotes: kinds as RemoteKind[] }),
+    ).rejects.toThrow('unknown remote kind "pudp"');
+    await expect(startOvsdbServer({ schema: '/nonexistent/x.ovsschema' })).rejects.toThrow(
+      '/nonexistent/x.ovsschema',
+    );
+    await expect(startSandbox({ chassis: ['hv1', 'hv1'] })).rejects.toThrow('duplicate chassis name "hv1"');
+    expect(defaultRegistry().liveProcesses()).toEqual([]);
   });
 });
 
