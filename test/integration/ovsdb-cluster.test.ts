@@ -199,16 +199,22 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
   });
 
   it('reloads with the newest condition after a reconnect during a condition change (E5)', async () => {
-    const reader = client({ leaderOnly: false, tables: { Item: { where: [where('name', '==', 'lt1')] } } });
+    const writer = client({ leaderOnly: false });
+    await writer.ready();
+    const seeded = await writer.transact((tx) => {
+      for (const [i, name] of ['e5a', 'e5b', 'e5c'].entries()) tx.insert('Item', { name, value: i });
+    });
+    expect(seeded.status).toBe('success');
+    const reader = client({ leaderOnly: false, tables: { Item: { where: [where('name', '==', 'e5a')] } } });
     await reader.ready();
-    expect(itemKeys(reader.table('Item').all())).toEqual(['lt1=1']);
+    expect(itemKeys(reader.table('Item').all())).toEqual(['e5a=0']);
     const home = memberOf(reader);
     const resumes: boolean[] = [];
     reader.on('reconnect', (r) => resumes.push(r.incremental));
     home.pause();
     let expectedSeqno = 0;
     try {
-      expectedSeqno = reader.setCondition('Item', [where('name', '==', 'lt2'), where('name', '==', 'kill3')]);
+      expectedSeqno = reader.setCondition('Item', [where('name', '==', 'e5b'), where('name', '==', 'e5c')]);
       await waitUntil(() => reader.currentRemote !== home.remote && reader.state === 'monitoring', {
         timeoutMs: 15_000,
         description: 'reader on another member',
@@ -218,7 +224,7 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
     }
     await reader.waitForConditionSeqno(expectedSeqno);
     const expected = itemKeys(
-      (await (await cluster().leader()).server.select('Item')).filter((r) => r['name'] === 'lt2' || r['name'] === 'kill3'),
+      (await (await cluster().leader()).server.select('Item')).filter((r) => r['name'] === 'e5b' || r['name'] === 'e5c'),
     );
     expect(expected.length).toBe(2);
     expect(itemKeys(reader.table('Item').all())).toEqual(expected);
