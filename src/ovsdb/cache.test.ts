@@ -227,6 +227,182 @@ describe('Replica: update2 / update3 diffs (checklist §1.4, D5)', () => {
   });
 });
 
+describe('Replica: update2 messages recorded from ovsdb-server 3.1.0', () => {
+  // Recorded with Debian 12's ovsdb-server 3.1.0 (vswitch schema, monitor_cond on Bridge) while
+  // updating Bridge brA step by step; after every step the replica equalled the server's own
+  // `select` result, set order included. The expected rows below are those select results.
+  const A = '39bdd9c7-9a3a-424c-9572-ff3d84c9fad7';
+  const B = 'c5b8096c-85b6-4735-899e-4ef62441afa0';
+  const portsOfA = ['919d6a98-9dc3-4ab7-a81c-bb0acde64107', 'cec0d7fe-2032-4802-bc31-c0043b6efa12'];
+  const steps: [string, unknown, Record<string, unknown> | undefined][] = [
+    [
+      'update to flood_vlans {1,2,3}, two external_ids, a datapath_id',
+      {
+        modify: {
+          datapath_id: 'aaaa',
+          external_ids: [
+            'map',
+            [
+              ['k1', 'v1'],
+              ['k2', 'v2'],
+            ],
+          ],
+          flood_vlans: ['set', [1, 2, 3, 7]],
+        },
+      },
+      {
+        flood_vlans: [1, 2, 3],
+        external_ids: new Map([
+          ['k1', 'v1'],
+          ['k2', 'v2'],
+        ]),
+        datapath_id: 'aaaa',
+      },
+    ],
+    [
+      'update to flood_vlans {2,3,4} and external_ids {k1:v1x,k3:v3}',
+      {
+        modify: {
+          datapath_id: 'bbbb',
+          external_ids: [
+            'map',
+            [
+              ['k1', 'v1x'],
+              ['k2', 'v2'],
+              ['k3', 'v3'],
+            ],
+          ],
+          flood_vlans: ['set', [1, 4]],
+        },
+      },
+      {
+        flood_vlans: [2, 3, 4],
+        external_ids: new Map([
+          ['k1', 'v1x'],
+          ['k3', 'v3'],
+        ]),
+        datapath_id: 'bbbb',
+      },
+    ],
+    [
+      'update to flood_vlans {100,20,3000}, datapath_id cleared',
+      {
+        modify: {
+          datapath_id: ['set', []],
+          fail_mode: 'secure',
+          flood_vlans: ['set', [2, 3, 4, 20, 100, 3000]],
+        },
+      },
+      { flood_vlans: [20, 100, 3000], datapath_id: undefined, fail_mode: 'secure' },
+    ],
+    [
+      'mutate insert into flood_vlans and external_ids',
+      {
+        modify: {
+          external_ids: [
+            'map',
+            [
+              ['a', 'b'],
+              ['zz', 'y'],
+            ],
+          ],
+          flood_vlans: ['set', [5, 1000]],
+        },
+      },
+      {
+        flood_vlans: [5, 20, 100, 1000, 3000],
+        external_ids: new Map([
+          ['a', 'b'],
+          ['k1', 'v1x'],
+          ['k3', 'v3'],
+          ['zz', 'y'],
+        ]),
+      },
+    ],
+    [
+      'update clearing everything',
+      {
+        modify: {
+          external_ids: [
+            'map',
+            [
+              ['a', 'b'],
+              ['k1', 'v1x'],
+              ['k3', 'v3'],
+              ['zz', 'y'],
+            ],
+          ],
+          fail_mode: ['set', []],
+          flood_vlans: ['set', [5, 20, 100, 1000, 3000]],
+        },
+      },
+      { flood_vlans: [], external_ids: new Map(), fail_mode: undefined },
+    ],
+  ];
+
+  it('ends every step equal to the server, set and map order included (D5)', () => {
+    const s = parseSchema({
+      name: 'Open_vSwitch',
+      tables: {
+        Bridge: {
+          columns: {
+            name: { type: 'string' },
+            ports: { type: { key: 'uuid', min: 0, max: 'unlimited' } },
+            datapath_id: { type: { key: 'string', min: 0, max: 1 } },
+            flood_vlans: {
+              type: { key: { type: 'integer', minInteger: 0, maxInteger: 4095 }, min: 0, max: 4096 },
+            },
+            external_ids: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
+            fail_mode: {
+              type: { key: { type: 'string', enum: ['set', ['secure', 'standalone']] }, min: 0, max: 1 },
+            },
+          },
+        },
+      },
+    });
+    const replica = new Replica(s);
+    replica.applyUpdate(
+      'update2',
+      {
+        Bridge: {
+          [A]: { initial: { name: 'brA', flood_vlans: 7, ports: ['set', portsOfA.map((u) => ['uuid', u])] } },
+        },
+      },
+      { clear: true },
+    );
+    let expected: Record<string, unknown> = {
+      _uuid: A,
+      name: 'brA',
+      ports: portsOfA,
+      datapath_id: undefined,
+      flood_vlans: [7],
+      external_ids: new Map(),
+      fail_mode: undefined,
+    };
+    for (const [step, update, change] of steps) {
+      replica.applyUpdate('update2', { Bridge: { [A]: update } });
+      expected = { ...expected, ...change };
+      const row = replica.table('Bridge').get(A)!;
+      expect(row, step).toEqual(expected);
+      expect(JSON.stringify(row['flood_vlans']), step).toBe(JSON.stringify(expected['flood_vlans']));
+      expect([...(row['external_ids'] as ReadonlyMap<string, string>)], step).toEqual([
+        ...(expected['external_ids'] as ReadonlyMap<string, string>),
+      ]);
+    }
+    replica.applyUpdate('update2', {
+      Bridge: { [B]: { insert: { external_ids: ['map', [['ü€😀', '😀']]], name: 'brB' } } },
+    });
+    expect(replica.table('Bridge').get(B)!['external_ids']).toEqual(new Map([['ü€😀', '😀']]));
+    replica.applyUpdate('update2', { Bridge: { [A]: { delete: null } } });
+    expect(
+      replica
+        .table('Bridge')
+        .all()
+        .map((r) => r['name']),
+    ).toEqual(['brB']);
+  });
+});
+
 describe('Replica: monitor v1 updates', () => {
   it('inserts, modifies (columns from "old") and deletes', () => {
     const replica = new Replica<Tables>(schema);
