@@ -15,6 +15,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { OvsdbClient, where, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Timers } from '../plug/index.js';
 import { DummyProvider } from '../providers/dummy/index.js';
+import { loadProviderModules } from '../providers/external/index.js';
 import { createRepresentorProvider } from '../providers/representor/index.js';
 import { parseCommandLine, resolveFromOpenVswitch, usage, type Config, type ResolvedConfig } from './config.js';
 import { formatHostPort, startHttpServer, type HealthReport, type HttpServerHandle } from './http.js';
@@ -121,7 +122,12 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
     for (const provider of builtinProviders(resolved, providerLogger, () => late.reconciler?.schedule('provider'))) await registry.register(provider);
     for (const provider of options.extraProviders ?? []) await registry.register(provider);
     if (resolved.providerModules.length > 0) {
-      throw new Error(`--provider-module is not supported by this build yet (given: ${resolved.providerModules.map((p) => `"${p}"`).join(', ')})`);
+      // Every problem of every module is reported at once (ProviderModuleError) and stops the start.
+      const loaded = await loadProviderModules(resolved.providerModules, { logger: providerLogger, reservedTypes: registry.list().map((p) => p.type) });
+      for (const { provider, modulePath, exportName } of loaded) {
+        await registry.register(provider);
+        logger.info({ provider: provider.type, modulePath, exportName }, 'provider loaded from module');
+      }
     }
 
     const metrics = new AgentMetrics(metricsRegistry);

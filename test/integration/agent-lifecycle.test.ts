@@ -4,6 +4,9 @@
  * guard, DESIGN §3.4), and the real CLI as a child process with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommandLine, startAgent, type AgentHandle, type Config } from '../../src/agent/index.js';
 import { asStringMap, lspAdd, pickFreePort, startSandbox, waitPortBindingUp, waitUntil, type CtlRow, type Sandbox } from '../harness/index.js';
@@ -171,6 +174,33 @@ describe('agent life cycle', () => {
     expect(agent.status().heldRemovals).toBeUndefined();
     expect([...(await uuidsByPort()).keys()].sort()).toEqual(['lc1', 'lc2']);
     await stop(agent);
+  });
+});
+
+describe('providers from --provider-module', () => {
+  it('plugs with a provider loaded from an ES module, and reports every problem of a bad module', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'g-provmod-'));
+    try {
+      const good = join(dir, 'good.mjs');
+      await writeFile(
+        good,
+        `export default { type: 'modprov', maintainedIfaceOptions: () => [], prepare: (r) => ({ kind: 'ready', name: 'm-' + r.logicalPort, type: 'internal', options: {} }) };\n`,
+      );
+      const bad = join(dir, 'bad.mjs');
+      await writeFile(bad, `export const broken = { type: '', prepare: 42, maintainedIfaceOptions: () => [] };\n`);
+      await expect(startAgent(configWith([`--provider-module=${bad}`]))).rejects.toThrow(/bad\.mjs \(export broken\)/);
+
+      const agent = await start([`--provider-module=${good}`]);
+      expect(agent.status().providers.map((p) => p.type)).toEqual(['dummy', 'modprov']);
+      await lspAdd(sandbox.central, 'mod1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'modprov' } });
+      await waitUntil(async () => (await ifaces()).some((r) => r['name'] === 'm-mod1'), { description: 'm-mod1 plugged' });
+      await waitAllBound(agent, ['mod1']);
+      await sandbox.central.nbctlWaitSb('lsp-del', 'mod1');
+      await waitUntil(async () => !(await ifaces()).some((r) => r['name'] === 'm-mod1'), { description: 'm-mod1 unplugged' });
+      await stop(agent);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
