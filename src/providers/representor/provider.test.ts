@@ -421,6 +421,17 @@ describe('RepresentorProvider: programming the logical port MAC on the host func
 });
 
 describe('RepresentorProvider: inventory', () => {
+  it('marks a representor without netdev as rename in progress, without a name', async () => {
+    const devlink = new FakeDevlinkSpawn(fixture('netdevsim-vf3-no-netdev.port-show.json'));
+    const provider = makeProvider(devlink);
+    await provider.init();
+    const vf3 = provider.inventory().items.find((item) => item.id === 'netdevsim/netdevsim10/c0/pf0/vf3');
+    expect(vf3).toEqual({
+      id: 'netdevsim/netdevsim10/c0/pf0/vf3',
+      details: { flavour: 'pcivf', pfMac: '00:53:00:00:00:42', controller: 0, vfNum: 3, devlinkPort: 'netdevsim/netdevsim10/14', renameInProgress: true },
+    });
+  });
+
   it('lists each PF (MAC, controller, netdev) with its VFs and SFs', async () => {
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu-sfs.port-show.json'));
     const provider = makeProvider(devlink);
@@ -433,17 +444,24 @@ describe('RepresentorProvider: inventory', () => {
       ['pci/0000:03:00.0/c1/pf0/sf89', 'en3f0c1pf0sf89'],
     ]);
     expect(items[0]?.details).toEqual({
+      flavour: 'pcipf',
       pfMac: BF_PF0,
+      macSource: 'devlink',
       controller: 1,
       pfNum: 0,
       device: 'pci/0000:03:00.0',
       external: true,
-      flavour: 'pcipf',
-      macSource: 'devlink',
       devlinkPort: 'pci/0000:03:00.0/196607',
-      renameInProgress: false,
     });
-    expect(items[2]?.details).toMatchObject({ flavour: 'pcisf', sfNum: 88, pfMac: BF_PF0, controller: 1 });
+    expect(items[1]?.details).toEqual({ flavour: 'pcivf', pfMac: BF_PF0, controller: 1, vfNum: 0, devlinkPort: 'pci/0000:03:00.0/196608' });
+    expect(items[2]?.details).toEqual({
+      flavour: 'pcisf',
+      pfMac: BF_PF0,
+      controller: 1,
+      sfNum: 88,
+      hwAddr: '00:00:00:00:88:88',
+      devlinkPort: 'pci/0000:03:00.0/229464',
+    });
     expect(notes).toEqual([]);
   });
 });

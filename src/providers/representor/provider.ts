@@ -31,7 +31,7 @@ import type {
 } from '../../plug/provider.js';
 import type { DevlinkPort, DevlinkPortEvent } from './devlink-json.js';
 import { DevlinkMonitorParser, parsePortShowOutput } from './devlink-json.js';
-import type { FallbackMac, HostPf, PortTable } from './port-table.js';
+import type { FallbackMac, FunctionPort, HostPf, PortTable } from './port-table.js';
 import { PROVISIONAL_NETDEV_NAME, buildPortTable, pfsNeedingFallbackMac } from './port-table.js';
 import type { RepresentorMatch } from './lookup.js';
 import { lookupRepresentor, notNow, parseSelector } from './lookup.js';
@@ -245,33 +245,41 @@ export class RepresentorProvider implements PlugProvider {
     return { items, notes };
   }
 
+  /**
+   * The PF first (full identity), then its VFs and SFs with what tells them apart: their number,
+   * the PF MAC and controller to select them by, and their function's hw_addr when set.
+   */
   #pfItems(pf: HostPf): InventoryItem[] {
-    const pfDetails = {
+    const items: InventoryItem[] = [];
+    const add = (id: string, port: DevlinkPort, details: Record<string, string | number | boolean>): void => {
+      const full: Record<string, string | number | boolean> = { ...details, devlinkPort: port.handle };
+      if (port.netdev === undefined || this.#isProvisional(port)) full['renameInProgress'] = true;
+      items.push(port.netdev === undefined ? { id, details: full } : { id, name: port.netdev, details: full });
+    };
+    add(pf.id, pf.port, {
+      flavour: 'pcipf',
       pfMac: pf.mac ?? '',
+      macSource: pf.macSource,
       controller: pf.controller,
       pfNum: pf.pfnum,
       device: pf.device,
       external: pf.port.external ?? false,
-    };
-    const items: InventoryItem[] = [];
-    const add = (id: string, port: DevlinkPort, details: Record<string, string | number | boolean>): void => {
-      const full = {
-        ...pfDetails,
-        ...details,
-        devlinkPort: port.handle,
-        renameInProgress: port.netdev === undefined || this.#isProvisional(port),
+    });
+    const functionDetails = (fn: FunctionPort): Record<string, string | number | boolean> => {
+      const details: Record<string, string | number | boolean> = {
+        flavour: fn.flavour,
+        pfMac: pf.mac ?? '',
+        controller: pf.controller,
+        [fn.flavour === 'pcivf' ? 'vfNum' : 'sfNum']: fn.number,
       };
-      items.push(port.netdev === undefined ? { id, details: full } : { id, name: port.netdev, details: full });
+      if (fn.port.hwAddr !== undefined && !/^(?:00:)+00$/.test(fn.port.hwAddr)) details['hwAddr'] = fn.port.hwAddr;
+      return details;
     };
-    add(pf.id, pf.port, { flavour: 'pcipf', macSource: pf.macSource });
-    for (const vf of [...pf.vfs.values()].sort((a, b) => a.number - b.number)) {
-      add(`${pf.id}/vf${vf.number}`, vf.port, { flavour: 'pcivf', vfNum: vf.number, hwAddr: vf.port.hwAddr ?? '' });
-    }
-    for (const sf of [...pf.sfs.values()].sort((a, b) => a.number - b.number)) {
-      add(`${pf.id}/sf${sf.number}`, sf.port, { flavour: 'pcisf', sfNum: sf.number, hwAddr: sf.port.hwAddr ?? '' });
-    }
+    for (const vf of [...pf.vfs.values()].sort((a, b) => a.number - b.number)) add(`${pf.id}/vf${vf.number}`, vf.port, functionDetails(vf));
+    for (const sf of [...pf.sfs.values()].sort((a, b) => a.number - b.number)) add(`${pf.id}/sf${sf.number}`, sf.port, functionDetails(sf));
     return items;
   }
+
 
   #lookupName(request: PlugRequest): string {
     const selector = parseSelector(request.options);
