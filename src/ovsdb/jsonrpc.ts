@@ -43,8 +43,9 @@ export interface TlsFiles {
 /** TLS material in memory. */
 export interface TlsMaterial {
   readonly ca: string | Buffer;
-  readonly cert: string | Buffer;
-  readonly key: string | Buffer;
+  /** Client certificate and key; ovsdb-server requires them (without, it closes after the handshake). */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
   /** Default false: OVS-PKI certificates carry no host name; the CA chain is still verified. */
   readonly verifyHostname?: boolean;
 }
@@ -165,8 +166,8 @@ export class RpcConnection {
           host: endpoint.host,
           port: endpoint.port,
           ca: m.ca,
-          cert: m.cert,
-          key: m.key,
+          ...(m.cert === undefined ? {} : { cert: m.cert }),
+          ...(m.key === undefined ? {} : { key: m.key }),
           rejectUnauthorized: true,
           ...(m.verifyHostname === true ? {} : { checkServerIdentity: () => undefined }),
         });
