@@ -26,7 +26,7 @@ export class CommandError extends Error {
   ) {
     super(
       `command failed (exit ${String(exitCode)}): ${[command, ...args].map(quoteArg).join(' ')}` +
-        (stderr.trim() ? `\n${stderr.trim()}` : ''),
+        (stderr.trim() ? `\n${stderr.trim()}` : stdout.trim() ? `\n${stdout.trim().slice(-2000)}` : ''),
       options,
     );
     this.name = 'CommandError';

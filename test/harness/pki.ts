@@ -4,7 +4,7 @@
  * certificates are both signed by the `switchca`, so one CA file verifies either side.
  */
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { toolEnv } from './env.js';
 import { runCommand } from './exec.js';
 
@@ -24,10 +24,23 @@ export async function createPki(dir: string): Promise<Pki> {
   await mkdir(dir, { recursive: true });
   const env = toolEnv(dir);
   const pkiDir = join(dir, 'ca');
-  const base = [`--dir=${pkiDir}`, `--log=${join(dir, 'ovs-pki.log')}`];
-  await runCommand('ovs-pki', [...base, 'init'], { env, cwd: dir });
-  await runCommand('ovs-pki', [...base, 'req+sign', join(dir, 'server'), 'switch'], { env, cwd: dir });
-  await runCommand('ovs-pki', [...base, 'req+sign', join(dir, 'client'), 'switch'], { env, cwd: dir });
+  const logPath = join(dir, 'ovs-pki.log');
+  const base = [`--dir=${pkiDir}`, `--log=${logPath}`];
+  const ovsPki = async (...args: string[]): Promise<void> => {
+    try {
+      await runCommand('ovs-pki', [...base, ...args], { env, cwd: dir });
+    } catch (error) {
+      const log = await readFile(logPath, 'utf8').catch(() => '(no log)');
+      throw new Error(`ovs-pki ${args.join(' ')} failed; ${logPath} ends with:\n${log.slice(-2000)}`, {
+        cause: error,
+      });
+    }
+  };
+  await ovsPki('init');
+  // Relative prefixes (cwd is `dir`): ovs-pki puts the prefix into the certificate's CN, which
+  // is limited to 64 characters, so an absolute temp path would make it fail.
+  await ovsPki('req+sign', 'server', 'switch');
+  await ovsPki('req+sign', 'client', 'switch');
   return {
     dir,
     caCert: join(pkiDir, 'switchca', 'cacert.pem'),

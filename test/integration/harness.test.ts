@@ -14,7 +14,10 @@ import {
   portBindingChassisName,
   ProcessStartError,
   processesMentioning,
+  startOvnCentral,
+  startOvnController,
   startOvsdbServer,
+  startVswitchd,
   startRaftCluster,
   startSandbox,
   SupervisedProcess,
@@ -207,6 +210,39 @@ describe('ssl ovsdb-server with OVS-PKI certificates', () => {
       expect(await handshake(false)).toMatch(/^error .*certificate required/);
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe('OVN over SSL', () => {
+  it('serves NB/SB on ssl: and an ovn-controller registers through the SB ssl remote', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'h-ovnssl-'));
+    try {
+      const pki = await createPki(join(dir, 'pki'));
+      const central = await startOvnCentral({ dir, remotes: ['punix', 'pssl'], pki });
+      const ovs = await startVswitchd({ dir, name: 'hv1' });
+      try {
+        const sbSslRemote = central.sbSslRemote ?? '';
+        expect(sbSslRemote).toMatch(/^ssl:127\.0\.0\.1:\d+$/);
+        expect(central.nbSslRemote).toMatch(/^ssl:/);
+        const controller = await startOvnController({
+          ovs,
+          central,
+          chassis: 'hv1',
+          sbRemote: sbSslRemote,
+          pki,
+        });
+        expect(
+          await central.sbctl(`--db=${sbSslRemote}`, '--bare', '--columns=name', 'list', 'Chassis'),
+        ).toBe('hv1\n');
+        await controller.stop();
+      } finally {
+        await ovs.stop();
+        await central.stop();
+      }
+      expect(await processesUnder(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
