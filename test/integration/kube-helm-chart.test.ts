@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Registry } from 'prom-client';
 import { AgentMetrics } from '../../src/agent/metrics.js';
+import { parseCommandLine } from '../../src/agent/config.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube/index.js';
 
 const CHART = resolve('deploy/helm/ovn-plug-agent');
@@ -99,6 +100,12 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
       '--certificate=/etc/ovn-plug-agent/tls/tls.crt',
       '--ca-cert=/etc/ovn-plug-agent/tls/ca.crt',
     ]);
+    // Every flag the chart passes is one the agent accepts (the kubelet expands $(NODE_NAME)).
+    const parsed = parseCommandLine((agent?.args ?? []).map((arg) => arg.replace('$(NODE_NAME)', 'dpu-1')), {});
+    expect(parsed.ok ? 'ok' : parsed.errors).toBe('ok');
+    const defaults = daemonSetPod(manifests(await kube.helm('template', RELEASE, CHART))).containers[0]?.args ?? [];
+    const parsedDefaults = parseCommandLine(defaults.map((arg) => arg.replace('$(NODE_NAME)', 'dpu-1')), {});
+    expect(parsedDefaults.ok ? 'ok' : parsedDefaults.errors).toBe('ok');
     expect(agent?.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     expect(agent?.securityContext.capabilities).toEqual({ add: ['NET_ADMIN'], drop: ['ALL'] });
     expect(agent?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });

@@ -26,6 +26,8 @@ import { TokenBucket, backoffDelayMs, sleep, type BackoffOptions } from './pacin
 import {
   NODE_LABEL,
   PORT_PLUGS_PATH,
+  PORT_PLUG_GROUP,
+  PORT_PLUG_PLURAL,
   PORT_PLUG_API_VERSION,
   PORT_PLUG_KIND,
   newPortPlug,
@@ -136,7 +138,10 @@ export class PortPlugSyncer {
         break;
       } catch (error) {
         const delay = backoffDelayMs(attempt, this.#backoff);
-        this.#logger.warn({ err: error, node: this.#nodeName, retryInMs: delay }, 'cannot list PortPlug objects; retrying');
+        const message = isKubeApiError(error, 404)
+          ? `the Node or the PortPlug CRD (${PORT_PLUG_PLURAL}.${PORT_PLUG_GROUP}) does not exist; retrying`
+          : 'cannot list PortPlug objects; retrying';
+        this.#logger.warn({ err: error, node: this.#nodeName, retryInMs: delay }, message);
         await sleep(this.#clock, delay);
       }
     }
