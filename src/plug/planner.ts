@@ -660,24 +660,51 @@ function nameWinners(candidates: Iterable<ClaimingCandidate>): Map<string, Claim
   return winners;
 }
 
-/** Who holds `name` already, or undefined when it is free (or freed in this plan). */
-function nameHolder(index: OvsIndex, freedNames: ReadonlySet<string>, name: string): string | undefined {
-  if (freedNames.has(name)) return undefined;
+/**
+ * Names this plan frees by removing rows. Port and Interface names are separate unique indexes,
+ * so a Port's name is free for a new Port even while an Interface of that name stays, and vice
+ * versa.
+ */
+class FreedNames {
+  readonly #interfaces = new Set<string>();
+  readonly #ports = new Set<string>();
+
+  add(owned: OwnedInterface): void {
+    this.#interfaces.add(owned.iface.name);
+    this.#ports.add(owned.port.name);
+  }
+
+  delete(owned: OwnedInterface): void {
+    this.#interfaces.delete(owned.iface.name);
+    this.#ports.delete(owned.port.name);
+  }
+
+  hasInterface(name: string): boolean {
+    return this.#interfaces.has(name);
+  }
+
+  hasPort(name: string): boolean {
+    return this.#ports.has(name);
+  }
+}
+
+/** Who holds `name` (as an Interface or a Port) after this plan's removals, or undefined when nobody does. */
+function nameHolder(index: OvsIndex, freed: FreedNames, name: string): string | undefined {
   const { interfaceByName, portNames } = index.names();
   const iface = interfaceByName.get(name);
-  if (iface !== undefined) {
+  if (iface !== undefined && !freed.hasInterface(name)) {
     const owner = ownValue(iface.externalIds, IFACE_ID_KEY);
     return owner === undefined
       ? `interface ${JSON.stringify(name)}`
       : `interface ${JSON.stringify(name)} (iface-id ${JSON.stringify(owner)})`;
   }
-  return portNames.has(name) ? `port ${JSON.stringify(name)}` : undefined;
+  return portNames.has(name) && !freed.hasPort(name) ? `port ${JSON.stringify(name)}` : undefined;
 }
 
 /** Why `candidate` cannot take its name, or undefined when it can. */
 function nameConflict(
   index: OvsIndex,
-  freedNames: ReadonlySet<string>,
+  freed: FreedNames,
   winners: ReadonlyMap<string, ClaimingCandidate>,
   candidate: ClaimingCandidate,
 ): Pick<BlockedPort, 'reason' | 'message'> | undefined {
@@ -689,7 +716,7 @@ function nameConflict(
       message: `provider ${JSON.stringify(candidate.plugType)} names interface ${JSON.stringify(name)} for both ${JSON.stringify(winner.binding.logicalPort)} and ${JSON.stringify(candidate.binding.logicalPort)}`,
     };
   }
-  const holder = nameHolder(index, freedNames, name);
+  const holder = nameHolder(index, freed, name);
   if (holder === undefined) return undefined;
   return {
     reason: 'InterfaceNameTaken',
@@ -708,7 +735,7 @@ function settleNameClaims(
   index: OvsIndex,
   builder: PlanBuilder,
   candidates: readonly PlugCandidate[],
-  freedNames: Set<string>,
+  freed: FreedNames,
 ): void {
   const live = new Set<ClaimingCandidate>();
   for (const candidate of candidates) {
@@ -727,14 +754,13 @@ function settleNameClaims(
       continue;
     }
     live.add({ ...candidate, old });
-    freedNames.add(candidate.replacing.iface.name);
-    freedNames.add(candidate.replacing.port.name);
+    freed.add(candidate.replacing);
   }
   for (;;) {
     const winners = nameWinners(live);
     const losers: Array<[ClaimingCandidate, Pick<BlockedPort, 'reason' | 'message'>]> = [];
     for (const candidate of live) {
-      const conflict = nameConflict(index, freedNames, winners, candidate);
+      const conflict = nameConflict(index, freed, winners, candidate);
       if (conflict !== undefined) losers.push([candidate, conflict]);
     }
     if (losers.length === 0) break;
@@ -751,8 +777,7 @@ function settleNameClaims(
       builder.release.push(candidate.prepared);
       if (candidate.old !== undefined && candidate.replacing !== undefined) {
         builder.release.push(candidate.old.prepared);
-        freedNames.delete(candidate.replacing.iface.name);
-        freedNames.delete(candidate.replacing.port.name);
+        freed.delete(candidate.replacing);
       }
     }
   }
@@ -835,16 +860,15 @@ export function planPorts(input: PlanInput): Plan {
     for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
   }
 
-  const freedNames = new Set<string>();
+  const freed = new FreedNames();
   for (const candidate of removals) {
     const planned = prepareRemoval(input, builder, candidate);
     if (planned === undefined) continue;
     builder.remove.push(planned);
-    freedNames.add(candidate.owned.iface.name);
-    freedNames.add(candidate.owned.port.name);
+    freed.add(candidate.owned);
   }
 
-  settleNameClaims(input, index, builder, candidates, freedNames);
+  settleNameClaims(input, index, builder, candidates, freed);
 
   return builder.build(index.ownedCount);
 }

@@ -100,6 +100,8 @@ interface InterfaceSpec {
   readonly type: 'internal' | '';
   readonly options: 'dummy' | 'named' | 'foreign' | 'none';
   readonly mtu: 1500 | 440 | 'none';
+  /** The Port's name: like its Interface, or another name (which may be another row's Interface name). */
+  readonly portNaming: 'same' | 'pool' | 'own';
 }
 
 function portName(index: number, longName: boolean): string {
@@ -130,6 +132,7 @@ const interfaceSpec = (ports: number): fc.Arbitrary<InterfaceSpec> =>
     type: fc.constantFrom('internal', ''),
     options: fc.constantFrom('dummy', 'named', 'foreign', 'none'),
     mtu: fc.constantFrom<InterfaceSpec['mtu']>(1500, 440, 'none'),
+    portNaming: fc.constantFrom<InterfaceSpec['portNaming']>('same', 'same', 'pool', 'own'),
   });
 
 function toBinding(spec: BindingSpec): SbPortBinding {
@@ -154,7 +157,7 @@ function toBinding(spec: BindingSpec): SbPortBinding {
   };
 }
 
-function addInterface(world: World, spec: InterfaceSpec, taken: Set<string>): World {
+function addInterface(world: World, spec: InterfaceSpec, taken: Taken): World {
   const logicalPort = portName(spec.port, spec.longName);
   const name =
     spec.naming === 'dummy'
@@ -162,8 +165,15 @@ function addInterface(world: World, spec: InterfaceSpec, taken: Set<string>): Wo
       : spec.naming === 'pool'
         ? (NAME_POOL[spec.name] ?? 'pf0vf0')
         : `own-${logicalPort}`;
-  if (taken.has(name)) return world;
-  taken.add(name);
+  const portRowName =
+    spec.portNaming === 'same'
+      ? name
+      : spec.portNaming === 'pool'
+        ? (NAME_POOL[(spec.name + 1) % NAME_POOL.length] ?? 'pf0vf0')
+        : `port-${name}`;
+  if (taken.interfaces.has(name) || taken.ports.has(portRowName)) return world;
+  taken.interfaces.add(name);
+  taken.ports.add(portRowName);
   const externalIds: Record<string, string> = {};
   if (spec.ifaceId) externalIds['iface-id'] = logicalPort;
   if (spec.marker === 'ours') externalIds[OURS] = spec.markerValue;
@@ -183,12 +193,22 @@ function addInterface(world: World, spec: InterfaceSpec, taken: Set<string>): Wo
     ofport: 1,
     ...(spec.mtu !== 'none' ? { mtuRequest: spec.mtu } : {}),
   };
-  return withInterface(world, spec.bridge, name, fields).world;
+  return withInterface(world, spec.bridge, name, fields, portRowName).world;
+}
+
+/** Names already used in a generated world (Port and Interface names are separate unique indexes). */
+interface Taken {
+  readonly interfaces: Set<string>;
+  readonly ports: Set<string>;
+}
+
+function noneTaken(): Taken {
+  return { interfaces: new Set(), ports: new Set() };
 }
 
 function buildWorld(specs: readonly InterfaceSpec[]): World {
   let world = emptyWorld(['br-phys']);
-  const taken = new Set<string>();
+  const taken = noneTaken();
   for (const spec of specs) world = addInterface(world, spec, taken);
   return world;
 }
@@ -307,7 +327,7 @@ describe('planner properties', () => {
 /** {@link buildWorld} without copying the maps per row (linear for large worlds). */
 function buildWorldFast(specs: readonly InterfaceSpec[]): World {
   const seed = emptyWorld(['br-phys']);
-  const taken = new Set<string>();
+  const taken = noneTaken();
   const bridges = new Map(seed.bridges);
   const ports = new Map(seed.ports);
   const interfaces = new Map(seed.interfaces);

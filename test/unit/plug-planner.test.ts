@@ -796,6 +796,36 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
     expect(() => applyPlanForTest(world, p)).not.toThrow();
   });
 
+  it('Port and Interface names are separate: a removed Port named x does not free an Interface named x', () => {
+    const stale = withInterface(
+      emptyWorld(),
+      BR_INT,
+      'y',
+      { externalIds: { 'iface-id': 'gone', [MARKER]: 'dummy' } },
+      'x',
+    );
+    const foreign = withInterface(stale.world, BR_INT, 'x', {}, 'z');
+    const p = plan(foreign.world, [binding('x', dummyOptions())]);
+    expect(writes(p)).toEqual({ ...nothing, remove: ['gone'] });
+    expect(p.blocked).toEqual([
+      expect.objectContaining({ logicalPort: 'x', state: 'Conflict', reason: 'InterfaceNameTaken' }),
+    ]);
+    expect(() => applyPlanForTest(foreign.world, p)).not.toThrow();
+  });
+
+  it('a Port name freed by a removal can be reused when no Interface holds it', () => {
+    const stale = withInterface(
+      emptyWorld(),
+      BR_INT,
+      'y',
+      { externalIds: { 'iface-id': 'gone', [MARKER]: 'dummy' } },
+      'x',
+    );
+    const p = plan(stale.world, [binding('x', dummyOptions())]);
+    expect(writes(p)).toEqual({ ...nothing, create: ['x'], remove: ['gone'] });
+    expect(() => applyPlanForTest(stale.world, p)).not.toThrow();
+  });
+
   it('an owned interface sharing its Port with another interface is never removed (Conflict SharedPort)', () => {
     const { world, portUuid } = withInterface(emptyWorld(), BR_INT, 'bond0', {
       externalIds: { 'iface-id': 'gone', [MARKER]: 'dummy' },

@@ -40,12 +40,16 @@ export function emptyWorld(extraBridges: readonly string[] = []): World {
 
 export type InterfaceFields = Partial<Omit<OvsInterface, 'uuid' | 'name'>>;
 
-/** Adds a Port with one Interface of the same name to `bridgeName`; returns the world and the interface UUID. */
+/**
+ * Adds a Port with one Interface to `bridgeName` (the Port named like the Interface unless
+ * `portName` is given); returns the world and the new UUIDs.
+ */
 export function withInterface(
   world: World,
   bridgeName: string,
   name: string,
   fields: InterfaceFields = {},
+  portName: string = name,
 ): { world: World; interfaceUuid: string; portUuid: string } {
   const interfaceUuid = nextUuid('iface');
   const portUuid = nextUuid('port');
@@ -62,7 +66,7 @@ export function withInterface(
   if (bridge === undefined) throw new Error(`no bridge ${bridgeName}`);
   bridges.set(bridge.uuid, { ...bridge, ports: [...bridge.ports, portUuid] });
   const ports = new Map(world.ports);
-  ports.set(portUuid, { uuid: portUuid, name, interfaces: [interfaceUuid] });
+  ports.set(portUuid, { uuid: portUuid, name: portName, interfaces: [interfaceUuid] });
   const interfaces = new Map(world.interfaces);
   interfaces.set(interfaceUuid, iface);
   return { world: { bridges, ports, interfaces }, interfaceUuid, portUuid };
