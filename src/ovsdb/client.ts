@@ -413,7 +413,7 @@ export class OvsdbClient {
   }
 
   private setState(state: ClientState, info: { remote?: string; reason?: string }): void {
-    if (this.stateValue === state && state !== 'backoff') return;
+    if (this.stateValue === state && state !== 'backoff' && state !== 'connecting') return;
     this.stateValue = state;
     this.logger.debug({ state, ...info }, 'ovsdb client state');
     this.emit('state', state, info);
