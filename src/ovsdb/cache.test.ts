@@ -553,6 +553,15 @@ describe('Replica: inconsistencies (D6) leave the replica untouched', () => {
     expect(replica.table('Bridge').lookupOne('bridge-by-name', 'a')?._uuid).toBe(B1);
   });
 
+  it('keeps the old content when a clear load fails', () => {
+    const replica = loaded();
+    expect(() =>
+      replica.applyUpdate('update2', { Bridge: { [B2]: { initial: { name: 7 } } } }, { clear: true }),
+    ).toThrow(ReplicaInconsistencyError);
+    expect(replica.table('Bridge').get(B1)?.name).toBe('a');
+    expect(replica.table('Bridge').lookupOne('bridge-by-name', 'a')?._uuid).toBe(B1);
+  });
+
   it('names the table, row and column in the error', () => {
     const replica = loaded();
     expect(() =>

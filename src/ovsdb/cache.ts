@@ -247,7 +247,7 @@ type RowConstructor = new (uuid: Uuid, defaults: readonly Datum[]) => Record<str
  * shape with in-object properties, which made building rows of a 35-column table 15-30x faster
  * than cloning a template object or adding properties in a loop (measured with Node 20; this is
  * what keeps 100,000-row initial dumps fast, DESIGN §4). The generated code contains only
- * property names, written as JSON string literals, and no values (docs/adr/0022-replica.md).
+ * property names, written as JSON string literals, and no values (docs/adr/0022-ovsdb-replica.md).
  */
 function rowFactory(table: TableSchema): (uuid: Uuid) => Record<string, Datum> {
   const defaults = table.columnList.map((c) => columnDefault(c));

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyDatumDiff,
@@ -222,6 +223,56 @@ describe('applyDatumDiff (update2 modify rules, checklist §1.4 / D5)', () => {
   it('applying the same diff twice undoes it (why diffs must be applied exactly once)', () => {
     const once = applyDatumDiff(typeOf('vlans'), [1, 2, 3], ['set', [1, 4]]);
     expect(applyDatumDiff(typeOf('vlans'), once, ['set', [1, 4]])).toEqual([1, 2, 3]);
+  });
+});
+
+describe('applyDatumDiff: property — applying the server-computed diff of (old, new) to old gives new', () => {
+  // The diff a server computes (ovsdb_datum_diff): sets → symmetric difference; maps → the new
+  // pairs that are missing or different in old, plus the old pairs whose key is gone in new.
+  function setDiff(oldSet: readonly string[], newSet: readonly string[]): string[] {
+    const o = new Set(oldSet);
+    const n = new Set(newSet);
+    return [...oldSet.filter((x) => !n.has(x)), ...newSet.filter((x) => !o.has(x))];
+  }
+  function mapDiff(
+    oldMap: ReadonlyMap<string, string>,
+    newMap: ReadonlyMap<string, string>,
+  ): [string, string][] {
+    const out: [string, string][] = [];
+    for (const [k, v] of newMap) if (oldMap.get(k) !== v) out.push([k, v]);
+    for (const [k, v] of oldMap) if (!newMap.has(k)) out.push([k, v]);
+    return out;
+  }
+  const sortedUnique = (xs: string[]): string[] =>
+    [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const key = fc.string({ maxLength: 3 });
+
+  it('holds for sets', () => {
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 12 }), fc.array(key, { maxLength: 12 }), (a, b) => {
+        const oldSet = sortedUnique(a);
+        const newSet = sortedUnique(b);
+        const result = applyDatumDiff(typeOf('tags'), oldSet, ['set', setDiff(oldSet, newSet)]);
+        expect(result).toEqual(newSet);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('holds for maps', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(key, key, { maxKeys: 8 }),
+        fc.dictionary(key, key, { maxKeys: 8 }),
+        (a, b) => {
+          const oldMap = new Map(Object.entries(a).sort());
+          const newMap = new Map(Object.entries(b).sort());
+          const result = applyDatumDiff(typeOf('ids'), oldMap, ['map', mapDiff(oldMap, newMap)]);
+          expect(datumEquals(result, newMap)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

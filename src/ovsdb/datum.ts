@@ -1,6 +1,6 @@
 /**
  * OVSDB values (RFC 7047 §5.1 notation) ↔ TypeScript values, decided by the column type
- * (see docs/adr/0020-datum-representation.md).
+ * (see docs/adr/0020-ovsdb-value-representation.md).
  *
  * Representation (stable API):
  * | column kind (schema.ts)  | TypeScript value                        | wire                          |

@@ -1,6 +1,6 @@
 /**
  * Building `transact` requests (RFC 7047 §4.1.3, §5.2) and classifying their replies the way the
- * C IDL does (lib/ovsdb-idl.c `ovsdb_idl_txn_process_reply`), see docs/adr/0021-transactions.md.
+ * C IDL does (lib/ovsdb-idl.c `ovsdb_idl_txn_process_reply`), see docs/adr/0021-ovsdb-transactions.md.
  *
  * Public API (stable):
  * - `new TransactionBuilder(schema)`: `insert` (returns a {@link NamedUuid} row reference named
