@@ -58,7 +58,7 @@ describe('OvsdbClient against a fake server', () => {
     await c.ready();
     expect(c.monitorMethod).toBe('monitor');
     expect(f.requests.map((r) => r.method)).toEqual(['monitor_cond', 'get_schema', 'monitor_cond_since', 'monitor_cond', 'monitor']);
-    await waitUntil(() => (c.table('Thing').get(ROW1) as Row | undefined)?.['n'] === 2, { description: 'v1 update applied' });
+    await waitUntil(() => (c.table('Thing').get(ROW1))?.['n'] === 2, { description: 'v1 update applied' });
     expect(c.table('Thing').get(ROW1)).toEqual({ _uuid: ROW1, name: 'one', n: 2 });
   });
 
