@@ -133,6 +133,14 @@ describe('DevlinkMonitorParser', () => {
     expect(events.map((e) => e.port.netdev)).toEqual(['we"ird}{', 'we"ird}{']);
   });
 
+  it('gives up on an event that never ends instead of buffering without bound', () => {
+    const parser = new DevlinkMonitorParser();
+    const { problems } = parser.push(`{"mon":[{"command":"new","port":{"pci/x/1":{"netdev":"${'x'.repeat(1 << 20)}`);
+    expect(problems).toEqual(['devlink monitor printed an event longer than 1048576 characters; resynchronising']);
+    const next = parser.push('"}}}\n{"command":"del","port":{"pci/x/2":{}}}\n');
+    expect(next.events.map((e) => `${e.command} ${e.port.handle}`)).toEqual(['del pci/x/2']);
+  });
+
   it('reports a malformed event and goes on with the next', () => {
     const bad = '{"command":"new","port":{"pci/x/1":{"vfnum":-1}}}';
     const good = '{"command":"del","port":{"pci/x/2":{}}}';

@@ -185,6 +185,9 @@ export function parsePortShowOutput(text: string): PortDump {
   return { ports, problems };
 }
 
+/** A port event is well under 1 KiB; anything this long is not an event. */
+const MAX_EVENT_CHARS = 1 << 20;
+
 const PORT_COMMANDS: ReadonlySet<string> = new Set<DevlinkPortCommand>(['new', 'set', 'get', 'del']);
 
 /**
@@ -304,11 +307,26 @@ export class DevlinkMonitorParser {
 
   #feedEvent(char: string, events: DevlinkPortEvent[], problems: string[]): void {
     this.#event = `${this.#event ?? ''}${char}`;
+    if (this.#event.length > MAX_EVENT_CHARS) {
+      problems.push(`devlink monitor printed an event longer than ${MAX_EVENT_CHARS} characters; resynchronising`);
+      this.#reset();
+      return;
+    }
     if (this.#track(char) && this.#depth === this.#eventDepth) {
       const text = this.#event;
       this.#event = undefined;
       this.#emit(text, events, problems);
     }
+  }
+
+  /** Forgets everything: the next top-level `{` starts afresh (events or a new wrapper). */
+  #reset(): void {
+    this.#depth = 0;
+    this.#inString = false;
+    this.#escaped = false;
+    this.#eventDepth = 0;
+    this.#prefix = undefined;
+    this.#event = undefined;
   }
 
   /** Updates string/depth state for a character inside an event; true when depth changed. */
