@@ -17,7 +17,7 @@
  * (the JSON writer, `stringifyJson` in framer.ts, writes them exactly).
  *
  * Public API: `decodeAtom`, `decodeDatum`, `applyDatumDiff` (update2 `modify` rules),
- * `encodeAtom`, `encodeDatum`, `datumEquals`, `NamedUuid`, `DatumError`, `isUuid`.
+ * `encodeAtom`, `encodeDatum`, `datumEquals`, `isDatumMap`, `NamedUuid`, `DatumError`, `isUuid`.
  * Decoding validates everything the type says (atomic type, enum, ranges, string lengths, set
  * and map sizes, duplicates) and throws a {@link DatumError} naming the place and the value.
  */

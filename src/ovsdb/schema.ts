@@ -76,7 +76,10 @@ export interface DatabaseSchema {
   readonly tables: ReadonlyMap<string, TableSchema>;
 }
 
-/** A schema document (or a part of one) is invalid. The message names the place and the value. */
+/**
+ * A schema document is invalid, or a request (condition, transaction op) does not fit the schema.
+ * The message names the place (`Table.column`) and the bad value.
+ */
 export class SchemaError extends Error {
   override readonly name = 'SchemaError';
   constructor(
