@@ -9,7 +9,7 @@ import { waitUntil } from '../harness/index.js';
 import { FAKE_SCHEMA, serverDbUpdate, startFakeOvsdbServer } from '../fakes/fake-ovsdb-server.js';
 import type { FakeOvsdbServer } from '../fakes/fake-ovsdb-server.js';
 import { OvsdbClient, ZERO_UUID } from '../../src/ovsdb/index.js';
-import type { ClientState, OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
+import type { ClientState, OvsdbClientOptions } from '../../src/ovsdb/index.js';
 
 const ROW1 = 'bbbbbbbb-0000-4000-8000-000000000001';
 const LAST_ID = 'cccccccc-0000-4000-8000-000000000001';
