@@ -147,7 +147,11 @@ export class ProviderRegistry {
       provider.init === undefined
         ? { ok: true, value: undefined }
         : await this.#withTimeLimit(() => provider.init?.(), this.#lifecycleTimeoutMs, 'init()');
-    if (this.#slots.get(type) !== slot) return stateOf(slot);
+    if (this.#slots.get(type) !== slot) {
+      // Unregistered (or destroyAll) while init() ran: undo the init that just finished.
+      if (outcome.ok) await this.#destroy({ ...slot, provider });
+      return stateOf(slot);
+    }
     if (outcome.ok) {
       slot.provider = provider;
       slot.unavailableReason = undefined;

@@ -155,6 +155,20 @@ describe('register / unregister / get / list', () => {
     expect(r.lookup('p')).toBeUndefined();
     await expect(r.unregister('p')).rejects.toBeInstanceOf(UnknownProviderError);
   });
+  it('a provider unregistered while its init() runs is destroyed once init() finishes, and not registered', async () => {
+    const { registry: r } = registry();
+    const init = deferred<void>();
+    let destroyed = 0;
+    const pending = r.register(
+      provider('late', { init: () => init.promise, destroy: () => void (destroyed += 1) }),
+    );
+    await r.unregister('late');
+    expect(destroyed).toBe(0);
+    init.resolve();
+    await pending;
+    expect(destroyed).toBe(1);
+    expect(r.get('late')).toBeUndefined();
+  });
 });
 
 describe('init failure -> registered as unavailable with the reason', () => {
