@@ -35,7 +35,19 @@
  * anything on its own exit. Everything else — ownership markers, conflicts, maintained options —
  * is the planner's rule book.
  */
-import { mutation, where, type ClientState, type Mutation, type NamedUuid, type OvsdbClient, type Row, type TransactionBuilder, type TxnOutcome } from '../ovsdb/index.js';
+import {
+  mutation,
+  where,
+  type ClientEvents,
+  type ClientState,
+  type MonitorCondition,
+  type Mutation,
+  type NamedUuid,
+  type Row,
+  type TableView,
+  type TransactionBuilder,
+  type TxnOutcome,
+} from '../ovsdb/index.js';
 import type { PlugRequest, PlugReady, PlugProvider } from '../plug/provider.js';
 import type { Plan, PlannedCreate, PlannedRemove, PlannedReplug, PlannedUpdate, PlanInput, PreparedPlug, ProviderLookup } from '../plug/planner.js';
 import type { ProviderState, RunAllResult } from '../plug/registry.js';
@@ -59,9 +71,25 @@ export interface RemovalHoldPolicy {
 }
 
 /** The replica operations the reconciler uses (an {@link OvsdbClient} fits). */
-export type Replica = Pick<OvsdbClient, 'state' | 'seqno' | 'table' | 'on' | 'off' | 'currentRemote'>;
-export type OvsReplica = Replica & Pick<OvsdbClient, 'transact'>;
-export type SbReplica = Replica & Pick<OvsdbClient, 'setCondition' | 'conditionSeqno'>;
+export interface Replica {
+  readonly state: ClientState;
+  /** Incremented by every applied change batch. */
+  readonly seqno: number;
+  readonly currentRemote: string | undefined;
+  table(name: string): TableView;
+  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown;
+  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown;
+}
+
+export interface OvsReplica extends Replica {
+  transact(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome>;
+}
+
+export interface SbReplica extends Replica {
+  /** Replaces a table's monitor condition; returns the condition seqno at which it is in effect. */
+  setCondition(table: string, where: MonitorCondition): number;
+  readonly conditionSeqno: number;
+}
 
 /** The registry operations the reconciler uses (a `ProviderRegistry` fits). */
 export interface ProviderSource {
@@ -183,11 +211,20 @@ export class Reconciler {
     const onOvsState = (state: ClientState): void => this.#onState('ovs', state);
     const onSbReconnect = (): void => this.#onReconnect('sb');
     const onOvsReconnect = (): void => this.#onReconnect('ovs');
-    this.#o.sb.on('change', onChange).on('state', onSbState).on('reconnect', onSbReconnect);
-    this.#o.ovs.on('change', onChange).on('state', onOvsState).on('reconnect', onOvsReconnect);
+    const { sb, ovs } = this.#o;
+    sb.on('change', onChange);
+    sb.on('state', onSbState);
+    sb.on('reconnect', onSbReconnect);
+    ovs.on('change', onChange);
+    ovs.on('state', onOvsState);
+    ovs.on('reconnect', onOvsReconnect);
     this.#listeners.push(() => {
-      this.#o.sb.off('change', onChange).off('state', onSbState).off('reconnect', onSbReconnect);
-      this.#o.ovs.off('change', onChange).off('state', onOvsState).off('reconnect', onOvsReconnect);
+      sb.off('change', onChange);
+      sb.off('state', onSbState);
+      sb.off('reconnect', onSbReconnect);
+      ovs.off('change', onChange);
+      ovs.off('state', onOvsState);
+      ovs.off('reconnect', onOvsReconnect);
     });
     this.#every(this.#o.resyncIntervalMs, () => this.schedule('timer'));
     this.#every(this.#o.providerRunIntervalMs ?? 1_000, () => void this.#runProviders());

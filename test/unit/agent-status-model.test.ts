@@ -37,7 +37,7 @@ describe('PortStatusModel', () => {
   it('measures plug and bind latency from first sighting and keeps sinceMs while the state holds', () => {
     let now = 1000;
     const model = new PortStatusModel({ now: () => now });
-    const obs = (state: 'Pending' | 'Plugging' | 'Plugged' | 'Bound', reason = state) => ({ logicalPort: 'lsp1', provider: 'dummy', state, reason, message: reason });
+    const obs = (state: 'Pending' | 'Plugging' | 'Plugged' | 'Bound', reason: string = state) => ({ logicalPort: 'lsp1', provider: 'dummy', state, reason, message: reason });
 
     expect(model.update([obs('Pending')])).toMatchObject([{ logicalPort: 'lsp1', to: 'Pending' }]);
     now = 1100;

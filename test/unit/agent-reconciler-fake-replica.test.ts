@@ -1,0 +1,247 @@
+/**
+ * Reconciler outcomes a real server cannot be made to produce on demand: a transaction whose
+ * outcome is unknown (connection lost in flight), an error attributed to one operation, a
+ * commit-time error, and a reply that never comes. The replicas are real `Replica` caches fed with
+ * update2 messages; only `transact` is a fake with scripted outcomes (hence the file name).
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseSchema, Replica, TransactionBuilder, type ClientEvents, type PreparedTransaction, type TxnOutcome } from '../../src/ovsdb/index.js';
+import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
+import { DummyProvider } from '../../src/providers/dummy/index.js';
+import { noopLogger, Reconciler } from '../../src/agent/index.js';
+
+const VSWITCH = parseSchema(JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')));
+const SB = parseSchema(JSON.parse(readFileSync('/usr/share/ovn/ovn-sb.ovsschema', 'utf8')));
+const BRIDGE = '00000000-0000-4000-8000-00000000b001';
+const CHASSIS = '00000000-0000-4000-8000-0000000c0001';
+
+type Listener = (...args: unknown[]) => void;
+
+/** A replica whose content the test writes with update2 messages. */
+class FakeReplica {
+  readonly replica: Replica;
+  readonly #listeners = new Map<string, Set<Listener>>();
+  state: 'monitoring' | 'connecting' = 'monitoring';
+  readonly currentRemote = 'unix:/fake';
+  readonly conditionSeqno = 1;
+
+  constructor(schema: ConstructorParameters<typeof Replica>[0]) {
+    this.replica = new Replica(schema);
+  }
+  get seqno(): number {
+    return this.replica.seqno;
+  }
+  table(name: string) {
+    return this.replica.table(name);
+  }
+  apply(updates: Record<string, unknown>): void {
+    const batch = this.replica.applyUpdate('update2', updates);
+    for (const l of this.#listeners.get('change') ?? []) l(batch);
+  }
+  setCondition(): number {
+    return 1;
+  }
+  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    const set = this.#listeners.get(event) ?? new Set();
+    set.add(listener as Listener);
+    this.#listeners.set(event, set);
+    return this;
+  }
+  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
+    this.#listeners.get(event)?.delete(listener as Listener);
+    return this;
+  }
+}
+
+/** The OVS side: `transact` builds the real operations and answers with the next scripted outcome. */
+class FakeOvs extends FakeReplica {
+  readonly sent: PreparedTransaction[] = [];
+  readonly outcomes: ((tx: PreparedTransaction) => TxnOutcome | Promise<TxnOutcome>)[] = [];
+
+  transact(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
+    const builder = new TransactionBuilder(VSWITCH);
+    build(builder);
+    const prepared = builder.build();
+    this.sent.push(prepared);
+    const next = this.outcomes.shift();
+    return Promise.resolve(next === undefined ? { status: 'unknown', reason: 'timeout' } : next(prepared));
+  }
+}
+
+function world(ports: string[]) {
+  const ovs = new FakeOvs(VSWITCH);
+  ovs.apply({ Bridge: { [BRIDGE]: { initial: { name: 'br-int', ports: ['set', []] } } } });
+  const sb = new FakeReplica(SB);
+  sb.apply({ Chassis: { [CHASSIS]: { initial: { name: 'hv1' } } } });
+  sb.apply({
+    Port_Binding: Object.fromEntries(
+      ports.map((name, i) => [
+        `00000000-0000-4000-8000-0000000000${String(i + 10)}`,
+        { initial: { logical_port: name, type: '', options: ['map', [['vif-plug-type', 'dummy']]], requested_chassis: ['uuid', CHASSIS] } },
+      ]),
+    ),
+  });
+  return { ovs, sb };
+}
+
+/** The reply the server would give and the update it would send for `tx`: commit it into the replica. */
+function commit(ovs: FakeOvs, tx: PreparedTransaction): TxnOutcome {
+  const uuids = new Map<NonNullable<(typeof tx.inserts)[number]>, string>();
+  const ifaceUpdates: Record<string, unknown> = {};
+  const portUpdates: Record<string, unknown> = {};
+  const portUuids: string[] = [];
+  let n = 0;
+  const uuidOf = (): string => `00000000-0000-4000-8000-${(0xa00000000000 + ++n + Math.floor(Math.random() * 1e6) * 1000).toString(16).padStart(12, '0')}`;
+  const byName = new Map<string, string>();
+  for (const ref of tx.inserts) {
+    const uuid = uuidOf();
+    uuids.set(ref, uuid);
+    byName.set(ref.name, uuid);
+  }
+  for (const op of tx.ops as Record<string, unknown>[]) {
+    if (op['op'] !== 'insert') continue;
+    const uuid = byName.get(String(op['uuid-name'])) ?? '';
+    const row = { ...(op['row'] as Record<string, unknown>) };
+    if (op['table'] === 'Interface') ifaceUpdates[uuid] = { insert: row };
+    if (op['table'] === 'Port') {
+      const ifaces = row['interfaces'] as [string, unknown[]];
+      row['interfaces'] = ['set', (ifaces[1] as [string, string][]).map(([, name]) => ['uuid', byName.get(name) ?? ''])];
+      portUpdates[uuid] = { insert: row };
+      portUuids.push(uuid);
+    }
+  }
+  ovs.apply({ Interface: ifaceUpdates, Port: portUpdates, Bridge: { [BRIDGE]: { modify: { ports: ['set', portUuids.map((u) => ['uuid', u])] } } } });
+  return { status: 'success', results: [], uuids, selected: new Map(), incremented: new Map() };
+}
+
+async function startReconciler(ovs: FakeOvs, sb: FakeReplica): Promise<Reconciler> {
+  const registry = new ProviderRegistry();
+  await registry.register(new DummyProvider());
+  const reconciler = new Reconciler({
+    sb,
+    ovs,
+    providers: registry,
+    chassisName: 'hv1',
+    integrationBridge: 'br-int',
+    ownershipKey: 'ovn-plug-agent',
+    removalHold: { share: 0.5, minCount: 2, graceMs: 60_000 },
+    resyncIntervalMs: 600_000,
+    providerRunIntervalMs: 600_000,
+    planner: planPorts,
+    now: Date.now,
+    timers: systemTimers,
+    logger: noopLogger,
+  });
+  reconciler.start();
+  return reconciler;
+}
+
+function insertedNames(tx: PreparedTransaction): string[] {
+  return (tx.ops as Record<string, unknown>[]).filter((op) => op['op'] === 'insert' && op['table'] === 'Interface').map((op) => String((op['row'] as Record<string, unknown>)['name']));
+}
+
+let running: Reconciler | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+describe('Reconciler with scripted transaction outcomes', () => {
+  it('sends the whole plan as one verify-guarded transaction and stays quiet once the replica shows it', async () => {
+    const { ovs, sb } = world(['a', 'b']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(running?.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']));
+    expect(ovs.sent).toHaveLength(1);
+    const tx = ovs.sent[0];
+    expect(insertedNames(tx!).sort()).toEqual(['a', 'b']);
+    expect((tx!.ops[0] as Record<string, unknown>)['op']).toBe('wait');
+    running.schedule('timer');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ovs.sent).toHaveLength(1);
+  });
+
+  it('never resends after an unknown outcome: it waits for the replica and plans from what it shows', async () => {
+    const { ovs, sb } = world(['a']);
+    let inFlight: PreparedTransaction | undefined;
+    ovs.outcomes.push((tx) => {
+      inFlight = tx;
+      return { status: 'unknown', reason: 'disconnected' };
+    });
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    running.schedule('reconnect');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ovs.sent).toHaveLength(1);
+    // The replica catches up and shows that the transaction did commit: nothing more to send.
+    if (inFlight === undefined) throw new Error('no transaction');
+    commit(ovs, inFlight);
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ovs.sent).toHaveLength(1);
+  });
+
+  it('after an unknown outcome that did not commit, plans again once the replica moved', async () => {
+    const { ovs, sb } = world(['a']);
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ovs.sent).toHaveLength(1);
+    ovs.apply({ Open_vSwitch: { '00000000-0000-4000-8000-0000000000f1': { insert: {} } } });
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    expect(insertedNames(ovs.sent[1]!)).toEqual(['a']);
+  });
+
+  it('attributes an operation error to its port: Failed with the error verbatim, the others go on', async () => {
+    const { ovs, sb } = world(['a', 'b']);
+    ovs.outcomes.push((tx) => {
+      const index = (tx.ops as Record<string, unknown>[]).findIndex((op) => op['op'] === 'insert' && op['table'] === 'Interface' && (op['row'] as Record<string, unknown>)['name'] === 'b');
+      return { status: 'error', scope: 'op', opIndex: index, error: 'constraint violation', details: 'b is bad' };
+    });
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    expect(insertedNames(ovs.sent[1]!)).toEqual(['a']);
+    await vi.waitFor(() => expect(running?.status().ports.find((p) => p.logicalPort === 'b')).toMatchObject({ state: 'Failed', reason: 'TransactionFailed', message: 'constraint violation: b is bad' }));
+    expect(running.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Plugged');
+  });
+
+  it('retries the ports of a commit-time error one per transaction to find the culprit', async () => {
+    const { ovs, sb } = world(['a', 'b']);
+    ovs.outcomes.push((tx) => ({ status: 'error', scope: 'commit', opIndex: tx.ops.length, error: 'referential integrity violation' }));
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 5000 });
+    expect(insertedNames(ovs.sent[0]!).sort()).toEqual(['a', 'b']);
+    expect(insertedNames(ovs.sent[1]!)).toHaveLength(1);
+    expect(insertedNames(ovs.sent[2]!)).toHaveLength(1);
+    await vi.waitFor(() => expect(running?.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']));
+  });
+
+  it('keeps at most one transaction in flight however many changes arrive', async () => {
+    const { ovs, sb } = world(['a']);
+    let reply: (o: TxnOutcome) => void = () => undefined;
+    let pending: PreparedTransaction | undefined;
+    ovs.outcomes.push((tx) => {
+      pending = tx;
+      return new Promise<TxnOutcome>((resolve) => (reply = resolve));
+    });
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    expect(running.status().ports[0]?.state).toBe('Plugging');
+    for (let i = 0; i < 20; i++) {
+      sb.apply({ Chassis: { [CHASSIS]: { modify: { name: i % 2 === 0 ? 'hv1' : 'hv1' } } } });
+      running.schedule('change');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ovs.sent).toHaveLength(1);
+    if (pending === undefined) throw new Error('no transaction');
+    reply(commit(ovs, pending));
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    expect(ovs.sent).toHaveLength(1);
+  });
+});
