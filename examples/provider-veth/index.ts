@@ -58,7 +58,9 @@ interface VethLink {
   readonly peer?: string;
 }
 
-type Creation = { readonly state: 'running' } | { readonly state: 'failed'; readonly error: string; readonly retryAt: number };
+type Creation =
+  | { readonly state: 'running' }
+  | { readonly state: 'failed'; readonly error: string; readonly retryAt: number };
 
 const IFNAME = /^[^\s/:]{1,15}$/;
 
@@ -107,23 +109,38 @@ export class VethProvider implements PlugProvider {
 
   prepare(request: PlugRequest): PlugAnswer {
     const host = hostEndName(request.logicalPort);
-    if (request.operation === 'remove') return { kind: 'ready', name: request.existing?.name ?? host, options: {} };
+    if (request.operation === 'remove')
+      return { kind: 'ready', name: request.existing?.name ?? host, options: {} };
     const peer = request.options[VETH_PEER_OPTION];
-    if (peer === undefined) return { kind: 'notNow', code: 'MissingPeer', reason: `option "${VETH_PEER_OPTION}" is missing` };
+    if (peer === undefined)
+      return { kind: 'notNow', code: 'MissingPeer', reason: `option "${VETH_PEER_OPTION}" is missing` };
     if (!IFNAME.test(peer)) {
-      return { kind: 'notNow', code: 'MalformedPeer', reason: `option "${VETH_PEER_OPTION}" is not an interface name (1–15 characters, no blanks, "/" or ":"): "${peer}"` };
+      return {
+        kind: 'notNow',
+        code: 'MalformedPeer',
+        reason: `option "${VETH_PEER_OPTION}" is not an interface name (1–15 characters, no blanks, "/" or ":"): "${peer}"`,
+      };
     }
     const link = this.#links.get(host);
     if (link !== undefined) {
       if (link.peer !== undefined && link.peer !== peer) {
-        return { kind: 'notNow', code: 'PeerMismatch', reason: `veth ${host} exists with peer "${link.peer}", not "${peer}": delete it to recreate` };
+        return {
+          kind: 'notNow',
+          code: 'PeerMismatch',
+          reason: `veth ${host} exists with peer "${link.peer}", not "${peer}": delete it to recreate`,
+        };
       }
       return { kind: 'ready', name: host, options: {} };
     }
     const creation = this.#creations.get(host);
-    if (creation?.state === 'running') return { kind: 'notNow', code: 'CreatingVeth', reason: `creating veth ${host} with peer "${peer}"` };
+    if (creation?.state === 'running')
+      return { kind: 'notNow', code: 'CreatingVeth', reason: `creating veth ${host} with peer "${peer}"` };
     if (creation?.state === 'failed' && creation.retryAt > this.#now()) {
-      return { kind: 'notNow', code: 'VethCreateFailed', reason: `creating veth ${host} with peer "${peer}" failed: ${creation.error}` };
+      return {
+        kind: 'notNow',
+        code: 'VethCreateFailed',
+        reason: `creating veth ${host} with peer "${peer}" failed: ${creation.error}`,
+      };
     }
     this.#create(host, peer);
     return { kind: 'notNow', code: 'CreatingVeth', reason: `creating veth ${host} with peer "${peer}"` };
@@ -132,7 +149,11 @@ export class VethProvider implements PlugProvider {
   finish(request: PlugRequest, answer: PlugReady): void {
     if (request.operation !== 'remove' || !this.#links.has(answer.name)) return;
     void this.#ipCommand(['link', 'del', answer.name]).then((result) => {
-      if (!result.ok) this.#logger.warn({ veth: answer.name, error: result.error }, 'veth provider: deleting the veth failed');
+      if (!result.ok)
+        this.#logger.warn(
+          { veth: answer.name, error: result.error },
+          'veth provider: deleting the veth failed',
+        );
       this.#links.delete(answer.name);
       this.#dirty = true;
     });
@@ -157,8 +178,15 @@ export class VethProvider implements PlugProvider {
           this.#creations.delete(host);
           await this.#refresh();
         } else {
-          this.#creations.set(host, { state: 'failed', error: result.error, retryAt: this.#now() + this.#retryMs });
-          this.#logger.warn({ veth: host, peer, error: result.error }, 'veth provider: creating the veth failed');
+          this.#creations.set(host, {
+            state: 'failed',
+            error: result.error,
+            retryAt: this.#now() + this.#retryMs,
+          });
+          this.#logger.warn(
+            { veth: host, peer, error: result.error },
+            'veth provider: creating the veth failed',
+          );
         }
         this.#dirty = true;
       });

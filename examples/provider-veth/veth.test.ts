@@ -27,14 +27,18 @@ function linksInNetns(): Map<string, string | undefined> {
 const create = (logicalPort: string, peer?: string): PlugRequest => ({
   operation: 'create',
   logicalPort,
-  options: peer === undefined ? { 'vif-plug-type': 'veth' } : { 'vif-plug-type': 'veth', 'vif-plug:veth:peer': peer },
+  options:
+    peer === undefined
+      ? { 'vif-plug-type': 'veth' }
+      : { 'vif-plug-type': 'veth', 'vif-plug:veth:peer': peer },
 });
 
 async function until(provider: VethProvider, request: PlugRequest): Promise<PlugAnswer> {
   const deadline = Date.now() + 5_000;
   for (;;) {
     const answer = provider.prepare(request);
-    if (answer.kind === 'ready' || (answer.code !== 'CreatingVeth' && answer.code !== undefined)) return answer;
+    if (answer.kind === 'ready' || (answer.code !== 'CreatingVeth' && answer.code !== undefined))
+      return answer;
     if (Date.now() > deadline) throw new Error(`still not ready: ${answer.reason}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await provider.run();
@@ -62,7 +66,11 @@ describe.runIf(canUseNetns)('VethProvider in a private network namespace', () =>
     const host = hostEndName('lsp-container-1');
 
     const first = provider.prepare(request);
-    expect(first).toEqual({ kind: 'notNow', code: 'CreatingVeth', reason: `creating veth ${host} with peer "ctr1eth0"` });
+    expect(first).toEqual({
+      kind: 'notNow',
+      code: 'CreatingVeth',
+      reason: `creating veth ${host} with peer "ctr1eth0"`,
+    });
     const ready = await until(provider, request);
     expect(ready).toEqual({ kind: 'ready', name: host, options: {} });
     expect(linksInNetns().get(host)).toBe('ctr1eth0');
@@ -72,18 +80,23 @@ describe.runIf(canUseNetns)('VethProvider in a private network namespace', () =>
     const mismatch = provider.prepare(create('lsp-container-1', 'other0'));
     expect(mismatch).toMatchObject({ kind: 'notNow', code: 'PeerMismatch' });
 
-    const removal: PlugRequest = { ...request, operation: 'remove', existing: { name: host, type: '', options: {} } };
+    const removal: PlugRequest = {
+      ...request,
+      operation: 'remove',
+      existing: { name: host, type: '', options: {} },
+    };
     const removeAnswer = provider.prepare(removal);
     expect(removeAnswer).toEqual({ kind: 'ready', name: host, options: {} });
     expect(linksInNetns().has(host)).toBe(true);
     provider.finish(removal, removeAnswer as PlugReady);
     const deadline = Date.now() + 5_000;
-    while (linksInNetns().has(host) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (linksInNetns().has(host) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(linksInNetns().has(host)).toBe(false);
     expect(await provider.run()).toBe(true);
   });
 
-  it('a failing ip link add is reported with the kernel\'s message and retried later', async () => {
+  it("a failing ip link add is reported with the kernel's message and retried later", async () => {
     let now = 1_000;
     const provider = new VethProvider({ logger }, { netns: NETNS, retryMs: 2_000, now: () => now });
     await provider.init();
@@ -92,7 +105,9 @@ describe.runIf(canUseNetns)('VethProvider in a private network namespace', () =>
     provider.prepare(request);
     const failed = await until(provider, request);
     expect(failed).toMatchObject({ kind: 'notNow', code: 'VethCreateFailed' });
-    expect(failed.kind === 'notNow' ? failed.reason : '').toMatch(/creating veth vh[0-9a-f]{13} with peer "taken0" failed: .*File exists/);
+    expect(failed.kind === 'notNow' ? failed.reason : '').toMatch(
+      /creating veth vh[0-9a-f]{13} with peer "taken0" failed: .*File exists/,
+    );
     expect(warnings).toContain('veth provider: creating the veth failed');
     execFileSync('ip', ['-n', NETNS, 'link', 'del', 'taken0']);
     now += 2_001;
@@ -101,7 +116,11 @@ describe.runIf(canUseNetns)('VethProvider in a private network namespace', () =>
 
   it('explains missing and malformed peer options', () => {
     const provider = new VethProvider({ logger }, { netns: NETNS });
-    expect(provider.prepare(create('lsp-x'))).toEqual({ kind: 'notNow', code: 'MissingPeer', reason: 'option "vif-plug:veth:peer" is missing' });
+    expect(provider.prepare(create('lsp-x'))).toEqual({
+      kind: 'notNow',
+      code: 'MissingPeer',
+      reason: 'option "vif-plug:veth:peer" is missing',
+    });
     const malformed = provider.prepare(create('lsp-x', 'far-too-long-name0'));
     expect(malformed).toMatchObject({ kind: 'notNow', code: 'MalformedPeer' });
     expect(malformed.kind === 'notNow' ? malformed.reason : '').toContain('"far-too-long-name0"');

@@ -20,7 +20,8 @@ async function problemsOf(paths: string[], options = {}): Promise<string[]> {
   try {
     await loadProviderModules(paths, options);
   } catch (error) {
-    if (error instanceof ProviderModuleError) return error.problems.map((p) => `${p.exportName ?? '-'}: ${p.message}`);
+    if (error instanceof ProviderModuleError)
+      return error.problems.map((p) => `${p.exportName ?? '-'}: ${p.message}`);
     throw error;
   }
   throw new Error('expected loadProviderModules to fail');
@@ -65,13 +66,17 @@ describe('loadProviderModules: what a module may export', () => {
       debug: () => undefined,
       warn: () => undefined,
       error: () => undefined,
-      info: (fields: object, message?: string) => lines.push(message === undefined ? { fields } : { fields, message }),
+      info: (fields: object, message?: string) =>
+        lines.push(message === undefined ? { fields } : { fields, message }),
     };
     const loaded = await loadProviderModules([path], { logger });
     expect(loaded.map((l) => [l.exportName, l.provider.type])).toEqual([['default', 'cls']]);
     const namespace = (await import(path)) as { constructed: number };
     expect(namespace.constructed).toBe(1);
-    expect(lines[0]).toEqual({ fields: { providerModule: path, providerExport: 'default', hello: 1 }, message: 'constructed' });
+    expect(lines[0]).toEqual({
+      fields: { providerModule: path, providerExport: 'default', hello: 1 },
+      message: 'constructed',
+    });
   });
 
   it('loads several named exports and a default array, relative to cwd', async () => {
@@ -82,7 +87,11 @@ describe('loadProviderModules: what a module may export', () => {
       'many.mjs',
     );
     const loaded = await loadProviderModules(['./many.mjs'], { cwd: dir });
-    expect(loaded.map((l) => `${l.exportName}=${l.provider.type}`)).toEqual(['default[0]=c', 'default[1]=a', 'b=b']);
+    expect(loaded.map((l) => `${l.exportName}=${l.provider.type}`)).toEqual([
+      'default[0]=c',
+      'default[1]=a',
+      'b=b',
+    ]);
   });
 
   it('loads the veth example provider module', async () => {
@@ -99,7 +108,9 @@ describe('loadProviderModules: every problem at once, with module path and expor
       export const badMethods = { type: 'x', maintainedIfaceOptions: ['a'], prepare: 'no', run: true };
       export const badMaintained = { type: 'y', maintainedIfaceOptions() { return [1]; }, prepare() {} };
     `);
-    const throwing = moduleFile(`export default class Boom { constructor() { throw new Error('no devlink here'); } }`);
+    const throwing = moduleFile(
+      `export default class Boom { constructor() { throw new Error('no devlink here'); } }`,
+    );
     const missing = join(dir, 'does-not-exist.mjs');
     const importError = await import(missing).then(
       () => 'imported?',
@@ -123,7 +134,9 @@ describe('loadProviderModules: every problem at once, with module path and expor
         'exports no provider object or class (exports: answer, helper); export a provider object or class as default or named export (docs/providers.md)',
       ],
     ]);
-    expect(error instanceof Error ? error.message : '').toContain(`cannot load provider modules (8 problems):\n  ${broken} (export noType): "type"`);
+    expect(error instanceof Error ? error.message : '').toContain(
+      `cannot load provider modules (8 problems):\n  ${broken} (export noType): "type"`,
+    );
   });
 
   it('reports a syntax error with the module path', async () => {

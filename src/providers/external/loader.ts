@@ -65,7 +65,10 @@ const NO_OP_LOGGER: ProviderLogger = {
 };
 
 function formatProblem(problem: ProviderModuleProblem): string {
-  const where = problem.exportName === undefined ? problem.modulePath : `${problem.modulePath} (export ${problem.exportName})`;
+  const where =
+    problem.exportName === undefined
+      ? problem.modulePath
+      : `${problem.modulePath} (export ${problem.exportName})`;
   return `${where}: ${problem.message}`;
 }
 
@@ -78,7 +81,12 @@ function isClass(value: unknown): value is new (context: ProviderContext) => unk
 }
 
 function isProviderLike(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && CONTRACT_KEYS.some((key) => key in value);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    CONTRACT_KEYS.some((key) => key in value)
+  );
 }
 
 function describeValue(value: unknown): string {
@@ -101,16 +109,21 @@ function boundLogger(parent: ProviderLogger, fields: Record<string, string>): Pr
  * @returns the problems, empty when it is a usable provider.
  */
 export function providerShapeProblems(value: unknown): string[] {
-  if (typeof value !== 'object' || value === null) return [`is ${describeValue(value)}, not a provider object`];
+  if (typeof value !== 'object' || value === null)
+    return [`is ${describeValue(value)}, not a provider object`];
   const record = value as Record<string, unknown>;
   const problems: string[] = [];
   const type = record['type'];
   if (typeof type !== 'string' || type.trim() === '') {
-    problems.push(`"type" must be a non-empty string, got ${type === undefined ? 'nothing' : describeValue(type)}`);
+    problems.push(
+      `"type" must be a non-empty string, got ${type === undefined ? 'nothing' : describeValue(type)}`,
+    );
   }
   for (const method of REQUIRED_METHODS) {
     if (typeof record[method] !== 'function') {
-      problems.push(`"${method}" must be a function, got ${record[method] === undefined ? 'nothing' : describeValue(record[method])}`);
+      problems.push(
+        `"${method}" must be a function, got ${record[method] === undefined ? 'nothing' : describeValue(record[method])}`,
+      );
     }
   }
   for (const method of OPTIONAL_METHODS) {
@@ -122,7 +135,9 @@ export function providerShapeProblems(value: unknown): string[] {
     try {
       const maintained: unknown = (record['maintainedIfaceOptions'] as () => unknown).call(value);
       if (!Array.isArray(maintained) || !maintained.every((key) => typeof key === 'string')) {
-        problems.push(`maintainedIfaceOptions() must return an array of strings, got ${describeValue(maintained)}`);
+        problems.push(
+          `maintainedIfaceOptions() must return an array of strings, got ${describeValue(maintained)}`,
+        );
       }
     } catch (error) {
       problems.push(`maintainedIfaceOptions() threw: ${errorText(error)}`);
@@ -189,7 +204,10 @@ async function loadOne(
   for (const { exportName, value } of candidates) {
     let instance: unknown = value;
     if (isClass(value)) {
-      const logger = boundLogger(options.logger ?? NO_OP_LOGGER, { providerModule: modulePath, providerExport: exportName });
+      const logger = boundLogger(options.logger ?? NO_OP_LOGGER, {
+        providerModule: modulePath,
+        providerExport: exportName,
+      });
       try {
         instance = new value({ logger });
       } catch (error) {
@@ -224,7 +242,11 @@ export async function loadProviderModules(
     const type = entry.provider.type;
     const first = byType.get(type);
     if (reserved.has(type)) {
-      problems.push({ modulePath: entry.modulePath, exportName: entry.exportName, message: `type "${type}" is already taken by a built-in provider` });
+      problems.push({
+        modulePath: entry.modulePath,
+        exportName: entry.exportName,
+        message: `type "${type}" is already taken by a built-in provider`,
+      });
     } else if (first !== undefined) {
       problems.push({
         modulePath: entry.modulePath,

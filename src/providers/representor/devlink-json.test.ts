@@ -8,7 +8,8 @@ import {
   parsePortShowOutput,
 } from './devlink-json.js';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/devlink/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../../../test/fixtures/devlink/${name}`, import.meta.url), 'utf8');
 
 describe('parsePortShowOutput', () => {
   it('reads a BlueField-2 dump: uplink, host PF with hw_addr and controller 1, VFs', () => {
@@ -27,15 +28,26 @@ describe('parsePortShowOutput', () => {
       external: true,
       hwAddr: '08:c0:eb:c4:2a:10',
     });
-    expect(ports.find((p) => p.netdev === 'pf0vf3')).toMatchObject({ flavour: 'pcivf', controller: 1, vfnum: 3 });
+    expect(ports.find((p) => p.netdev === 'pf0vf3')).toMatchObject({
+      flavour: 'pcivf',
+      controller: 1,
+      vfnum: 3,
+    });
     expect(ports.find((p) => p.netdev === 'p0')).toMatchObject({ flavour: 'physical', portNumber: 0 });
   });
 
   it('reads SF ports with their sfnum and netdevsim handles', () => {
     const sfs = parsePortShowOutput(fixture('bluefield2-dpu-sfs.port-show.json')).ports;
-    expect(sfs.find((p) => p.sfnum === 88)).toMatchObject({ flavour: 'pcisf', netdev: 'en3f0c1pf0sf88', hwAddr: '00:00:00:00:88:88' });
+    expect(sfs.find((p) => p.sfnum === 88)).toMatchObject({
+      flavour: 'pcisf',
+      netdev: 'en3f0c1pf0sf88',
+      hwAddr: '00:00:00:00:88:88',
+    });
     const nsim = parsePortShowOutput(fixture('netdevsim.port-show.json')).ports;
-    expect(nsim.find((p) => p.flavour === 'pcipf')).toMatchObject({ device: 'netdevsim/netdevsim10', index: 10 });
+    expect(nsim.find((p) => p.flavour === 'pcipf')).toMatchObject({
+      device: 'netdevsim/netdevsim10',
+      index: 10,
+    });
   });
 
   it('reads a port without netdev (type notset)', () => {
@@ -64,15 +76,21 @@ describe('parsePortShowOutput', () => {
     });
     const { ports, problems } = parsePortShowOutput(text);
     expect(ports.map((p) => p.netdev)).toEqual(['pf0vf2']);
-    expect(problems).toEqual(['devlink port pci/0000:03:00.0/1: "vfnum" is not a non-negative integer: "seven"']);
+    expect(problems).toEqual([
+      'devlink port pci/0000:03:00.0/1: "vfnum" is not a non-negative integer: "seven"',
+    ]);
   });
 
   it('rejects bad handles and hw_addr values with the value quoted', () => {
-    expect(() => parsePortEntry('pf0vf0', {})).toThrow('devlink port handle is not "bus/device/index": "pf0vf0"');
+    expect(() => parsePortEntry('pf0vf0', {})).toThrow(
+      'devlink port handle is not "bus/device/index": "pf0vf0"',
+    );
     expect(() => parsePortEntry('pci/x/1', { function: { hw_addr: 'zz' } })).toThrow(
       'devlink port pci/x/1: "function.hw_addr" is not an address: "zz"',
     );
-    expect(() => parsePortEntry('pci/x/1', { external: 'yes' })).toThrow('"external" is not a boolean: "yes"');
+    expect(() => parsePortEntry('pci/x/1', { external: 'yes' })).toThrow(
+      '"external" is not a boolean: "yes"',
+    );
   });
 });
 
@@ -85,14 +103,17 @@ describe('parseMonitorEvent', () => {
 
   it('rejects unknown commands and events naming several ports', () => {
     expect(() => parseMonitorEvent({ command: 'frob', port: {} })).toThrow('unknown command: "frob"');
-    expect(() => parseMonitorEvent({ command: 'new', port: { 'a/b/1': {}, 'a/b/2': {} } })).toThrow(/exactly one port, got 2/);
+    expect(() => parseMonitorEvent({ command: 'new', port: { 'a/b/1': {}, 'a/b/2': {} } })).toThrow(
+      /exactly one port, got 2/,
+    );
   });
 });
 
 describe('DevlinkMonitorParser', () => {
   const stream = fixture('bluefield2-vf-hotplug.monitor.json');
-  const summary = (events: readonly { command: string; port: { handle: string; netdev?: string } }[]): string[] =>
-    events.map((e) => `${e.command} ${e.port.handle} ${e.port.netdev ?? '-'}`);
+  const summary = (
+    events: readonly { command: string; port: { handle: string; netdev?: string } }[],
+  ): string[] => events.map((e) => `${e.command} ${e.port.handle} ${e.port.netdev ?? '-'}`);
   const expected = [
     'new pci/0000:03:00.0/196612 eth7',
     'new pci/0000:03:00.0/196612 pf0vf4',
@@ -100,7 +121,7 @@ describe('DevlinkMonitorParser', () => {
     'del pci/0000:03:00.0/196611 -',
   ];
 
-  it("reads devlink's never-closed {\"mon\":[ framing in one chunk", () => {
+  it('reads devlink\'s never-closed {"mon":[ framing in one chunk', () => {
     const result = new DevlinkMonitorParser().push(stream);
     expect(result.problems).toEqual([]);
     expect(summary(result.events)).toEqual(expected);
@@ -135,8 +156,12 @@ describe('DevlinkMonitorParser', () => {
 
   it('gives up on an event that never ends instead of buffering without bound', () => {
     const parser = new DevlinkMonitorParser();
-    const { problems } = parser.push(`{"mon":[{"command":"new","port":{"pci/x/1":{"netdev":"${'x'.repeat(1 << 20)}`);
-    expect(problems).toEqual(['devlink monitor printed an event longer than 1048576 characters; resynchronising']);
+    const { problems } = parser.push(
+      `{"mon":[{"command":"new","port":{"pci/x/1":{"netdev":"${'x'.repeat(1 << 20)}`,
+    );
+    expect(problems).toEqual([
+      'devlink monitor printed an event longer than 1048576 characters; resynchronising',
+    ]);
     const next = parser.push('"}}}\n{"command":"del","port":{"pci/x/2":{}}}\n');
     expect(next.events.map((e) => `${e.command} ${e.port.handle}`)).toEqual(['del pci/x/2']);
   });

@@ -206,7 +206,9 @@ export function parseMonitorEvent(value: unknown): DevlinkPortEvent | undefined 
     throw new DevlinkOutputError(`devlink monitor port event has an unknown command: ${describe(command)}`);
   }
   if (!isRecord(portTable)) {
-    throw new DevlinkOutputError(`devlink monitor port event: "port" is not an object: ${describe(portTable)}`);
+    throw new DevlinkOutputError(
+      `devlink monitor port event: "port" is not an object: ${describe(portTable)}`,
+    );
   }
   const entries = Object.entries(portTable);
   const first = entries[0];
@@ -308,7 +310,9 @@ export class DevlinkMonitorParser {
   #feedEvent(char: string, events: DevlinkPortEvent[], problems: string[]): void {
     this.#event = `${this.#event ?? ''}${char}`;
     if (this.#event.length > MAX_EVENT_CHARS) {
-      problems.push(`devlink monitor printed an event longer than ${MAX_EVENT_CHARS} characters; resynchronising`);
+      problems.push(
+        `devlink monitor printed an event longer than ${MAX_EVENT_CHARS} characters; resynchronising`,
+      );
       this.#reset();
       return;
     }

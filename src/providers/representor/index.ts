@@ -1,8 +1,4 @@
-export {
-  REPRESENTOR_PROVIDER_TYPE,
-  RepresentorProvider,
-  createRepresentorProvider,
-} from './provider.js';
+export { REPRESENTOR_PROVIDER_TYPE, RepresentorProvider, createRepresentorProvider } from './provider.js';
 export type { BackoffOptions, RepresentorProviderOptions } from './provider.js';
 export {
   DevlinkMonitorParser,
@@ -11,9 +7,22 @@ export {
   parsePortEntry,
   parsePortShowOutput,
 } from './devlink-json.js';
-export type { DevlinkPort, DevlinkPortCommand, DevlinkPortEvent, MonitorChunkResult, PortDump } from './devlink-json.js';
+export type {
+  DevlinkPort,
+  DevlinkPortCommand,
+  DevlinkPortEvent,
+  MonitorChunkResult,
+  PortDump,
+} from './devlink-json.js';
 export { buildPortTable, lacksNetdev, pfId, pfsNeedingFallbackMac, uplinkForPf } from './port-table.js';
-export type { FallbackMac, FunctionFlavour, FunctionPort, HostPf, PfMacSource, PortTable } from './port-table.js';
+export type {
+  FallbackMac,
+  FunctionFlavour,
+  FunctionPort,
+  HostPf,
+  PfMacSource,
+  PortTable,
+} from './port-table.js';
 export {
   PF_MAC_OPTION,
   SF_NUM_OPTION,

@@ -10,7 +10,9 @@ import { buildPortTable, pfsNeedingFallbackMac } from './port-table.js';
 import { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
 
 const ports = (name: string): readonly DevlinkPort[] =>
-  parsePortShowOutput(readFileSync(new URL(`../../../test/fixtures/devlink/${name}`, import.meta.url), 'utf8')).ports;
+  parsePortShowOutput(
+    readFileSync(new URL(`../../../test/fixtures/devlink/${name}`, import.meta.url), 'utf8'),
+  ).ports;
 const table = (name: string, fallback?: ReadonlyMap<string, FallbackMac>): PortTable =>
   buildPortTable(ports(name), fallback);
 
@@ -23,7 +25,8 @@ function find(t: PortTable, options: Record<string, string>): RepresentorMatch |
 }
 
 function netdev(answer: RepresentorMatch | NotNow): string {
-  if (answer.kind !== 'found') throw new Error(`expected a representor, got ${answer.code ?? ''}: ${answer.reason}`);
+  if (answer.kind !== 'found')
+    throw new Error(`expected a representor, got ${answer.code ?? ''}: ${answer.reason}`);
   return answer.netdev;
 }
 
@@ -36,14 +39,38 @@ describe('parseSelector: option validation', () => {
   it.each([
     [{}, 'MissingPfMac', 'option "vif-plug:representor:pf-mac" is missing'],
     [{ 'vif-plug:representor:pf-mac': ' ' }, 'MissingPfMac', 'is empty'],
-    [{ 'vif-plug:representor:pf-mac': '08:c0:eb:c4:2a' }, 'MalformedPfMac', 'not a MAC address (xx:xx:xx:xx:xx:xx): "08:c0:eb:c4:2a"'],
-    [{ 'vif-plug:representor:pf-mac': '08-c0-eb-c4-2a-10' }, 'MalformedPfMac', '"08-c0-eb-c4-2a-10"'],
-    [{ 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '-1' }, 'MalformedVfNum', 'option "vif-plug:representor:vf-num" is not an integer between 0 and 65535: "-1"'],
-    [{ 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '3x' }, 'MalformedVfNum', '"3x"'],
-    [{ 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '70000' }, 'MalformedVfNum', '"70000"'],
-    [{ 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:sf-num': 'abc' }, 'MalformedSfNum', '"abc"'],
     [
-      { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '1', 'vif-plug:representor:sf-num': '88' },
+      { 'vif-plug:representor:pf-mac': '08:c0:eb:c4:2a' },
+      'MalformedPfMac',
+      'not a MAC address (xx:xx:xx:xx:xx:xx): "08:c0:eb:c4:2a"',
+    ],
+    [{ 'vif-plug:representor:pf-mac': '08-c0-eb-c4-2a-10' }, 'MalformedPfMac', '"08-c0-eb-c4-2a-10"'],
+    [
+      { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '-1' },
+      'MalformedVfNum',
+      'option "vif-plug:representor:vf-num" is not an integer between 0 and 65535: "-1"',
+    ],
+    [
+      { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '3x' },
+      'MalformedVfNum',
+      '"3x"',
+    ],
+    [
+      { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '70000' },
+      'MalformedVfNum',
+      '"70000"',
+    ],
+    [
+      { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:sf-num': 'abc' },
+      'MalformedSfNum',
+      '"abc"',
+    ],
+    [
+      {
+        'vif-plug:representor:pf-mac': BF_PF0,
+        'vif-plug:representor:vf-num': '1',
+        'vif-plug:representor:sf-num': '88',
+      },
       'ConflictingOptions',
       'exclude each other',
     ],
@@ -54,13 +81,21 @@ describe('parseSelector: option validation', () => {
   });
 
   it('accepts any case and surrounding blanks, and an empty vf-num as "no VF"', () => {
-    expect(parseSelector({ 'vif-plug:representor:pf-mac': ' 08:C0:EB:C4:2A:10 ', 'vif-plug:representor:vf-num': '' })).toEqual({
+    expect(
+      parseSelector({
+        'vif-plug:representor:pf-mac': ' 08:C0:EB:C4:2A:10 ',
+        'vif-plug:representor:vf-num': '',
+      }),
+    ).toEqual({
       pfMac: BF_PF0,
     });
   });
 
   it('reads the pre-21.12 spelling plug:representor:* when the new keys are absent', () => {
-    expect(parseSelector({ 'plug:representor:pf-mac': BF_PF0, 'plug:representor:vf-num': '2' })).toEqual({ pfMac: BF_PF0, vfNum: 2 });
+    expect(parseSelector({ 'plug:representor:pf-mac': BF_PF0, 'plug:representor:vf-num': '2' })).toEqual({
+      pfMac: BF_PF0,
+      vfNum: 2,
+    });
   });
 });
 
@@ -68,8 +103,14 @@ describe('lookupRepresentor on a BlueField-2 DPU', () => {
   const bf = table('bluefield2-dpu.port-show.json');
 
   it('finds the VF representor by host PF MAC + VF number (Neutron remote-managed port)', () => {
-    expect(netdev(find(bf, { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '2' }))).toBe('pf0vf2');
-    expect(netdev(find(bf, { 'vif-plug:representor:pf-mac': '08:C0:EB:C4:2A:10', 'vif-plug:representor:vf-num': '0' }))).toBe('pf0vf0');
+    expect(
+      netdev(find(bf, { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '2' })),
+    ).toBe('pf0vf2');
+    expect(
+      netdev(
+        find(bf, { 'vif-plug:representor:pf-mac': '08:C0:EB:C4:2A:10', 'vif-plug:representor:vf-num': '0' }),
+      ),
+    ).toBe('pf0vf0');
   });
 
   it('finds the PF representor without vf-num, per PF', () => {
@@ -78,7 +119,9 @@ describe('lookupRepresentor on a BlueField-2 DPU', () => {
   });
 
   it('VF 7 not found: names the PF and the known VF range', () => {
-    const answer = miss(find(bf, { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '7' }));
+    const answer = miss(
+      find(bf, { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:vf-num': '7' }),
+    );
     expect(answer).toEqual({
       kind: 'notNow',
       code: 'VfNotFound',
@@ -87,12 +130,16 @@ describe('lookupRepresentor on a BlueField-2 DPU', () => {
   });
 
   it('a PF without VFs says no VFs are known and hints at sriov_numvfs', () => {
-    const answer = miss(find(bf, { 'vif-plug:representor:pf-mac': '08:c0:eb:c4:2a:11', 'vif-plug:representor:vf-num': '0' }));
+    const answer = miss(
+      find(bf, { 'vif-plug:representor:pf-mac': '08:c0:eb:c4:2a:11', 'vif-plug:representor:vf-num': '0' }),
+    );
     expect(answer.reason).toContain('(no VFs known: are VFs created on the host (sriov_numvfs)?)');
   });
 
   it('no PF with that MAC: quotes it and lists the known PFs', () => {
-    const answer = miss(find(bf, { 'vif-plug:representor:pf-mac': '02:00:00:00:00:99', 'vif-plug:representor:vf-num': '0' }));
+    const answer = miss(
+      find(bf, { 'vif-plug:representor:pf-mac': '02:00:00:00:00:99', 'vif-plug:representor:vf-num': '0' }),
+    );
     expect(answer.code).toBe('PfNotFound');
     expect(answer.reason).toBe(
       'no PF with MAC "02:00:00:00:00:99" (known PFs: 08:c0:eb:c4:2a:10 (pf0hpf, controller 1, pci/0000:03:00.0 pfnum 0); ' +
@@ -112,15 +159,18 @@ describe('lookupRepresentor: controller numbers on a multi-host DPU', () => {
     ]);
   });
 
-  it('VF 0 of each host resolves to that controller\'s representor, never another one\'s', () => {
-    const vf0 = (mac: string): string => netdev(find(mh, { 'vif-plug:representor:pf-mac': mac, 'vif-plug:representor:vf-num': '0' }));
+  it("VF 0 of each host resolves to that controller's representor, never another one's", () => {
+    const vf0 = (mac: string): string =>
+      netdev(find(mh, { 'vif-plug:representor:pf-mac': mac, 'vif-plug:representor:vf-num': '0' }));
     expect(vf0('02:5e:00:00:00:01')).toBe('pf0vf0');
     expect(vf0('08:c0:eb:d0:00:01')).toBe('c1pf0vf0');
     expect(vf0('08:c0:eb:d0:00:02')).toBe('c2pf0vf0');
   });
 
   it('a VF that exists only on another controller is not found', () => {
-    const answer = miss(find(mh, { 'vif-plug:representor:pf-mac': '08:c0:eb:d0:00:02', 'vif-plug:representor:vf-num': '1' }));
+    const answer = miss(
+      find(mh, { 'vif-plug:representor:pf-mac': '08:c0:eb:d0:00:02', 'vif-plug:representor:vf-num': '1' }),
+    );
     expect(answer.reason).toBe(
       'VF 1 not found under PF 08:c0:eb:d0:00:02 (c2pf0hpf, controller 2, pci/0000:03:00.0 pfnum 0) (VFs 0 known)',
     );
@@ -140,11 +190,15 @@ describe('lookupRepresentor: scalable functions', () => {
   const sf = table('bluefield2-dpu-sfs.port-show.json');
 
   it('finds an SF representor by sf-num', () => {
-    expect(netdev(find(sf, { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:sf-num': '89' }))).toBe('en3f0c1pf0sf89');
+    expect(
+      netdev(find(sf, { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:sf-num': '89' })),
+    ).toBe('en3f0c1pf0sf89');
   });
 
   it('an unknown SF lists the known SFs', () => {
-    const answer = miss(find(sf, { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:sf-num': '1' }));
+    const answer = miss(
+      find(sf, { 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:sf-num': '1' }),
+    );
     expect(answer).toMatchObject({ code: 'SfNotFound' });
     expect(answer.reason).toContain('SF 1 not found under PF 08:c0:eb:c4:2a:10');
     expect(answer.reason).toContain('(SFs 88–89 known)');
@@ -165,9 +219,13 @@ describe('lookupRepresentor: ConnectX host in switchdev mode (ovn-org/ovn#169)',
   });
 
   it('answers with a reason that explains the host-side NIC case', () => {
-    const answer = miss(find(cx, { 'vif-plug:representor:pf-mac': '0c:42:a1:00:00:01', 'vif-plug:representor:vf-num': '4' }));
+    const answer = miss(
+      find(cx, { 'vif-plug:representor:pf-mac': '0c:42:a1:00:00:01', 'vif-plug:representor:vf-num': '4' }),
+    );
     expect(answer.code).toBe('NoPfRepresentors');
-    expect(answer.reason).toContain('no PF with MAC "0c:42:a1:00:00:01": devlink shows no pcipf (host PF) ports at all (6 ports)');
+    expect(answer.reason).toContain(
+      'no PF with MAC "0c:42:a1:00:00:01": devlink shows no pcipf (host PF) ports at all (6 ports)',
+    );
     expect(answer.reason).toContain('host-side switchdev NIC');
     expect(answer.reason).toContain('ovn-org/ovn#169');
   });
@@ -176,14 +234,21 @@ describe('lookupRepresentor: ConnectX host in switchdev mode (ovn-org/ovn#169)',
 describe('lookupRepresentor: netdevsim and rename in progress', () => {
   it('finds netdevsim VFs (the ovn-vif system test setup)', () => {
     const nsim = table('netdevsim.port-show.json');
-    expect(netdev(find(nsim, { 'vif-plug:representor:pf-mac': '00:53:00:00:00:42', 'vif-plug:representor:vf-num': '0' }))).toBe(
-      'eni10npf0vf0',
-    );
+    expect(
+      netdev(
+        find(nsim, {
+          'vif-plug:representor:pf-mac': '00:53:00:00:00:42',
+          'vif-plug:representor:vf-num': '0',
+        }),
+      ),
+    ).toBe('eni10npf0vf0');
   });
 
   it('a VF port without netdev yet is "netdev rename in progress"', () => {
     const nsim = table('netdevsim-vf3-no-netdev.port-show.json');
-    const answer = miss(find(nsim, { 'vif-plug:representor:pf-mac': '00:53:00:00:00:42', 'vif-plug:representor:vf-num': '3' }));
+    const answer = miss(
+      find(nsim, { 'vif-plug:representor:pf-mac': '00:53:00:00:00:42', 'vif-plug:representor:vf-num': '3' }),
+    );
     expect(answer.code).toBe('RenameInProgress');
     expect(answer.reason).toBe(
       'VF 3 representor under PF 00:53:00:00:00:42 has no netdev yet (devlink port netdevsim/netdevsim10/14): ' +
@@ -193,7 +258,10 @@ describe('lookupRepresentor: netdevsim and rename in progress', () => {
 
   it('a provisional name is refused while the caller says it is still expected to change', () => {
     const nsim = table('netdevsim.port-show.json');
-    const selector = parseSelector({ 'vif-plug:representor:pf-mac': '00:53:00:00:00:42', 'vif-plug:representor:vf-num': '1' });
+    const selector = parseSelector({
+      'vif-plug:representor:pf-mac': '00:53:00:00:00:42',
+      'vif-plug:representor:vf-num': '1',
+    });
     if ('kind' in selector) throw new Error(selector.reason);
     const answer = lookupRepresentor(nsim, selector, (port) => port.netdev === 'eni10npf0vf1');
     expect(answer).toMatchObject({ kind: 'notNow', code: 'RenameInProgress' });
@@ -206,7 +274,9 @@ describe('PF MAC from sysfs when devlink reports none', () => {
   const sysfsRoot = new URL('../../../test/fixtures/sysfs/bluefield2', import.meta.url).pathname;
 
   it('names the uplink whose smart_nic/pf/config to read', () => {
-    expect(pfsNeedingFallbackMac(zero).map((entry) => [entry.pf.netdev, entry.uplink])).toEqual([['pf0hpf', 'p0']]);
+    expect(pfsNeedingFallbackMac(zero).map((entry) => [entry.pf.netdev, entry.uplink])).toEqual([
+      ['pf0hpf', 'p0'],
+    ]);
   });
 
   it('uses the MAC read from the BlueField sysfs fixture', () => {
@@ -215,14 +285,23 @@ describe('PF MAC from sysfs when devlink reports none', () => {
     expect(mac).toBe('08:c0:eb:c4:2a:20');
     const t = buildPortTable(zero, new Map([['p0', { mac: mac ?? '' }]]));
     expect(t.pfs[0]).toMatchObject({ mac: '08:c0:eb:c4:2a:20', macSource: 'sysfs' });
-    expect(netdev(find(t, { 'vif-plug:representor:pf-mac': '08:c0:eb:c4:2a:20', 'vif-plug:representor:vf-num': '1' }))).toBe('pf0vf1');
+    expect(
+      netdev(
+        find(t, { 'vif-plug:representor:pf-mac': '08:c0:eb:c4:2a:20', 'vif-plug:representor:vf-num': '1' }),
+      ),
+    ).toBe('pf0vf1');
   });
 
   it('without a fallback the PF is listed with the reason it has no MAC', () => {
-    const t = buildPortTable(zero, new Map([['p0', { problem: '/sys/class/net/p0/smart_nic/pf/config is not readable (ENOENT)' }]]));
+    const t = buildPortTable(
+      zero,
+      new Map([['p0', { problem: '/sys/class/net/p0/smart_nic/pf/config is not readable (ENOENT)' }]]),
+    );
     const answer = miss(find(t, { 'vif-plug:representor:pf-mac': '08:c0:eb:c4:2a:20' }));
     expect(answer.reason).toContain('no MAC (pf0hpf, controller 1');
-    expect(answer.reason).toContain('devlink reports no function hw_addr and /sys/class/net/p0/smart_nic/pf/config is not readable (ENOENT)');
+    expect(answer.reason).toContain(
+      'devlink reports no function hw_addr and /sys/class/net/p0/smart_nic/pf/config is not readable (ENOENT)',
+    );
   });
 
   it('ignores sysfs files without a MAC line or with an all-zero MAC', () => {

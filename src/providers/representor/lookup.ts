@@ -91,7 +91,10 @@ export function parseSelector(options: LogicalPortOptions): RepresentorSelector 
     );
   }
   if (!MAC_PATTERN.test(pfMac.trim())) {
-    return notNow('MalformedPfMac', `option "${PF_MAC_OPTION}" is not a MAC address (xx:xx:xx:xx:xx:xx): "${pfMac}"`);
+    return notNow(
+      'MalformedPfMac',
+      `option "${PF_MAC_OPTION}" is not a MAC address (xx:xx:xx:xx:xx:xx): "${pfMac}"`,
+    );
   }
   const vfNum = parseNumber(VF_NUM_OPTION, option(options, VF_NUM_OPTION), MAX_VF_NUM, 'MalformedVfNum');
   if (typeof vfNum === 'object') return vfNum;
@@ -147,7 +150,9 @@ function pfNotFound(table: PortTable, pfMac: string): NotNow {
       `no PF with MAC "${pfMac}": devlink shows no pcipf (host PF) ports at all (${table.portCount} ports)${orphanHint}`,
     );
   }
-  const known = table.pfs.map((pf) => describePf(pf) + (pf.macProblem === undefined ? '' : `: ${pf.macProblem}`));
+  const known = table.pfs.map(
+    (pf) => describePf(pf) + (pf.macProblem === undefined ? '' : `: ${pf.macProblem}`),
+  );
   return notNow('PfNotFound', `no PF with MAC "${pfMac}" (known PFs: ${known.join('; ')})`);
 }
 

@@ -72,7 +72,11 @@ describe('RepresentorProvider with the fake devlink executable', () => {
     let changes = 0;
     provider = new RepresentorProvider({
       devlinkCommand: FAKE_DEVLINK,
-      spawn: fakeDevlinkSpawn({ FAKE_DEVLINK_PORTS: ports, FAKE_DEVLINK_EVENTS: events, FAKE_DEVLINK_LOG: log }),
+      spawn: fakeDevlinkSpawn({
+        FAKE_DEVLINK_PORTS: ports,
+        FAKE_DEVLINK_EVENTS: events,
+        FAKE_DEVLINK_LOG: log,
+      }),
       onChange: () => (changes += 1),
     });
     await provider.init();
@@ -80,7 +84,9 @@ describe('RepresentorProvider with the fake devlink executable', () => {
     expect(provider.prepare(request(4))).toMatchObject({ code: 'VfNotFound' });
 
     const started = Date.now();
-    for (const line of readFileSync(join(FIXTURES, 'bluefield2-vf-hotplug.events.ndjson'), 'utf8').split('\n').slice(0, 2)) {
+    for (const line of readFileSync(join(FIXTURES, 'bluefield2-vf-hotplug.events.ndjson'), 'utf8')
+      .split('\n')
+      .slice(0, 2)) {
       appendFileSync(events, `${line}\n`);
     }
     const name = await waitFor('VF 4 to be plugged', () => {
@@ -98,8 +104,13 @@ describe('RepresentorProvider with the fake devlink executable', () => {
       return answer?.kind === 'ready' ? answer.name : undefined;
     });
     expect(programmed).toBe('pf0vf4');
-    const calls = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as string[]);
-    expect(calls.map((args) => args.join(' '))).toContain('port function set pci/0000:03:00.0/196612 hw_addr fa:16:3e:00:00:04');
+    const calls = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as string[]);
+    expect(calls.map((args) => args.join(' '))).toContain(
+      'port function set pci/0000:03:00.0/196612 hw_addr fa:16:3e:00:00:04',
+    );
   });
 
   it('restarts a monitor that exits, and sees what changed meanwhile through a fresh dump', async () => {
@@ -109,13 +120,20 @@ describe('RepresentorProvider with the fake devlink executable', () => {
     writeFileSync(events, '');
     provider = new RepresentorProvider({
       devlinkCommand: FAKE_DEVLINK,
-      spawn: fakeDevlinkSpawn({ FAKE_DEVLINK_PORTS: ports, FAKE_DEVLINK_EVENTS: events, FAKE_DEVLINK_MONITOR_EXIT_AFTER: '1' }),
+      spawn: fakeDevlinkSpawn({
+        FAKE_DEVLINK_PORTS: ports,
+        FAKE_DEVLINK_EVENTS: events,
+        FAKE_DEVLINK_MONITOR_EXIT_AFTER: '1',
+      }),
       backoff: { initialMs: 50, maxMs: 200 },
     });
     await provider.init();
     copyFileSync(join(FIXTURES, 'bluefield2-dpu-sfs.port-show.json'), ports);
     // One event makes the monitor exit; the SFs are only in the ports file, i.e. the next dump.
-    appendFileSync(events, `${readFileSync(join(FIXTURES, 'bluefield2-vf-hotplug.events.ndjson'), 'utf8').split('\n')[0] ?? ''}\n`);
+    appendFileSync(
+      events,
+      `${readFileSync(join(FIXTURES, 'bluefield2-vf-hotplug.events.ndjson'), 'utf8').split('\n')[0] ?? ''}\n`,
+    );
     await waitFor('the monitor restart', () => ((provider?.monitorRestarts ?? 0) >= 1 ? true : undefined));
     const sf = await waitFor('SF 88 from the fresh dump', () => {
       const answer = provider?.prepare({
@@ -142,21 +160,28 @@ describe('RepresentorProvider with the fake devlink executable', () => {
 describe('RepresentorProvider with real commands', () => {
   it('a devlink command that does not exist: init rejects with ENOENT', async () => {
     provider = new RepresentorProvider({ devlinkCommand: join(dir, 'no-such-devlink') });
-    await expect(provider.init()).rejects.toThrow(/devlink is not usable here: cannot run ".*no-such-devlink -j port show": .*ENOENT/);
+    await expect(provider.init()).rejects.toThrow(
+      /devlink is not usable here: cannot run ".*no-such-devlink -j port show": .*ENOENT/,
+    );
   });
 
   const real = spawnSync('devlink', ['-j', 'port', 'show'], { encoding: 'utf8' });
   const realAvailable = real.error === undefined;
 
-  it.runIf(realAvailable)("iproute2's devlink on this machine: init agrees with what the binary reports", async () => {
-    provider = new RepresentorProvider();
-    if (real.status === 0) {
-      await provider.init();
-      expect(provider.inventory().items.length).toBeGreaterThanOrEqual(0);
-    } else {
-      const message = real.stderr.trim().split('\n').pop() ?? '';
-      expect(message).not.toBe('');
-      await expect(provider.init()).rejects.toThrow(`"devlink -j port show" exited with ${real.status ?? ''}: ${message}`);
-    }
-  });
+  it.runIf(realAvailable)(
+    "iproute2's devlink on this machine: init agrees with what the binary reports",
+    async () => {
+      provider = new RepresentorProvider();
+      if (real.status === 0) {
+        await provider.init();
+        expect(provider.inventory().items.length).toBeGreaterThanOrEqual(0);
+      } else {
+        const message = real.stderr.trim().split('\n').pop() ?? '';
+        expect(message).not.toBe('');
+        await expect(provider.init()).rejects.toThrow(
+          `"devlink -j port show" exited with ${real.status ?? ''}: ${message}`,
+        );
+      }
+    },
+  );
 });

@@ -5,7 +5,8 @@ import { FakeDevlinkSpawn } from '../../../test/fixtures/devlink/fake-devlink-sp
 import { RepresentorProvider } from './provider.js';
 import type { RepresentorProviderOptions } from './provider.js';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../../../test/fixtures/devlink/${name}`, import.meta.url));
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../../test/fixtures/devlink/${name}`, import.meta.url));
 const SYSFS_ROOT = fileURLToPath(new URL('../../../test/fixtures/sysfs/bluefield2', import.meta.url));
 const BF_PF0 = '08:c0:eb:c4:2a:10';
 
@@ -28,7 +29,12 @@ const VF4_EVENT = (netdev: string | undefined): string =>
   });
 
 function request(options: Record<string, string>, extra: Partial<PlugRequest> = {}): PlugRequest {
-  return { operation: 'create', logicalPort: 'lsp1', options: { 'vif-plug-type': 'representor', ...options }, ...extra };
+  return {
+    operation: 'create',
+    logicalPort: 'lsp1',
+    options: { 'vif-plug-type': 'representor', ...options },
+    ...extra,
+  };
 }
 
 const vf = (n: number, mac = BF_PF0): Record<string, string> => ({
@@ -47,7 +53,10 @@ async function settle(): Promise<void> {
 }
 
 const providers: RepresentorProvider[] = [];
-function makeProvider(devlink: FakeDevlinkSpawn, options: RepresentorProviderOptions = {}): RepresentorProvider {
+function makeProvider(
+  devlink: FakeDevlinkSpawn,
+  options: RepresentorProviderOptions = {},
+): RepresentorProvider {
   const provider = new RepresentorProvider({ spawn: devlink.spawn, sysfsRoot: SYSFS_ROOT, ...options });
   providers.push(provider);
   return provider;
@@ -85,13 +94,15 @@ describe('RepresentorProvider: start-up', () => {
     const devlink = new FakeDevlinkSpawn();
     devlink.spawnError = 'ENOENT';
     const provider = makeProvider(devlink, { devlinkCommand: 'devlink-missing' });
-    await expect(provider.init()).rejects.toThrow(/devlink is not usable here: cannot run "devlink-missing -j port show": .*ENOENT/);
+    await expect(provider.init()).rejects.toThrow(
+      /devlink is not usable here: cannot run "devlink-missing -j port show": .*ENOENT/,
+    );
     const spawned = devlink.calls.length;
     await vi.advanceTimersByTimeAsync(120_000);
     expect(devlink.calls.length).toBe(spawned);
   });
 
-  it('kernel without devlink (non-zero exit): init rejects with devlink\'s own message', async () => {
+  it("kernel without devlink (non-zero exit): init rejects with devlink's own message", async () => {
     const devlink = new FakeDevlinkSpawn();
     devlink.portShow = () => ({ code: 1, stderr: 'Failed to connect to devlink Netlink\n' });
     const provider = makeProvider(devlink);
@@ -186,7 +197,12 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
   it('events that arrive while the dump is in flight are replayed on top of it, in order', async () => {
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
     const servePorts = devlink.portShow;
-    const vf3Gone = JSON.stringify({ command: 'del', port: { 'pci/0000:03:00.0/196611': { type: 'notset', flavour: 'pcivf', controller: 1, pfnum: 0, vfnum: 3 } } });
+    const vf3Gone = JSON.stringify({
+      command: 'del',
+      port: {
+        'pci/0000:03:00.0/196611': { type: 'notset', flavour: 'pcivf', controller: 1, pfnum: 0, vfnum: 3 },
+      },
+    });
     devlink.portShow = () => {
       devlink.lastMonitor.emitOutput(`{"mon":[${VF4_EVENT('pf0vf4')},${vf3Gone}`);
       return servePorts();
@@ -216,8 +232,15 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
       command: 'new',
       port: {
         'pci/0000:03:00.0/196608': {
-          type: 'eth', netdev: 'pf0vf0', flavour: 'pcivf', controller: 1, pfnum: 0, vfnum: 0,
-          external: true, splittable: false, function: { hw_addr: '00:00:00:00:00:00' },
+          type: 'eth',
+          netdev: 'pf0vf0',
+          flavour: 'pcivf',
+          controller: 1,
+          pfnum: 0,
+          vfnum: 0,
+          external: true,
+          splittable: false,
+          function: { hw_addr: '00:00:00:00:00:00' },
         },
       },
     });
@@ -229,7 +252,9 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
   it('monitor dies -> restarted with doubling backoff, each restart followed by a fresh dump', async () => {
     vi.useFakeTimers();
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
-    const provider = makeProvider(devlink, { backoff: { initialMs: 500, maxMs: 2_000, stableAfterMs: 10_000 } });
+    const provider = makeProvider(devlink, {
+      backoff: { initialMs: 500, maxMs: 2_000, stableAfterMs: 10_000 },
+    });
     await provider.init();
     provider.run();
 
@@ -237,7 +262,9 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
     devlink.servePorts(fixture('bluefield2-dpu-sfs.port-show.json'));
     devlink.lastMonitor.exit(1, null, 'kernel answers: No buffer space available\n');
     await settle();
-    expect(provider.inventory().notes?.join('\n')).toMatch(/devlink monitor stopped \(exited with 1: kernel answers: No buffer space available\); restarting in 500 ms/);
+    expect(provider.inventory().notes?.join('\n')).toMatch(
+      /devlink monitor stopped \(exited with 1: kernel answers: No buffer space available\); restarting in 500 ms/,
+    );
     await vi.advanceTimersByTimeAsync(499);
     expect(devlink.monitors).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
@@ -245,9 +272,13 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
     expect(devlink.countCalls('port show')).toBe(2);
     await settle();
     expect(provider.run()).toBe(true);
-    expect(readyName(provider.prepare(request({ 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:sf-num': '88' })))).toBe(
-      'en3f0c1pf0sf88',
-    );
+    expect(
+      readyName(
+        provider.prepare(
+          request({ 'vif-plug:representor:pf-mac': BF_PF0, 'vif-plug:representor:sf-num': '88' }),
+        ),
+      ),
+    ).toBe('en3f0c1pf0sf88');
 
     const delays: number[] = [];
     for (let i = 0; i < 4; i += 1) {
@@ -269,7 +300,9 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
   it('a dump that fails after a restart stops that monitor too, and the next restart backs off further', async () => {
     vi.useFakeTimers();
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
-    const provider = makeProvider(devlink, { backoff: { initialMs: 500, maxMs: 30_000, stableAfterMs: 10_000 } });
+    const provider = makeProvider(devlink, {
+      backoff: { initialMs: 500, maxMs: 30_000, stableAfterMs: 10_000 },
+    });
     await provider.init();
     provider.run();
     devlink.portShow = () => ({ code: 1, stderr: 'kernel answers: Resource temporarily unavailable\n' });
@@ -292,7 +325,9 @@ describe('RepresentorProvider: the monitor keeps the table fresh', () => {
   it('a monitor that ran long enough restarts from the initial delay again', async () => {
     vi.useFakeTimers();
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
-    const provider = makeProvider(devlink, { backoff: { initialMs: 500, maxMs: 30_000, stableAfterMs: 10_000 } });
+    const provider = makeProvider(devlink, {
+      backoff: { initialMs: 500, maxMs: 30_000, stableAfterMs: 10_000 },
+    });
     await provider.init();
     devlink.lastMonitor.exit(1);
     await settle();
@@ -327,7 +362,10 @@ describe('RepresentorProvider: PF MAC from sysfs', () => {
     await provider.init();
     await settle();
     expect(readyName(provider.prepare(request(vf(1, '08:c0:eb:c4:2a:20'))))).toBe('pf0vf1');
-    expect(provider.inventory().items[0]?.details).toMatchObject({ pfMac: '08:c0:eb:c4:2a:20', macSource: 'sysfs' });
+    expect(provider.inventory().items[0]?.details).toMatchObject({
+      pfMac: '08:c0:eb:c4:2a:20',
+      macSource: 'sysfs',
+    });
   });
 
   it('an unreadable sysfs file is named in the reason', async () => {
@@ -370,16 +408,26 @@ describe('RepresentorProvider: programming the logical port MAC on the host func
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
     const provider = makeProvider(devlink);
     await provider.init();
-    expect(readyName(provider.prepare(request({ 'vif-plug:representor:pf-mac': BF_PF0 }, { mac: LSP_MAC })))).toBe('pf0hpf');
+    expect(
+      readyName(provider.prepare(request({ 'vif-plug:representor:pf-mac': BF_PF0 }, { mac: LSP_MAC }))),
+    ).toBe('pf0hpf');
     expect(readyName(provider.prepare(request(vf(0), { mac: '00:00:00:00:00:00' })))).toBe('pf0vf0');
     expect(devlink.countCalls('port function')).toBe(0);
   });
 
   it('a device that cannot set MACs is reported, and the port is plugged anyway', async () => {
     const devlink = new FakeDevlinkSpawn(fixture('bluefield2-dpu.port-show.json'));
-    devlink.functionSet = () => ({ code: 1, stderr: 'Error: mlx5_core: Port function hw_addr set is not supported.\n' });
+    devlink.functionSet = () => ({
+      code: 1,
+      stderr: 'Error: mlx5_core: Port function hw_addr set is not supported.\n',
+    });
     const warnings: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (_: object, m?: string) => warnings.push(m ?? '') };
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      error: () => undefined,
+      warn: (_: object, m?: string) => warnings.push(m ?? ''),
+    };
     const provider = makeProvider(devlink, { logger });
     await provider.init();
     provider.run();
@@ -428,7 +476,14 @@ describe('RepresentorProvider: inventory', () => {
     const vf3 = provider.inventory().items.find((item) => item.id === 'netdevsim/netdevsim10/c0/pf0/vf3');
     expect(vf3).toEqual({
       id: 'netdevsim/netdevsim10/c0/pf0/vf3',
-      details: { flavour: 'pcivf', pfMac: '00:53:00:00:00:42', controller: 0, vfNum: 3, devlinkPort: 'netdevsim/netdevsim10/14', renameInProgress: true },
+      details: {
+        flavour: 'pcivf',
+        pfMac: '00:53:00:00:00:42',
+        controller: 0,
+        vfNum: 3,
+        devlinkPort: 'netdevsim/netdevsim10/14',
+        renameInProgress: true,
+      },
     });
   });
 
@@ -453,7 +508,13 @@ describe('RepresentorProvider: inventory', () => {
       external: true,
       devlinkPort: 'pci/0000:03:00.0/196607',
     });
-    expect(items[1]?.details).toEqual({ flavour: 'pcivf', pfMac: BF_PF0, controller: 1, vfNum: 0, devlinkPort: 'pci/0000:03:00.0/196608' });
+    expect(items[1]?.details).toEqual({
+      flavour: 'pcivf',
+      pfMac: BF_PF0,
+      controller: 1,
+      vfNum: 0,
+      devlinkPort: 'pci/0000:03:00.0/196608',
+    });
     expect(items[2]?.details).toEqual({
       flavour: 'pcisf',
       pfMac: BF_PF0,

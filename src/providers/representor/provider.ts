@@ -211,7 +211,8 @@ export class RepresentorProvider implements PlugProvider {
     const notes: string[] = [];
     for (const pf of this.#table.pfs) {
       items.push(...this.#pfItems(pf));
-      if (pf.mac === undefined) notes.push(`PF ${pf.id} (${pf.port.netdev ?? 'no netdev'}) has no MAC: ${pf.macProblem ?? ''}`);
+      if (pf.mac === undefined)
+        notes.push(`PF ${pf.id} (${pf.port.netdev ?? 'no netdev'}) has no MAC: ${pf.macProblem ?? ''}`);
     }
     for (const orphan of this.#table.orphans) {
       const port = orphan.port;
@@ -239,7 +240,8 @@ export class RepresentorProvider implements PlugProvider {
       notes.push(`devlink shows no host PF, VF or SF ports (${this.#table.portCount} ports in total)`);
     }
     for (const [handle, job] of this.#macJobs) {
-      if (job.state === 'unsupported') notes.push(`devlink port ${handle} cannot program MAC addresses: ${job.error ?? ''}`);
+      if (job.state === 'unsupported')
+        notes.push(`devlink port ${handle} cannot program MAC addresses: ${job.error ?? ''}`);
     }
     if (this.#monitorNote !== undefined) notes.push(this.#monitorNote);
     return { items, notes };
@@ -254,7 +256,9 @@ export class RepresentorProvider implements PlugProvider {
     const add = (id: string, port: DevlinkPort, details: Record<string, string | number | boolean>): void => {
       const full: Record<string, string | number | boolean> = { ...details, devlinkPort: port.handle };
       if (port.netdev === undefined || this.#isProvisional(port)) full['renameInProgress'] = true;
-      items.push(port.netdev === undefined ? { id, details: full } : { id, name: port.netdev, details: full });
+      items.push(
+        port.netdev === undefined ? { id, details: full } : { id, name: port.netdev, details: full },
+      );
     };
     add(pf.id, pf.port, {
       flavour: 'pcipf',
@@ -272,14 +276,16 @@ export class RepresentorProvider implements PlugProvider {
         controller: pf.controller,
         [fn.flavour === 'pcivf' ? 'vfNum' : 'sfNum']: fn.number,
       };
-      if (fn.port.hwAddr !== undefined && !/^(?:00:)+00$/.test(fn.port.hwAddr)) details['hwAddr'] = fn.port.hwAddr;
+      if (fn.port.hwAddr !== undefined && !/^(?:00:)+00$/.test(fn.port.hwAddr))
+        details['hwAddr'] = fn.port.hwAddr;
       return details;
     };
-    for (const vf of [...pf.vfs.values()].sort((a, b) => a.number - b.number)) add(`${pf.id}/vf${vf.number}`, vf.port, functionDetails(vf));
-    for (const sf of [...pf.sfs.values()].sort((a, b) => a.number - b.number)) add(`${pf.id}/sf${sf.number}`, sf.port, functionDetails(sf));
+    for (const vf of [...pf.vfs.values()].sort((a, b) => a.number - b.number))
+      add(`${pf.id}/vf${vf.number}`, vf.port, functionDetails(vf));
+    for (const sf of [...pf.sfs.values()].sort((a, b) => a.number - b.number))
+      add(`${pf.id}/sf${sf.number}`, sf.port, functionDetails(sf));
     return items;
   }
-
 
   #lookupName(request: PlugRequest): string {
     const selector = parseSelector(request.options);
@@ -346,7 +352,10 @@ export class RepresentorProvider implements PlugProvider {
           const delay = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** (job.attempts - 1));
           job.retryAt = this.#now() + delay;
           this.#after(delay, () => this.#markChanged());
-          this.#logger.warn({ devlinkPort: port.handle, mac, error: failure }, 'representor provider: programming MAC failed');
+          this.#logger.warn(
+            { devlinkPort: port.handle, mac, error: failure },
+            'representor provider: programming MAC failed',
+          );
         }
         return this.#rebuild(true);
       });
@@ -374,7 +383,8 @@ export class RepresentorProvider implements PlugProvider {
         );
       }
       const dump = parsePortShowOutput(result.stdout);
-      for (const problem of dump.problems) this.#logger.warn({ problem }, 'representor provider: skipped a devlink port');
+      for (const problem of dump.problems)
+        this.#logger.warn({ problem }, 'representor provider: skipped a devlink port');
       this.#ports = new Map(dump.ports.map((port) => [port.handle, port]));
       this.#provisionalUntil.clear();
       this.#fallbackMacs.clear();
@@ -446,13 +456,18 @@ export class RepresentorProvider implements PlugProvider {
           const mac = parseSmartNicPfConfig(text);
           return mac === undefined ? { problem: `${path} names no MAC` } : { mac };
         })
-        .catch((error: unknown): FallbackMac => ({ problem: `${path} is not readable (${errorText(error)})` }))
+        .catch((error: unknown): FallbackMac => ({
+          problem: `${path} is not readable (${errorText(error)})`,
+        }))
         .then((fallback) => {
           this.#fallbackReads.delete(uplink);
           if (!this.#active) return;
           this.#fallbackMacs.set(uplink, fallback);
           if ('problem' in fallback) {
-            this.#logger.warn({ uplink, problem: fallback.problem }, 'representor provider: no PF MAC from sysfs');
+            this.#logger.warn(
+              { uplink, problem: fallback.problem },
+              'representor provider: no PF MAC from sysfs',
+            );
           }
           return this.#rebuild(false);
         });
@@ -495,7 +510,8 @@ export class RepresentorProvider implements PlugProvider {
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       const { events, problems } = parser.push(chunk);
-      for (const problem of problems) this.#logger.warn({ problem }, 'representor provider: bad devlink monitor output');
+      for (const problem of problems)
+        this.#logger.warn({ problem }, 'representor provider: bad devlink monitor output');
       if (events.length === 0 || this.#monitor !== child) return;
       if (this.#dumpsInFlight > 0) {
         this.#queuedEvents.push(...events);
@@ -511,7 +527,9 @@ export class RepresentorProvider implements PlugProvider {
       failure = error.message;
     });
     child.on('close', (code, signal) => {
-      const detail = failure ?? `exited with ${code ?? signal ?? 'unknown'}${stderrTail ? `: ${lastLine(stderrTail)}` : ''}`;
+      const detail =
+        failure ??
+        `exited with ${code ?? signal ?? 'unknown'}${stderrTail ? `: ${lastLine(stderrTail)}` : ''}`;
       this.#onMonitorExit(child, detail);
     });
   }
@@ -525,7 +543,10 @@ export class RepresentorProvider implements PlugProvider {
     const delay = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** this.#monitorAttempt);
     this.#monitorAttempt += 1;
     this.#monitorNote = `devlink monitor stopped (${detail}); restarting in ${delay} ms (restart ${this.#monitorRestarts + 1})`;
-    this.#logger.warn({ detail, delayMs: delay }, 'representor provider: devlink monitor stopped, restarting');
+    this.#logger.warn(
+      { detail, delayMs: delay },
+      'representor provider: devlink monitor stopped, restarting',
+    );
     this.#after(delay, () => {
       if (!this.#active) return;
       this.#monitorRestarts += 1;
