@@ -8,7 +8,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lspAdd, pickFreePort, startSandbox, waitPortBindingUp, waitUntil, type Sandbox } from '../harness/index.js';
+import {
+  lspAdd,
+  pickFreePort,
+  startSandbox,
+  waitPortBindingUp,
+  waitUntil,
+  type Sandbox,
+} from '../harness/index.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube/index.js';
 
 const NAMESPACE = 'ovn-plug';
@@ -38,7 +45,10 @@ async function startAgentProcess(): Promise<NonNullable<typeof agent>> {
   const proc = spawn(
     process.execPath,
     [
-      '--import', 'tsx', 'src/agent/cli.ts', 'run',
+      '--import',
+      'tsx',
+      'src/agent/cli.ts',
+      'run',
       `--ovs-db=${sandbox.node(CHASSIS).ovs.dbRemote}`,
       '--providers=dummy',
       `--listen=${listen}`,
@@ -56,15 +66,23 @@ async function startAgentProcess(): Promise<NonNullable<typeof agent>> {
   proc.stderr?.on('data', (d: Buffer) => (logs += d.toString()));
   const exited = new Promise<number | null>((resolveExit) => proc.on('exit', (code) => resolveExit(code)));
   try {
-    await waitUntil(async () => (await fetch(`http://${listen}/readyz`).catch(() => undefined))?.status === 200, {
-      description: `agent ready on ${listen}`,
-      timeoutMs: 30_000,
-      maxIntervalMs: 200,
-    });
+    await waitUntil(
+      async () => (await fetch(`http://${listen}/readyz`).catch(() => undefined))?.status === 200,
+      {
+        description: `agent ready on ${listen}`,
+        timeoutMs: 30_000,
+        maxIntervalMs: 200,
+      },
+    );
   } catch (error) {
-    const readyz = await fetch(`http://${listen}/readyz`).then((r) => r.text(), (e: unknown) => String(e));
+    const readyz = await fetch(`http://${listen}/readyz`).then(
+      (r) => r.text(),
+      (e: unknown) => String(e),
+    );
     proc.kill('SIGKILL');
-    throw new Error(`agent did not become ready (/readyz: ${readyz}); its output:\n${logs}`, { cause: error });
+    throw new Error(`agent did not become ready (/readyz: ${readyz}); its output:\n${logs}`, {
+      cause: error,
+    });
   }
   return { proc, exited, logs: () => logs };
 }
@@ -81,12 +99,18 @@ async function conditions(): Promise<Record<string, NodeCondition>> {
   return Object.fromEntries(list.map((c) => [c.type, c]));
 }
 
-function waitForPortStates(expected: Record<string, string>): Promise<Record<string, PortPlugItem['status']>> {
+function waitForPortStates(
+  expected: Record<string, string>,
+): Promise<Record<string, PortPlugItem['status']>> {
   return waitUntil(
     async () => {
       const objects = await portPlugs();
-      const states = Object.fromEntries(Object.entries(objects).map(([port, status]) => [port, status?.state]));
-      return JSON.stringify(Object.entries(states).sort()) === JSON.stringify(Object.entries(expected).sort()) ? objects : undefined;
+      const states = Object.fromEntries(
+        Object.entries(objects).map(([port, status]) => [port, status?.state]),
+      );
+      return JSON.stringify(Object.entries(states).sort()) === JSON.stringify(Object.entries(expected).sort())
+        ? objects
+        : undefined;
     },
     { description: `PortPlug states ${JSON.stringify(expected)}`, timeoutMs: 30_000, maxIntervalMs: 250 },
   );
@@ -106,11 +130,26 @@ beforeAll(async () => {
   [sandbox, kube] = await Promise.all([startSandbox({ chassis: [CHASSIS] }), startKubeApiServer()]);
   listen = `127.0.0.1:${await pickFreePort()}`;
   await kube.kubectl('apply', '-f', resolve('deploy/crds/portplugs.ovn-plug-agent.io.yaml'));
-  await kube.kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/portplugs.ovn-plug-agent.io');
+  await kube.kubectl(
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/portplugs.ovn-plug-agent.io',
+  );
   agentKubeconfig = await kube.agentKubeconfig(NAMESPACE, RELEASE);
-  const rbac = await kube.helm('template', RELEASE, resolve('deploy/helm/ovn-plug-agent'), '--namespace', NAMESPACE, '--show-only', 'templates/rbac.yaml');
+  const rbac = await kube.helm(
+    'template',
+    RELEASE,
+    resolve('deploy/helm/ovn-plug-agent'),
+    '--namespace',
+    NAMESPACE,
+    '--show-only',
+    'templates/rbac.yaml',
+  );
   await kube.run('kubectl', ['apply', '-f', '-'], { input: rbac });
-  await kube.run('kubectl', ['apply', '-f', '-'], { input: `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${NODE}\n` });
+  await kube.run('kubectl', ['apply', '-f', '-'], {
+    input: `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${NODE}\n`,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -123,27 +162,52 @@ describe('agent process + sandbox + kube-apiserver', () => {
   it('plugs OVN ports: PortPlugs Bound with interface and ofport, node Ready', async () => {
     agent = await startAgentProcess();
     for (const name of ['ke1', 'ke2']) {
-      await lspAdd(sandbox.central, name, { options: { 'requested-chassis': CHASSIS, 'vif-plug-type': 'dummy' } });
+      await lspAdd(sandbox.central, name, {
+        options: { 'requested-chassis': CHASSIS, 'vif-plug-type': 'dummy' },
+      });
     }
     for (const name of ['ke1', 'ke2']) await waitPortBindingUp(sandbox.central, name);
     const objects = await waitForPortStates({ ke1: 'Bound', ke2: 'Bound' });
     expect(objects['ke1']).toMatchObject({ interfaceName: 'ke1' });
     expect(objects['ke1']?.ofport).toBeGreaterThan(0);
     const ready = await waitForCondition('OvnPlugReady', 'AllPortsBound');
-    expect(ready).toMatchObject({ status: 'True', message: 'connected to both databases; all 2 requested ports are Bound' });
+    expect(ready).toMatchObject({
+      status: 'True',
+      message: 'connected to both databases; all 2 requested ports are Bound',
+    });
 
     const described = await kube.kubectl('describe', 'node', NODE);
-    expect(described).toMatch(/^\s+OvnPlugReady\s+True\s.*AllPortsBound\s+connected to both databases; all 2 requested ports are Bound$/m);
+    expect(described).toMatch(
+      /^\s+OvnPlugReady\s+True\s.*AllPortsBound\s+connected to both databases; all 2 requested ports are Bound$/m,
+    );
     expect(described).toMatch(/^\s+OvnPlugDegraded\s+False\s.*NoPortProblems\s/m);
     const table = await kube.kubectl('get', 'portplugs', '-o', 'wide');
-    console.log(`${described.slice(described.indexOf('Conditions:'), described.indexOf('Addresses:'))}\n${table}`);
+    console.log(
+      `${described.slice(described.indexOf('Conditions:'), described.indexOf('Addresses:'))}\n${table}`,
+    );
     expect(table).toMatch(/^hv1\.ke1\s+hv1\s+ke1\s+Bound\s+\S+\s+ke1\s+dummy\s/m);
   });
 
   it('reports a foreign interface as Conflict (with an Event) and an unknown provider as Pending', async () => {
-    await sandbox.node(CHASSIS).ovs.vsctl('add-port', 'br-int', 'foreign-ke3', '--', 'set', 'Interface', 'foreign-ke3', 'type=internal', 'external_ids:iface-id=ke3');
-    await lspAdd(sandbox.central, 'ke3', { options: { 'requested-chassis': CHASSIS, 'vif-plug-type': 'dummy' } });
-    await lspAdd(sandbox.central, 'ke4', { options: { 'requested-chassis': CHASSIS, 'vif-plug-type': 'no-such-provider' } });
+    await sandbox
+      .node(CHASSIS)
+      .ovs.vsctl(
+        'add-port',
+        'br-int',
+        'foreign-ke3',
+        '--',
+        'set',
+        'Interface',
+        'foreign-ke3',
+        'type=internal',
+        'external_ids:iface-id=ke3',
+      );
+    await lspAdd(sandbox.central, 'ke3', {
+      options: { 'requested-chassis': CHASSIS, 'vif-plug-type': 'dummy' },
+    });
+    await lspAdd(sandbox.central, 'ke4', {
+      options: { 'requested-chassis': CHASSIS, 'vif-plug-type': 'no-such-provider' },
+    });
     const objects = await waitForPortStates({ ke1: 'Bound', ke2: 'Bound', ke3: 'Conflict', ke4: 'Pending' });
     expect(objects['ke3']).toMatchObject({ reason: 'ForeignInterface' });
     const degraded = await waitForCondition('OvnPlugDegraded', 'PortConflict');
@@ -151,8 +215,18 @@ describe('agent process + sandbox + kube-apiserver', () => {
     expect((await conditions())['OvnPlugReady']).toMatchObject({ status: 'False', reason: 'PortsNotBound' });
     const events = await waitUntil(
       async () => {
-        const out = await kube.kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=hv1.ke3', '-o', 'json');
-        const items = (JSON.parse(out) as { items: { type: string; reason: string; message: string }[] }).items;
+        const out = await kube.kubectl(
+          'get',
+          'events',
+          '-n',
+          'default',
+          '--field-selector',
+          'involvedObject.name=hv1.ke3',
+          '-o',
+          'json',
+        );
+        const items = (JSON.parse(out) as { items: { type: string; reason: string; message: string }[] })
+          .items;
         return items.length > 0 ? items : undefined;
       },
       { description: 'an Event for ke3', timeoutMs: 20_000, maxIntervalMs: 250 },

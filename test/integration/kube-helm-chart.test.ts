@@ -17,15 +17,24 @@ const NAMESPACE = 'ovn-plug';
 const RELEASE = 'ovn-plug-agent';
 const AGENT = `system:serviceaccount:${NAMESPACE}:${RELEASE}`;
 const ALL_OPTIONS = [
-  '--set', 'metrics.serviceMonitor.enabled=true',
-  '--set', 'metrics.prometheusRule.enabled=true',
-  '--set', 'metrics.grafanaDashboard.enabled=true',
-  '--set', 'ovnsbTls.secretName=sb-tls',
-  '--set', 'agent.ovnsbDb=ssl:192.0.2.1:6642\\,ssl:192.0.2.2:6642',
-  '--set', 'agent.chassis=dpu-chassis-1',
-  '--set', 'agent.providers=dummy\\,representor',
-  '--set', 'agent.providerModules[0]=/opt/providers/acme.js',
-  '--set', 'agent.logLevel=debug',
+  '--set',
+  'metrics.serviceMonitor.enabled=true',
+  '--set',
+  'metrics.prometheusRule.enabled=true',
+  '--set',
+  'metrics.grafanaDashboard.enabled=true',
+  '--set',
+  'ovnsbTls.secretName=sb-tls',
+  '--set',
+  'agent.ovnsbDb=ssl:192.0.2.1:6642\\,ssl:192.0.2.2:6642',
+  '--set',
+  'agent.chassis=dpu-chassis-1',
+  '--set',
+  'agent.providers=dummy\\,representor',
+  '--set',
+  'agent.providerModules[0]=/opt/providers/acme.js',
+  '--set',
+  'agent.logLevel=debug',
 ];
 
 interface Manifest {
@@ -49,14 +58,20 @@ interface Container {
   volumeMounts: { name: string; mountPath: string }[];
 }
 
-function daemonSetPod(all: Manifest[]): { hostNetwork: boolean; containers: Container[]; volumes: { name: string; hostPath?: { path: string } }[] } {
+function daemonSetPod(all: Manifest[]): {
+  hostNetwork: boolean;
+  containers: Container[];
+  volumes: { name: string; hostPath?: { path: string } }[];
+} {
   const ds = all.find((m) => m.kind === 'DaemonSet') as unknown;
   return (ds as { spec: { template: { spec: ReturnType<typeof daemonSetPod> } } }).spec.template.spec;
 }
 
 /** Metric names referenced in PromQL text. */
 function metricNames(text: string): string[] {
-  return [...new Set(text.match(/ovn_plug_[a-z_]+/g) ?? [])].map((name) => name.replace(/_(bucket|sum|count)$/, ''));
+  return [...new Set(text.match(/ovn_plug_[a-z_]+/g) ?? [])].map((name) =>
+    name.replace(/_(bucket|sum|count)$/, ''),
+  );
 }
 
 describe('Helm chart deploy/helm/ovn-plug-agent', () => {
@@ -76,11 +91,25 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
   });
 
   it('maps values onto the agent flags, the downward-API node name, probes and the minimal privileges', async () => {
-    const all = manifests(await kube.helm('template', RELEASE, CHART, '--namespace', NAMESPACE, ...ALL_OPTIONS));
+    const all = manifests(
+      await kube.helm('template', RELEASE, CHART, '--namespace', NAMESPACE, ...ALL_OPTIONS),
+    );
     expect(all.map((m) => m.kind).sort()).toEqual(
       [
-        'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Job',
-        'PrometheusRule', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor',
+        'ClusterRole',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        'DaemonSet',
+        'Job',
+        'PrometheusRule',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'ServiceAccount',
+        'ServiceAccount',
+        'ServiceMonitor',
       ].sort(),
     );
     const pod = daemonSetPod(all);
@@ -101,17 +130,30 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
       '--ca-cert=/etc/ovn-plug-agent/tls/ca.crt',
     ]);
     // Every flag the chart passes is one the agent accepts (the kubelet expands $(NODE_NAME)).
-    const parsed = parseCommandLine((agent?.args ?? []).map((arg) => arg.replace('$(NODE_NAME)', 'dpu-1')), {});
+    const parsed = parseCommandLine(
+      (agent?.args ?? []).map((arg) => arg.replace('$(NODE_NAME)', 'dpu-1')),
+      {},
+    );
     expect(parsed.ok ? 'ok' : parsed.errors).toBe('ok');
-    const defaults = daemonSetPod(manifests(await kube.helm('template', RELEASE, CHART))).containers[0]?.args ?? [];
-    const parsedDefaults = parseCommandLine(defaults.map((arg) => arg.replace('$(NODE_NAME)', 'dpu-1')), {});
+    const defaults =
+      daemonSetPod(manifests(await kube.helm('template', RELEASE, CHART))).containers[0]?.args ?? [];
+    const parsedDefaults = parseCommandLine(
+      defaults.map((arg) => arg.replace('$(NODE_NAME)', 'dpu-1')),
+      {},
+    );
     expect(parsedDefaults.ok ? 'ok' : parsedDefaults.errors).toBe('ok');
-    expect(agent?.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    expect(agent?.env).toContainEqual({
+      name: 'NODE_NAME',
+      valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } },
+    });
     expect(agent?.securityContext.capabilities).toEqual({ add: ['NET_ADMIN'], drop: ['ALL'] });
     expect(agent?.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(agent?.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     expect(pod.hostNetwork).toBe(true);
-    expect(pod.volumes).toContainEqual({ name: 'ovs-run', hostPath: { path: '/var/run/openvswitch', type: 'Directory' } });
+    expect(pod.volumes).toContainEqual({
+      name: 'ovs-run',
+      hostPath: { path: '/var/run/openvswitch', type: 'Directory' },
+    });
     expect(agent?.volumeMounts).toContainEqual({ name: 'ovs-run', mountPath: '/var/run/openvswitch' });
 
     const hook = all.find((m) => m.kind === 'Job');
@@ -139,10 +181,25 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
   it('installs into the API server with the CRD from the chart crds/ directory', async () => {
     const out = await kube.helm('install', RELEASE, CHART, '--namespace', NAMESPACE, '--create-namespace');
     expect(out).toMatch(/STATUS: deployed/);
-    await kube.kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/portplugs.ovn-plug-agent.io');
-    const ds = await kube.kubectl('get', 'daemonset', RELEASE, '-n', NAMESPACE, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
+    await kube.kubectl(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/portplugs.ovn-plug-agent.io',
+    );
+    const ds = await kube.kubectl(
+      'get',
+      'daemonset',
+      RELEASE,
+      '-n',
+      NAMESPACE,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    );
     expect(ds).toBe('ghcr.io/ovn-plug-agent/ovn-plug-agent:0.1.0');
-    expect(await kube.kubectl('get', 'serviceaccount', RELEASE, '-n', NAMESPACE, '-o', 'name')).toBe(`serviceaccount/${RELEASE}\n`);
+    expect(await kube.kubectl('get', 'serviceaccount', RELEASE, '-n', NAMESPACE, '-o', 'name')).toBe(
+      `serviceaccount/${RELEASE}\n`,
+    );
     // The short name and category work as documented.
     expect((await kube.run('kubectl', ['get', 'pplug'])).stderr).toMatch(/No resources found/);
     expect((await kube.run('kubectl', ['get', 'ovn-plug'])).stderr).toMatch(/No resources found/);
@@ -150,7 +207,15 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
 
   /** `yes` or `no`; anything else (a usage error) comes back with stderr so the test shows it. */
   const canI = async (args: string[]): Promise<string> => {
-    const result = await kube.run('kubectl', ['auth', 'can-i', '--as', AGENT, '--as-group', 'system:serviceaccounts', ...args]);
+    const result = await kube.run('kubectl', [
+      'auth',
+      'can-i',
+      '--as',
+      AGENT,
+      '--as-group',
+      'system:serviceaccounts',
+      ...args,
+    ]);
     // kubectl warns when a cluster-scoped resource is checked with its default namespace.
     const stderr = result.stderr
       .split('\n')
@@ -159,45 +224,49 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
     return `${result.stdout.trim()}${stderr === '' ? '' : ` (stderr: ${stderr})`}`;
   };
 
-  it.each([
-    ['get', 'nodes/dpu-1'],
-    ['patch', 'nodes/dpu-1', '--subresource=status'],
-    ['get', 'portplugs.ovn-plug-agent.io'],
-    ['list', 'portplugs.ovn-plug-agent.io'],
-    ['create', 'portplugs.ovn-plug-agent.io'],
-    ['delete', 'portplugs.ovn-plug-agent.io'],
-    ['patch', 'portplugs.ovn-plug-agent.io/x', '--subresource=status'],
-    ['create', 'events', '-n', 'default'],
-    ['patch', 'events', '-n', 'default'],
-  ].map((args) => ({ command: args.join(' '), args })))('allows the agent: $command', async ({ args }) => {
+  it.each(
+    [
+      ['get', 'nodes/dpu-1'],
+      ['patch', 'nodes/dpu-1', '--subresource=status'],
+      ['get', 'portplugs.ovn-plug-agent.io'],
+      ['list', 'portplugs.ovn-plug-agent.io'],
+      ['create', 'portplugs.ovn-plug-agent.io'],
+      ['delete', 'portplugs.ovn-plug-agent.io'],
+      ['patch', 'portplugs.ovn-plug-agent.io/x', '--subresource=status'],
+      ['create', 'events', '-n', 'default'],
+      ['patch', 'events', '-n', 'default'],
+    ].map((args) => ({ command: args.join(' '), args })),
+  )('allows the agent: $command', async ({ args }) => {
     expect(await canI(args)).toBe('yes');
   });
 
-  it.each([
-    ['list', 'nodes'],
-    ['watch', 'nodes'],
-    ['patch', 'nodes/dpu-1'],
-    ['update', 'nodes/dpu-1', '--subresource=status'],
-    ['delete', 'nodes/dpu-1'],
-    ['create', 'nodes'],
-    ['update', 'portplugs.ovn-plug-agent.io'],
-    ['patch', 'portplugs.ovn-plug-agent.io'],
-    ['watch', 'portplugs.ovn-plug-agent.io'],
-    ['deletecollection', 'portplugs.ovn-plug-agent.io'],
-    ['update', 'portplugs.ovn-plug-agent.io/x', '--subresource=status'],
-    ['create', 'events', '-n', 'kube-system'],
-    ['create', 'events', '-n', NAMESPACE],
-    ['delete', 'events', '-n', 'default'],
-    ['list', 'events', '-n', 'default'],
-    ['get', 'secrets', '-n', NAMESPACE],
-    ['get', 'configmaps', '-n', NAMESPACE],
-    ['create', 'pods', '-n', NAMESPACE],
-    ['get', 'pods', '-n', NAMESPACE],
-    ['update', 'daemonsets.apps', '-n', NAMESPACE],
-    ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
-    ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
-    ['get', 'leases.coordination.k8s.io', '-n', NAMESPACE],
-  ].map((args) => ({ command: args.join(' '), args })))('denies the agent: $command', async ({ args }) => {
+  it.each(
+    [
+      ['list', 'nodes'],
+      ['watch', 'nodes'],
+      ['patch', 'nodes/dpu-1'],
+      ['update', 'nodes/dpu-1', '--subresource=status'],
+      ['delete', 'nodes/dpu-1'],
+      ['create', 'nodes'],
+      ['update', 'portplugs.ovn-plug-agent.io'],
+      ['patch', 'portplugs.ovn-plug-agent.io'],
+      ['watch', 'portplugs.ovn-plug-agent.io'],
+      ['deletecollection', 'portplugs.ovn-plug-agent.io'],
+      ['update', 'portplugs.ovn-plug-agent.io/x', '--subresource=status'],
+      ['create', 'events', '-n', 'kube-system'],
+      ['create', 'events', '-n', NAMESPACE],
+      ['delete', 'events', '-n', 'default'],
+      ['list', 'events', '-n', 'default'],
+      ['get', 'secrets', '-n', NAMESPACE],
+      ['get', 'configmaps', '-n', NAMESPACE],
+      ['create', 'pods', '-n', NAMESPACE],
+      ['get', 'pods', '-n', NAMESPACE],
+      ['update', 'daemonsets.apps', '-n', NAMESPACE],
+      ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+      ['get', 'leases.coordination.k8s.io', '-n', NAMESPACE],
+    ].map((args) => ({ command: args.join(' '), args })),
+  )('denies the agent: $command', async ({ args }) => {
     expect(await canI(args)).toBe('no');
   });
 
@@ -220,7 +289,9 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
   });
 
   it('uninstalls (hooks skipped: no kubelet runs the cleanup Job here) and keeps the CRD', async () => {
-    expect(await kube.helm('uninstall', RELEASE, '--namespace', NAMESPACE, '--no-hooks')).toMatch(/uninstalled/);
+    expect(await kube.helm('uninstall', RELEASE, '--namespace', NAMESPACE, '--no-hooks')).toMatch(
+      /uninstalled/,
+    );
     expect(await kube.kubectl('get', 'crd', 'portplugs.ovn-plug-agent.io', '-o', 'name')).toBe(
       'customresourcedefinition.apiextensions.k8s.io/portplugs.ovn-plug-agent.io\n',
     );

@@ -55,28 +55,55 @@ describe('Kubernetes status sinks against a real API server', () => {
   const portPlugs = async (): Promise<PortPlugObject[]> =>
     admin.list<PortPlugObject>('/apis/ovn-plug-agent.io/v1alpha1/portplugs');
   const waitForCondition = (type: string, reason: string): Promise<NodeCondition> =>
-    waitUntil(async () => {
-      const found = await condition(type);
-      return found?.reason === reason ? found : undefined;
-    }, { description: `${type} with reason ${reason}`, timeoutMs: 15_000 });
+    waitUntil(
+      async () => {
+        const found = await condition(type);
+        return found?.reason === reason ? found : undefined;
+      },
+      { description: `${type} with reason ${reason}`, timeoutMs: 15_000 },
+    );
   const waitForStates = (expected: Record<string, string>): Promise<PortPlugObject[]> =>
-    waitUntil(async () => {
-      const objects = await portPlugs();
-      const states = Object.fromEntries(objects.map((o) => [o.spec?.logicalPort ?? '', o.status?.state ?? '']));
-      return JSON.stringify(states) === JSON.stringify(expected) ? objects : undefined;
-    }, { description: `PortPlug states ${JSON.stringify(expected)}`, timeoutMs: 15_000 });
+    waitUntil(
+      async () => {
+        const objects = await portPlugs();
+        const states = Object.fromEntries(
+          objects.map((o) => [o.spec?.logicalPort ?? '', o.status?.state ?? '']),
+        );
+        return JSON.stringify(states) === JSON.stringify(expected) ? objects : undefined;
+      },
+      { description: `PortPlug states ${JSON.stringify(expected)}`, timeoutMs: 15_000 },
+    );
 
   beforeAll(async () => {
     kube = await startKubeApiServer({ controllerManager: true });
     admin = new KubeClient({ transport: createHttpsTransport(loadKubeconfig(kube.adminKubeconfig)) });
     await kube.kubectl('apply', '-f', CRD);
-    await kube.kubectl('wait', '--for=condition=Established', '--timeout=60s', 'crd/portplugs.ovn-plug-agent.io');
+    await kube.kubectl(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/portplugs.ovn-plug-agent.io',
+    );
     // The agent identity gets exactly the chart's RBAC, nothing more.
     agentKubeconfig = await kube.agentKubeconfig(NAMESPACE, RELEASE);
-    const rbac = await kube.helm('template', RELEASE, CHART, '--namespace', NAMESPACE, '--show-only', 'templates/rbac.yaml');
+    const rbac = await kube.helm(
+      'template',
+      RELEASE,
+      CHART,
+      '--namespace',
+      NAMESPACE,
+      '--show-only',
+      'templates/rbac.yaml',
+    );
     await kube.run('kubectl', ['apply', '-f', '-'], { input: rbac }).then((r) => expect(r.stderr).toBe(''));
-    await kube.run('kubectl', ['apply', '-f', '-'], { input: `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${NODE}\n` });
-    await admin.patch(`/api/v1/nodes/${NODE}/status`, { status: { conditions: [KUBELET_READY] } }, 'strategic');
+    await kube.run('kubectl', ['apply', '-f', '-'], {
+      input: `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${NODE}\n`,
+    });
+    await admin.patch(
+      `/api/v1/nodes/${NODE}/status`,
+      { status: { conditions: [KUBELET_READY] } },
+      'strategic',
+    );
   });
 
   afterAll(async () => {
@@ -87,11 +114,18 @@ describe('Kubernetes status sinks against a real API server', () => {
   it('plugs: conditions on the node and one PortPlug per port, readable with kubectl', async () => {
     sinks = startSinks();
     await sinks.ready;
-    sinks.update(snapshot({ nodeName: NODE, ports: [port('lp1', { state: 'Plugging' }), port('lp2', { state: 'Pending' })] }));
+    sinks.update(
+      snapshot({
+        nodeName: NODE,
+        ports: [port('lp1', { state: 'Plugging' }), port('lp2', { state: 'Pending' })],
+      }),
+    );
     await waitForCondition('OvnPlugDegraded', 'PortsPending');
     await waitForStates({ lp1: 'Plugging', lp2: 'Pending' });
 
-    sinks.update(snapshot({ nodeName: NODE, ports: [port('lp1', { ofport: 5 }), port('lp2', { ofport: 6 })] }));
+    sinks.update(
+      snapshot({ nodeName: NODE, ports: [port('lp1', { ofport: 5 }), port('lp2', { ofport: 6 })] }),
+    );
     const ready = await waitForCondition('OvnPlugReady', 'AllPortsBound');
     expect(ready.status).toBe('True');
     await waitForCondition('OvnPlugDegraded', 'NoPortProblems');
@@ -105,20 +139,42 @@ describe('Kubernetes status sinks against a real API server', () => {
 
     const described = await kube.kubectl('describe', 'node', NODE);
     expect(described).toMatch(/^\s+Ready\s+True\s.*KubeletReady\s+kubelet is posting ready status$/m);
-    expect(described).toMatch(/^\s+OvnPlugReady\s+True\s.*AllPortsBound\s+connected to both databases; all 2 requested ports are Bound$/m);
+    expect(described).toMatch(
+      /^\s+OvnPlugReady\s+True\s.*AllPortsBound\s+connected to both databases; all 2 requested ports are Bound$/m,
+    );
     expect(described).toMatch(/^\s+OvnPlugDegraded\s+False\s.*NoPortProblems\s+no port is Pending/m);
 
     const table = await kube.kubectl('get', 'portplugs', '-o', 'wide');
     const lines = table.trim().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+NODE\s+LOGICAL PORT\s+STATE\s+REASON\s+INTERFACE\s+PROVIDER\s+AGE\s+OFPORT\s+SINCE\s+MESSAGE$/);
-    expect(lines[1]).toMatch(/^dpu-1\.lp1\s+dpu-1\s+lp1\s+Bound\s+Installed\s+lp1\s+dummy\s+\S+\s+5\s+\S+\s+lp1 is Bound$/);
-    expect(lines[2]).toMatch(/^dpu-1\.lp2\s+dpu-1\s+lp2\s+Bound\s+Installed\s+lp2\s+dummy\s+\S+\s+6\s+\S+\s+lp2 is Bound$/);
-    const byField = await kube.kubectl('get', 'portplugs', '--field-selector', `spec.nodeName=${NODE}`, '-o', 'name');
-    expect(byField.trim().split('\n')).toEqual(['portplug.ovn-plug-agent.io/dpu-1.lp1', 'portplug.ovn-plug-agent.io/dpu-1.lp2']);
+    expect(lines[0]).toMatch(
+      /^NAME\s+NODE\s+LOGICAL PORT\s+STATE\s+REASON\s+INTERFACE\s+PROVIDER\s+AGE\s+OFPORT\s+SINCE\s+MESSAGE$/,
+    );
+    expect(lines[1]).toMatch(
+      /^dpu-1\.lp1\s+dpu-1\s+lp1\s+Bound\s+Installed\s+lp1\s+dummy\s+\S+\s+5\s+\S+\s+lp1 is Bound$/,
+    );
+    expect(lines[2]).toMatch(
+      /^dpu-1\.lp2\s+dpu-1\s+lp2\s+Bound\s+Installed\s+lp2\s+dummy\s+\S+\s+6\s+\S+\s+lp2 is Bound$/,
+    );
+    const byField = await kube.kubectl(
+      'get',
+      'portplugs',
+      '--field-selector',
+      `spec.nodeName=${NODE}`,
+      '-o',
+      'name',
+    );
+    expect(byField.trim().split('\n')).toEqual([
+      'portplug.ovn-plug-agent.io/dpu-1.lp1',
+      'portplug.ovn-plug-agent.io/dpu-1.lp2',
+    ]);
   });
 
   it('fails: Degraded with the port named, a Warning Event on the object, not repeated for the same failure', async () => {
-    const failed = port('lp2', { state: 'Failed', reason: 'InterfaceError', message: 'could not open network device lp2 (No such device)' });
+    const failed = port('lp2', {
+      state: 'Failed',
+      reason: 'InterfaceError',
+      message: 'could not open network device lp2 (No such device)',
+    });
     const before = await condition('OvnPlugReady');
     sinks?.update(snapshot({ nodeName: NODE, ports: [port('lp1', { ofport: 5 }), failed] }));
     const degraded = await waitForCondition('OvnPlugDegraded', 'PortsFailed');
@@ -129,11 +185,25 @@ describe('Kubernetes status sinks against a real API server', () => {
     expect(before?.status).toBe('True');
 
     await waitForStates({ lp1: 'Bound', lp2: 'Failed' });
-    const events = await waitUntil(async () => {
-      const out = await kube.kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.kind=PortPlug', '-o', 'json');
-      const items = (JSON.parse(out) as { items: { reason: string; message: string; count: number; type: string }[] }).items;
-      return items.length > 0 ? items : undefined;
-    }, { description: 'a PortPlug event', timeoutMs: 10_000 });
+    const events = await waitUntil(
+      async () => {
+        const out = await kube.kubectl(
+          'get',
+          'events',
+          '-n',
+          'default',
+          '--field-selector',
+          'involvedObject.kind=PortPlug',
+          '-o',
+          'json',
+        );
+        const items = (
+          JSON.parse(out) as { items: { reason: string; message: string; count: number; type: string }[] }
+        ).items;
+        return items.length > 0 ? items : undefined;
+      },
+      { description: 'a PortPlug event', timeoutMs: 10_000 },
+    );
     expect(events).toEqual([
       expect.objectContaining({
         type: 'Warning',
@@ -143,22 +213,42 @@ describe('Kubernetes status sinks against a real API server', () => {
       }),
     ]);
     const describedPort = await kube.kubectl('describe', 'portplug', 'dpu-1.lp2');
-    expect(describedPort).toMatch(/Warning\s+InterfaceError\s+.*ovn-plug-agent.*Failed: could not open network device lp2/);
+    expect(describedPort).toMatch(
+      /Warning\s+InterfaceError\s+.*ovn-plug-agent.*Failed: could not open network device lp2/,
+    );
 
     // The same failure again after a retry: folded into the same Event (count 2), no new one.
-    sinks?.update(snapshot({ nodeName: NODE, ports: [port('lp1', { ofport: 5 }), port('lp2', { state: 'Plugging' })] }));
+    sinks?.update(
+      snapshot({ nodeName: NODE, ports: [port('lp1', { ofport: 5 }), port('lp2', { state: 'Plugging' })] }),
+    );
     await waitForStates({ lp1: 'Bound', lp2: 'Plugging' });
     sinks?.update(snapshot({ nodeName: NODE, ports: [port('lp1', { ofport: 5 }), failed] }));
-    const folded = await waitUntil(async () => {
-      const out = await kube.kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.kind=PortPlug', '-o', 'json');
-      const items = (JSON.parse(out) as { items: { count: number }[] }).items;
-      return items.length === 1 && items[0]?.count === 2 ? items : undefined;
-    }, { description: 'the event folded to count 2', timeoutMs: 10_000 });
+    const folded = await waitUntil(
+      async () => {
+        const out = await kube.kubectl(
+          'get',
+          'events',
+          '-n',
+          'default',
+          '--field-selector',
+          'involvedObject.kind=PortPlug',
+          '-o',
+          'json',
+        );
+        const items = (JSON.parse(out) as { items: { count: number }[] }).items;
+        return items.length === 1 && items[0]?.count === 2 ? items : undefined;
+      },
+      { description: 'the event folded to count 2', timeoutMs: 10_000 },
+    );
     expect(folded).toHaveLength(1);
   });
 
   it('restarts without false transitions: adopted conditions and objects, no duplicate writes (NPD #304)', async () => {
-    const failedLp2 = port('lp2', { state: 'Failed', reason: 'InterfaceError', message: 'could not open network device lp2 (No such device)' });
+    const failedLp2 = port('lp2', {
+      state: 'Failed',
+      reason: 'InterfaceError',
+      message: 'could not open network device lp2 (No such device)',
+    });
     const degradedBefore = await condition('OvnPlugDegraded');
     const readyBefore = await condition('OvnPlugReady');
     const objectsBefore = await portPlugs();
@@ -177,21 +267,42 @@ describe('Kubernetes status sinks against a real API server', () => {
     await new Promise((r) => setTimeout(r, 1000));
     await sinks.portPlugs?.idle();
     expect(sinks.conditions?.writeCount).toBe(0);
-    expect(sinks.portPlugs?.stats).toEqual({ created: 0, statusUpdates: 0, deleted: 0, events: 0, errors: 0 });
-    expect((await portPlugs()).map((o) => o.metadata.resourceVersion)).toEqual(objectsBefore.map((o) => o.metadata.resourceVersion));
+    expect(sinks.portPlugs?.stats).toEqual({
+      created: 0,
+      statusUpdates: 0,
+      deleted: 0,
+      events: 0,
+      errors: 0,
+    });
+    expect((await portPlugs()).map((o) => o.metadata.resourceVersion)).toEqual(
+      objectsBefore.map((o) => o.metadata.resourceVersion),
+    );
 
     // A second failing port: the message changes, the status does not, so lastTransitionTime stays.
-    const failedLp3 = port('lp3', { state: 'Failed', reason: 'InterfaceError', message: 'could not open network device lp3' });
+    const failedLp3 = port('lp3', {
+      state: 'Failed',
+      reason: 'InterfaceError',
+      message: 'could not open network device lp3',
+    });
     sinks.update(snapshot({ nodeName: NODE, ports: [port('lp1', { ofport: 5 }), failedLp2, failedLp3] }));
-    const degradedAfter = await waitUntil(async () => {
-      const found = await condition('OvnPlugDegraded');
-      return found?.message === '2 Failed (lp2, lp3)' ? found : undefined;
-    }, { description: 'Degraded naming lp2 and lp3', timeoutMs: 10_000 });
+    const degradedAfter = await waitUntil(
+      async () => {
+        const found = await condition('OvnPlugDegraded');
+        return found?.message === '2 Failed (lp2, lp3)' ? found : undefined;
+      },
+      { description: 'Degraded naming lp2 and lp3', timeoutMs: 10_000 },
+    );
     expect(degradedAfter.lastTransitionTime).toBe(degradedBefore?.lastTransitionTime);
     expect(degradedAfter.lastHeartbeatTime).not.toBe(degradedBefore?.lastHeartbeatTime);
     await waitForStates({ lp1: 'Bound', lp2: 'Failed', lp3: 'Failed' });
     await sinks.portPlugs?.idle();
-    expect(sinks.portPlugs?.stats).toEqual({ created: 1, statusUpdates: 1, deleted: 0, events: 1, errors: 0 });
+    expect(sinks.portPlugs?.stats).toEqual({
+      created: 1,
+      statusUpdates: 1,
+      deleted: 0,
+      events: 1,
+      errors: 0,
+    });
   });
 
   it('unplugs: the object of a port no longer reported is deleted', async () => {
@@ -219,6 +330,9 @@ describe('Kubernetes status sinks against a real API server', () => {
     await sinks.stop();
     sinks = undefined;
     await kube.kubectl('delete', 'node', NODE, '--wait=false');
-    await waitUntil(async () => (await portPlugs()).length === 0, { description: 'PortPlugs collected with the Node', timeoutMs: 60_000 });
+    await waitUntil(async () => (await portPlugs()).length === 0, {
+      description: 'PortPlugs collected with the Node',
+      timeoutMs: 60_000,
+    });
   });
 });

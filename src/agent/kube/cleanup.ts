@@ -7,7 +7,13 @@
 import type { NodeObject } from './api-types.js';
 import type { KubeClient } from './client.js';
 import { removeNodeConditions } from './node-conditions.js';
-import { NODE_LABEL, PORT_PLUGS_PATH, nodeLabelValue, portPlugPath, type PortPlugObject } from './port-plug-resource.js';
+import {
+  NODE_LABEL,
+  PORT_PLUGS_PATH,
+  nodeLabelValue,
+  portPlugPath,
+  type PortPlugObject,
+} from './port-plug-resource.js';
 import { isKubeApiError } from './errors.js';
 import { silentLogger, type KubeLogger } from './runtime.js';
 
@@ -36,7 +42,8 @@ export async function removeKubeStatus(options: RemoveKubeStatusOptions): Promis
     if (await removeNodeConditions(options.client, name)) nodesCleaned.push(name);
   }
   let portPlugsDeleted = 0;
-  const selectors = options.nodes === 'all' ? [undefined] : nodeNames.map((name) => `${NODE_LABEL}=${nodeLabelValue(name)}`);
+  const selectors =
+    options.nodes === 'all' ? [undefined] : nodeNames.map((name) => `${NODE_LABEL}=${nodeLabelValue(name)}`);
   for (const labelSelector of selectors) {
     let objects: PortPlugObject[];
     try {

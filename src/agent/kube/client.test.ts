@@ -27,7 +27,12 @@ describe('KubeClient', () => {
     ]);
     const error = await client.patch('/api/v1/nodes/n1/status', {}, 'strategic').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KubeApiError);
-    expect(error).toMatchObject({ code: 403, reason: 'Forbidden', method: 'PATCH', path: '/api/v1/nodes/n1/status' });
+    expect(error).toMatchObject({
+      code: 403,
+      reason: 'Forbidden',
+      method: 'PATCH',
+      path: '/api/v1/nodes/n1/status',
+    });
     expect((error as Error).message).toBe(
       'PATCH /api/v1/nodes/n1/status: 403 Forbidden: nodes "n1" is forbidden: User "x" cannot patch resource "nodes/status"',
     );
@@ -43,7 +48,9 @@ describe('KubeClient', () => {
       { status: 200, body: JSON.stringify({ metadata: { continue: 'tok 1' }, items: [1, 2] }) },
       { status: 200, body: JSON.stringify({ metadata: { continue: '' }, items: [3] }) },
     ]);
-    expect(await client.list<number>('/apis/g/v1/things', { labelSelector: 'a=b', limit: 2 })).toEqual([1, 2, 3]);
+    expect(await client.list<number>('/apis/g/v1/things', { labelSelector: 'a=b', limit: 2 })).toEqual([
+      1, 2, 3,
+    ]);
     expect(seen.map((r) => r.path)).toEqual([
       '/apis/g/v1/things?labelSelector=a%3Db&limit=2',
       '/apis/g/v1/things?labelSelector=a%3Db&limit=2&continue=tok+1',

@@ -95,7 +95,13 @@ function apiError(request: KubeHttpRequest, response: KubeHttpResponse): KubeApi
   } catch {
     // Not a Status object (e.g. a proxy's HTML page): keep the raw text.
   }
-  return new KubeApiError({ code: response.status, reason, message, method: request.method, path: request.path });
+  return new KubeApiError({
+    code: response.status,
+    reason,
+    message,
+    method: request.method,
+    path: request.path,
+  });
 }
 
 /** JSON verbs against the API server. Paths are API paths, e.g. `/api/v1/nodes/n1/status`. */
@@ -176,7 +182,10 @@ export class KubeClient {
     if (type === 'apply' && options.fieldManager === undefined) {
       throw new TypeError('an apply patch needs a fieldManager');
     }
-    const suffix = query({ fieldManager: options.fieldManager, force: type === 'apply' ? options.force : undefined });
+    const suffix = query({
+      fieldManager: options.fieldManager,
+      force: type === 'apply' ? options.force : undefined,
+    });
     return this.#send<T>('PATCH', path + suffix, body, PATCH_CONTENT_TYPES[type]);
   }
 
@@ -211,7 +220,10 @@ export interface HttpsTransportOptions {
  * keep-alive agent, the cluster CA, optional client certificate, and a bearer token (fixed, or
  * re-read from `tokenFile` so rotated ServiceAccount tokens are picked up).
  */
-export function createHttpsTransport(connection: KubeConnection, options: HttpsTransportOptions = {}): KubeTransport {
+export function createHttpsTransport(
+  connection: KubeConnection,
+  options: HttpsTransportOptions = {},
+): KubeTransport {
   const read = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
   const clock = options.clock ?? systemClock;
   const refreshMs = options.tokenRefreshMs ?? 60_000;
@@ -239,7 +251,9 @@ export function createHttpsTransport(connection: KubeConnection, options: HttpsT
         cachedToken = { value: read(connection.tokenFile).trim(), readAtMs: now };
       } catch (error) {
         if (cachedToken === undefined) {
-          throw new KubeTransportError(`cannot read the token file "${connection.tokenFile}"`, { cause: error });
+          throw new KubeTransportError(`cannot read the token file "${connection.tokenFile}"`, {
+            cause: error,
+          });
         }
       }
     }
@@ -269,10 +283,15 @@ export function createHttpsTransport(connection: KubeConnection, options: HttpsT
           const chunks: Buffer[] = [];
           incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
           incoming.on('end', () =>
-            resolvePromise({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+            resolvePromise({
+              status: incoming.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
           );
           incoming.on('error', (error) =>
-            rejectPromise(new KubeTransportError(`${request.method} ${request.path}: ${error.message}`, { cause: error })),
+            rejectPromise(
+              new KubeTransportError(`${request.method} ${request.path}: ${error.message}`, { cause: error }),
+            ),
           );
         },
       );
@@ -281,7 +300,9 @@ export function createHttpsTransport(connection: KubeConnection, options: HttpsT
       });
       outgoing.on('error', (error) =>
         rejectPromise(
-          new KubeTransportError(`${request.method} ${connection.server}${request.path}: ${error.message}`, { cause: error }),
+          new KubeTransportError(`${request.method} ${connection.server}${request.path}: ${error.message}`, {
+            cause: error,
+          }),
         ),
       );
       outgoing.end(request.body);

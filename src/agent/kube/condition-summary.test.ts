@@ -6,8 +6,15 @@ describe('summarizeConditions', () => {
   it.each([
     {
       name: 'southbound down wins over everything',
-      status: snapshot({ sb: { state: 'backoff', synced: false, reconnects: 3 }, ports: [port('a', { state: 'Failed' })] }),
-      ready: { status: 'False', reason: 'SouthboundDisconnected', message: 'Southbound database tcp:127.0.0.1:6642 is backoff (3 reconnects so far)' },
+      status: snapshot({
+        sb: { state: 'backoff', synced: false, reconnects: 3 },
+        ports: [port('a', { state: 'Failed' })],
+      }),
+      ready: {
+        status: 'False',
+        reason: 'SouthboundDisconnected',
+        message: 'Southbound database tcp:127.0.0.1:6642 is backoff (3 reconnects so far)',
+      },
     },
     {
       name: 'OVS connected but not synced',
@@ -17,12 +24,27 @@ describe('summarizeConditions', () => {
     {
       name: 'no ports',
       status: snapshot(),
-      ready: { status: 'True', reason: 'AllPortsBound', message: 'connected to both databases; no port is requested on this node' },
+      ready: {
+        status: 'True',
+        reason: 'AllPortsBound',
+        message: 'connected to both databases; no port is requested on this node',
+      },
     },
     {
       name: 'unbound ports counted by state, Unplugging not wanted',
-      status: snapshot({ ports: [port('b', { state: 'Plugging' }), port('a', { state: 'Pending' }), port('c'), port('d', { state: 'Unplugging' })] }),
-      ready: { status: 'False', reason: 'PortsNotBound', message: '2 of 3 requested ports are not Bound: 1 Plugging (b); 1 Pending (a)' },
+      status: snapshot({
+        ports: [
+          port('b', { state: 'Plugging' }),
+          port('a', { state: 'Pending' }),
+          port('c'),
+          port('d', { state: 'Unplugging' }),
+        ],
+      }),
+      ready: {
+        status: 'False',
+        reason: 'PortsNotBound',
+        message: '2 of 3 requested ports are not Bound: 1 Plugging (b); 1 Pending (a)',
+      },
     },
   ])('Ready: $name', ({ status, ready }) => {
     expect(summarizeConditions(status)[0]).toMatchObject({ type: 'OvnPlugReady', ...ready });
@@ -41,7 +63,11 @@ describe('summarizeConditions', () => {
 
   it('takes the most severe reason and lists every problem in the message', () => {
     const status = snapshot({
-      ports: [port('p', { state: 'Pending' }), port('f', { state: 'Failed' }), port('c', { state: 'Conflict' })],
+      ports: [
+        port('p', { state: 'Pending' }),
+        port('f', { state: 'Failed' }),
+        port('c', { state: 'Conflict' }),
+      ],
       providers: [{ type: 'representor', available: false, reason: 'devlink not found' }],
       heldRemovals: { count: 40, untilMs: Date.parse('2026-11-25T10:01:00Z') },
     });
@@ -53,7 +79,13 @@ describe('summarizeConditions', () => {
   });
 
   it('reports an unavailable provider even with no ports', () => {
-    const [, degraded] = summarizeConditions(snapshot({ providers: [{ type: 'representor', available: false }] }));
-    expect(degraded).toMatchObject({ status: 'True', reason: 'ProviderUnavailable', message: 'provider representor unavailable' });
+    const [, degraded] = summarizeConditions(
+      snapshot({ providers: [{ type: 'representor', available: false }] }),
+    );
+    expect(degraded).toMatchObject({
+      status: 'True',
+      reason: 'ProviderUnavailable',
+      message: 'provider representor unavailable',
+    });
   });
 });

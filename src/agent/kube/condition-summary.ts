@@ -74,7 +74,9 @@ function dbProblem(label: string, reasonPrefix: string, db: DbStatus): Condition
 }
 
 function readyCondition(status: AgentStatus, maxNames: number): ConditionContent {
-  const db = dbProblem('Southbound database', 'Southbound', status.sb) ?? dbProblem('Open vSwitch database', 'OvsDb', status.ovs);
+  const db =
+    dbProblem('Southbound database', 'Southbound', status.sb) ??
+    dbProblem('Open vSwitch database', 'OvsDb', status.ovs);
   if (db !== undefined) return db;
   const wanted = status.ports.filter((port) => port.state !== 'Unplugging');
   const unbound = wanted.filter((port) => port.state !== 'Bound');
@@ -89,7 +91,9 @@ function readyCondition(status: AgentStatus, maxNames: number): ConditionContent
           : `connected to both databases; all ${wanted.length} requested ports are Bound`,
     };
   }
-  const parts = [...byState(unbound)].map(([state, ports]) => `${ports.length} ${state} (${nameList(ports, maxNames)})`);
+  const parts = [...byState(unbound)].map(
+    ([state, ports]) => `${ports.length} ${state} (${nameList(ports, maxNames)})`,
+  );
   return {
     type: READY_CONDITION,
     status: 'False',
@@ -118,7 +122,9 @@ function degradedCondition(status: AgentStatus, maxNames: number): ConditionCont
   if (unavailable.length > 0) {
     reasons.push('ProviderUnavailable');
     for (const provider of unavailable) {
-      parts.push(`provider ${provider.type} unavailable${provider.reason === undefined ? '' : `: ${provider.reason}`}`);
+      parts.push(
+        `provider ${provider.type} unavailable${provider.reason === undefined ? '' : `: ${provider.reason}`}`,
+      );
     }
   }
   if (status.heldRemovals !== undefined) {

@@ -21,7 +21,9 @@ export class KubeApiError extends Error {
     method: string;
     path: string;
   }) {
-    super(`${init.method} ${init.path}: ${init.code}${init.reason ? ` ${init.reason}` : ''}: ${init.message}`);
+    super(
+      `${init.method} ${init.path}: ${init.code}${init.reason ? ` ${init.reason}` : ''}: ${init.message}`,
+    );
     this.code = init.code;
     this.reason = init.reason;
     this.method = init.method;

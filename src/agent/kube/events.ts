@@ -68,7 +68,12 @@ export class EventRecorder {
   /** Creates the Event, or folds it into a recent identical one. */
   async record(event: RecordedEvent): Promise<RecordResult> {
     const now = this.#clock.now();
-    const key = JSON.stringify([event.involvedObject.uid ?? event.involvedObject.name, event.type, event.reason, event.message]);
+    const key = JSON.stringify([
+      event.involvedObject.uid ?? event.involvedObject.name,
+      event.type,
+      event.reason,
+      event.message,
+    ]);
     const recent = this.#recent.get(key);
     if (recent !== undefined && now - recent.lastMs < this.#windowMs) {
       try {

@@ -15,7 +15,9 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function listen(handler: (headers: IncomingHttpHeaders, url: string, body: string) => [number, string]): Promise<string> {
+async function listen(
+  handler: (headers: IncomingHttpHeaders, url: string, body: string) => [number, string],
+): Promise<string> {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -47,7 +49,13 @@ describe('createHttpsTransport', () => {
       { server: `${url}/prefix`, tokenFile: '/sa/token', insecureSkipTlsVerify: false },
       { readFile: () => `${token}\n`, clock, tokenRefreshMs: 60_000 },
     );
-    const request = { method: 'POST' as const, path: '/api/v1/x?a=1', headers: { 'content-type': 'application/json' }, body: '{"b":2}', timeoutMs: 2000 };
+    const request = {
+      method: 'POST' as const,
+      path: '/api/v1/x?a=1',
+      headers: { 'content-type': 'application/json' },
+      body: '{"b":2}',
+      timeoutMs: 2000,
+    };
     expect(await transport(request)).toEqual({ status: 200, body: '{"ok":true}' });
     token = 'second';
     clock.step(59_000);
@@ -70,7 +78,9 @@ describe('createHttpsTransport', () => {
     });
     await new Promise<void>((resolve) => server?.close(() => resolve()));
     server = undefined;
-    const error = await transport({ method: 'GET', path: '/a', headers: {}, timeoutMs: 2000 }).catch((e: unknown) => e);
+    const error = await transport({ method: 'GET', path: '/a', headers: {}, timeoutMs: 2000 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(KubeTransportError);
     expect((error as Error).message).toMatch(new RegExp(`^GET ${url}/a: `));
   });

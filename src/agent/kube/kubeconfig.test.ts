@@ -56,10 +56,30 @@ describe('loadKubeconfig', () => {
   });
 
   it.each([
-    ['a missing context', { context: 'nope' }, KUBECONFIG, 'kubeconfig /etc/kube/config: no context named "nope"'],
-    ['a bad server', {}, KUBECONFIG.replace('https://127.0.0.1:6443/', 'ftp://x'), '"server" must be an http(s) URL, got "ftp://x"'],
-    ['exec credentials', {}, KUBECONFIG.replace('{ token: secret-token }', '{ exec: { command: aws } }'), '"exec" credentials are not supported'],
-    ['an unreadable CA file', {}, KUBECONFIG.replace('pki/ca.crt', 'missing.crt'), 'cannot read certificate-authority "/etc/kube/missing.crt"'],
+    [
+      'a missing context',
+      { context: 'nope' },
+      KUBECONFIG,
+      'kubeconfig /etc/kube/config: no context named "nope"',
+    ],
+    [
+      'a bad server',
+      {},
+      KUBECONFIG.replace('https://127.0.0.1:6443/', 'ftp://x'),
+      '"server" must be an http(s) URL, got "ftp://x"',
+    ],
+    [
+      'exec credentials',
+      {},
+      KUBECONFIG.replace('{ token: secret-token }', '{ exec: { command: aws } }'),
+      '"exec" credentials are not supported',
+    ],
+    [
+      'an unreadable CA file',
+      {},
+      KUBECONFIG.replace('pki/ca.crt', 'missing.crt'),
+      'cannot read certificate-authority "/etc/kube/missing.crt"',
+    ],
     ['not YAML', {}, ': : :\n\t- [', 'cannot read or parse it'],
   ])('names the problem for %s', (_name, options, text, message) => {
     const read = files({ '/etc/kube/config': text, '/etc/kube/pki/ca.crt': CA });
@@ -72,8 +92,18 @@ describe('inClusterConfig', () => {
 
   it('uses the service environment and the ServiceAccount files, re-reading the token file', () => {
     expect(
-      inClusterConfig({ env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: '/sa', readFile }),
-    ).toEqual({ server: 'https://[fd00::1]:443', caPem: CA, tokenFile: '/sa/token', namespace: 'ovn-plug', insecureSkipTlsVerify: false });
+      inClusterConfig({
+        env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' },
+        serviceAccountDir: '/sa',
+        readFile,
+      }),
+    ).toEqual({
+      server: 'https://[fd00::1]:443',
+      caPem: CA,
+      tokenFile: '/sa/token',
+      namespace: 'ovn-plug',
+      insecureSkipTlsVerify: false,
+    });
   });
 
   it('says what is missing outside a pod', () => {
@@ -81,7 +111,11 @@ describe('inClusterConfig', () => {
       'not running in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (or pass --kubeconfig)',
     );
     expect(() =>
-      inClusterConfig({ env: { KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: 'https' }, serviceAccountDir: '/sa', readFile }),
+      inClusterConfig({
+        env: { KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: 'https' },
+        serviceAccountDir: '/sa',
+        readFile,
+      }),
     ).toThrow('KUBERNETES_SERVICE_PORT must be a port number, got "https"');
   });
 });

@@ -50,12 +50,15 @@ function optionalString(owner: Record<string, unknown>, key: string, where: stri
 }
 
 function findNamed(list: unknown, name: string, section: string, file: string): Record<string, unknown> {
-  if (!Array.isArray(list)) throw new KubeConfigError(`kubeconfig ${file}: "${section}" is missing or not a list`);
+  if (!Array.isArray(list))
+    throw new KubeConfigError(`kubeconfig ${file}: "${section}" is missing or not a list`);
   for (const entry of list) {
     if (isRecord(entry) && entry['name'] === name) {
       const inner = entry[section.slice(0, -1)];
       if (!isRecord(inner)) {
-        throw new KubeConfigError(`kubeconfig ${file}: ${section} entry "${name}" has no "${section.slice(0, -1)}" map`);
+        throw new KubeConfigError(
+          `kubeconfig ${file}: ${section} entry "${name}" has no "${section.slice(0, -1)}" map`,
+        );
       }
       return inner;
     }
@@ -87,7 +90,9 @@ function loadPem(source: PemSource, file: string, read: ReadTextFile): string | 
   try {
     return read(absolute);
   } catch (error) {
-    throw new KubeConfigError(`kubeconfig ${file}: cannot read ${source.fileKey} "${absolute}"`, { cause: error });
+    throw new KubeConfigError(`kubeconfig ${file}: cannot read ${source.fileKey} "${absolute}"`, {
+      cause: error,
+    });
   }
 }
 
@@ -119,26 +124,48 @@ export function loadKubeconfig(file: string, options: LoadKubeconfigOptions = {}
   const context = findNamed(document['contexts'], contextName, 'contexts', file);
   const clusterName = optionalString(context, 'cluster', `context "${contextName}"`);
   const userName = optionalString(context, 'user', `context "${contextName}"`);
-  if (clusterName === undefined) throw new KubeConfigError(`kubeconfig ${file}: context "${contextName}" names no cluster`);
+  if (clusterName === undefined)
+    throw new KubeConfigError(`kubeconfig ${file}: context "${contextName}" names no cluster`);
   const cluster = findNamed(document['clusters'], clusterName, 'clusters', file);
   const user = userName === undefined ? {} : findNamed(document['users'], userName, 'users', file);
   const clusterWhere = `kubeconfig ${file}: cluster "${clusterName}"`;
   const userWhere = `kubeconfig ${file}: user "${userName ?? ''}"`;
   const server = optionalString(cluster, 'server', clusterWhere);
   if (server === undefined || !/^https?:\/\//.test(server)) {
-    throw new KubeConfigError(`${clusterWhere}: "server" must be an http(s) URL, got ${JSON.stringify(server)}`);
+    throw new KubeConfigError(
+      `${clusterWhere}: "server" must be an http(s) URL, got ${JSON.stringify(server)}`,
+    );
   }
   for (const unsupported of ['exec', 'auth-provider']) {
     if (user[unsupported] !== undefined) {
-      throw new KubeConfigError(`${userWhere}: "${unsupported}" credentials are not supported; use a token or a client certificate`);
+      throw new KubeConfigError(
+        `${userWhere}: "${unsupported}" credentials are not supported; use a token or a client certificate`,
+      );
     }
   }
   const tokenFile = optionalString(user, 'tokenFile', userWhere);
   const namespace = optionalString(context, 'namespace', `context "${contextName}"`);
   const tlsServerName = optionalString(cluster, 'tls-server-name', clusterWhere);
-  const caPem = loadPem({ owner: cluster, dataKey: 'certificate-authority-data', fileKey: 'certificate-authority', where: clusterWhere }, file, read);
-  const clientCertPem = loadPem({ owner: user, dataKey: 'client-certificate-data', fileKey: 'client-certificate', where: userWhere }, file, read);
-  const clientKeyPem = loadPem({ owner: user, dataKey: 'client-key-data', fileKey: 'client-key', where: userWhere }, file, read);
+  const caPem = loadPem(
+    {
+      owner: cluster,
+      dataKey: 'certificate-authority-data',
+      fileKey: 'certificate-authority',
+      where: clusterWhere,
+    },
+    file,
+    read,
+  );
+  const clientCertPem = loadPem(
+    { owner: user, dataKey: 'client-certificate-data', fileKey: 'client-certificate', where: userWhere },
+    file,
+    read,
+  );
+  const clientKeyPem = loadPem(
+    { owner: user, dataKey: 'client-key-data', fileKey: 'client-key', where: userWhere },
+    file,
+    read,
+  );
   if ((clientCertPem === undefined) !== (clientKeyPem === undefined)) {
     throw new KubeConfigError(`${userWhere}: a client certificate needs both a certificate and a key`);
   }
@@ -150,7 +177,9 @@ export function loadKubeconfig(file: string, options: LoadKubeconfigOptions = {}
     ...(clientCertPem !== undefined && { clientCertPem }),
     ...(clientKeyPem !== undefined && { clientKeyPem }),
     ...(token !== undefined && { token }),
-    ...(tokenFile !== undefined && { tokenFile: isAbsolute(tokenFile) ? tokenFile : resolve(dirname(file), tokenFile) }),
+    ...(tokenFile !== undefined && {
+      tokenFile: isAbsolute(tokenFile) ? tokenFile : resolve(dirname(file), tokenFile),
+    }),
     ...(tlsServerName !== undefined && { tlsServerName }),
     ...(namespace !== undefined && { namespace }),
   };
@@ -181,7 +210,8 @@ export function inClusterConfig(options: InClusterOptions): KubeConnection {
       'not running in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (or pass --kubeconfig)',
     );
   }
-  if (!/^\d{1,5}$/.test(port)) throw new KubeConfigError(`KUBERNETES_SERVICE_PORT must be a port number, got "${port}"`);
+  if (!/^\d{1,5}$/.test(port))
+    throw new KubeConfigError(`KUBERNETES_SERVICE_PORT must be a port number, got "${port}"`);
   const hostPart = host.includes(':') ? `[${host}]` : host;
   let caPem: string;
   try {

@@ -93,7 +93,11 @@ describe('NodeConditionManager', () => {
     manager.update(snapshot({ ports: [port('lp1', { state: 'Pending' })] }));
     await vi.advanceTimersByTimeAsync(2000);
     const first = condition(api, 'OvnPlugDegraded');
-    expect(first).toMatchObject({ status: 'True', reason: 'PortsPending', lastTransitionTime: '2026-11-25T10:00:00Z' });
+    expect(first).toMatchObject({
+      status: 'True',
+      reason: 'PortsPending',
+      lastTransitionTime: '2026-11-25T10:00:00Z',
+    });
 
     await vi.advanceTimersByTimeAsync(60_000);
     manager.update(snapshot({ ports: [port('lp1', { state: 'Failed' })] }));
@@ -152,7 +156,10 @@ describe('NodeConditionManager', () => {
     expect(patches()).toBe(3);
     await vi.advanceTimersByTimeAsync(100);
     expect(patches()).toBe(4);
-    expect(condition(api, 'OvnPlugDegraded')).toMatchObject({ reason: 'PortConflict', message: '1 Conflict (lp1)' });
+    expect(condition(api, 'OvnPlugDegraded')).toMatchObject({
+      reason: 'PortConflict',
+      message: '1 Conflict (lp1)',
+    });
   });
 
   it('adopts conditions from a previous run: no false transition while starting, lastTransitionTime kept (NPD #304)', async () => {
@@ -186,7 +193,13 @@ describe('NodeConditionManager', () => {
 
   it('reports a start that never syncs once the startup grace is over', async () => {
     const previous = [
-      { type: 'OvnPlugReady', status: 'True', reason: 'AllPortsBound', message: 'x', lastTransitionTime: '2026-11-20T08:00:00Z' },
+      {
+        type: 'OvnPlugReady',
+        status: 'True',
+        reason: 'AllPortsBound',
+        message: 'x',
+        lastTransitionTime: '2026-11-20T08:00:00Z',
+      },
     ];
     const { api, manager, patches } = setup({ conditions: previous });
     await manager.start();
@@ -207,12 +220,18 @@ describe('NodeConditionManager', () => {
     await manager.start();
     manager.update(startingSnapshot());
     await vi.advanceTimersByTimeAsync(1000);
-    expect(condition(api, 'OvnPlugReady')).toMatchObject({ status: 'False', reason: 'SouthboundDisconnected' });
+    expect(condition(api, 'OvnPlugReady')).toMatchObject({
+      status: 'False',
+      reason: 'SouthboundDisconnected',
+    });
   });
 
   it('keeps retrying to read the node at start and then applies the snapshot it was given meanwhile', async () => {
     const api = new FakeKubeApi();
-    const manager = new NodeConditionManager({ client: new KubeClient({ transport: api.transport }), nodeName: NODE });
+    const manager = new NodeConditionManager({
+      client: new KubeClient({ transport: api.transport }),
+      nodeName: NODE,
+    });
     const started = manager.start();
     manager.update(snapshot({ ports: [port('lp1')] }));
     await vi.advanceTimersByTimeAsync(3500);
@@ -229,7 +248,11 @@ describe('NodeConditionManager', () => {
     await manager.start();
     manager.update(snapshot());
     await manager.flush();
-    expect(api.nodeConditions(NODE).map((c) => c['type'])).toEqual(['Ready', 'OvnPlugReady', 'OvnPlugDegraded']);
+    expect(api.nodeConditions(NODE).map((c) => c['type'])).toEqual([
+      'Ready',
+      'OvnPlugReady',
+      'OvnPlugDegraded',
+    ]);
     await manager.removeConditions();
     expect(api.nodeConditions(NODE)).toEqual([KUBELET_READY]);
     expect(await removeNodeConditions(new KubeClient({ transport: api.transport }), NODE)).toBe(false);

@@ -28,7 +28,14 @@ import {
   type ConditionContent,
 } from './condition-summary.js';
 import { backoffDelayMs, type BackoffOptions } from './pacing.js';
-import { kubeTime, silentLogger, systemClock, type Clock, type KubeLogger, type TimerHandle } from './runtime.js';
+import {
+  kubeTime,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type KubeLogger,
+  type TimerHandle,
+} from './runtime.js';
 
 export interface NodeConditionManagerOptions {
   readonly client: KubeClient;
@@ -128,7 +135,10 @@ export class NodeConditionManager {
         break;
       } catch (error) {
         const delay = backoffDelayMs(attempt, this.#backoff);
-        this.#logger.warn({ err: error, node: this.#nodeName, retryInMs: delay }, 'cannot read the node; retrying');
+        this.#logger.warn(
+          { err: error, node: this.#nodeName, retryInMs: delay },
+          'cannot read the node; retrying',
+        );
         await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, delay));
       }
     }
@@ -151,8 +161,10 @@ export class NodeConditionManager {
           lastTransitionTime: condition.lastTransitionTime ?? kubeTime(this.#clock.now()),
         });
         this.#adoptedAny = true;
-        const heartbeat = condition.lastHeartbeatTime === undefined ? NaN : Date.parse(condition.lastHeartbeatTime);
-        if (Number.isFinite(heartbeat)) this.#lastWriteMs = Math.min(this.#lastWriteMs ?? heartbeat, heartbeat);
+        const heartbeat =
+          condition.lastHeartbeatTime === undefined ? NaN : Date.parse(condition.lastHeartbeatTime);
+        if (Number.isFinite(heartbeat))
+          this.#lastWriteMs = Math.min(this.#lastWriteMs ?? heartbeat, heartbeat);
       } else if (condition.type.startsWith(OWNED_CONDITION_PREFIX)) {
         this.#staleTypes.push(condition.type);
       }
@@ -231,11 +243,14 @@ export class NodeConditionManager {
     if (this.#timer !== undefined && this.#timerDueMs === due) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timerDueMs = due;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerDueMs = undefined;
-      this.#onTimer();
-    }, Math.max(0, due - now));
+    this.#timer = this.#clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerDueMs = undefined;
+        this.#onTimer();
+      },
+      Math.max(0, due - now),
+    );
   }
 
   #onTimer(): void {
@@ -259,7 +274,10 @@ export class NodeConditionManager {
     for (const content of desired) {
       const previous = this.#written.get(content.type);
       const keepTransition = previous !== undefined && previous.content.status === content.status;
-      next.set(content.type, { content, lastTransitionTime: keepTransition ? previous.lastTransitionTime : stamp });
+      next.set(content.type, {
+        content,
+        lastTransitionTime: keepTransition ? previous.lastTransitionTime : stamp,
+      });
     }
     const stale = this.#staleTypes;
     const body = {
@@ -294,7 +312,12 @@ export class NodeConditionManager {
       const before = this.#written.get(type);
       if (before === undefined || !sameContent(before.content, written.content)) {
         this.#logger.info(
-          { node: this.#nodeName, condition: type, status: written.content.status, reason: written.content.reason },
+          {
+            node: this.#nodeName,
+            condition: type,
+            status: written.content.status,
+            reason: written.content.reason,
+          },
           'node condition changed',
         );
       }
@@ -348,6 +371,10 @@ export async function removeNodeConditions(client: KubeClient, nodeName: string)
     .map((condition) => condition.type)
     .filter((type) => type.startsWith(OWNED_CONDITION_PREFIX));
   if (types.length === 0) return false;
-  await client.patch(nodeStatusPath(nodeName), { status: { conditions: types.map(deleteDirective) } }, 'strategic');
+  await client.patch(
+    nodeStatusPath(nodeName),
+    { status: { conditions: types.map(deleteDirective) } },
+    'strategic',
+  );
   return true;
 }

@@ -28,14 +28,20 @@ describe('TokenBucket', () => {
 
   it('rejects a bad configuration naming the value', () => {
     const clock = manualClock();
-    expect(() => new TokenBucket({ ratePerSecond: 0, burst: 1, clock })).toThrow('rate must be a positive number, got 0');
-    expect(() => new TokenBucket({ ratePerSecond: 1, burst: 0.5, clock })).toThrow('burst must be an integer ≥ 1, got 0.5');
+    expect(() => new TokenBucket({ ratePerSecond: 0, burst: 1, clock })).toThrow(
+      'rate must be a positive number, got 0',
+    );
+    expect(() => new TokenBucket({ ratePerSecond: 1, burst: 0.5, clock })).toThrow(
+      'burst must be an integer ≥ 1, got 0.5',
+    );
   });
 });
 
 describe('backoffDelayMs', () => {
   it('doubles from the initial delay up to the cap', () => {
-    expect([1, 2, 3, 4, 7, 8, 50].map((n) => backoffDelayMs(n))).toEqual([1000, 2000, 4000, 8000, 60_000, 60_000, 60_000]);
+    expect([1, 2, 3, 4, 7, 8, 50].map((n) => backoffDelayMs(n))).toEqual([
+      1000, 2000, 4000, 8000, 60_000, 60_000, 60_000,
+    ]);
     expect(backoffDelayMs(3, { initialMs: 100, maxMs: 250 })).toBe(250);
   });
 });

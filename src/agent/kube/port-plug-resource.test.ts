@@ -5,7 +5,9 @@ const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])
 
 describe('portPlugName', () => {
   it('is <node>.<port> when the port name is already a valid name part', () => {
-    expect(portPlugName('dpu-1', 'a9c1e7d2-0b1c-4c6e-9f00-1234567890ab')).toBe('dpu-1.a9c1e7d2-0b1c-4c6e-9f00-1234567890ab');
+    expect(portPlugName('dpu-1', 'a9c1e7d2-0b1c-4c6e-9f00-1234567890ab')).toBe(
+      'dpu-1.a9c1e7d2-0b1c-4c6e-9f00-1234567890ab',
+    );
   });
 
   it.each(['LP1', 'lp_1', 'lp:1', '-lp-', 'p..q', '___', 'x'.repeat(300)])(
@@ -50,7 +52,13 @@ describe('statusPatch', () => {
       firstSeenTime: 't0',
       lastTransitionTime: 't1',
     };
-    const after = { ...before, state: 'Failed' as const, reason: 'InterfaceError', ofport: undefined, lastTransitionTime: 't2' };
+    const after = {
+      ...before,
+      state: 'Failed' as const,
+      reason: 'InterfaceError',
+      ofport: undefined,
+      lastTransitionTime: 't2',
+    };
     expect(statusPatch(before, after)).toEqual({
       status: { state: 'Failed', reason: 'InterfaceError', ofport: null, lastTransitionTime: 't2' },
     });

@@ -87,7 +87,8 @@ export function portPlugName(nodeName: string, logicalPort: string): string {
   const suffix = `-${shortHash(logicalPort)}`;
   let body = cleaned === '' ? 'port' : cleaned;
   const room = MAX_NAME - nodeName.length - 1 - suffix.length;
-  if (room < 1) return `${nodeName.slice(0, MAX_NAME - suffix.length - 6).replace(/[.-]+$/, '')}.port${suffix}`;
+  if (room < 1)
+    return `${nodeName.slice(0, MAX_NAME - suffix.length - 6).replace(/[.-]+$/, '')}.port${suffix}`;
   body = body.slice(0, room).replace(/[.-]+$/, '');
   return `${nodeName}.${body === '' ? 'p' : body}${suffix}`;
 }
@@ -130,7 +131,10 @@ export function sameStatus(a: PortPlugStatus | undefined, b: PortPlugStatus | un
  * A status merge patch turning `current` into `next`: changed keys set, vanished optional keys
  * set to null (merge-patch deletion).
  */
-export function statusPatch(current: PortPlugStatus | undefined, next: PortPlugStatus): Record<string, unknown> {
+export function statusPatch(
+  current: PortPlugStatus | undefined,
+  next: PortPlugStatus,
+): Record<string, unknown> {
   const patch: Record<string, unknown> = {};
   for (const key of STATUS_KEYS) {
     const value = next[key];

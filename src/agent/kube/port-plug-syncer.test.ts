@@ -35,7 +35,12 @@ function writes(api: FakeKubeApi): number {
   return api.requests.filter((r) => r.method !== 'GET').length;
 }
 
-function preexisting(api: FakeKubeApi, node: string, logicalPort: string, status: Record<string, unknown>): void {
+function preexisting(
+  api: FakeKubeApi,
+  node: string,
+  logicalPort: string,
+  status: Record<string, unknown>,
+): void {
   const name = portPlugName(node, logicalPort);
   api.portPlugs.set(name, {
     apiVersion: 'ovn-plug-agent.io/v1alpha1',
@@ -62,7 +67,9 @@ describe('PortPlugSyncer', () => {
   it('creates one object per port, owned by the Node and labelled with it, then sets its status', async () => {
     const { api, nodeUid, syncer } = setup();
     await syncer.start();
-    syncer.update(snapshot({ ports: [port('lp1'), port('lp2', { state: 'Pending', message: 'no PF with MAC 00:11' })] }));
+    syncer.update(
+      snapshot({ ports: [port('lp1'), port('lp2', { state: 'Pending', message: 'no PF with MAC 00:11' })] }),
+    );
     await settle(syncer);
     expect(api.portPlugs.size).toBe(2);
     expect(object(api, 'lp1')).toMatchObject({
@@ -90,7 +97,11 @@ describe('PortPlugSyncer', () => {
     await settle(syncer);
     expect(writes(api)).toBe(before);
 
-    syncer.update(snapshot({ ports: [port('lp1', { state: 'Bound', ofport: 7, sinceMs: 1_700_000_002_000 }), port('lp2')] }));
+    syncer.update(
+      snapshot({
+        ports: [port('lp1', { state: 'Bound', ofport: 7, sinceMs: 1_700_000_002_000 }), port('lp2')],
+      }),
+    );
     await settle(syncer);
     expect(writes(api)).toBe(before + 1);
     const patch = api.requests.at(-1);
@@ -143,7 +154,12 @@ describe('PortPlugSyncer', () => {
 
   it('adopts existing objects at start, deletes stale ones only after the agent has synced, and leaves other nodes alone', async () => {
     const { api, syncer } = setup();
-    preexisting(api, NODE, 'kept', { ...portStatusFields('Bound'), interfaceName: 'kept', ofport: 1, message: 'kept is Bound' });
+    preexisting(api, NODE, 'kept', {
+      ...portStatusFields('Bound'),
+      interfaceName: 'kept',
+      ofport: 1,
+      message: 'kept is Bound',
+    });
     preexisting(api, NODE, 'gone', portStatusFields('Bound'));
     preexisting(api, 'other-node', 'theirs', portStatusFields('Bound'));
     await syncer.start();
@@ -156,7 +172,10 @@ describe('PortPlugSyncer', () => {
     await settle(syncer);
     expect([...api.portPlugs.keys()].sort()).toEqual(['dpu-1.kept', 'other-node.theirs']);
     expect(writes(api)).toBe(1);
-    expect(api.requests.at(-1)).toMatchObject({ method: 'DELETE', body: { preconditions: { uid: 'old-dpu-1.gone' } } });
+    expect(api.requests.at(-1)).toMatchObject({
+      method: 'DELETE',
+      body: { preconditions: { uid: 'old-dpu-1.gone' } },
+    });
   });
 
   it('deletes the object of a port that is no longer reported', async () => {
@@ -173,7 +192,11 @@ describe('PortPlugSyncer', () => {
   it('records one Warning Event per Failed/Conflict transition and folds repeats of the same failure into it', async () => {
     const { api, syncer } = setup();
     await syncer.start();
-    const failed = port('lp1', { state: 'Failed', reason: 'InterfaceError', message: 'could not open network device lp1' });
+    const failed = port('lp1', {
+      state: 'Failed',
+      reason: 'InterfaceError',
+      message: 'could not open network device lp1',
+    });
     syncer.update(snapshot({ ports: [failed] }));
     await settle(syncer);
     expect(api.events.size).toBe(1);
@@ -199,7 +222,11 @@ describe('PortPlugSyncer', () => {
     expect(api.events.size).toBe(1);
     expect([...api.events.values()][0]).toMatchObject({ count: 2, lastTimestamp: '2026-11-25T10:00:05Z' });
 
-    syncer.update(snapshot({ ports: [port('lp1', { state: 'Conflict', message: 'interface lp1 belongs to someone else' })] }));
+    syncer.update(
+      snapshot({
+        ports: [port('lp1', { state: 'Conflict', message: 'interface lp1 belongs to someone else' })],
+      }),
+    );
     await settle(syncer);
     expect(api.events.size).toBe(2);
     syncer.update(snapshot({ ports: [port('lp1')] }));

@@ -127,7 +127,9 @@ export class PortPlugSyncer {
     for (let attempt = 1; !this.#stopped; attempt += 1) {
       try {
         await this.#take();
-        const node = await this.#client.get<NodeObject>(`/api/v1/nodes/${encodeURIComponent(this.#nodeName)}`);
+        const node = await this.#client.get<NodeObject>(
+          `/api/v1/nodes/${encodeURIComponent(this.#nodeName)}`,
+        );
         if (node.metadata.uid === undefined) throw new Error(`node ${this.#nodeName} has no uid`);
         await this.#take();
         const existing = await this.#client.list<PortPlugObject>(PORT_PLUGS_PATH, {
@@ -167,7 +169,10 @@ export class PortPlugSyncer {
         status: object.status,
       });
     }
-    this.#logger.info({ node: this.#nodeName, adopted: this.#known.size }, 'adopted existing PortPlug objects');
+    this.#logger.info(
+      { node: this.#nodeName, adopted: this.#known.size },
+      'adopted existing PortPlug objects',
+    );
   }
 
   /** Takes the newest snapshot; changed, new and vanished ports are queued. */
@@ -245,7 +250,10 @@ export class PortPlugSyncer {
         const attempts = (this.#failures.get(name) ?? 0) + 1;
         this.#failures.set(name, attempts);
         const delay = backoffDelayMs(attempts, this.#backoff);
-        this.#logger.warn({ err: error, object: name, retryInMs: delay }, 'PortPlug write failed; will retry');
+        this.#logger.warn(
+          { err: error, object: name, retryInMs: delay },
+          'PortPlug write failed; will retry',
+        );
         this.#clock.setTimeout(() => {
           if (this.#stopped) return;
           this.#queue.add(name);
@@ -288,7 +296,11 @@ export class PortPlugSyncer {
       created = await this.#client.get<PortPlugObject>(portPlugPath(name));
     }
     if (created.metadata.uid === undefined) throw new Error(`PortPlug ${name} came back without a uid`);
-    const known: Known = { uid: created.metadata.uid, logicalPort: desired.logicalPort, status: created.status };
+    const known: Known = {
+      uid: created.metadata.uid,
+      logicalPort: desired.logicalPort,
+      status: created.status,
+    };
     this.#known.set(name, known);
     return known;
   }

@@ -34,7 +34,12 @@ describe('startKubeStatusSinks', () => {
   it('can run with only one sink and without events', async () => {
     const api = new FakeKubeApi();
     api.addNode('dpu-1');
-    const sinks = startKubeStatusSinks({ nodeName: 'dpu-1', transport: api.transport, conditions: false, events: false });
+    const sinks = startKubeStatusSinks({
+      nodeName: 'dpu-1',
+      transport: api.transport,
+      conditions: false,
+      events: false,
+    });
     await sinks.ready;
     sinks.update(snapshot({ ports: [port('lp1', { state: 'Conflict' })] }));
     await vi.advanceTimersByTimeAsync(1000);
@@ -46,7 +51,9 @@ describe('startKubeStatusSinks', () => {
   });
 
   it('needs a way to reach the API server', () => {
-    expect(() => startKubeStatusSinks({ nodeName: 'n' })).toThrow('needs a client, a transport or a connection');
+    expect(() => startKubeStatusSinks({ nodeName: 'n' })).toThrow(
+      'needs a client, a transport or a connection',
+    );
   });
 
   it('falls back to the in-cluster configuration without a kubeconfig, naming what is missing', () => {

@@ -55,7 +55,10 @@ export function resolveKubeConnection(options: {
 }
 
 /** A client over HTTPS for `connection` (what `remove-kube-status` and the sinks use). */
-export function createKubeClient(connection: KubeConnection, options: { readonly clock?: Clock; readonly timeoutMs?: number } = {}): KubeClient {
+export function createKubeClient(
+  connection: KubeConnection,
+  options: { readonly clock?: Clock; readonly timeoutMs?: number } = {},
+): KubeClient {
   return new KubeClient({
     transport: createHttpsTransport(connection, { clock: options.clock ?? systemClock }),
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
@@ -103,7 +106,10 @@ export function startKubeStatusSinks(options: KubeStatusSinksOptions): KubeStatu
     async stop() {
       conditions?.stop();
       portPlugs?.stop();
-      await Promise.race([ready.catch(() => undefined), new Promise<void>((resolve) => clock.setTimeout(resolve, 2000))]);
+      await Promise.race([
+        ready.catch(() => undefined),
+        new Promise<void>((resolve) => clock.setTimeout(resolve, 2000)),
+      ]);
     },
   };
 }

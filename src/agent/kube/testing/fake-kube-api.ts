@@ -87,7 +87,8 @@ export class FakeKubeApi {
 
   /** Requests so far with this method whose path (without query) starts with the prefix. */
   count(method: string, pathPrefix = ''): number {
-    return this.requests.filter((r) => r.method === method && r.path.split('?')[0]?.startsWith(pathPrefix)).length;
+    return this.requests.filter((r) => r.method === method && r.path.split('?')[0]?.startsWith(pathPrefix))
+      .length;
   }
 
   #serve(request: KubeHttpRequest): KubeHttpResponse {
@@ -104,10 +105,15 @@ export class FakeKubeApi {
       if (code !== undefined) return status(code, 'Injected', `injected failure ${code}`);
     }
     const url = new URL(request.path, 'http://fake');
-    const parts = url.pathname.split('/').filter((part) => part !== '').map(decodeURIComponent);
+    const parts = url.pathname
+      .split('/')
+      .filter((part) => part !== '')
+      .map(decodeURIComponent);
     if (parts[0] === 'api' && parts[2] === 'nodes') return this.#node(request.method, parts.slice(3), body);
-    if (parts[0] === 'apis' && parts[3] === 'portplugs') return this.#portPlug(request.method, parts.slice(4), body, url);
-    if (parts[0] === 'api' && parts[4] === 'events') return this.#event(request.method, parts[3] ?? '', parts[5], body);
+    if (parts[0] === 'apis' && parts[3] === 'portplugs')
+      return this.#portPlug(request.method, parts.slice(4), body, url);
+    if (parts[0] === 'api' && parts[4] === 'events')
+      return this.#event(request.method, parts[3] ?? '', parts[5], body);
     return status(404, 'NotFound', `no route for ${request.method} ${request.path}`);
   }
 
@@ -153,7 +159,8 @@ export class FakeKubeApi {
     if (name === undefined && method === 'POST' && body !== undefined) {
       const metadata = body['metadata'] as Json;
       const objectName = String(metadata['name']);
-      if (this.portPlugs.has(objectName)) return status(409, 'AlreadyExists', `portplugs "${objectName}" already exists`);
+      if (this.portPlugs.has(objectName))
+        return status(409, 'AlreadyExists', `portplugs "${objectName}" already exists`);
       // The status subresource: status in a create is dropped.
       const { status: _dropped, ...rest } = body;
       const created = { ...rest, metadata: { ...metadata, uid: `pp-uid-${++this.#uid}` } };
@@ -181,7 +188,12 @@ export class FakeKubeApi {
     return status(405, 'MethodNotAllowed', method);
   }
 
-  #event(method: string, namespace: string, name: string | undefined, body: Json | undefined): KubeHttpResponse {
+  #event(
+    method: string,
+    namespace: string,
+    name: string | undefined,
+    body: Json | undefined,
+  ): KubeHttpResponse {
     if (method === 'POST' && name === undefined && body !== undefined) {
       const metadata = body['metadata'] as Json;
       const key = `${namespace}/${String(metadata['name'])}`;
