@@ -196,8 +196,8 @@ class IndexState {
 
 interface TableState {
   readonly schema: TableSchema;
-  /** Creates a new row object holding `_uuid` and every column at its default. */
-  readonly newRow: (uuid: Uuid) => Record<string, Datum>;
+  /** Creates and copies the row objects of this table. */
+  readonly rowFactory: RowFactory;
   /** Column and `Table.column` label by name, for decoding without per-row string building. */
   readonly columnsByName: ReadonlyMap<string, { readonly column: ColumnSchema; readonly where: string }>;
   rows: Map<Uuid, Row>;
@@ -239,25 +239,43 @@ function inconsistent(table: string, uuid: Uuid, reason: InconsistencyReason, wh
   throw new ReplicaInconsistencyError(reason, `${table} row ${uuid}: ${what}`, { table, uuid });
 }
 
-type RowConstructor = new (uuid: Uuid, defaults: readonly Datum[]) => Record<string, Datum>;
+type RowConstructor = new (
+  uuid: Uuid,
+  values: Readonly<Record<string, Datum>> | readonly Datum[],
+) => Record<string, Datum>;
+
+/** Creates the row objects of one table (see {@link rowFactory}). */
+interface RowFactory {
+  /** A new row with `_uuid` and every column at its default. */
+  create(uuid: Uuid): Record<string, Datum>;
+  /** A new, unfrozen copy of `row`, to be changed and then frozen. */
+  copy(row: Row): Record<string, Datum>;
+}
 
 /**
- * Returns a function that creates rows of `table` with every column at its default. It uses a
- * constructor generated for the table (fixed property assignments): V8 then gives all rows one
- * shape with in-object properties, which made building rows of a 35-column table 15-30x faster
- * than cloning a template object or adding properties in a loop (measured with Node 20; this is
- * what keeps 100,000-row initial dumps fast, DESIGN §4). The generated code contains only
- * property names, written as JSON string literals, and no values (docs/adr/0022-ovsdb-replica.md).
+ * Row objects are made by a constructor generated for the table (fixed property assignments):
+ * V8 then gives all rows of a table one shape with in-object properties, which made building
+ * rows of a 35-column table 15-30x faster than cloning a template object (spread) or adding
+ * properties in a loop (measured with Node 20; this keeps 100,000-row initial dumps and large
+ * modify batches fast, DESIGN §4). The generated code contains only the column names, written as
+ * JSON string literals, and no values (docs/adr/0022-ovsdb-replica.md).
  */
-function rowFactory(table: TableSchema): (uuid: Uuid) => Record<string, Datum> {
+function rowFactory(table: TableSchema): RowFactory {
   const defaults = table.columnList.map((c) => columnDefault(c));
   const body = [
+    'const copy = !Array.isArray(values);',
     'this._uuid = uuid;',
-    ...table.columnList.map((c, i) => `this[${JSON.stringify(c.name)}] = defaults[${i}];`),
+    ...table.columnList.map((c, i) => {
+      const name = JSON.stringify(c.name);
+      return `this[${name}] = copy ? values[${name}] : values[${i}];`;
+    }),
   ];
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see the doc comment: generated from column names only
-  const Ctor = new Function('uuid', 'defaults', body.join('\n')) as RowConstructor;
-  return (uuid) => new Ctor(uuid, defaults);
+  const Ctor = new Function('uuid', 'values', body.join('\n')) as RowConstructor;
+  return {
+    create: (uuid) => new Ctor(uuid, defaults),
+    copy: (row) => new Ctor(row._uuid, row),
+  };
 }
 
 /** The replica of one database; see the top of this file. */
@@ -273,7 +291,7 @@ export class Replica<S extends RowTypes = RowTypes> {
     for (const table of schema.tables.values()) {
       this.#tables.set(table.name, {
         schema: table,
-        newRow: rowFactory(table),
+        rowFactory: rowFactory(table),
         columnsByName: new Map(
           table.columnList.map((c) => [c.name, { column: c, where: `${table.name}.${c.name}` }]),
         ),
@@ -538,7 +556,7 @@ export class Replica<S extends RowTypes = RowTypes> {
         },
       );
     }
-    const row = state.newRow(uuid);
+    const row = state.rowFactory.create(uuid);
     for (const name in wire) {
       const entry = state.columnsByName.get(name);
       if (entry === undefined) continue; // a column the replica does not keep (checklist C6)
@@ -565,7 +583,7 @@ export class Replica<S extends RowTypes = RowTypes> {
     current: Row,
     diff: Record<string, unknown>,
   ): { row: Row; columns: string[] } {
-    const next: Record<string, Datum> = { ...current };
+    const next = state.rowFactory.copy(current);
     const columns: string[] = [];
     for (const name in diff) {
       const column = state.schema.columns.get(name);

@@ -320,7 +320,7 @@ export function applyDatumDiff(type: ColumnType, old: Datum, diff: unknown, wher
     }
     checkSize(type, result.size, where, diff);
     if (result.size === 0) return EMPTY_MAP;
-    return new Map([...result].sort((a, b) => compareAtoms(a[0], b[0])));
+    return keysSorted(result) ? result : new Map([...result].sort((a, b) => compareAtoms(a[0], b[0])));
   }
   if (!Array.isArray(old)) throw new DatumError('current value is not a set', where, old);
   const toggles = decodeSetAtoms(type.key, setElements(diff, where), where);
@@ -334,6 +334,15 @@ export function applyDatumDiff(type: ColumnType, old: Datum, diff: unknown, wher
   checkSize(type, result.length, where, diff);
   result.sort(compareAtoms);
   return Object.freeze(result);
+}
+
+function keysSorted(map: ReadonlyMap<Atom, Atom>): boolean {
+  let previous: Atom | undefined;
+  for (const key of map.keys()) {
+    if (previous !== undefined && compareAtoms(previous, key) > 0) return false;
+    previous = key;
+  }
+  return true;
 }
 
 /** Encodes one atom (validated against `base`) into wire notation. */
