@@ -21,6 +21,7 @@ function setup(options: { conditions?: Record<string, unknown>[]; heartbeatInter
   const manager = new NodeConditionManager({
     client: new KubeClient({ transport: api.transport }),
     nodeName: NODE,
+    backoff: { jitter: 0 },
     ...(options.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: options.heartbeatIntervalMs }),
   });
   return { api, manager, patches: () => api.count('PATCH', STATUS_PATH) };

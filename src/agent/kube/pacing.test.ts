@@ -39,9 +39,21 @@ describe('TokenBucket', () => {
 
 describe('backoffDelayMs', () => {
   it('doubles from the initial delay up to the cap', () => {
-    expect([1, 2, 3, 4, 7, 8, 50].map((n) => backoffDelayMs(n))).toEqual([
+    expect([1, 2, 3, 4, 7, 8, 50].map((n) => backoffDelayMs(n, { jitter: 0 }))).toEqual([
       1000, 2000, 4000, 8000, 60_000, 60_000, 60_000,
     ]);
-    expect(backoffDelayMs(3, { initialMs: 100, maxMs: 250 })).toBe(250);
+    expect(backoffDelayMs(3, { initialMs: 100, maxMs: 250, jitter: 0 })).toBe(250);
+  });
+
+  it('spreads retries over up to the jitter share below the delay', () => {
+    expect(backoffDelayMs(2, { random: () => 0 })).toBe(2000);
+    expect(backoffDelayMs(2, { random: () => 0.999 })).toBe(1600);
+    expect(backoffDelayMs(2, { jitter: 1, random: () => 0.5 })).toBe(1000);
+    const spread = new Set(Array.from({ length: 50 }, () => backoffDelayMs(5)));
+    expect(spread.size).toBeGreaterThan(10);
+    for (const delay of spread) {
+      expect(delay).toBeGreaterThanOrEqual(12_800);
+      expect(delay).toBeLessThanOrEqual(16_000);
+    }
   });
 });

@@ -52,13 +52,25 @@ export interface BackoffOptions {
   readonly initialMs?: number;
   /** Upper bound; default 60 s. */
   readonly maxMs?: number;
+  /**
+   * Share of the delay that is randomised (0 ≤ jitter ≤ 1), so that the agents of a whole cluster
+   * do not retry in lockstep after an API server outage; default 0.2.
+   */
+  readonly jitter?: number;
+  /** Uniform random number in [0, 1); default `Math.random`. */
+  readonly random?: () => number;
 }
 
-/** Delay before retry number `attempt` (1-based): initial × 2^(attempt−1), capped. */
+/**
+ * Delay before retry number `attempt` (1-based): initial × 2^(attempt−1), capped, then reduced
+ * by up to `jitter` of itself at random.
+ */
 export function backoffDelayMs(attempt: number, options: BackoffOptions = {}): number {
   const initial = options.initialMs ?? 1000;
   const max = options.maxMs ?? 60_000;
-  return Math.min(max, initial * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+  const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
+  const base = Math.min(max, initial * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+  return Math.round(base * (1 - jitter * (options.random ?? Math.random)()));
 }
 
 /** Resolves after `ms` on the injected clock. */

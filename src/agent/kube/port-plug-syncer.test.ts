@@ -20,6 +20,7 @@ function setup(options: SetupOptions = {}) {
   const syncer = new PortPlugSyncer({
     client,
     nodeName: NODE,
+    backoff: { jitter: 0 },
     writesPerSecond: options.writesPerSecond ?? 1000,
     burst: options.burst ?? 1000,
     events: new EventRecorder({ client, nodeName: NODE }),
