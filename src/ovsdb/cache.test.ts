@@ -88,6 +88,7 @@ describe('Replica: loading rows', () => {
     });
     expect('datapath_id' in row).toBe(true);
     expect(Object.isFrozen(row)).toBe(true);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
   });
 
   it('fills the scalar defaults 0, "", false and the zero UUID', () => {

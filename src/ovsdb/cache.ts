@@ -271,7 +271,10 @@ function rowFactory(table: TableSchema): RowFactory {
     }),
   ];
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see the doc comment: generated from column names only
-  const Ctor = new Function('uuid', 'values', body.join('\n')) as RowConstructor;
+  const construct = new Function('uuid', 'values', body.join('\n'));
+  // Rows are plain objects (prototype Object.prototype), like the rest of the decoded data.
+  construct.prototype = Object.prototype;
+  const Ctor = construct as RowConstructor;
   return {
     create: (uuid) => new Ctor(uuid, defaults),
     copy: (row) => new Ctor(row._uuid, row),
