@@ -137,6 +137,63 @@ describe('transactions', () => {
   });
 });
 
+describe('values end to end', () => {
+  it('decodes a one-element set sent as a bare atom (C2) and fills defaults of omitted columns (C3)', async () => {
+    const c = client();
+    await c.ready();
+    const br = (c.table('Bridge').find((r) => r['name'] === 'brV')[0] as Row)._uuid;
+    await server().transact([{ op: 'update', table: 'Bridge', where: [['_uuid', '==', ['uuid', br]]], row: { flood_vlans: 7 } }]);
+    await waitUntil(() => ((c.table('Bridge').get(br) as Row)['flood_vlans'] as readonly number[]).length === 1, { description: 'update' });
+    const row = c.table('Bridge').get(br) as Row;
+    expect(row['flood_vlans']).toEqual([7]);
+    expect(row['ports']).toEqual([]);
+    expect(row['datapath_id']).toBeUndefined();
+    expect(row['fail_mode']).toBeUndefined();
+    expect(row['stp_enable']).toBe(false);
+    expect(row['other_config']).toEqual(new Map());
+  });
+
+  it('applies set, map and optional diffs exactly as the server stores them (D5)', async () => {
+    const c = client();
+    await c.ready();
+    const br = (c.table('Bridge').find((r) => r['name'] === 'brU')[0] as Row)._uuid;
+    const steps: object[] = [
+      { flood_vlans: ['set', [1, 2, 3]], external_ids: ['map', [['k1', 'v1'], ['k2', 'v2']]], datapath_type: 'aaaa', fail_mode: 'secure' },
+      { flood_vlans: ['set', [2, 3, 4]], external_ids: ['map', [['k1', 'v1x'], ['k3', 'v3']]], datapath_type: 'bbbb', fail_mode: ['set', []] },
+      { flood_vlans: ['set', []], external_ids: ['map', []], datapath_type: '', fail_mode: 'standalone' },
+    ];
+    for (const row of steps) {
+      const before = c.seqno;
+      await server().transact([{ op: 'update', table: 'Bridge', where: [['_uuid', '==', ['uuid', br]]], row }]);
+      await c.waitForChange(before);
+      const [oracle] = await server().select('Bridge', [['_uuid', '==', ['uuid', br]]]);
+      const mine = c.table('Bridge').get(br) as Row;
+      const flood = oracle?.['flood_vlans'];
+      const floodList = Array.isArray(flood) && flood[0] === 'set' ? (flood[1] as number[]) : [flood];
+      expect(mine['flood_vlans']).toEqual(floodList);
+      expect([...(mine['external_ids'] as ReadonlyMap<string, string>)]).toEqual((oracle?.['external_ids'] as [string, [string, string][]])[1]);
+      expect(mine['datapath_type']).toBe(oracle?.['datapath_type']);
+      const fail = oracle?.['fail_mode'];
+      expect(mine['fail_mode']).toBe(Array.isArray(fail) ? undefined : fail);
+    }
+  });
+
+  it('inserts with an explicit uuid once; a second attempt fails with "duplicate uuid" (G5)', async () => {
+    const c = client();
+    const root = (await c.ready(), c.table('Open_vSwitch').all()[0] as Row)._uuid;
+    const uuid = '5ca1ab1e-0000-4000-8000-00000000000a';
+    const insert = (tx: TransactionBuilder): void => {
+      const b = tx.insert('Bridge', { name: 'br-explicit' }, { uuid });
+      tx.mutate('Open_vSwitch', root, [mutation('bridges', 'insert', [b])]);
+    };
+    expect((await c.transact(insert)).status).toBe('success');
+    expect(c.table('Bridge').get(uuid)?.['name']).toBe('br-explicit');
+    expect(await c.transact(insert)).toMatchObject({ status: 'error', error: 'duplicate uuid' });
+    expect((await c.transact((tx) => tx.mutate('Open_vSwitch', root, [mutation('bridges', 'delete', [uuid])]))).status).toBe('success');
+    expect(c.table('Bridge').get(uuid)).toBeUndefined();
+  });
+});
+
 describe('server restart and schema conversion', () => {
   it('reports a transaction in flight when the server dies as unknown, then resyncs after restart (G3)', async () => {
     const c = client();
@@ -187,5 +244,18 @@ describe('server restart and schema conversion', () => {
     });
     expect(names(aware)).toEqual(BRIDGES);
     expect(names(unaware)).toEqual(BRIDGES);
+  });
+
+  it('waits through remove-db and resyncs after add-db (D11)', async () => {
+    const c = client();
+    await c.ready();
+    const states: ClientState[] = [];
+    c.on('state', (st) => states.push(st));
+    await server().appctl('ovsdb-server/remove-db', 'Open_vSwitch');
+    await waitUntil(() => c.state !== 'monitoring', { timeoutMs: 10_000, description: 'client to leave monitoring' });
+    expect(await c.transact((tx) => tx.comment('x'))).toEqual({ status: 'tryAgain', reason: 'not-monitoring' });
+    await server().appctl('ovsdb-server/add-db', server().dbPath);
+    await waitUntil(() => c.state === 'monitoring', { timeoutMs: 15_000, description: 'client to resync after add-db' });
+    expect(names(c)).toEqual(BRIDGES);
   });
 });
