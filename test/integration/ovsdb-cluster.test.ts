@@ -133,6 +133,17 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
     await expectConverged(reader);
   });
 
+  it('sees its own write in the replica when transact resolves, also through a follower (D8, F7)', async () => {
+    const leader = await cluster().leader();
+    const follower = cluster().members.find((m) => m !== leader) as RaftMember;
+    const c = client({ remotes: follower.remote, leaderOnly: false });
+    await c.ready();
+    expect(c.currentRemote).toBe(follower.remote);
+    const outcome = await c.transact((tx) => void tx.insert('Item', { name: 'via-follower', value: 42 }));
+    expect(outcome.status).toBe('success');
+    expect(c.table('Item').find((r) => r['name'] === 'via-follower')).toHaveLength(1);
+  });
+
   it('replaces the replica when the server does not know the last id (found=false) (D3)', async () => {
     const conn = await RpcConnection.open(parseRemote(cluster().members[0]?.remote as string));
     try {
