@@ -98,6 +98,12 @@ export interface OvsdbClientOptions {
   readonly monitorMethod?: 'auto' | 'monitor_cond_since' | 'monitor_cond' | 'monitor';
   /** Default true. */
   readonly dbChangeAware?: boolean;
+  /**
+   * Name of an OVSDB lock to hold (RFC 7047 §4.1.8). The client requests it on every connection
+   * (locks belong to a connection); while it is not held, `transact` answers `notLocked`; while
+   * held, every transaction asserts it.
+   */
+  readonly lock?: string;
   readonly maxFrameBytes?: number;
   readonly logger?: OvsdbLogger;
   /** For shuffling; default Math.random. */
@@ -114,6 +120,10 @@ export interface ClientEvents {
   change: (batch: ChangeBatch) => void;
   reconnect: (info: { remote: string; incremental: boolean; method: MonitorMethod }) => void;
   warning: (message: string) => void;
+  /** The lock named in the options was acquired. */
+  locked: () => void;
+  /** The lock was lost (stolen, or the connection dropped). */
+  lockLost: () => void;
 }
 
 export type MonitorMethod = 'monitor_cond_since' | 'monitor_cond' | 'monitor';
@@ -175,7 +185,15 @@ export class OvsdbClient {
   private readonly leaderOnly: boolean;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
-  private readonly listeners: ListenerMap = { state: new Set(), change: new Set(), reconnect: new Set(), warning: new Set() };
+  private readonly listeners: ListenerMap = {
+    state: new Set(),
+    change: new Set(),
+    reconnect: new Set(),
+    warning: new Set(),
+    locked: new Set(),
+    lockLost: new Set(),
+  };
+  private lockHeld = false;
 
   private stateValue: ClientState = 'idle';
   private session: Session | undefined;
@@ -341,12 +359,14 @@ export class OvsdbClient {
     try {
       const builder = new TransactionBuilder(schema);
       build(builder);
+      if (this.opts.lock !== undefined) builder.assertLock(this.opts.lock);
       if (o.comment !== undefined) builder.comment(o.comment);
       txn = builder.build();
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    if (txn.ops.length === 0) return Promise.resolve({ status: 'unchanged' });
+    if (txn.ops.length === (this.opts.lock === undefined ? 0 : 1)) return Promise.resolve({ status: 'unchanged' });
+    if (this.opts.lock !== undefined && !this.lockHeld) return Promise.resolve({ status: 'notLocked', details: `lock ${this.opts.lock} is not held` });
     const timeoutMs = o.timeoutMs ?? this.opts.timeouts?.transactMs ?? 60_000;
     return new Promise<TxnOutcome>((resolve) => {
       const id = session.conn.call('transact', txn.params, { timeoutMs }, (error, result) => {
@@ -466,6 +486,7 @@ export class OvsdbClient {
       return;
     }
     this.startSession(conn);
+    if (this.session?.conn === conn) this.requestLock(this.session);
   }
 
   private startSession(conn: RpcConnection, schemaFromServerRow = true): void {
@@ -495,6 +516,7 @@ export class OvsdbClient {
   private onConnectionClosed(conn: RpcConnection, error: Error): void {
     const session = this.session;
     if (session === undefined || session.conn !== conn || this.closed) return;
+    this.setLockHeld(false);
     this.session = undefined;
     let reason = error.message;
     if (session.endpoint.kind === 'ssl' && conn.bytesReceived === 0) {
@@ -517,6 +539,7 @@ export class OvsdbClient {
   private forceReconnect(session: Session, reason: string, immediate: boolean): void {
     if (this.session !== session || this.closed) return;
     this.session = undefined;
+    this.setLockHeld(false);
     this.warn(`${session.endpoint.text}: reconnecting: ${reason}`);
     session.conn.close(reason);
     this.remoteIndex = (this.remoteIndex + 1) % this.endpoints.length;
@@ -713,6 +736,33 @@ export class OvsdbClient {
     return false;
   }
 
+  private setLockHeld(held: boolean): void {
+    if (this.lockHeld === held) return;
+    this.lockHeld = held;
+    this.logger.info({ lock: this.opts.lock, held }, held ? 'ovsdb lock acquired' : 'ovsdb lock lost');
+    this.emit(held ? 'locked' : 'lockLost');
+  }
+
+  /** True while the lock named in the options is held. */
+  get hasLock(): boolean {
+    return this.lockHeld;
+  }
+
+  /** Requests the lock on this connection; the answer or a later `locked` notification grants it. */
+  private requestLock(session: Session): void {
+    const name = this.opts.lock;
+    if (name === undefined) return;
+    const conn = session.conn;
+    conn.call('lock', [name], { timeoutMs: this.requestTimeout() }, (error, result) => {
+      if (this.session?.conn !== conn || this.closed) return;
+      if (error !== undefined) {
+        this.warn(`${session.endpoint.text}: lock ${name} request failed: ${error.message}`);
+        return;
+      }
+      if (result !== null && typeof result === 'object' && (result as { locked?: unknown }).locked === true) this.setLockHeld(true);
+    });
+  }
+
   private monitoringStarted(session: Session, incremental: boolean): void {
     session.monitoring = true;
     this.failuresInRow = 0;
@@ -768,6 +818,12 @@ export class OvsdbClient {
         if (monitorId === session.dataMonitorId) {
           if (this.applyData(session, 'update2', params[2], false) && typeof params[1] === 'string') this.lastTxnId = params[1];
         }
+        return;
+      case 'locked':
+        if (monitorId === this.opts.lock) this.setLockHeld(true);
+        return;
+      case 'stolen':
+        if (monitorId === this.opts.lock) this.setLockHeld(false);
         return;
       case 'monitor_canceled':
         if (monitorId === session.dataMonitorId || monitorId === session.serverMonitorId) {

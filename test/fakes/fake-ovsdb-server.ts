@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { JsonStreamFramer, stringifyJson } from '../../src/ovsdb/index.js';
 
-export type FakeReply = { result: unknown } | { error: unknown } | undefined;
+export type FakeReply = { result: unknown } | { error: unknown } | { trickle: unknown; overMs: number } | undefined;
 
 export interface FakeConnection {
   /** 1-based number of the connection since the server started. */
@@ -28,7 +28,12 @@ export interface FakeOvsdbServer {
   stop(): Promise<void>;
 }
 
-export async function startFakeOvsdbServer(handler: FakeHandler): Promise<FakeOvsdbServer> {
+export interface FakeOptions {
+  /** Default true; false makes the fake ignore echo requests (a server too busy to answer). */
+  readonly answerEcho?: boolean;
+}
+
+export async function startFakeOvsdbServer(handler: FakeHandler, options: FakeOptions = {}): Promise<FakeOvsdbServer> {
   const requests: FakeOvsdbServer['requests'] = [];
   const connections: FakeConnection[] = [];
   const sockets = new Set<net.Socket>();
@@ -54,11 +59,16 @@ export async function startFakeOvsdbServer(handler: FakeHandler): Promise<FakeOv
         requests.push({ connection: conn.index, method: m.method, params });
         if (m.id === null || m.id === undefined) continue;
         if (m.method === 'echo') {
+          if (options.answerEcho === false) continue;
           send({ id: m.id, result: params, error: null });
           continue;
         }
         const reply = handler(m.method, params, conn);
         if (reply === undefined) continue;
+        if ('trickle' in reply) {
+          trickle(socket, stringifyJson({ id: m.id, result: reply.trickle, error: null }), reply.overMs);
+          continue;
+        }
         send('result' in reply ? { id: m.id, result: reply.result, error: null } : { id: m.id, result: null, error: reply.error });
       }
     });
@@ -74,6 +84,18 @@ export async function startFakeOvsdbServer(handler: FakeHandler): Promise<FakeOv
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Sends `text` in 20 slices spread over `overMs` (a slow server or link). */
+function trickle(socket: net.Socket, text: string, overMs: number): void {
+  const bytes = Buffer.from(text);
+  const slices = 20;
+  const size = Math.ceil(bytes.length / slices);
+  for (let i = 0; i < slices; i++) {
+    setTimeout(() => {
+      if (!socket.destroyed) socket.write(bytes.subarray(i * size, (i + 1) * size));
+    }, (overMs * i) / (slices - 1));
+  }
 }
 
 /** A one-table schema for fake servers. */

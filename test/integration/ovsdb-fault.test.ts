@@ -33,8 +33,8 @@ function client(fake: { remote: string } | string, extra: Partial<OvsdbClientOpt
   return c;
 }
 
-async function fake(handler: Parameters<typeof startFakeOvsdbServer>[0]): Promise<FakeOvsdbServer> {
-  const f = await startFakeOvsdbServer(handler);
+async function fake(handler: Parameters<typeof startFakeOvsdbServer>[0], options: Parameters<typeof startFakeOvsdbServer>[1] = {}): Promise<FakeOvsdbServer> {
+  const f = await startFakeOvsdbServer(handler, options);
   cleanups.push(() => f.stop());
   return f;
 }
@@ -148,5 +148,62 @@ describe('OvsdbClient against a fake server', () => {
     expect(gaps[3]).toBeGreaterThanOrEqual(390);
     expect(gaps[4]).toBeGreaterThanOrEqual(390);
     expect(gaps[4]).toBeLessThan(700);
+  });
+
+  it('answers "unknown database" from transact with tryAgain and reconnects (F9)', async () => {
+    const f = await fake((method, params) => {
+      if (method === 'monitor_cond') return { result: serverDbUpdate({}) };
+      if (method === 'set_db_change_aware') return { result: {} };
+      if (method === 'monitor_cond_since') return { result: [false, ZERO_UUID, { Thing: { [ROW1]: { initial: { name: 'one', n: 1 } } } }] };
+      if (method === 'transact') return { error: { error: 'unknown database', details: String(params[0]) } };
+      return { error: 'unknown method' };
+    });
+    const c = client(f);
+    await c.ready();
+    expect(await c.transact((tx) => tx.comment('x'))).toMatchObject({ status: 'tryAgain', reason: 'unknown-database' });
+    await waitUntil(() => f.connections.length === 2 && c.state === 'monitoring', { description: 'reconnect' });
+  });
+
+  it('keeps a connection whose slow initial dump trickles in, and uses the initial-sync timeout for it (B3, I3)', async () => {
+    const rows = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`bbbbbbbb-0000-4000-8000-${String(i).padStart(12, '0')}`, { initial: { name: `t${i}`, n: i } }]));
+    const f = await fake((method) => {
+      if (method === 'monitor_cond') return { result: serverDbUpdate({}) };
+      if (method === 'set_db_change_aware') return { result: {} };
+      if (method === 'monitor_cond_since') return { trickle: [false, ZERO_UUID, { Thing: rows }], overMs: 3000 };
+      return { error: 'unknown method' };
+    }, { answerEcho: false });
+    const c = client(f, { probeIntervalMs: 1000, timeouts: { requestMs: 500, initialSyncMs: 10_000 } });
+    await c.ready();
+    expect(c.table('Thing').size).toBe(2000);
+    expect(f.connections).toHaveLength(1);
+    expect(f.requests.filter((r) => r.method === 'echo')).toHaveLength(0);
+  });
+
+  it('survives a throwing listener and emits one change event per message, none dropped (I1, I2)', async () => {
+    let push: ((n: number) => void) | undefined;
+    const f = await fake((method, params, conn) => {
+      if (method === 'monitor_cond') return { result: serverDbUpdate({}) };
+      if (method === 'set_db_change_aware') return { result: {} };
+      if (method === 'monitor_cond_since') {
+        push = (n) => {
+          for (let i = 0; i < n; i++) conn.notify('update3', [params[1], ZERO_UUID, { Thing: { [ROW1]: i === 0 ? { insert: { name: 'x', n: 0 } } : { modify: { n: i } } } }]);
+        };
+        return { result: [false, ZERO_UUID, {}] };
+      }
+      return { error: 'unknown method' };
+    });
+    const c = client(f);
+    await c.ready();
+    let events = 0;
+    c.on('change', () => {
+      events++;
+      throw new Error('listener bug');
+    });
+    const before = c.seqno;
+    push?.(5000);
+    await waitUntil(() => c.seqno === before + 5000, { description: '5000 updates applied' });
+    expect(events).toBe(5000);
+    expect(c.state).toBe('monitoring');
+    expect(c.table('Thing').get(ROW1)?.['n']).toBe(4999);
   });
 });

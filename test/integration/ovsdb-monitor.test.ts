@@ -259,3 +259,27 @@ describe('server restart and schema conversion', () => {
     expect(names(c)).toEqual(BRIDGES);
   });
 });
+
+describe('locks', () => {
+  it('asserts a held lock in transactions, answers notLocked without it, and re-acquires it after a reconnect (G6, F10)', async () => {
+    const first = client({ lock: 'plug_agent' });
+    await first.ready();
+    await waitUntil(() => first.hasLock, { description: 'first client to hold the lock' });
+    const second = client({ lock: 'plug_agent' });
+    await second.ready();
+    expect(second.hasLock).toBe(false);
+    expect(await second.transact((tx) => tx.comment('x'))).toMatchObject({ status: 'notLocked' });
+    expect((await first.transact((tx) => tx.comment('locked write'))).status).toBe('success');
+    const gained = new Promise<void>((resolve) => second.on('locked', resolve));
+    await first.close();
+    await gained;
+    expect((await second.transact((tx) => tx.comment('now mine'))).status).toBe('success');
+    // Locks belong to the connection: after a server restart the client asks again.
+    const lost = new Promise<void>((resolve) => second.on('lockLost', resolve));
+    await server().kill9();
+    await lost;
+    await server().restart();
+    await waitUntil(() => second.state === 'monitoring' && second.hasLock, { timeoutMs: 15_000, description: 'lock re-acquired' });
+    expect((await second.transact((tx) => tx.comment('again'))).status).toBe('success');
+  });
+});
