@@ -140,4 +140,23 @@ describe('OvsdbClient on a standalone server', () => {
     expect(c.table('Bridge').find((r) => r['name'] === 'br-own')).toHaveLength(1);
     expect(c.table('Client_Only_Table').size).toBe(0);
   });
+
+  it('needs unique monitor ids per connection; omitted columns mean all, [] row presence only (D9)', async () => {
+    const conn = await RpcConnection.open(parseRemote(server().unixRemote as string));
+    try {
+      const all = await conn.request<Record<string, Record<string, { new: Record<string, unknown> }>>>('monitor', ['Open_vSwitch', 'm', { Bridge: {} }]);
+      const someRow = Object.values(all['Bridge'] ?? {})[0];
+      expect(Object.keys(someRow?.new ?? {})).toEqual(expect.arrayContaining(['name', 'ports', 'external_ids']));
+      await expect(conn.request('monitor', ['Open_vSwitch', 'm', { Bridge: {} }])).rejects.toMatchObject({ details: expect.stringMatching(/duplicate monitor ID/) as unknown });
+      const presence = await conn.request<Record<string, Record<string, { new: Record<string, unknown> }>>>('monitor', ['Open_vSwitch', 'p', { Bridge: { columns: [] } }]);
+      expect(Object.values(presence['Bridge'] ?? {}).every((r) => Object.keys(r.new).length === 0)).toBe(true);
+    } finally {
+      conn.close();
+    }
+    // The client itself uses session-unique ids (data-N, server-N); its rpc() escape hatch shares its connection.
+    const c = client();
+    await c.ready();
+    const ids = await c.rpc<unknown>('list_dbs', []);
+    expect(ids).toContain('Open_vSwitch');
+  });
 });
