@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOvsdbServer, useHarness, VSWITCH_SCHEMA } from '../harness/index.js';
-import { OvsdbClient, OvsdbRpcError, RpcConnection, mutation, parseRemote, ZERO_UUID } from '../../src/ovsdb/index.js';
+import { OvsdbClient, OvsdbRpcError, RpcConnection, mutation, parseRemote, where, ZERO_UUID } from '../../src/ovsdb/index.js';
 import type { ChangeBatch, OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
 
 const hooks = { beforeAll, afterAll };
@@ -115,7 +115,7 @@ describe('OvsdbClient on a standalone server', () => {
     }
   });
 
-  it('omits client-only tables and columns with a warning and keeps working (C6)', async () => {
+  it('omits client-only tables and columns with a warning and keeps working, dropping condition clauses on them (C6, E6)', async () => {
     const schema = JSON.parse(await readFile(VSWITCH_SCHEMA, 'utf8')) as { tables: Record<string, { columns: Record<string, unknown> }> };
     const bridge = schema.tables['Bridge'];
     if (bridge === undefined) throw new Error('schema without Bridge');
@@ -139,6 +139,21 @@ describe('OvsdbClient on a standalone server', () => {
     expect(c.serverHasTable('Client_Only_Table')).toBe(false);
     expect(c.table('Bridge').find((r) => r['name'] === 'br-own')).toHaveLength(1);
     expect(c.table('Client_Only_Table').size).toBe(0);
+
+    // E6: a clause on the missing column is dropped (with a warning); the others still apply.
+    const conditional = new OvsdbClient({
+      remotes: server().unixRemote as string,
+      database: 'Open_vSwitch',
+      schema,
+      tables: { Bridge: { where: [where('client_only_column', '==', 'x'), where('name', '==', 'br-own')] } },
+    });
+    clients.push(conditional);
+    const condWarnings: string[] = [];
+    conditional.on('warning', (w) => condWarnings.push(w));
+    conditional.start();
+    await conditional.ready();
+    expect(condWarnings.some((w) => /clause on Bridge.client_only_column dropped/.test(w))).toBe(true);
+    expect(conditional.table('Bridge').all().map((r) => r['name'])).toEqual(['br-own']);
   });
 
   it('needs unique monitor ids per connection; omitted columns mean all, [] row presence only (D9)', async () => {
