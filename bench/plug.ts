@@ -1,0 +1,308 @@
+/**
+ * `npm run bench:plug` — end-to-end plug latency of ovn-plug-agent + an unmodified ovn-controller
+ * against ovn-controller's built-in plugging (`--enable-dummy-vif-plug`), on fresh sandboxes in
+ * one run (DESIGN §4), plus the planner time and the agent's RSS with 10,000 plugged ports.
+ *
+ * Measurements:
+ * - single: one logical port committed to the NB (our OVSDB client's transaction reply = t0) until
+ *   its SB `Port_Binding.up` is true (seen by a second client monitoring the SB = t1); p50 of 15.
+ * - bulk1000: 1,000 logical ports in one NB transaction until all are up.
+ * - plan10k_ms: median time of `planPorts` over 10,000 wanted, already plugged ports (a steady
+ *   replan, what every change costs) — the create-everything round is printed too.
+ * - rss10k_mb: resident set of the agent process (from its own /metrics) once it has plugged
+ *   10,000 ports into an OVS DB without ovs-vswitchd (the rows are real, the datapath is not).
+ *
+ * The agent runs as a child process (`node --import tsx src/agent/cli.ts`), as in production.
+ * The last line is exactly:
+ *   plug single_p50_ratio=<ours/builtin> bulk1000_ratio=<ours/builtin> plan10k_ms=<x> rss10k_mb=<y>
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { mutation, OvsdbClient, where, type NamedUuid } from '../src/ovsdb/index.js';
+import { planPorts, type OvsBridge, type OvsInterface, type OvsPort, type SbPortBinding } from '../src/plug/index.js';
+import { DummyProvider } from '../src/providers/dummy/index.js';
+import { pickFreePort, startOvnCentral, startOvsdbServer, startSandbox, VSWITCH_SCHEMA, waitUntil, type OvnCentral, type Sandbox } from '../test/harness/index.js';
+
+const SINGLE_RUNS = 15;
+const BULK = 1000;
+const SCALE = 10_000;
+/**
+ * V8 flags of the agent process. Default: the young-generation cap docs/operations.md recommends
+ * (`NODE_OPTIONS=--max-semi-space-size=1`); override with `--agent-node-flag=...` (repeatable) or
+ * `--agent-node-flag=none`.
+ */
+const GIVEN_FLAGS = process.argv.filter((a) => a.startsWith('--agent-node-flag=')).map((a) => a.slice('--agent-node-flag='.length));
+const NODE_FLAGS: string[] = GIVEN_FLAGS.length === 0 ? ['--max-semi-space-size=1'] : GIVEN_FLAGS.filter((f) => f !== 'none');
+
+function log(message: string): void {
+  console.log(message);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** NB writer and SB watcher on our own client, so t0/t1 are not skewed by process spawns. */
+class Probe {
+  readonly nb: OvsdbClient;
+  readonly sb: OvsdbClient;
+  readonly #up = new Set<string>();
+  readonly #waiters: { names: Set<string>; resolve: () => void }[] = [];
+
+  constructor(central: OvnCentral) {
+    this.nb = new OvsdbClient({ remotes: central.nbRemote, database: 'OVN_Northbound', tables: { Logical_Switch: { columns: ['name', 'ports'] }, Logical_Switch_Port: { columns: ['name', 'addresses', 'options'], where: false } } });
+    this.sb = new OvsdbClient({ remotes: central.sbRemote, database: 'OVN_Southbound', leaderOnly: false, tables: { Port_Binding: { columns: ['logical_port', 'up'] } } });
+    this.sb.on('change', () => this.#check());
+  }
+
+  async start(): Promise<void> {
+    this.nb.start();
+    this.sb.start();
+    await Promise.all([this.nb.ready(), this.sb.ready()]);
+    const outcome = await this.nb.transact((tx) => {
+      tx.insert('Logical_Switch', { name: 'bench' });
+    });
+    if (outcome.status !== 'success') throw new Error(`creating the switch failed: ${JSON.stringify(outcome)}`);
+    await waitUntil(() => this.nb.table('Logical_Switch').all().length > 0, { description: 'switch in the NB replica' });
+  }
+
+  #check(): void {
+    for (const row of this.sb.table('Port_Binding').all()) {
+      const name = row['logical_port'];
+      if (row['up'] === true && typeof name === 'string') this.#up.add(name);
+    }
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const waiter = this.#waiters[i];
+      if (waiter !== undefined && [...waiter.names].every((n) => this.#up.has(n))) {
+        this.#waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /** Commits `names` as plug-requesting ports in one NB transaction; resolves with t0. */
+  async addPorts(names: readonly string[], chassis: string): Promise<number> {
+    const sw = this.nb.table('Logical_Switch').all()[0];
+    if (sw === undefined) throw new Error('no switch');
+    const outcome = await this.nb.transact((tx) => {
+      const refs: NamedUuid[] = names.map((name, i) =>
+        tx.insert('Logical_Switch_Port', {
+          name,
+          addresses: [`f0:00:00:${hex(i >> 16)}:${hex((i >> 8) & 255)}:${hex(i & 255)}`],
+          options: new Map([
+            ['requested-chassis', chassis],
+            ['vif-plug-type', 'dummy'],
+          ]),
+        }),
+      );
+      tx.mutate('Logical_Switch', [where('name', '==', 'bench')], [mutation('ports', 'insert', refs)]);
+    });
+    const t0 = performance.now();
+    if (outcome.status !== 'success') throw new Error(`NB transaction failed: ${JSON.stringify(outcome)}`);
+    return t0;
+  }
+
+  waitUp(names: readonly string[], timeoutMs = 120_000): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${names.length} port(s) up`)), timeoutMs);
+      this.#waiters.push({
+        names: new Set(names),
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(performance.now());
+        },
+      });
+      this.#check();
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.nb.close(), this.sb.close()]);
+  }
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+interface AgentProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function startAgentProcess(ovsDb: string, extra: string[] = []): Promise<AgentProcess> {
+  const port = await pickFreePort();
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'src/agent/cli.ts', `--ovs-db=${ovsDb}`, '--providers=dummy', `--listen=127.0.0.1:${port}`, '--log-level=warn', ...extra], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, { description: 'agent ready', timeoutMs: 60_000, maxIntervalMs: 100 });
+  return {
+    child,
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface LatencyResult {
+  readonly singleMs: number[];
+  readonly bulkMs: number;
+}
+
+/** Runs the single and bulk workloads on a fresh sandbox; `builtin` selects who plugs. */
+async function runWorkload(builtin: boolean): Promise<LatencyResult> {
+  const sandbox: Sandbox = await startSandbox({ chassis: ['hv1'], enableDummyVifPlug: builtin });
+  let agent: AgentProcess | undefined;
+  const probe = new Probe(sandbox.central);
+  try {
+    if (!builtin) agent = await startAgentProcess(sandbox.node('hv1').ovs.dbRemote);
+    await probe.start();
+    const label = builtin ? 'builtin' : 'agent';
+    // Warm-up port (first flows, first datapath setup), not counted.
+    await probe.addPorts([`${label}-warm`], 'hv1');
+    await probe.waitUp([`${label}-warm`]);
+    const singleMs: number[] = [];
+    for (let i = 0; i < SINGLE_RUNS; i++) {
+      const name = `${label}-s${i}`;
+      const t0 = await probe.addPorts([name], 'hv1');
+      const t1 = await probe.waitUp([name]);
+      singleMs.push(t1 - t0);
+    }
+    const names = Array.from({ length: BULK }, (_, i) => `${label}-b${i}`);
+    const t0 = await probe.addPorts(names, 'hv1');
+    const t1 = await probe.waitUp(names, 300_000);
+    log(`${label}: single p50 ${median(singleMs).toFixed(1)} ms (min ${Math.min(...singleMs).toFixed(1)}, max ${Math.max(...singleMs).toFixed(1)}, n=${SINGLE_RUNS}); bulk ${BULK} ${(t1 - t0).toFixed(0)} ms`);
+    return { singleMs, bulkMs: t1 - t0 };
+  } finally {
+    await probe.close();
+    await agent?.stop();
+    await sandbox.stop();
+  }
+}
+
+/** Median `planPorts` time over SCALE wanted ports: steady (all plugged) and from scratch. */
+function measurePlanner(): { steadyMs: number; createMs: number } {
+  const chassisUuid = 'c0000000-0000-4000-8000-000000000001';
+  const provider = new DummyProvider();
+  const bindings: SbPortBinding[] = [];
+  const interfaces: OvsInterface[] = [];
+  const ports: OvsPort[] = [];
+  for (let i = 0; i < SCALE; i++) {
+    const name = `lp${i}`;
+    bindings.push({ uuid: `pb-${i}`, logicalPort: name, type: '', options: { 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '1500' }, requestedChassis: chassisUuid, requestedAdditionalChassis: [] });
+    interfaces.push({
+      uuid: `if-${i}`,
+      name,
+      type: 'internal',
+      options: { 'vif-plug-dummy-option': 'value' },
+      externalIds: { 'iface-id': name, 'ovn-plug-agent': 'dummy', 'ovn-installed': 'true' },
+      mtuRequest: 1500,
+      ofport: i + 1,
+    });
+    ports.push({ uuid: `p-${i}`, name, interfaces: [`if-${i}`] });
+  }
+  const bridge: OvsBridge = { uuid: 'br', name: 'br-int', ports: ports.map((p) => p.uuid) };
+  const emptyBridge: OvsBridge = { uuid: 'br', name: 'br-int', ports: [] };
+  const lookup = () => ({ kind: 'available' as const, provider });
+  const time = (input: Parameters<typeof planPorts>[0], check: (n: number) => void): number => {
+    const samples: number[] = [];
+    for (let run = 0; run < 25; run++) {
+      const t0 = performance.now();
+      const plan = planPorts(input);
+      samples.push(performance.now() - t0);
+      check(plan.unchanged.length + plan.create.length);
+    }
+    return median(samples.slice(5));
+  };
+  const config = { ownershipKey: 'ovn-plug-agent' as const, canRemove: true };
+  const expectAll = (n: number): void => {
+    if (n !== SCALE) throw new Error(`planner saw ${n} ports, expected ${SCALE}`);
+  };
+  const steadyMs = time({ chassisUuid, integrationBridge: 'br-int', portBindings: bindings, bridges: [bridge], ports, interfaces, providers: lookup, config }, expectAll);
+  const createMs = time({ chassisUuid, integrationBridge: 'br-int', portBindings: bindings, bridges: [emptyBridge], ports: [], interfaces: [], providers: lookup, config }, expectAll);
+  return { steadyMs, createMs };
+}
+
+/** Agent RSS with SCALE plugged ports: SB from real northd, OVS DB without vswitchd. */
+async function measureRss(): Promise<number> {
+  const central = await startOvnCentral();
+  const ovsDb = await startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'ovs-rss', remotes: ['punix'] });
+  let agent: AgentProcess | undefined;
+  const probe = new Probe(central);
+  try {
+    await central.sbctl('chassis-add', 'hv1', 'geneve', '127.0.0.1');
+    await ovsDb.transact([
+      { op: 'insert', table: 'Bridge', row: { name: 'br-int' }, 'uuid-name': 'br' },
+      {
+        op: 'insert',
+        table: 'Open_vSwitch',
+        row: { bridges: ['named-uuid', 'br'], external_ids: ['map', [['system-id', 'hv1'], ['ovn-remote', central.sbRemote], ['ovn-bridge', 'br-int']]] },
+      },
+    ]);
+    await probe.start();
+    agent = await startAgentProcess(ovsDb.unixRemote ?? ovsDb.remote);
+    const url = agent.url;
+    const readGauge = async (name: string): Promise<number> => {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const match = new RegExp(`^${name} (\\d+)`, 'm').exec(metrics);
+      if (match === null) throw new Error(`agent /metrics has no ${name}`);
+      return Number(match[1]) / (1024 * 1024);
+    };
+    log(`agent with no ports: RSS ${(await readGauge('ovn_plug_process_resident_memory_bytes')).toFixed(1)} MB, heap used ${(await readGauge('ovn_plug_nodejs_heap_size_used_bytes')).toFixed(1)} MB`);
+    const names = Array.from({ length: SCALE }, (_, i) => `rss${i}`);
+    await probe.addPorts(names, 'hv1');
+    await waitUntil(
+      async () => {
+        const status = (await (await fetch(`${url}/status`)).json()) as { ports: { state: string }[] };
+        return status.ports.filter((p) => p.state === 'Plugged').length === SCALE;
+      },
+      { description: `${SCALE} ports Plugged`, timeoutMs: 300_000, maxIntervalMs: 1000 },
+    );
+    // The first round (10,000 bindings in, 20,000 rows out in one transaction) peaks; V8 returns
+    // that memory once the process has been idle for a while. Report the settled value.
+    for (const seconds of [3, 10, 20]) {
+      await new Promise((r) => setTimeout(r, seconds === 3 ? 3000 : seconds === 10 ? 7000 : 10000));
+      log(`  after ${seconds} s: RSS ${(await readGauge('ovn_plug_process_resident_memory_bytes')).toFixed(1)} MB`);
+    }
+    log(`agent with ${SCALE} ports: heap used ${(await readGauge('ovn_plug_nodejs_heap_size_used_bytes')).toFixed(1)} MB of ${(await readGauge('ovn_plug_nodejs_heap_size_total_bytes')).toFixed(1)} MB`);
+    return readGauge('ovn_plug_process_resident_memory_bytes');
+  } finally {
+    await probe.close();
+    await agent?.stop();
+    await ovsDb.stop();
+    await central.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  if (only === 'rss') {
+    log(`agent RSS with ${SCALE} plugged ports: ${(await measureRss()).toFixed(1)} MB`);
+    return;
+  }
+  log(`agent process: node ${NODE_FLAGS.join(' ')} --import tsx src/agent/cli.ts (TypeScript compiled on the fly, which adds to RSS)`);
+  const { steadyMs, createMs } = measurePlanner();
+  log(`planner: ${SCALE} wanted ports, steady replan median ${steadyMs.toFixed(2)} ms, plugging all from scratch ${createMs.toFixed(2)} ms`);
+  const builtin = await runWorkload(true);
+  const ours = await runWorkload(false);
+  const rss = await measureRss();
+  log(`agent RSS with ${SCALE} plugged ports: ${rss.toFixed(1)} MB`);
+  const singleRatio = median(ours.singleMs) / median(builtin.singleMs);
+  const bulkRatio = ours.bulkMs / builtin.bulkMs;
+  log(`plug single_p50_ratio=${singleRatio.toFixed(3)} bulk1000_ratio=${bulkRatio.toFixed(3)} plan10k_ms=${steadyMs.toFixed(2)} rss10k_mb=${rss.toFixed(1)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
