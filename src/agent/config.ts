@@ -14,7 +14,7 @@
  */
 
 /** What the process was asked to do. */
-export type Command = 'run' | 'status' | 'providers' | 'help' | 'version';
+export type Command = 'run' | 'status' | 'providers' | 'remove-kube-status' | 'help' | 'version';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -65,6 +65,8 @@ export interface Config {
   readonly devlinkCommand: string;
   /** `status`: print the raw JSON instead of a table. */
   readonly json: boolean;
+  /** `remove-kube-status`: clean every node instead of `--node-name`. */
+  readonly allNodes: boolean;
 }
 
 export type ParseResult =
@@ -107,6 +109,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'resync-interval', kind: 'value' },
   { name: 'devlink-command', kind: 'value' },
   { name: 'json', kind: 'boolean' },
+  { name: 'all-nodes', kind: 'boolean' },
   { name: 'help', kind: 'boolean', short: 'h' },
   { name: 'version', kind: 'boolean', short: 'V' },
 ];
@@ -183,7 +186,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     } else if (command === undefined && isCommand(arg)) {
       command = arg;
     } else {
-      errors.push(`unexpected argument "${arg}" (commands: run, status, providers, help, version)`);
+      errors.push(`unexpected argument "${arg}" (commands: run, status, providers, remove-kube-status, help, version)`);
     }
   }
 
@@ -323,6 +326,10 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     errors.push(`ssl: remote "${sslRemotes[0] ?? ''}" needs -p/--private-key, -c/--certificate and -C/--ca-cert`);
   }
 
+  if (command === 'remove-kube-status' && !has('all-nodes') && nodeName === undefined) {
+    errors.push('remove-kube-status needs --all-nodes or --node-name=NAME');
+  }
+
   if (errors.length > 0) return { ok: false, errors };
   const config: Config = {
     command: command ?? 'run',
@@ -344,6 +351,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     resyncIntervalMs,
     devlinkCommand,
     json: has('json'),
+    allNodes: has('all-nodes'),
   };
   return { ok: true, config: Object.freeze(config) };
 }
@@ -397,6 +405,7 @@ export function usage(): string {
   return `usage: ovn-plug-agent [run] [OPTIONS]
        ovn-plug-agent status [--listen=HOST:PORT] [--json]
        ovn-plug-agent providers [--listen=HOST:PORT] [--json]
+       ovn-plug-agent remove-kube-status (--all-nodes | --node-name=N) [--kubeconfig=PATH]
 
 Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
 
@@ -423,7 +432,7 @@ Every option has an environment twin: --ovs-db → ${envNameOf('ovs-db')}, and s
 }
 
 function isCommand(arg: string): arg is Command {
-  return arg === 'run' || arg === 'status' || arg === 'providers' || arg === 'help' || arg === 'version';
+  return arg === 'run' || arg === 'status' || arg === 'providers' || arg === 'remove-kube-status' || arg === 'help' || arg === 'version';
 }
 
 function nonEmpty(g: Given | undefined, errors: string[]): string | undefined {

@@ -19,7 +19,7 @@ import { loadProviderModules } from '../providers/external/index.js';
 import { createRepresentorProvider } from '../providers/representor/index.js';
 import { parseCommandLine, resolveFromOpenVswitch, usage, type Config, type ResolvedConfig } from './config.js';
 import { formatHostPort, startHttpServer, type HealthReport, type HttpServerHandle } from './http.js';
-import { startKubeStatusSinks, resolveKubeConnection, type KubeStatusSinks } from './kube/index.js';
+import { createHttpsTransport, KubeClient, removeKubeStatus, resolveKubeConnection, startKubeStatusSinks, type KubeStatusSinks } from './kube/index.js';
 import type { Logger } from './logger.js';
 import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
@@ -290,6 +290,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     case 'status':
     case 'providers':
       return fetchAndPrint(config, io);
+    case 'remove-kube-status':
+      return removeKubeStatusCommand(config, io);
     case 'run':
       return runAgentProcess(config, io);
   }
@@ -325,6 +327,21 @@ async function fetchAndPrint(config: Config, io: CliIo): Promise<number> {
   else if (config.command === 'status') io.stdout(formatStatusTable(body as AgentStatus, Date.now()));
   else io.stdout(formatProvidersTable(body as ProviderInventoryReport[]));
   return 0;
+}
+
+/** The Helm pre-delete hook (docs/adr/0072): removes our node conditions and PortPlug objects. */
+async function removeKubeStatusCommand(config: Config, io: CliIo): Promise<number> {
+  try {
+    const connection = resolveKubeConnection({ ...(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig }), env: process.env });
+    const client = new KubeClient({ transport: createHttpsTransport(connection) });
+    const nodes = config.allNodes || config.nodeName === undefined ? 'all' : [config.nodeName];
+    const result = await removeKubeStatus({ client, nodes, logger: pino({ level: config.logLevel }) });
+    io.stdout(`removed conditions from ${result.nodesCleaned.length} node(s), deleted ${result.portPlugsDeleted} PortPlug object(s)\n`);
+    return 0;
+  } catch (error) {
+    io.stderr(`ovn-plug-agent remove-kube-status: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
 }
 
 async function runAgentProcess(config: Config, io: CliIo): Promise<number> {

@@ -161,3 +161,11 @@ describe('parseDuration', () => {
     expect(parseDuration(raw)).toBe(ms);
   });
 });
+
+describe('remove-kube-status command', () => {
+  it('needs --all-nodes or --node-name', () => {
+    expect(errorsOf(['remove-kube-status'])).toEqual(['remove-kube-status needs --all-nodes or --node-name=NAME']);
+    expect(ok(['remove-kube-status', '--all-nodes'])).toMatchObject({ command: 'remove-kube-status', allNodes: true });
+    expect(ok(['remove-kube-status', '--node-name=dpu-1'])).toMatchObject({ command: 'remove-kube-status', allNodes: false, nodeName: 'dpu-1' });
+  });
+});
