@@ -727,8 +727,7 @@ export class OvsdbClient {
         throw new Error(`malformed monitor_cond_since reply: ${String(JSON.stringify(result)).slice(0, 200)}`);
       }
       const found = result[0];
-      this.applyData(session, 'update2', result[2], !found);
-      this.lastTxnId = result[1];
+      if (this.applyData(session, 'update2', result[2], !found)) this.lastTxnId = result[1];
       return found;
     }
     this.applyData(session, method === 'monitor' ? 'update' : 'update2', result, true);

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRaftCluster, useHarness, waitUntil } from '../harness/index.js';
+import { SupervisedProcess, canConnectUnix, defaultRegistry, startRaftCluster, toolEnv, useHarness, waitUntil } from '../harness/index.js';
 import type { RaftCluster, RaftMember } from '../harness/index.js';
 import { OvsdbClient, RpcConnection, parseRemote, where, ZERO_UUID } from '../../src/ovsdb/index.js';
 import type { OvsdbClientOptions } from '../../src/ovsdb/index.js';
@@ -142,6 +142,40 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
     const outcome = await c.transact((tx) => void tx.insert('Item', { name: 'via-follower', value: 42 }));
     expect(outcome.status).toBe('success');
     expect(c.table('Item').find((r) => r['name'] === 'via-follower')).toHaveLength(1);
+  });
+
+  it('works through a relay: own writes visible on return; leaderOnly rejects the relay (D8 relay, F2)', async () => {
+    const relayDir = await mkdtemp(join(tmpdir(), 'ocl-relay-'));
+    const sock = join(relayDir, 'relay.sock');
+    const relay = new SupervisedProcess(
+      {
+        name: 'relay',
+        command: 'ovsdb-server',
+        args: [`--remote=punix:${sock}`, `--unixctl=${join(relayDir, 'relay.ctl')}`, `--log-file=${join(relayDir, 'relay.log')}`, `relay:Test:${cluster().remote}`],
+        dir: relayDir,
+        env: toolEnv(relayDir),
+        ready: () => canConnectUnix(sock),
+      },
+      defaultRegistry(),
+    );
+    await relay.start();
+    try {
+      const viaRelay = client({ remotes: `unix:${sock}`, leaderOnly: false });
+      await viaRelay.ready();
+      const outcome = await viaRelay.transact((tx) => void tx.insert('Item', { name: 'via-relay', value: 7 }));
+      expect(outcome.status).toBe('success');
+      expect(viaRelay.table('Item').find((r) => r['name'] === 'via-relay')).toHaveLength(1);
+      const strict = client({ remotes: `unix:${sock}`, leaderOnly: true });
+      const warnings: string[] = [];
+      strict.on('warning', (w) => warnings.push(w));
+      await waitUntil(() => warnings.some((w) => /not the Test cluster leader/.test(w)), { description: 'relay rejected with leaderOnly' });
+      expect(strict.state).not.toBe('monitoring');
+      await strict.close();
+      await viaRelay.close();
+    } finally {
+      await relay.stop();
+      await rm(relayDir, { recursive: true, force: true });
+    }
   });
 
   it('replaces the replica when the server does not know the last id (found=false) (D3)', async () => {
