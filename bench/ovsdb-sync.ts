@@ -80,7 +80,18 @@ async function main(): Promise<void> {
         ops.push({
           op: 'insert',
           table: 'Item',
-          row: { name: `item-${i}`, value: i, enabled: i % 2 === 0, external_ids: ['map', [['owner', `node-${i % 100}`], ['seq', String(i)]]] },
+          row: {
+            name: `item-${i}`,
+            value: i,
+            enabled: i % 2 === 0,
+            external_ids: [
+              'map',
+              [
+                ['owner', `node-${i % 100}`],
+                ['seq', String(i)],
+              ],
+            ],
+          },
         });
       }
       const result = await conn.request<unknown[]>('transact', ['Bench', ...ops], { timeoutMs: 120_000 });
@@ -104,20 +115,39 @@ async function main(): Promise<void> {
       // ours
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
-      const client = new OvsdbClient({ remotes: remote, database: 'Bench', tables: { Item: {} }, leaderOnly: false });
+      const client = new OvsdbClient({
+        remotes: remote,
+        database: 'Bench',
+        tables: { Item: {} },
+        leaderOnly: false,
+      });
       client.start();
       await client.ready();
       const ms = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       oursCpu.push((cpu.user + cpu.system) / 1000);
-      if (client.table('Item').size !== ROWS) throw new Error(`replica has ${client.table('Item').size} rows, expected ${ROWS}`);
+      if (client.table('Item').size !== ROWS)
+        throw new Error(`replica has ${client.table('Item').size} rows, expected ${ROWS}`);
       rssAfterOurs = Math.max(rssAfterOurs, process.memoryUsage().rss);
       await client.close();
       ours.push(ms);
 
       // C floor: monitor until the initial contents are printed (parent exits after --detach).
       cFloor.push(
-        await run('ovsdb-client', ['--detach', '--no-chdir', `--pidfile=${pidFile}`, 'monitor', remote, 'Bench', 'Item', '--format=json'], env),
+        await run(
+          'ovsdb-client',
+          [
+            '--detach',
+            '--no-chdir',
+            `--pidfile=${pidFile}`,
+            'monitor',
+            remote,
+            'Bench',
+            'Item',
+            '--format=json',
+          ],
+          env,
+        ),
       );
       const pid = Number((await readFile(pidFile, 'utf8')).trim());
       process.kill(pid, 'SIGTERM');
@@ -142,12 +172,26 @@ async function main(): Promise<void> {
     const cMs = median(cFloor);
     const gc = globalThis as { gc?: () => void };
     gc.gc?.();
-    console.log(`ours (OvsdbClient, unix, in-process): runs ${ours.map((x) => x.toFixed(0)).join(', ')} ms; median ${oursMs.toFixed(0)} ms (our CPU: median ${median(oursCpu).toFixed(0)} ms)`);
-    console.log(`C floor (ovsdb-client --detach monitor --format=json): runs ${cFloor.map((x) => x.toFixed(0)).join(', ')} ms; median ${cMs.toFixed(0)} ms`);
-    console.log(`C reference (ovsdb-client dump --format=json, transact select): median ${median(cDump).toFixed(0)} ms`);
-    console.log(hasPythonIdl ? `Python IDL: median ${median(python).toFixed(0)} ms` : 'Python IDL: skipped (python3-openvswitch is not installed)');
-    console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (RSS right after our sync: ${(rssAfterOurs / 1048576).toFixed(0)} MB)`);
-    console.log(`ovsdb-sync rows=${ROWS} ours_ms=${oursMs.toFixed(0)} c_ms=${cMs.toFixed(0)} ratio=${(oursMs / cMs).toFixed(2)}`);
+    console.log(
+      `ours (OvsdbClient, unix, in-process): runs ${ours.map((x) => x.toFixed(0)).join(', ')} ms; median ${oursMs.toFixed(0)} ms (our CPU: median ${median(oursCpu).toFixed(0)} ms)`,
+    );
+    console.log(
+      `C floor (ovsdb-client --detach monitor --format=json): runs ${cFloor.map((x) => x.toFixed(0)).join(', ')} ms; median ${cMs.toFixed(0)} ms`,
+    );
+    console.log(
+      `C reference (ovsdb-client dump --format=json, transact select): median ${median(cDump).toFixed(0)} ms`,
+    );
+    console.log(
+      hasPythonIdl
+        ? `Python IDL: median ${median(python).toFixed(0)} ms`
+        : 'Python IDL: skipped (python3-openvswitch is not installed)',
+    );
+    console.log(
+      `peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (RSS right after our sync: ${(rssAfterOurs / 1048576).toFixed(0)} MB)`,
+    );
+    console.log(
+      `ovsdb-sync rows=${ROWS} ours_ms=${oursMs.toFixed(0)} c_ms=${cMs.toFixed(0)} ratio=${(oursMs / cMs).toFixed(2)}`,
+    );
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });

@@ -31,7 +31,13 @@
  *   times out `{status:'unknown', reason:'timeout'}`: it may have committed (docs/adr/0012).
  *   Transactions are never resent.
  */
-import { ClientClosedError, ConnectionClosedError, OvsdbOptionsError, OvsdbRpcError, RpcTimeoutError } from './errors.js';
+import {
+  ClientClosedError,
+  ConnectionClosedError,
+  OvsdbOptionsError,
+  OvsdbRpcError,
+  RpcTimeoutError,
+} from './errors.js';
 import { RpcConnection } from './jsonrpc.js';
 import type { TlsSource } from './jsonrpc.js';
 import type { OvsdbLogger } from './logger.js';
@@ -230,17 +236,24 @@ export class OvsdbClient {
     this.endpoints = endpoints;
     this.cid = list.cid;
     if (typeof options.database !== 'string' || options.database.length === 0) {
-      throw new OvsdbOptionsError(`database must be a non-empty string, got ${JSON.stringify(options.database)}`);
+      throw new OvsdbOptionsError(
+        `database must be a non-empty string, got ${JSON.stringify(options.database)}`,
+      );
     }
     this.clientSchema = options.schema === undefined ? undefined : parseSchema(options.schema);
     if (this.clientSchema !== undefined && this.clientSchema.name !== options.database) {
-      throw new OvsdbOptionsError(`client schema is for database ${JSON.stringify(this.clientSchema.name)}, not ${JSON.stringify(options.database)}`);
+      throw new OvsdbOptionsError(
+        `client schema is for database ${JSON.stringify(this.clientSchema.name)}, not ${JSON.stringify(options.database)}`,
+      );
     }
     const tableNames = Object.keys(options.tables);
-    if (tableNames.length === 0) throw new OvsdbOptionsError('tables: at least one table to replicate is required');
+    if (tableNames.length === 0)
+      throw new OvsdbOptionsError('tables: at least one table to replicate is required');
     for (const name of tableNames) {
       if (this.clientSchema !== undefined && !this.clientSchema.tables.has(name)) {
-        throw new OvsdbOptionsError(`tables: ${JSON.stringify(name)} is not a table of the client schema ${this.clientSchema.name}`);
+        throw new OvsdbOptionsError(
+          `tables: ${JSON.stringify(name)} is not a table of the client schema ${this.clientSchema.name}`,
+        );
       }
       const spec = options.tables[name];
       if (spec?.where !== undefined) this.acked.set(name, validateCondition(name, spec.where));
@@ -248,7 +261,8 @@ export class OvsdbClient {
     this.leaderOnly = options.leaderOnly ?? true;
     this.minBackoffMs = options.backoff?.minMs ?? 1000;
     this.maxBackoffMs = Math.max(this.minBackoffMs, options.backoff?.maxMs ?? 8000);
-    if (!(this.minBackoffMs >= 0)) throw new OvsdbOptionsError(`backoff.minMs must be >= 0, got ${this.minBackoffMs}`);
+    if (!(this.minBackoffMs >= 0))
+      throw new OvsdbOptionsError(`backoff.minMs must be >= 0, got ${this.minBackoffMs}`);
   }
 
   // ---------------------------------------------------------------- public surface
@@ -296,7 +310,8 @@ export class OvsdbClient {
 
   /** A live view of a replicated table. Throws for a table that is not replicated. */
   table(name: string): TableView {
-    if (!(name in this.opts.tables)) throw new OvsdbOptionsError(`table ${JSON.stringify(name)} is not replicated by this client`);
+    if (!(name in this.opts.tables))
+      throw new OvsdbOptionsError(`table ${JSON.stringify(name)} is not replicated by this client`);
     if (this.replica === undefined || !this.replica.schema.tables.has(name)) return emptyView(name);
     return this.replica.table(name);
   }
@@ -314,7 +329,10 @@ export class OvsdbClient {
    * condition is in effect (its rows in the replica); see `waitForConditionSeqno`.
    */
   setCondition(table: string, where: MonitorCondition): number {
-    if (!(table in this.opts.tables)) throw new OvsdbOptionsError(`setCondition: table ${JSON.stringify(table)} is not replicated by this client`);
+    if (!(table in this.opts.tables))
+      throw new OvsdbOptionsError(
+        `setCondition: table ${JSON.stringify(table)} is not replicated by this client`,
+      );
     const cond = validateCondition(table, where);
     const latest = this.wanted.get(table) ?? this.requested?.get(table) ?? this.acked.get(table) ?? true;
     const inFlight = this.requested === undefined ? 0 : 1;
@@ -365,8 +383,10 @@ export class OvsdbClient {
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    if (txn.ops.length === (this.opts.lock === undefined ? 0 : 1)) return Promise.resolve({ status: 'unchanged' });
-    if (this.opts.lock !== undefined && !this.lockHeld) return Promise.resolve({ status: 'notLocked', details: `lock ${this.opts.lock} is not held` });
+    if (txn.ops.length === (this.opts.lock === undefined ? 0 : 1))
+      return Promise.resolve({ status: 'unchanged' });
+    if (this.opts.lock !== undefined && !this.lockHeld)
+      return Promise.resolve({ status: 'notLocked', details: `lock ${this.opts.lock} is not held` });
     const timeoutMs = o.timeoutMs ?? this.opts.timeouts?.transactMs ?? 60_000;
     return new Promise<TxnOutcome>((resolve) => {
       const id = session.conn.call('transact', txn.params, { timeoutMs }, (error, result) => {
@@ -459,7 +479,9 @@ export class OvsdbClient {
     this.remoteIndex = (this.remoteIndex + 1) % this.endpoints.length;
     const n = this.endpoints.length;
     const delay =
-      this.failuresInRow < n ? 0 : Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(16, this.failuresInRow - n));
+      this.failuresInRow < n
+        ? 0
+        : Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(16, this.failuresInRow - n));
     this.scheduleConnect(delay);
   }
 
@@ -499,7 +521,10 @@ export class OvsdbClient {
       serverRow: undefined,
       hasServerDb: false,
       monitoring: false,
-      method: this.opts.monitorMethod === undefined || this.opts.monitorMethod === 'auto' ? 'monitor_cond_since' : this.opts.monitorMethod,
+      method:
+        this.opts.monitorMethod === undefined || this.opts.monitorMethod === 'auto'
+          ? 'monitor_cond_since'
+          : this.opts.monitorMethod,
       schemaFromServerRow,
     };
     this.session = session;
@@ -563,7 +588,11 @@ export class OvsdbClient {
     session.hasServerDb = await this.callApplying(
       session,
       'monitor_cond',
-      [SERVER_DB, session.serverMonitorId, { Database: [{ columns: SERVER_COLUMNS, where: [['name', '==', db]] }] }],
+      [
+        SERVER_DB,
+        session.serverMonitorId,
+        { Database: [{ columns: SERVER_COLUMNS, where: [['name', '==', db]] }] },
+      ],
       timeoutMs,
       (result) => {
         this.applyServerUpdate(session, result);
@@ -610,7 +639,13 @@ export class OvsdbClient {
    * Sends a request whose reply must be applied in wire order (before notifications that follow
    * it): `apply` runs synchronously in the reply dispatch.
    */
-  private callApplying<T>(session: Session, method: string, params: readonly unknown[], timeoutMs: number, apply: (result: unknown) => T): Promise<T> {
+  private callApplying<T>(
+    session: Session,
+    method: string,
+    params: readonly unknown[],
+    timeoutMs: number,
+    apply: (result: unknown) => T,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       session.conn.call(method, params, { timeoutMs }, (error, result) => {
         if (error !== undefined) {
@@ -634,13 +669,18 @@ export class OvsdbClient {
     const tableNames = Object.keys(this.opts.tables);
     let intersection: SchemaIntersection;
     if (this.clientSchema !== undefined) {
-      const subset = restrictSchema(this.clientSchema, Object.fromEntries(tableNames.map((t) => [t, undefined])));
+      const subset = restrictSchema(
+        this.clientSchema,
+        Object.fromEntries(tableNames.map((t) => [t, undefined])),
+      );
       intersection = intersectSchemas(subset, serverSchema);
     } else {
       const present = tableNames.filter((t) => serverSchema.tables.has(t));
       const subset = restrictSchema(serverSchema, Object.fromEntries(present.map((t) => [t, undefined])));
       intersection = intersectSchemas(subset, serverSchema);
-      for (const t of tableNames) if (!serverSchema.tables.has(t)) this.warn(`table ${t} is not in the server's ${serverSchema.name} schema`);
+      for (const t of tableNames)
+        if (!serverSchema.tables.has(t))
+          this.warn(`table ${t} is not in the server's ${serverSchema.name} schema`);
     }
     for (const w of intersection.warnings) this.warn(w);
     // Narrow to the requested columns.
@@ -659,7 +699,8 @@ export class OvsdbClient {
     }
     const effective = restrictSchema(intersection.schema, columnsByTable);
     // A table the server did not have before but has now: its rows cannot be resumed.
-    for (const t of this.missingTablesBefore) if (!intersection.missingTables.has(t)) this.lastTxnId = ZERO_UUID;
+    for (const t of this.missingTablesBefore)
+      if (!intersection.missingTables.has(t)) this.lastTxnId = ZERO_UUID;
     this.missingTablesBefore = intersection.missingTables;
     this.intersection = intersection;
     this.effectiveSchema = effective;
@@ -707,14 +748,19 @@ export class OvsdbClient {
       const params: unknown[] = [db, session.dataMonitorId, requests];
       if (method === 'monitor_cond_since') params.push(this.lastTxnId);
       try {
-        const found = await this.callApplying(session, method, params, timeoutMs, (result) => this.applyMonitorReply(session, method, result));
+        const found = await this.callApplying(session, method, params, timeoutMs, (result) =>
+          this.applyMonitorReply(session, method, result),
+        );
         if (!this.isCurrent(session)) return;
         this.monitoringStarted(session, found);
         return;
       } catch (e) {
         const next = FALLBACK[method];
         if (!(e instanceof OvsdbRpcError) || next === undefined || !this.isCurrent(session)) throw e;
-        this.logger.info({ remote: session.endpoint.text, method, err: e.message, next }, 'monitor method refused; falling back');
+        this.logger.info(
+          { remote: session.endpoint.text, method, err: e.message, next },
+          'monitor method refused; falling back',
+        );
         session.method = next;
       }
     }
@@ -723,8 +769,15 @@ export class OvsdbClient {
   /** Applies a data monitor reply synchronously; returns whether it resumed (found=true). */
   private applyMonitorReply(session: Session, method: MonitorMethod, result: unknown): boolean {
     if (method === 'monitor_cond_since') {
-      if (!Array.isArray(result) || result.length !== 3 || typeof result[0] !== 'boolean' || typeof result[1] !== 'string') {
-        throw new Error(`malformed monitor_cond_since reply: ${String(JSON.stringify(result)).slice(0, 200)}`);
+      if (
+        !Array.isArray(result) ||
+        result.length !== 3 ||
+        typeof result[0] !== 'boolean' ||
+        typeof result[1] !== 'string'
+      ) {
+        throw new Error(
+          `malformed monitor_cond_since reply: ${String(JSON.stringify(result)).slice(0, 200)}`,
+        );
       }
       const found = result[0];
       if (this.applyData(session, 'update2', result[2], !found)) this.lastTxnId = result[1];
@@ -758,7 +811,8 @@ export class OvsdbClient {
         this.warn(`${session.endpoint.text}: lock ${name} request failed: ${error.message}`);
         return;
       }
-      if (result !== null && typeof result === 'object' && (result as { locked?: unknown }).locked === true) this.setLockHeld(true);
+      if (result !== null && typeof result === 'object' && (result as { locked?: unknown }).locked === true)
+        this.setLockHeld(true);
     });
   }
 
@@ -771,14 +825,22 @@ export class OvsdbClient {
       this.condSeqno += this.requestedIncrements;
       this.requestedIncrements = 0;
     }
-    this.logger.info({ remote: session.endpoint.text, method: session.method, incremental, lastTxnId: this.lastTxnId }, 'ovsdb monitoring');
+    this.logger.info(
+      { remote: session.endpoint.text, method: session.method, incremental, lastTxnId: this.lastTxnId },
+      'ovsdb monitoring',
+    );
     this.setState('monitoring', { remote: session.endpoint.text });
     this.emit('reconnect', { remote: session.endpoint.text, incremental, method: session.method });
     this.maybeSendConditionChange();
   }
 
   /** Applies table-updates to the replica; on inconsistency forgets the last id and resyncs. */
-  private applyData(session: Session, format: 'update' | 'update2', tableUpdates: unknown, clear: boolean): boolean {
+  private applyData(
+    session: Session,
+    format: 'update' | 'update2',
+    tableUpdates: unknown,
+    clear: boolean,
+  ): boolean {
     const replica = this.replica;
     if (replica === undefined) return false;
     let batch: ChangeBatch;
@@ -787,7 +849,10 @@ export class OvsdbClient {
     } catch (e) {
       if (e instanceof ReplicaInconsistencyError || e instanceof DatumError) {
         this.lastTxnId = ZERO_UUID;
-        this.logger.error({ remote: session.endpoint.text, err: e.message }, 'replica inconsistent; full resync');
+        this.logger.error(
+          { remote: session.endpoint.text, err: e.message },
+          'replica inconsistent; full resync',
+        );
         this.forceReconnect(session, `replica inconsistency: ${e.message}`, true);
         return false;
       }
@@ -815,7 +880,8 @@ export class OvsdbClient {
         return;
       case 'update3':
         if (monitorId === session.dataMonitorId) {
-          if (this.applyData(session, 'update2', params[2], false) && typeof params[1] === 'string') this.lastTxnId = params[1];
+          if (this.applyData(session, 'update2', params[2], false) && typeof params[1] === 'string')
+            this.lastTxnId = params[1];
         }
         return;
       case 'locked':
@@ -826,7 +892,9 @@ export class OvsdbClient {
         return;
       case 'monitor_canceled':
         if (monitorId === session.dataMonitorId || monitorId === session.serverMonitorId) {
-          this.warn(`${session.endpoint.text}: server canceled monitor ${String(monitorId)} (schema converted or database removed); restarting`);
+          this.warn(
+            `${session.endpoint.text}: server canceled monitor ${String(monitorId)} (schema converted or database removed); restarting`,
+          );
           this.restartOnSameConnection(session);
         }
         return;
@@ -861,7 +929,16 @@ export class OvsdbClient {
       const isNew = !('modify' in u) || session.serverRow?.uuid !== uuid;
       const row: ServerDbRow =
         isNew || session.serverRow === undefined
-          ? { uuid, name: '', model: 'standalone', connected: false, leader: false, schema: undefined, cid: undefined, index: undefined }
+          ? {
+              uuid,
+              name: '',
+              model: 'standalone',
+              connected: false,
+              leader: false,
+              schema: undefined,
+              cid: undefined,
+              index: undefined,
+            }
           : session.serverRow;
       for (const [column, wire] of Object.entries(values)) {
         const v = unwrapOptional(wire);
@@ -900,16 +977,20 @@ export class OvsdbClient {
     const row = session.serverRow;
     const db = this.opts.database;
     if (row === undefined) return `database ${db} is not on this server`;
-    if (row.schema === undefined || row.schema.length === 0) return `database ${db} has no schema yet (server not joined to the cluster?)`;
+    if (row.schema === undefined || row.schema.length === 0)
+      return `database ${db} has no schema yet (server not joined to the cluster?)`;
     if (row.model === 'clustered' || row.model === 'relay') {
       if (!row.connected) return `server is not connected to the ${db} cluster`;
-      if (this.leaderOnly && (row.model === 'relay' || !row.leader)) return `server is not the ${db} cluster leader (leaderOnly)`;
+      if (this.leaderOnly && (row.model === 'relay' || !row.leader))
+        return `server is not the ${db} cluster leader (leaderOnly)`;
       if (row.index !== undefined) {
-        if (row.index < this.minIndex) return `server is stale: index ${row.index} < ${this.minIndex} seen before`;
+        if (row.index < this.minIndex)
+          return `server is stale: index ${row.index} < ${this.minIndex} seen before`;
         this.minIndex = row.index;
       }
     }
-    if (this.cid !== undefined && row.cid !== undefined && row.cid !== this.cid) return `cluster id ${row.cid} is not the pinned cid ${this.cid}`;
+    if (this.cid !== undefined && row.cid !== undefined && row.cid !== this.cid)
+      return `cluster id ${row.cid} is not the pinned cid ${this.cid}`;
     return undefined;
   }
 
@@ -923,7 +1004,13 @@ export class OvsdbClient {
 
   private maybeSendConditionChange(): void {
     const session = this.session;
-    if (session === undefined || !session.monitoring || this.requested !== undefined || this.wanted.size === 0) return;
+    if (
+      session === undefined ||
+      !session.monitoring ||
+      this.requested !== undefined ||
+      this.wanted.size === 0
+    )
+      return;
     if (session.method === 'monitor') {
       // Plain `monitor` has no conditions: everything is replicated, so any condition is "in effect".
       for (const [t, c] of this.wanted) this.acked.set(t, c);
@@ -1044,11 +1131,20 @@ function unwrapOptional(wire: unknown): unknown {
 
 function validateCondition(table: string, where: MonitorCondition): MonitorCondition {
   if (typeof where === 'boolean') return where;
-  if (!Array.isArray(where)) throw new OvsdbOptionsError(`condition for ${table} must be a boolean or an array of clauses, got ${safeShow(where)}`);
+  if (!Array.isArray(where))
+    throw new OvsdbOptionsError(
+      `condition for ${table} must be a boolean or an array of clauses, got ${safeShow(where)}`,
+    );
   for (const clause of where as readonly unknown[]) {
     if (typeof clause === 'boolean') continue;
-    if (clause === null || typeof clause !== 'object' || typeof (clause as { column?: unknown }).column !== 'string') {
-      throw new OvsdbOptionsError(`condition for ${table}: bad clause ${safeShow(clause)} (build clauses with where(column, fn, value))`);
+    if (
+      clause === null ||
+      typeof clause !== 'object' ||
+      typeof (clause as { column?: unknown }).column !== 'string'
+    ) {
+      throw new OvsdbOptionsError(
+        `condition for ${table}: bad clause ${safeShow(clause)} (build clauses with where(column, fn, value))`,
+      );
     }
   }
   return where as MonitorCondition;
@@ -1056,7 +1152,11 @@ function validateCondition(table: string, where: MonitorCondition): MonitorCondi
 
 function safeShow(v: unknown): string {
   try {
-    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x instanceof Map ? [...x] : x)) ?? String(v);
+    return (
+      JSON.stringify(v, (_k, x: unknown) =>
+        typeof x === 'bigint' ? x.toString() : x instanceof Map ? [...x] : x,
+      ) ?? String(v)
+    );
   } catch {
     return String(v);
   }
@@ -1071,7 +1171,11 @@ function conditionKey(c: MonitorCondition): string {
  * Wire `where` of a monitor request. Clauses on columns that are not replicated (the server or
  * the client schema lacks them) are dropped with a warning, as the C IDL does (checklist E6).
  */
-function encodeMonitorCondition(table: TableSchema, cond: MonitorCondition, warn: (m: string) => void): unknown[] {
+function encodeMonitorCondition(
+  table: TableSchema,
+  cond: MonitorCondition,
+  warn: (m: string) => void,
+): unknown[] {
   if (typeof cond === 'boolean') return encodeMonitorWhere(table, cond);
   const kept = cond.filter((c) => {
     if (typeof c === 'boolean' || c.column === '_uuid' || table.columns.has(c.column)) return true;
@@ -1090,7 +1194,9 @@ function encodeMonitorCondition(table: TableSchema, cond: MonitorCondition, warn
 }
 
 function schemaSignature(schema: DatabaseSchema): string {
-  return [...schema.tables.values()].map((t) => `${t.name}:${t.columnList.map((c) => c.name).join(',')}`).join(';');
+  return [...schema.tables.values()]
+    .map((t) => `${t.name}:${t.columnList.map((c) => c.name).join(',')}`)
+    .join(';');
 }
 
 function emptyView(name: string): TableView {

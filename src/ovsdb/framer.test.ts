@@ -9,9 +9,11 @@ function frameAll(chunks: Buffer[], framer = new JsonStreamFramer()): unknown[] 
 
 /** What the lossless path yields for a JS value: integers outside the safe range become bigint. */
 function losslessView(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v) && !/e/i.test(String(v)) ? BigInt(String(v)) : v;
+  if (typeof v === 'number')
+    return Number.isInteger(v) && !Number.isSafeInteger(v) && !/e/i.test(String(v)) ? BigInt(String(v)) : v;
   if (Array.isArray(v)) return v.map(losslessView);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, losslessView(x)]));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, losslessView(x)]));
   return v;
 }
 
@@ -30,7 +32,12 @@ function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
 describe('JsonStreamFramer', () => {
   it('splits concatenated values without delimiters, with whitespace between them', () => {
     const wire = Buffer.from('{"id":1,"result":[]}{"id":2,"result":{}}\n  [1,2]\r\n{"id":3,"error":"x"}');
-    expect(frameAll([wire])).toEqual([{ id: 1, result: [] }, { id: 2, result: {} }, [1, 2], { id: 3, error: 'x' }]);
+    expect(frameAll([wire])).toEqual([
+      { id: 1, result: [] },
+      { id: 2, result: {} },
+      [1, 2],
+      { id: 3, error: 'x' },
+    ]);
   });
 
   it('joins one message spread over 150 chunks', () => {
@@ -62,7 +69,9 @@ describe('JsonStreamFramer', () => {
 
   it('rejects a frame larger than maxFrameBytes, naming the limit', () => {
     const framer = new JsonStreamFramer({ maxFrameBytes: 64 });
-    expect(() => framer.push(Buffer.from(JSON.stringify({ s: 'x'.repeat(100) })))).toThrow(/maxFrameBytes=64/);
+    expect(() => framer.push(Buffer.from(JSON.stringify({ s: 'x'.repeat(100) })))).toThrow(
+      /maxFrameBytes=64/,
+    );
     const incremental = new JsonStreamFramer({ maxFrameBytes: 64 });
     incremental.push(Buffer.from('{"s":"' + 'x'.repeat(40)));
     expect(() => incremental.push(Buffer.from('x'.repeat(40)))).toThrow(FramingError);
@@ -77,9 +86,17 @@ describe('JsonStreamFramer', () => {
   });
 
   it('parses integers beyond 2^53 as exact bigint and keeps safe ones as numbers', () => {
-    const wire = Buffer.from('{"big":9007199254740993,"neg":-9223372036854775808,"safe":9007199254740991,"real":123456.75e2,"small":3}');
+    const wire = Buffer.from(
+      '{"big":9007199254740993,"neg":-9223372036854775808,"safe":9007199254740991,"real":123456.75e2,"small":3}',
+    );
     const [v] = frameAll([wire.subarray(0, 15), wire.subarray(15)]);
-    expect(v).toEqual({ big: 9007199254740993n, neg: -9223372036854775808n, safe: 9007199254740991, real: 12345675, small: 3 });
+    expect(v).toEqual({
+      big: 9007199254740993n,
+      neg: -9223372036854775808n,
+      safe: 9007199254740991,
+      real: 12345675,
+      small: 3,
+    });
   });
 
   it('does not treat long digit runs inside strings as big integers', () => {
@@ -90,30 +107,39 @@ describe('JsonStreamFramer', () => {
   it('frames correctly under random chunking (property)', () => {
     const jsonValue = fc.jsonValue({ maxDepth: 4 }).map((v) => ({ v, s: 'ü€😀"}{][\\' }));
     fc.assert(
-      fc.property(fc.array(jsonValue, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 20 }), (values, cuts) => {
-        const wire = Buffer.from(values.map((v) => JSON.stringify(v)).join(''));
-        const expected = values.map((v) => losslessView(JSON.parse(JSON.stringify(v))));
-        expect(frameAll(splitAt(wire, cuts))).toEqual(expected);
-      }),
+      fc.property(
+        fc.array(jsonValue, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (values, cuts) => {
+          const wire = Buffer.from(values.map((v) => JSON.stringify(v)).join(''));
+          const expected = values.map((v) => losslessView(JSON.parse(JSON.stringify(v))));
+          expect(frameAll(splitAt(wire, cuts))).toEqual(expected);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('frames strings of arbitrary unicode with escapes under random chunking (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 30 }), (strings, cuts) => {
-        const values = strings.map((s) => ({ id: s, params: [{ s }, [s, `{${s}]`]] }));
-        const wire = Buffer.from(values.map((v) => JSON.stringify(v)).join(' '));
-        const expected = values.map((v) => JSON.parse(JSON.stringify(v)) as unknown);
-        expect(frameAll(splitAt(wire, cuts))).toEqual(expected);
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 40 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (strings, cuts) => {
+          const values = strings.map((s) => ({ id: s, params: [{ s }, [s, `{${s}]`]] }));
+          const wire = Buffer.from(values.map((v) => JSON.stringify(v)).join(' '));
+          const expected = values.map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+          expect(frameAll(splitAt(wire, cuts))).toEqual(expected);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('is linear: framing 4x the bytes in 4 KB chunks costs about 4x, far from 16x', () => {
     const row = JSON.stringify({ name: 'port-ü', external_ids: ['map', [['k', '}{"\\']]], ofport: 12 });
-    const make = (n: number): Buffer => Buffer.from(`{"id":1,"result":[${Array.from({ length: n }, () => row).join(',')}]}`);
+    const make = (n: number): Buffer =>
+      Buffer.from(`{"id":1,"result":[${Array.from({ length: n }, () => row).join(',')}]}`);
     const time = (buf: Buffer): number => {
       const framer = new JsonStreamFramer();
       const t0 = performance.now();
@@ -149,7 +175,9 @@ describe('parseJsonLossless', () => {
 
 describe('stringifyJson', () => {
   it('writes bigint values as exact integer literals', () => {
-    expect(stringifyJson({ a: [1n << 63n, 'x', null], b: 2 })).toBe('{"a":[9223372036854775808,"x",null],"b":2}');
+    expect(stringifyJson({ a: [1n << 63n, 'x', null], b: 2 })).toBe(
+      '{"a":[9223372036854775808,"x",null],"b":2}',
+    );
     expect(parseJsonLossless(stringifyJson({ v: 9007199254740993n }))).toEqual({ v: 9007199254740993n });
   });
 

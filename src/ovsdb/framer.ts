@@ -142,7 +142,9 @@ export class JsonStreamFramer {
   }
 
   private tooLarge(bytes: number): FramingError {
-    return new FramingError(`JSON-RPC message of at least ${bytes} bytes exceeds maxFrameBytes=${this.maxFrameBytes}`);
+    return new FramingError(
+      `JSON-RPC message of at least ${bytes} bytes exceeds maxFrameBytes=${this.maxFrameBytes}`,
+    );
   }
 }
 
@@ -238,7 +240,8 @@ export function parseJsonLossless(text: string): unknown {
         if (text.charCodeAt(pos) !== 0x3a) fail('expected ":"');
         pos++;
         const v = parseValue(depth + 1);
-        if (key === '__proto__') Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+        if (key === '__proto__')
+          Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
         else obj[key] = v;
         skipWs();
         const d = text.charCodeAt(pos);
@@ -299,7 +302,8 @@ function stringifyWithBigInt(value: unknown): string {
     const s = JSON.stringify(value);
     return s ?? 'null';
   }
-  if (Array.isArray(value)) return `[${value.map((v: unknown) => (v === undefined ? 'null' : stringifyWithBigInt(v))).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v: unknown) => (v === undefined ? 'null' : stringifyWithBigInt(v))).join(',')}]`;
   const parts: string[] = [];
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;

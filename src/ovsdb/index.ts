@@ -19,7 +19,14 @@ export type { RemoteEndpoint, RemoteList } from './remote.js';
 export { DEFAULT_MAX_FRAME_BYTES, JsonStreamFramer, parseJsonLossless, stringifyJson } from './framer.js';
 export type { FramerOptions } from './framer.js';
 export { DEFAULT_PROBE_INTERVAL_MS, MIN_PROBE_INTERVAL_MS, RpcConnection } from './jsonrpc.js';
-export type { RequestOptions, RpcConnectionOptions, RpcReply, TlsFiles, TlsMaterial, TlsSource } from './jsonrpc.js';
+export type {
+  RequestOptions,
+  RpcConnectionOptions,
+  RpcReply,
+  TlsFiles,
+  TlsMaterial,
+  TlsSource,
+} from './jsonrpc.js';
 export { noopLogger } from './logger.js';
 export type { OvsdbLogger } from './logger.js';
 export { OvsdbClient } from './client.js';

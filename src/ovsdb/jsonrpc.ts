@@ -24,7 +24,13 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFile } from 'node:fs/promises';
-import { ConnectionClosedError, FramingError, OvsdbRpcError, RpcCanceledError, RpcTimeoutError } from './errors.js';
+import {
+  ConnectionClosedError,
+  FramingError,
+  OvsdbRpcError,
+  RpcCanceledError,
+  RpcTimeoutError,
+} from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, JsonStreamFramer, stringifyJson } from './framer.js';
 import type { OvsdbLogger } from './logger.js';
 import { noopLogger } from './logger.js';
@@ -152,14 +158,19 @@ export class RpcConnection {
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     let material: TlsMaterial | undefined;
     if (endpoint.kind === 'ssl') {
-      if (options.tls === undefined) throw new ConnectionClosedError(endpoint.text, 'ssl: remote needs tls options (CA, certificate, key)');
+      if (options.tls === undefined)
+        throw new ConnectionClosedError(
+          endpoint.text,
+          'ssl: remote needs tls options (CA, certificate, key)',
+        );
       material = await resolveTls(options.tls);
     }
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       let s: net.Socket;
       const readyEvent = endpoint.kind === 'ssl' ? 'secureConnect' : 'connect';
       if (endpoint.kind === 'unix') s = net.createConnection({ path: endpoint.path });
-      else if (endpoint.kind === 'tcp') s = net.createConnection({ host: endpoint.host, port: endpoint.port });
+      else if (endpoint.kind === 'tcp')
+        s = net.createConnection({ host: endpoint.host, port: endpoint.port });
       else {
         const m = material as TlsMaterial;
         s = tls.connect({
@@ -200,7 +211,11 @@ export class RpcConnection {
    * promise settles in a microtask, i.e. after notifications that arrived in the same chunk; use
    * `call` when the reply must be handled in wire order.
    */
-  request<T = unknown>(method: string, params: readonly unknown[], options: RequestOptions = {}): RpcReply<T> {
+  request<T = unknown>(
+    method: string,
+    params: readonly unknown[],
+    options: RequestOptions = {},
+  ): RpcReply<T> {
     let id = 0;
     const promise = new Promise<T>((resolve, reject) => {
       id = this.call(method, params, options, (error, result) => {
@@ -340,21 +355,29 @@ export class RpcConnection {
     }
     const entry = this.pending.get(id);
     if (entry === undefined) {
-      if (this.abandoned.delete(id)) this.logger.debug({ remote: this.endpoint.text, id }, 'late reply dropped');
+      if (this.abandoned.delete(id))
+        this.logger.debug({ remote: this.endpoint.text, id }, 'late reply dropped');
       else this.logger.debug({ remote: this.endpoint.text, id }, 'reply for unknown request id dropped');
       return;
     }
     this.pending.delete(id);
     if (entry.timer !== undefined) clearTimeout(entry.timer);
     const error = m['error'];
-    this.settle(entry, error !== null && error !== undefined ? new OvsdbRpcError(entry.method, error) : undefined, m['result']);
+    this.settle(
+      entry,
+      error !== null && error !== undefined ? new OvsdbRpcError(entry.method, error) : undefined,
+      m['result'],
+    );
   }
 
   private settle(entry: PendingRequest, error: Error | undefined, result: unknown): void {
     try {
       entry.onReply(error, result);
     } catch (e) {
-      this.logger.error({ remote: this.endpoint.text, method: entry.method, err: (e as Error).message }, 'reply handler threw');
+      this.logger.error(
+        { remote: this.endpoint.text, method: entry.method, err: (e as Error).message },
+        'reply handler threw',
+      );
     }
   }
 
@@ -362,7 +385,10 @@ export class RpcConnection {
     try {
       this.onNotification(method, params);
     } catch (e) {
-      this.logger.error({ remote: this.endpoint.text, method, err: (e as Error).message }, 'notification handler threw');
+      this.logger.error(
+        { remote: this.endpoint.text, method, err: (e as Error).message },
+        'notification handler threw',
+      );
     }
   }
 
@@ -395,8 +421,16 @@ export class RpcConnection {
         this.probesSent++;
         this.send({ method: 'echo', params: [], id: 'echo' });
       } else {
-        this.logger.warn({ remote: this.endpoint.text, probeIntervalMs: this.probeIntervalMs }, 'no data from OVSDB server; inactivity probe failed');
-        this.shutdown(new ConnectionClosedError(this.endpoint.text, `inactivity probe failed after ${2 * this.probeIntervalMs} ms`));
+        this.logger.warn(
+          { remote: this.endpoint.text, probeIntervalMs: this.probeIntervalMs },
+          'no data from OVSDB server; inactivity probe failed',
+        );
+        this.shutdown(
+          new ConnectionClosedError(
+            this.endpoint.text,
+            `inactivity probe failed after ${2 * this.probeIntervalMs} ms`,
+          ),
+        );
         return;
       }
       this.armProbe();

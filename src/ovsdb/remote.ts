@@ -33,10 +33,18 @@ export function parseRemote(text: string): RemoteEndpoint {
     case 'tcp':
     case 'ssl': {
       const { host, port } = parseHostPort(text, rest);
-      return { kind: method, host, port, text: `${method}:${host.includes(':') ? `[${host}]` : host}:${port}` };
+      return {
+        kind: method,
+        host,
+        port,
+        text: `${method}:${host.includes(':') ? `[${host}]` : host}:${port}`,
+      };
     }
     default:
-      throw new RemoteSyntaxError(text, `unknown connection method ${JSON.stringify(method)} (expected unix, tcp or ssl)`);
+      throw new RemoteSyntaxError(
+        text,
+        `unknown connection method ${JSON.stringify(method)} (expected unix, tcp or ssl)`,
+      );
   }
 }
 
@@ -49,19 +57,22 @@ function parseHostPort(text: string, rest: string): { host: string; port: number
     host = rest.slice(1, close);
     const after = rest.slice(close + 1);
     if (after.length > 0) {
-      if (!after.startsWith(':')) throw new RemoteSyntaxError(text, `unexpected ${JSON.stringify(after)} after "]"`);
+      if (!after.startsWith(':'))
+        throw new RemoteSyntaxError(text, `unexpected ${JSON.stringify(after)} after "]"`);
       portText = after.slice(1);
     }
   } else {
     const parts = rest.split(':');
-    if (parts.length > 2) throw new RemoteSyntaxError(text, 'IPv6 addresses must be written in brackets, e.g. tcp:[::1]:6640');
+    if (parts.length > 2)
+      throw new RemoteSyntaxError(text, 'IPv6 addresses must be written in brackets, e.g. tcp:[::1]:6640');
     host = parts[0] ?? '';
     portText = parts[1];
   }
   if (host.length === 0) throw new RemoteSyntaxError(text, 'missing host');
   let port = DEFAULT_OVSDB_PORT;
   if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText)) throw new RemoteSyntaxError(text, `bad port ${JSON.stringify(portText)}`);
+    if (!/^\d{1,5}$/.test(portText))
+      throw new RemoteSyntaxError(text, `bad port ${JSON.stringify(portText)}`);
     port = Number(portText);
     if (port < 1 || port > 65535) throw new RemoteSyntaxError(text, `port ${port} out of range 1..65535`);
   }
@@ -82,7 +93,8 @@ export function parseRemoteList(input: string | readonly string[]): RemoteList {
     if (item.startsWith('cid:')) {
       const id = item.slice(4);
       if (!UUID_RE.test(id)) throw new RemoteSyntaxError(item, `cid ${JSON.stringify(id)} is not a UUID`);
-      if (cid !== undefined && cid !== id.toLowerCase()) throw new RemoteSyntaxError(item, 'more than one cid: element');
+      if (cid !== undefined && cid !== id.toLowerCase())
+        throw new RemoteSyntaxError(item, 'more than one cid: element');
       cid = id.toLowerCase();
       continue;
     }

@@ -10,7 +10,8 @@
 import net from 'node:net';
 import { JsonStreamFramer, stringifyJson } from '../../src/ovsdb/index.js';
 
-export type FakeReply = { result: unknown } | { error: unknown } | { trickle: unknown; overMs: number } | undefined;
+export type FakeReply =
+  { result: unknown } | { error: unknown } | { trickle: unknown; overMs: number } | undefined;
 
 export interface FakeConnection {
   /** 1-based number of the connection since the server started. */
@@ -33,7 +34,10 @@ export interface FakeOptions {
   readonly answerEcho?: boolean;
 }
 
-export async function startFakeOvsdbServer(handler: FakeHandler, options: FakeOptions = {}): Promise<FakeOvsdbServer> {
+export async function startFakeOvsdbServer(
+  handler: FakeHandler,
+  options: FakeOptions = {},
+): Promise<FakeOvsdbServer> {
   const requests: FakeOvsdbServer['requests'] = [];
   const connections: FakeConnection[] = [];
   const sockets = new Set<net.Socket>();
@@ -69,7 +73,11 @@ export async function startFakeOvsdbServer(handler: FakeHandler, options: FakeOp
           trickle(socket, stringifyJson({ id: m.id, result: reply.trickle, error: null }), reply.overMs);
           continue;
         }
-        send('result' in reply ? { id: m.id, result: reply.result, error: null } : { id: m.id, result: null, error: reply.error });
+        send(
+          'result' in reply
+            ? { id: m.id, result: reply.result, error: null }
+            : { id: m.id, result: null, error: reply.error },
+        );
       }
     });
   });
@@ -92,9 +100,12 @@ function trickle(socket: net.Socket, text: string, overMs: number): void {
   const slices = 20;
   const size = Math.ceil(bytes.length / slices);
   for (let i = 0; i < slices; i++) {
-    setTimeout(() => {
-      if (!socket.destroyed) socket.write(bytes.subarray(i * size, (i + 1) * size));
-    }, (overMs * i) / (slices - 1));
+    setTimeout(
+      () => {
+        if (!socket.destroyed) socket.write(bytes.subarray(i * size, (i + 1) * size));
+      },
+      (overMs * i) / (slices - 1),
+    );
   }
 }
 
@@ -106,7 +117,13 @@ export const FAKE_SCHEMA = {
 };
 
 /** `_Server.Database` initial update for the fake's database. */
-export function serverDbUpdate(row: { model?: string; connected?: boolean; leader?: boolean; index?: number; cid?: string }): unknown {
+export function serverDbUpdate(row: {
+  model?: string;
+  connected?: boolean;
+  leader?: boolean;
+  index?: number;
+  cid?: string;
+}): unknown {
   return {
     Database: {
       'aaaaaaaa-0000-4000-8000-000000000001': {

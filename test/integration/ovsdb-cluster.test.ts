@@ -7,7 +7,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SupervisedProcess, canConnectUnix, defaultRegistry, startRaftCluster, toolEnv, useHarness, waitUntil } from '../harness/index.js';
+import {
+  SupervisedProcess,
+  canConnectUnix,
+  defaultRegistry,
+  startRaftCluster,
+  toolEnv,
+  useHarness,
+  waitUntil,
+} from '../harness/index.js';
 import type { RaftCluster, RaftMember } from '../harness/index.js';
 import { OvsdbClient, RpcConnection, parseRemote, where, ZERO_UUID } from '../../src/ovsdb/index.js';
 import type { OvsdbClientOptions } from '../../src/ovsdb/index.js';
@@ -17,7 +25,11 @@ const SCHEMA = {
   version: '1.0.0',
   tables: {
     Item: {
-      columns: { name: { type: 'string' }, value: { type: 'integer' }, tags: { type: { key: 'string', min: 0, max: 'unlimited' } } },
+      columns: {
+        name: { type: 'string' },
+        value: { type: 'integer' },
+        tags: { type: { key: 'string', min: 0, max: 'unlimited' } },
+      },
       indexes: [['name']],
       isRoot: true,
     },
@@ -34,7 +46,9 @@ afterAll(async () => {
 });
 
 const hooks = { beforeAll, afterAll };
-const cluster = useHarness(hooks, () => startRaftCluster({ schema: join(schemaDir, 'test.ovsschema'), members: 3, name: 'ocl' }));
+const cluster = useHarness(hooks, () =>
+  startRaftCluster({ schema: join(schemaDir, 'test.ovsschema'), members: 3, name: 'ocl' }),
+);
 
 const clients: OvsdbClient[] = [];
 afterAll(async () => {
@@ -71,7 +85,9 @@ function startWriter(writer: OvsdbClient, prefix: string): { stop: () => Promise
   let confirmed = 0;
   const loop = (async () => {
     for (let i = 0; running; i++) {
-      const outcome = await writer.transact((tx) => void tx.insert('Item', { name: `${prefix}${i}`, value: i }));
+      const outcome = await writer.transact(
+        (tx) => void tx.insert('Item', { name: `${prefix}${i}`, value: i }),
+      );
       if (outcome.status === 'success') confirmed++;
       await new Promise((r) => setTimeout(r, outcome.status === 'success' ? 10 : 100));
     }
@@ -151,7 +167,12 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
       {
         name: 'relay',
         command: 'ovsdb-server',
-        args: [`--remote=punix:${sock}`, `--unixctl=${join(relayDir, 'relay.ctl')}`, `--log-file=${join(relayDir, 'relay.log')}`, `relay:Test:${cluster().remote}`],
+        args: [
+          `--remote=punix:${sock}`,
+          `--unixctl=${join(relayDir, 'relay.ctl')}`,
+          `--log-file=${join(relayDir, 'relay.log')}`,
+          `relay:Test:${cluster().remote}`,
+        ],
         dir: relayDir,
         env: toolEnv(relayDir),
         ready: () => canConnectUnix(sock),
@@ -162,13 +183,17 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
     try {
       const viaRelay = client({ remotes: `unix:${sock}`, leaderOnly: false });
       await viaRelay.ready();
-      const outcome = await viaRelay.transact((tx) => void tx.insert('Item', { name: 'via-relay', value: 7 }));
+      const outcome = await viaRelay.transact(
+        (tx) => void tx.insert('Item', { name: 'via-relay', value: 7 }),
+      );
       expect(outcome.status).toBe('success');
       expect(viaRelay.table('Item').find((r) => r['name'] === 'via-relay')).toHaveLength(1);
       const strict = client({ remotes: `unix:${sock}`, leaderOnly: true });
       const warnings: string[] = [];
       strict.on('warning', (w) => warnings.push(w));
-      await waitUntil(() => warnings.some((w) => /not the Test cluster leader/.test(w)), { description: 'relay rejected with leaderOnly' });
+      await waitUntil(() => warnings.some((w) => /not the Test cluster leader/.test(w)), {
+        description: 'relay rejected with leaderOnly',
+      });
       expect(strict.state).not.toBe('monitoring');
       await strict.close();
       await viaRelay.close();
@@ -181,12 +206,10 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
   it('replaces the replica when the server does not know the last id (found=false) (D3)', async () => {
     const conn = await RpcConnection.open(parseRemote(cluster().members[0]?.remote as string));
     try {
-      const reply = await conn.request<[boolean, string, Record<string, Record<string, unknown>>]>('monitor_cond_since', [
-        'Test',
-        'm',
-        { Item: [{ columns: ['name', 'value'] }] },
-        '0a0b0c0d-0000-4000-8000-000000000000',
-      ]);
+      const reply = await conn.request<[boolean, string, Record<string, Record<string, unknown>>]>(
+        'monitor_cond_since',
+        ['Test', 'm', { Item: [{ columns: ['name', 'value'] }] }, '0a0b0c0d-0000-4000-8000-000000000000'],
+      );
       expect(reply[0]).toBe(false);
       expect(reply[1]).not.toBe(ZERO_UUID);
       const rows = Object.values(reply[2]['Item'] ?? {});
@@ -226,7 +249,10 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
     const others = cluster().members.filter((m) => m !== home);
     for (const m of others) m.pause();
     try {
-      await waitUntil(() => reader.state !== 'monitoring', { timeoutMs: 15_000, description: 'reader to drop the member without quorum' });
+      await waitUntil(() => reader.state !== 'monitoring', {
+        timeoutMs: 15_000,
+        description: 'reader to drop the member without quorum',
+      });
       await waitUntil(() => warnings.some((w) => /not connected to the Test cluster/.test(w)), {
         timeoutMs: 15_000,
         description: 'a rejection for lost quorum',
@@ -237,7 +263,9 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
     await cluster().waitHealthy(20_000);
     const writer = client({ leaderOnly: false });
     await writer.ready();
-    expect((await writer.transact((tx) => void tx.insert('Item', { name: 'after-quorum', value: 1 }))).status).toBe('success');
+    expect(
+      (await writer.transact((tx) => void tx.insert('Item', { name: 'after-quorum', value: 1 }))).status,
+    ).toBe('success');
     await reader.ready();
     await reader.waitForChange(seqno);
     await expectConverged(reader);
@@ -269,7 +297,9 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
     }
     await reader.waitForConditionSeqno(expectedSeqno);
     const expected = itemKeys(
-      (await (await cluster().leader()).server.select('Item')).filter((r) => r['name'] === 'e5b' || r['name'] === 'e5c'),
+      (await (await cluster().leader()).server.select('Item')).filter(
+        (r) => r['name'] === 'e5b' || r['name'] === 'e5c',
+      ),
     );
     expect(expected.length).toBe(2);
     expect(itemKeys(reader.table('Item').all())).toEqual(expected);
@@ -277,4 +307,3 @@ describe('OvsdbClient on a 3-member Raft cluster', () => {
     expect(resumes).toEqual([false]);
   });
 });
-

@@ -33,7 +33,10 @@ function client(fake: { remote: string } | string, extra: Partial<OvsdbClientOpt
   return c;
 }
 
-async function fake(handler: Parameters<typeof startFakeOvsdbServer>[0], options: Parameters<typeof startFakeOvsdbServer>[1] = {}): Promise<FakeOvsdbServer> {
+async function fake(
+  handler: Parameters<typeof startFakeOvsdbServer>[0],
+  options: Parameters<typeof startFakeOvsdbServer>[1] = {},
+): Promise<FakeOvsdbServer> {
   const f = await startFakeOvsdbServer(handler, options);
   cleanups.push(() => f.stop());
   return f;
@@ -46,10 +49,19 @@ describe('OvsdbClient against a fake server', () => {
         case 'get_schema':
           return params[0] === 'Fake' ? { result: FAKE_SCHEMA } : { error: { error: 'unknown database' } };
         case 'monitor':
-          setTimeout(() => conn.notify('update', [params[1], { Thing: { [ROW1]: { old: { n: 1 }, new: { name: 'one', n: 2 } } } }]), 50);
+          setTimeout(
+            () =>
+              conn.notify('update', [
+                params[1],
+                { Thing: { [ROW1]: { old: { n: 1 }, new: { name: 'one', n: 2 } } } },
+              ]),
+            50,
+          );
           return { result: { Thing: { [ROW1]: { new: { name: 'one', n: 1 } } } } };
         case 'monitor_cond':
-          return params[0] === '_Server' ? { error: { error: 'unknown database' } } : { error: 'unknown method' };
+          return params[0] === '_Server'
+            ? { error: { error: 'unknown database' } }
+            : { error: 'unknown method' };
         default:
           return { error: 'unknown method' };
       }
@@ -57,8 +69,14 @@ describe('OvsdbClient against a fake server', () => {
     const c = client(f);
     await c.ready();
     expect(c.monitorMethod).toBe('monitor');
-    expect(f.requests.map((r) => r.method)).toEqual(['monitor_cond', 'get_schema', 'monitor_cond_since', 'monitor_cond', 'monitor']);
-    await waitUntil(() => (c.table('Thing').get(ROW1))?.['n'] === 2, { description: 'v1 update applied' });
+    expect(f.requests.map((r) => r.method)).toEqual([
+      'monitor_cond',
+      'get_schema',
+      'monitor_cond_since',
+      'monitor_cond',
+      'monitor',
+    ]);
+    await waitUntil(() => c.table('Thing').get(ROW1)?.['n'] === 2, { description: 'v1 update applied' });
     expect(c.table('Thing').get(ROW1)).toEqual({ _uuid: ROW1, name: 'one', n: 2 });
   });
 
@@ -69,7 +87,15 @@ describe('OvsdbClient against a fake server', () => {
       if (method === 'monitor_cond_since') {
         if (conn.index === 1) {
           // Modify of a row the client never had: inconsistent.
-          setTimeout(() => conn.notify('update3', [params[1], LAST_ID, { Thing: { ['dddddddd-0000-4000-8000-000000000009']: { modify: { n: 5 } } } }]), 50);
+          setTimeout(
+            () =>
+              conn.notify('update3', [
+                params[1],
+                LAST_ID,
+                { Thing: { ['dddddddd-0000-4000-8000-000000000009']: { modify: { n: 5 } } } },
+              ]),
+            50,
+          );
         }
         return { result: [false, LAST_ID, { Thing: { [ROW1]: { initial: { name: 'one', n: 1 } } } }] };
       }
@@ -80,7 +106,9 @@ describe('OvsdbClient against a fake server', () => {
     c.on('warning', (w) => warnings.push(w));
     await c.ready();
     expect(c.lastTransactionId).toBe(LAST_ID);
-    await waitUntil(() => f.connections.length === 2 && c.state === 'monitoring', { description: 'reconnect after inconsistency' });
+    await waitUntil(() => f.connections.length === 2 && c.state === 'monitoring', {
+      description: 'reconnect after inconsistency',
+    });
     const second = f.requests.find((r) => r.connection === 2 && r.method === 'monitor_cond_since');
     expect(second?.params[3]).toBe(ZERO_UUID);
     expect(warnings.some((w) => /inconsisten/.test(w))).toBe(true);
@@ -91,7 +119,15 @@ describe('OvsdbClient against a fake server', () => {
     const indexes = [10, 5, 12];
     const f = await fake((method, _params, conn) => {
       if (method === 'monitor_cond') {
-        return { result: serverDbUpdate({ model: 'clustered', connected: true, leader: true, index: indexes[conn.index - 1] ?? 12, cid: 'eeeeeeee-0000-4000-8000-000000000001' }) };
+        return {
+          result: serverDbUpdate({
+            model: 'clustered',
+            connected: true,
+            leader: true,
+            index: indexes[conn.index - 1] ?? 12,
+            cid: 'eeeeeeee-0000-4000-8000-000000000001',
+          }),
+        };
       }
       if (method === 'set_db_change_aware') return { result: {} };
       if (method === 'monitor_cond_since') {
@@ -104,13 +140,17 @@ describe('OvsdbClient against a fake server', () => {
     const warnings: string[] = [];
     c.on('warning', (w) => warnings.push(w));
     await c.ready();
-    await waitUntil(() => f.connections.length === 3 && c.state === 'monitoring', { description: 'third connection accepted' });
+    await waitUntil(() => f.connections.length === 3 && c.state === 'monitoring', {
+      description: 'third connection accepted',
+    });
     expect(warnings.some((w) => /stale: index 5 < 10/.test(w))).toBe(true);
 
     const pinned = client(`${f.remote},cid:eeeeeeee-0000-4000-8000-000000000002`);
     const pinnedWarnings: string[] = [];
     pinned.on('warning', (w) => pinnedWarnings.push(w));
-    await waitUntil(() => pinnedWarnings.some((w) => /is not the pinned cid/.test(w)), { description: 'cid rejection' });
+    await waitUntil(() => pinnedWarnings.some((w) => /is not the pinned cid/.test(w)), {
+      description: 'cid rejection',
+    });
     expect(pinned.state).not.toBe('monitoring');
   });
 
@@ -154,24 +194,39 @@ describe('OvsdbClient against a fake server', () => {
     const f = await fake((method, params) => {
       if (method === 'monitor_cond') return { result: serverDbUpdate({}) };
       if (method === 'set_db_change_aware') return { result: {} };
-      if (method === 'monitor_cond_since') return { result: [false, ZERO_UUID, { Thing: { [ROW1]: { initial: { name: 'one', n: 1 } } } }] };
+      if (method === 'monitor_cond_since')
+        return { result: [false, ZERO_UUID, { Thing: { [ROW1]: { initial: { name: 'one', n: 1 } } } }] };
       if (method === 'transact') return { error: { error: 'unknown database', details: String(params[0]) } };
       return { error: 'unknown method' };
     });
     const c = client(f);
     await c.ready();
-    expect(await c.transact((tx) => tx.comment('x'))).toMatchObject({ status: 'tryAgain', reason: 'unknown-database' });
-    await waitUntil(() => f.connections.length === 2 && c.state === 'monitoring', { description: 'reconnect' });
+    expect(await c.transact((tx) => tx.comment('x'))).toMatchObject({
+      status: 'tryAgain',
+      reason: 'unknown-database',
+    });
+    await waitUntil(() => f.connections.length === 2 && c.state === 'monitoring', {
+      description: 'reconnect',
+    });
   });
 
   it('keeps a connection whose slow initial dump trickles in, and uses the initial-sync timeout for it (B3, I3)', async () => {
-    const rows = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`bbbbbbbb-0000-4000-8000-${String(i).padStart(12, '0')}`, { initial: { name: `t${i}`, n: i } }]));
-    const f = await fake((method) => {
-      if (method === 'monitor_cond') return { result: serverDbUpdate({}) };
-      if (method === 'set_db_change_aware') return { result: {} };
-      if (method === 'monitor_cond_since') return { trickle: [false, ZERO_UUID, { Thing: rows }], overMs: 3000 };
-      return { error: 'unknown method' };
-    }, { answerEcho: false });
+    const rows = Object.fromEntries(
+      Array.from({ length: 2000 }, (_, i) => [
+        `bbbbbbbb-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        { initial: { name: `t${i}`, n: i } },
+      ]),
+    );
+    const f = await fake(
+      (method) => {
+        if (method === 'monitor_cond') return { result: serverDbUpdate({}) };
+        if (method === 'set_db_change_aware') return { result: {} };
+        if (method === 'monitor_cond_since')
+          return { trickle: [false, ZERO_UUID, { Thing: rows }], overMs: 3000 };
+        return { error: 'unknown method' };
+      },
+      { answerEcho: false },
+    );
     const c = client(f, { probeIntervalMs: 1000, timeouts: { requestMs: 500, initialSyncMs: 10_000 } });
     await c.ready();
     expect(c.table('Thing').size).toBe(2000);
@@ -186,7 +241,12 @@ describe('OvsdbClient against a fake server', () => {
       if (method === 'set_db_change_aware') return { result: {} };
       if (method === 'monitor_cond_since') {
         push = (n) => {
-          for (let i = 0; i < n; i++) conn.notify('update3', [params[1], ZERO_UUID, { Thing: { [ROW1]: i === 0 ? { insert: { name: 'x', n: 0 } } : { modify: { n: i } } } }]);
+          for (let i = 0; i < n; i++)
+            conn.notify('update3', [
+              params[1],
+              ZERO_UUID,
+              { Thing: { [ROW1]: i === 0 ? { insert: { name: 'x', n: 0 } } : { modify: { n: i } } } },
+            ]);
         };
         return { result: [false, ZERO_UUID, {}] };
       }

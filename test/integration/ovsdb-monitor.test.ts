@@ -10,7 +10,9 @@ import { OvsdbClient, RpcConnection, mutation, parseRemote, where } from '../../
 import type { ClientState, OvsdbClientOptions, Row, TransactionBuilder } from '../../src/ovsdb/index.js';
 
 const hooks = { beforeAll, afterAll };
-const server = useHarness(hooks, () => startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'mon', remotes: ['punix', 'ptcp'] }));
+const server = useHarness(hooks, () =>
+  startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'mon', remotes: ['punix', 'ptcp'] }),
+);
 
 const clients: OvsdbClient[] = [];
 afterAll(async () => {
@@ -33,19 +35,31 @@ function client(extra: Partial<OvsdbClientOptions> = {}): OvsdbClient {
 const BRIDGES = ['brA', 'brB', 'brU', 'brV'];
 
 beforeAll(async () => {
-  const ops: object[] = [{ op: 'insert', table: 'Open_vSwitch', row: { bridges: ['set', BRIDGES.map((b) => ['named-uuid', b])] } }];
+  const ops: object[] = [
+    { op: 'insert', table: 'Open_vSwitch', row: { bridges: ['set', BRIDGES.map((b) => ['named-uuid', b])] } },
+  ];
   for (const b of BRIDGES) ops.push({ op: 'insert', table: 'Bridge', row: { name: b }, 'uuid-name': b });
   await server().transact(ops);
 });
 
-const names = (c: OvsdbClient): string[] => c.table('Bridge').all().map((r) => r['name'] as string).sort();
+const names = (c: OvsdbClient): string[] =>
+  c
+    .table('Bridge')
+    .all()
+    .map((r) => r['name'] as string)
+    .sort();
 
 describe('conditional monitoring', () => {
   it('ORs the clauses of a monitor condition, whereas transact ANDs them (E1)', async () => {
-    const c = client({ tables: { Bridge: { where: [where('name', '==', 'brA'), where('name', '==', 'brU')] } } });
+    const c = client({
+      tables: { Bridge: { where: [where('name', '==', 'brA'), where('name', '==', 'brU')] } },
+    });
     await c.ready();
     expect(names(c)).toEqual(['brA', 'brU']);
-    const selected = await server().select('Bridge', [['name', '==', 'brA'], ['name', '==', 'brU']]);
+    const selected = await server().select('Bridge', [
+      ['name', '==', 'brA'],
+      ['name', '==', 'brU'],
+    ]);
     expect(selected).toHaveLength(0);
   });
 
@@ -66,11 +80,21 @@ describe('conditional monitoring', () => {
       onNotification: (method, params) => updates.push([method, params]),
     });
     try {
-      await conn.request('monitor_cond', ['Open_vSwitch', 'm1', { Bridge: [{ columns: ['name'], where: [['name', '==', 'brA']] }] }]);
-      await conn.request('monitor_cond_change', ['m1', 'm2', { Bridge: [{ where: [['name', '==', 'brB']] }] }]);
+      await conn.request('monitor_cond', [
+        'Open_vSwitch',
+        'm1',
+        { Bridge: [{ columns: ['name'], where: [['name', '==', 'brA']] }] },
+      ]);
+      await conn.request('monitor_cond_change', [
+        'm1',
+        'm2',
+        { Bridge: [{ where: [['name', '==', 'brB']] }] },
+      ]);
       expect(updates.length).toBeGreaterThan(0);
       expect(updates.every((u) => (u as [string, unknown[]])[1][0] === 'm2')).toBe(true);
-      await expect(conn.request('monitor_cond_change', ['m1', 'm3', { Bridge: [{ where: [true] }] }])).rejects.toMatchObject({
+      await expect(
+        conn.request('monitor_cond_change', ['m1', 'm3', { Bridge: [{ where: [true] }] }]),
+      ).rejects.toMatchObject({
         error: 'syntax error',
         details: expect.stringMatching(/unknown monitor session/) as unknown,
       });
@@ -98,9 +122,16 @@ describe('conditional monitoring', () => {
 
 describe('transactions', () => {
   it('refuses to transact before monitoring (G3)', async () => {
-    const c = new OvsdbClient({ remotes: server().unixRemote as string, database: 'Open_vSwitch', tables: { Bridge: {} } });
+    const c = new OvsdbClient({
+      remotes: server().unixRemote as string,
+      database: 'Open_vSwitch',
+      tables: { Bridge: {} },
+    });
     clients.push(c);
-    expect(await c.transact((tx) => void tx.comment('x'))).toEqual({ status: 'tryAgain', reason: 'not-monitoring' });
+    expect(await c.transact((tx) => void tx.comment('x'))).toEqual({
+      status: 'tryAgain',
+      reason: 'not-monitoring',
+    });
   });
 
   it('turns a stale verify into tryAgain; the rebuilt transaction then commits (G2, G4)', async () => {
@@ -110,12 +141,17 @@ describe('transactions', () => {
     const bridgeA = (a.table('Bridge').find((r) => r['name'] === 'brA')[0] as Row)._uuid;
     const setOwner = (row: Row, owner: string) => (tx: TransactionBuilder) => {
       tx.verify('Bridge', row, ['external_ids']);
-      tx.update('Bridge', bridgeA, { external_ids: new Map([...(row['external_ids'] as ReadonlyMap<string, string>), ['owner', owner]]) });
+      tx.update('Bridge', bridgeA, {
+        external_ids: new Map([...(row['external_ids'] as ReadonlyMap<string, string>), ['owner', owner]]),
+      });
     };
     const staleInB = b.table('Bridge').get(bridgeA) as Row;
     const seqnoBefore = b.seqno;
     expect((await a.transact(setOwner(a.table('Bridge').get(bridgeA) as Row, 'a'))).status).toBe('success');
-    expect(await b.transact(setOwner(staleInB, 'b'))).toMatchObject({ status: 'tryAgain', reason: 'verify-failed' });
+    expect(await b.transact(setOwner(staleInB, 'b'))).toMatchObject({
+      status: 'tryAgain',
+      reason: 'verify-failed',
+    });
     await b.waitForChange(seqnoBefore);
     const retried = await b.transact(setOwner(b.table('Bridge').get(bridgeA) as Row, 'b'));
     expect(retried.status).toBe('success');
@@ -132,7 +168,10 @@ describe('transactions', () => {
       b.transact((tx) => tx.mutate('Bridge', br, [mutation('flood_vlans', 'insert', [20])])),
     ]);
     expect([ra.status, rb.status]).toEqual(['success', 'success']);
-    await waitUntil(() => ((a.table('Bridge').get(br) as Row)['flood_vlans'] as readonly number[]).length === 2, { description: 'both inserts' });
+    await waitUntil(
+      () => ((a.table('Bridge').get(br) as Row)['flood_vlans'] as readonly number[]).length === 2,
+      { description: 'both inserts' },
+    );
     expect((a.table('Bridge').get(br) as Row)['flood_vlans']).toEqual([10, 20]);
   });
 });
@@ -142,8 +181,13 @@ describe('values end to end', () => {
     const c = client();
     await c.ready();
     const br = (c.table('Bridge').find((r) => r['name'] === 'brV')[0] as Row)._uuid;
-    await server().transact([{ op: 'update', table: 'Bridge', where: [['_uuid', '==', ['uuid', br]]], row: { flood_vlans: 7 } }]);
-    await waitUntil(() => ((c.table('Bridge').get(br) as Row)['flood_vlans'] as readonly number[]).length === 1, { description: 'update' });
+    await server().transact([
+      { op: 'update', table: 'Bridge', where: [['_uuid', '==', ['uuid', br]]], row: { flood_vlans: 7 } },
+    ]);
+    await waitUntil(
+      () => ((c.table('Bridge').get(br) as Row)['flood_vlans'] as readonly number[]).length === 1,
+      { description: 'update' },
+    );
     const row = c.table('Bridge').get(br) as Row;
     expect(row['flood_vlans']).toEqual([7]);
     expect(row['ports']).toEqual([]);
@@ -158,20 +202,46 @@ describe('values end to end', () => {
     await c.ready();
     const br = (c.table('Bridge').find((r) => r['name'] === 'brU')[0] as Row)._uuid;
     const steps: object[] = [
-      { flood_vlans: ['set', [1, 2, 3]], external_ids: ['map', [['k1', 'v1'], ['k2', 'v2']]], datapath_type: 'aaaa', fail_mode: 'secure' },
-      { flood_vlans: ['set', [2, 3, 4]], external_ids: ['map', [['k1', 'v1x'], ['k3', 'v3']]], datapath_type: 'bbbb', fail_mode: ['set', []] },
+      {
+        flood_vlans: ['set', [1, 2, 3]],
+        external_ids: [
+          'map',
+          [
+            ['k1', 'v1'],
+            ['k2', 'v2'],
+          ],
+        ],
+        datapath_type: 'aaaa',
+        fail_mode: 'secure',
+      },
+      {
+        flood_vlans: ['set', [2, 3, 4]],
+        external_ids: [
+          'map',
+          [
+            ['k1', 'v1x'],
+            ['k3', 'v3'],
+          ],
+        ],
+        datapath_type: 'bbbb',
+        fail_mode: ['set', []],
+      },
       { flood_vlans: ['set', []], external_ids: ['map', []], datapath_type: '', fail_mode: 'standalone' },
     ];
     for (const row of steps) {
       const before = c.seqno;
-      await server().transact([{ op: 'update', table: 'Bridge', where: [['_uuid', '==', ['uuid', br]]], row }]);
+      await server().transact([
+        { op: 'update', table: 'Bridge', where: [['_uuid', '==', ['uuid', br]]], row },
+      ]);
       await c.waitForChange(before);
       const [oracle] = await server().select('Bridge', [['_uuid', '==', ['uuid', br]]]);
       const mine = c.table('Bridge').get(br) as Row;
       const flood = oracle?.['flood_vlans'];
       const floodList = Array.isArray(flood) && flood[0] === 'set' ? (flood[1] as number[]) : [flood];
       expect(mine['flood_vlans']).toEqual(floodList);
-      expect([...(mine['external_ids'] as ReadonlyMap<string, string>)]).toEqual((oracle?.['external_ids'] as [string, [string, string][]])[1]);
+      expect([...(mine['external_ids'] as ReadonlyMap<string, string>)]).toEqual(
+        (oracle?.['external_ids'] as [string, [string, string][]])[1],
+      );
       expect(mine['datapath_type']).toBe(oracle?.['datapath_type']);
       const fail = oracle?.['fail_mode'];
       expect(mine['fail_mode']).toBe(Array.isArray(fail) ? undefined : fail);
@@ -189,7 +259,10 @@ describe('values end to end', () => {
     expect((await c.transact(insert)).status).toBe('success');
     expect(c.table('Bridge').get(uuid)?.['name']).toBe('br-explicit');
     expect(await c.transact(insert)).toMatchObject({ status: 'error', error: 'duplicate uuid' });
-    expect((await c.transact((tx) => tx.mutate('Open_vSwitch', root, [mutation('bridges', 'delete', [uuid])]))).status).toBe('success');
+    expect(
+      (await c.transact((tx) => tx.mutate('Open_vSwitch', root, [mutation('bridges', 'delete', [uuid])])))
+        .status,
+    ).toBe('success');
     expect(c.table('Bridge').get(uuid)).toBeUndefined();
   });
 });
@@ -201,13 +274,21 @@ describe('server restart and schema conversion', () => {
     const states: ClientState[] = [];
     c.on('state', (s) => states.push(s));
     const blocking = c.transact((tx) =>
-      tx.wait('Bridge', [where('name', '==', 'never')], { columns: ['name'], until: '==', rows: [{ name: 'never' }], timeoutMs: 60_000 }),
+      tx.wait('Bridge', [where('name', '==', 'never')], {
+        columns: ['name'],
+        until: '==',
+        rows: [{ name: 'never' }],
+        timeoutMs: 60_000,
+      }),
     );
     await new Promise((r) => setTimeout(r, 100));
     await server().kill9();
     expect(await blocking).toEqual({ status: 'unknown', reason: 'disconnected' });
     await server().restart();
-    await waitUntil(() => c.state === 'monitoring' && states.includes('connecting'), { timeoutMs: 20_000, description: 'client to resync' });
+    await waitUntil(() => c.state === 'monitoring' && states.includes('connecting'), {
+      timeoutMs: 20_000,
+      description: 'client to resync',
+    });
     expect(names(c)).toEqual(BRIDGES);
     expect((await c.transact((tx) => tx.comment('after restart'))).status).toBe('success');
   });
@@ -223,19 +304,34 @@ describe('server restart and schema conversion', () => {
     const warnings: string[] = [];
     aware.on('warning', (w) => warnings.push(w));
     const pending = aware.transact((tx) =>
-      tx.wait('Bridge', [where('name', '==', 'never')], { columns: ['name'], until: '==', rows: [{ name: 'never' }], timeoutMs: 60_000 }),
+      tx.wait('Bridge', [where('name', '==', 'never')], {
+        columns: ['name'],
+        until: '==',
+        rows: [{ name: 'never' }],
+        timeoutMs: 60_000,
+      }),
     );
-    const schema = JSON.parse(await readFile(VSWITCH_SCHEMA, 'utf8')) as { version: string; tables: Record<string, { columns: Record<string, unknown> }> };
-    (schema.tables['Bridge'] as { columns: Record<string, unknown> }).columns['converted_marker'] = { type: { key: 'string', min: 0, max: 1 } };
+    const schema = JSON.parse(await readFile(VSWITCH_SCHEMA, 'utf8')) as {
+      version: string;
+      tables: Record<string, { columns: Record<string, unknown> }>;
+    };
+    (schema.tables['Bridge'] as { columns: Record<string, unknown> }).columns['converted_marker'] = {
+      type: { key: 'string', min: 0, max: 1 },
+    };
     schema.version = '99.0.0';
     const newSchema = join(server().dir, 'converted.ovsschema');
     await writeFile(newSchema, JSON.stringify(schema));
     await server().client('convert', server().unixRemote as string, newSchema);
     expect(await pending).toMatchObject({ status: 'tryAgain', reason: 'canceled' });
-    await waitUntil(() => aware.state === 'monitoring' && aware.schema?.tables.get('Bridge')?.columns.has('converted_marker') === true, {
-      timeoutMs: 10_000,
-      description: `change-aware client to re-monitor with the new schema (warnings: ${warnings.join(' | ')}; states: ${awareStates.join(',')})`,
-    });
+    await waitUntil(
+      () =>
+        aware.state === 'monitoring' &&
+        aware.schema?.tables.get('Bridge')?.columns.has('converted_marker') === true,
+      {
+        timeoutMs: 10_000,
+        description: `change-aware client to re-monitor with the new schema (warnings: ${warnings.join(' | ')}; states: ${awareStates.join(',')})`,
+      },
+    );
     expect(warnings.some((w) => w.includes('canceled monitor'))).toBe(true);
     expect(awareStates).not.toContain('connecting');
     await waitUntil(() => unaware.state === 'monitoring' && unawareStates.includes('connecting'), {
@@ -252,10 +348,19 @@ describe('server restart and schema conversion', () => {
     const states: ClientState[] = [];
     c.on('state', (st) => states.push(st));
     await server().appctl('ovsdb-server/remove-db', 'Open_vSwitch');
-    await waitUntil(() => c.state !== 'monitoring', { timeoutMs: 10_000, description: 'client to leave monitoring' });
-    expect(await c.transact((tx) => tx.comment('x'))).toEqual({ status: 'tryAgain', reason: 'not-monitoring' });
+    await waitUntil(() => c.state !== 'monitoring', {
+      timeoutMs: 10_000,
+      description: 'client to leave monitoring',
+    });
+    expect(await c.transact((tx) => tx.comment('x'))).toEqual({
+      status: 'tryAgain',
+      reason: 'not-monitoring',
+    });
     await server().appctl('ovsdb-server/add-db', server().dbPath);
-    await waitUntil(() => c.state === 'monitoring', { timeoutMs: 15_000, description: 'client to resync after add-db' });
+    await waitUntil(() => c.state === 'monitoring', {
+      timeoutMs: 15_000,
+      description: 'client to resync after add-db',
+    });
     expect(names(c)).toEqual(BRIDGES);
   });
 });
@@ -279,7 +384,10 @@ describe('locks', () => {
     await server().kill9();
     await lost;
     await server().restart();
-    await waitUntil(() => second.state === 'monitoring' && second.hasLock, { timeoutMs: 15_000, description: 'lock re-acquired' });
+    await waitUntil(() => second.state === 'monitoring' && second.hasLock, {
+      timeoutMs: 15_000,
+      description: 'lock re-acquired',
+    });
     expect((await second.transact((tx) => tx.comment('again'))).status).toBe('success');
   });
 });

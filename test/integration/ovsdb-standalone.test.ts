@@ -4,11 +4,21 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOvsdbServer, useHarness, VSWITCH_SCHEMA } from '../harness/index.js';
-import { OvsdbClient, OvsdbRpcError, RpcConnection, mutation, parseRemote, where, ZERO_UUID } from '../../src/ovsdb/index.js';
+import {
+  OvsdbClient,
+  OvsdbRpcError,
+  RpcConnection,
+  mutation,
+  parseRemote,
+  where,
+  ZERO_UUID,
+} from '../../src/ovsdb/index.js';
 import type { ChangeBatch, OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
 
 const hooks = { beforeAll, afterAll };
-const server = useHarness(hooks, () => startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'ovs', remotes: ['punix', 'ptcp'] }));
+const server = useHarness(hooks, () =>
+  startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'ovs', remotes: ['punix', 'ptcp'] }),
+);
 
 const clients: OvsdbClient[] = [];
 afterAll(async () => {
@@ -116,7 +126,9 @@ describe('OvsdbClient on a standalone server', () => {
   });
 
   it('omits client-only tables and columns with a warning and keeps working, dropping condition clauses on them (C6, E6)', async () => {
-    const schema = JSON.parse(await readFile(VSWITCH_SCHEMA, 'utf8')) as { tables: Record<string, { columns: Record<string, unknown> }> };
+    const schema = JSON.parse(await readFile(VSWITCH_SCHEMA, 'utf8')) as {
+      tables: Record<string, { columns: Record<string, unknown> }>;
+    };
     const bridge = schema.tables['Bridge'];
     if (bridge === undefined) throw new Error('schema without Bridge');
     bridge.columns['client_only_column'] = { type: 'string' };
@@ -153,18 +165,35 @@ describe('OvsdbClient on a standalone server', () => {
     conditional.start();
     await conditional.ready();
     expect(condWarnings.some((w) => /clause on Bridge.client_only_column dropped/.test(w))).toBe(true);
-    expect(conditional.table('Bridge').all().map((r) => r['name'])).toEqual(['br-own']);
+    expect(
+      conditional
+        .table('Bridge')
+        .all()
+        .map((r) => r['name']),
+    ).toEqual(['br-own']);
   });
 
   it('needs unique monitor ids per connection; omitted columns mean all, [] row presence only (D9)', async () => {
     const conn = await RpcConnection.open(parseRemote(server().unixRemote as string));
     try {
-      const all = await conn.request<Record<string, Record<string, { new: Record<string, unknown> }>>>('monitor', ['Open_vSwitch', 'm', { Bridge: {} }]);
+      const all = await conn.request<Record<string, Record<string, { new: Record<string, unknown> }>>>(
+        'monitor',
+        ['Open_vSwitch', 'm', { Bridge: {} }],
+      );
       const someRow = Object.values(all['Bridge'] ?? {})[0];
-      expect(Object.keys(someRow?.new ?? {})).toEqual(expect.arrayContaining(['name', 'ports', 'external_ids']));
-      await expect(conn.request('monitor', ['Open_vSwitch', 'm', { Bridge: {} }])).rejects.toMatchObject({ details: expect.stringMatching(/duplicate monitor ID/) as unknown });
-      const presence = await conn.request<Record<string, Record<string, { new: Record<string, unknown> }>>>('monitor', ['Open_vSwitch', 'p', { Bridge: { columns: [] } }]);
-      expect(Object.values(presence['Bridge'] ?? {}).every((r) => Object.keys(r.new).length === 0)).toBe(true);
+      expect(Object.keys(someRow?.new ?? {})).toEqual(
+        expect.arrayContaining(['name', 'ports', 'external_ids']),
+      );
+      await expect(conn.request('monitor', ['Open_vSwitch', 'm', { Bridge: {} }])).rejects.toMatchObject({
+        details: expect.stringMatching(/duplicate monitor ID/) as unknown,
+      });
+      const presence = await conn.request<Record<string, Record<string, { new: Record<string, unknown> }>>>(
+        'monitor',
+        ['Open_vSwitch', 'p', { Bridge: { columns: [] } }],
+      );
+      expect(Object.values(presence['Bridge'] ?? {}).every((r) => Object.keys(r.new).length === 0)).toBe(
+        true,
+      );
     } finally {
       conn.close();
     }

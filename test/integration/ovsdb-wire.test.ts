@@ -19,7 +19,9 @@ import {
 import type { OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
 
 const hooks = { beforeAll, afterAll };
-const server = useHarness(hooks, () => startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'wire', remotes: ['punix', 'ptcp'] }));
+const server = useHarness(hooks, () =>
+  startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'wire', remotes: ['punix', 'ptcp'] }),
+);
 
 const clients: OvsdbClient[] = [];
 afterAll(async () => {
@@ -58,7 +60,10 @@ async function bridgeWithRoot(c: OvsdbClient, name: string): Promise<{ root: str
 /** Sends raw bytes and collects framed replies until `count` values arrived. */
 async function rawExchange(remote: string, payload: string, count: number): Promise<unknown[]> {
   const endpoint = parseRemote(remote);
-  const socket = endpoint.kind === 'unix' ? net.createConnection({ path: endpoint.path }) : net.createConnection({ host: '127.0.0.1', port: (endpoint as { port: number }).port });
+  const socket =
+    endpoint.kind === 'unix'
+      ? net.createConnection({ path: endpoint.path })
+      : net.createConnection({ host: '127.0.0.1', port: (endpoint as { port: number }).port });
   const framer = new JsonStreamFramer();
   const values: unknown[] = [];
   try {
@@ -92,7 +97,9 @@ describe('framing and transport', () => {
     const c = client({ remotes: server().tcpRemote as string });
     const { bridge } = await bridgeWithRoot(c, 'br-utf8');
     const value = 'ü€😀'.repeat(20_000);
-    const outcome = await c.transact((tx) => tx.update('Bridge', bridge, { external_ids: new Map([['utf8', value]]) }));
+    const outcome = await c.transact((tx) =>
+      tx.update('Bridge', bridge, { external_ids: new Map([['utf8', value]]) }),
+    );
     expect(outcome.status).toBe('success');
     const watcher = client({ remotes: server().tcpRemote as string });
     await watcher.ready();
@@ -121,8 +128,13 @@ describe('framing and transport', () => {
     if (busy) ctx.skip();
     await server().appctl('ovsdb-server/add-remote', 'ptcp:6640:127.0.0.1');
     try {
-      await waitUntil(async () => (await server().appctl('ovsdb-server/list-remotes')).includes('6640'), { description: 'remote 6640' });
-      const conn = await waitUntil(() => RpcConnection.open(parseRemote('tcp:127.0.0.1')).catch(() => undefined), { description: 'connect to 6640' });
+      await waitUntil(async () => (await server().appctl('ovsdb-server/list-remotes')).includes('6640'), {
+        description: 'remote 6640',
+      });
+      const conn = await waitUntil(
+        () => RpcConnection.open(parseRemote('tcp:127.0.0.1')).catch(() => undefined),
+        { description: 'connect to 6640' },
+      );
       expect(conn.endpoint.text).toBe('tcp:127.0.0.1:6640');
       expect(await conn.request('list_dbs', [])).toContain('Open_vSwitch');
       conn.close();
@@ -136,12 +148,22 @@ describe('JSON-RPC connection', () => {
   it('uses unique ids for outstanding requests; the server rejects a reused one (B1)', async () => {
     const conn = await RpcConnection.open(parseRemote(server().unixRemote as string));
     try {
-      const results = await Promise.all(Array.from({ length: 50 }, () => conn.request<string[]>('list_dbs', [])));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => conn.request<string[]>('list_dbs', [])),
+      );
       expect(results.every((r) => r.includes('Open_vSwitch'))).toBe(true);
     } finally {
       conn.close();
     }
-    const blocking = { op: 'wait', table: 'Bridge', where: [['name', '==', 'never']], columns: ['name'], until: '==', rows: [{ name: 'never' }], timeout: 60_000 };
+    const blocking = {
+      op: 'wait',
+      table: 'Bridge',
+      where: [['name', '==', 'never']],
+      columns: ['name'],
+      until: '==',
+      rows: [{ name: 'never' }],
+      timeout: 60_000,
+    };
     const [reply] = await rawExchange(
       server().unixRemote as string,
       JSON.stringify({ id: 7, method: 'transact', params: ['Open_vSwitch', blocking] }) +
@@ -164,7 +186,11 @@ describe('JSON-RPC connection', () => {
     expect(conn.isClosed).toBe(false);
     expect(conn.echoRequestsAnswered).toBeGreaterThanOrEqual(2);
     expect(await conn.request('list_dbs', [])).toContain('Open_vSwitch');
-    const closedAfter = (await Promise.race([silentClosedAt, new Promise<number>((r) => setTimeout(() => r(Number.NaN), 3000))])) - t0;
+    const closedAfter =
+      (await Promise.race([
+        silentClosedAt,
+        new Promise<number>((r) => setTimeout(() => r(Number.NaN), 3000)),
+      ])) - t0;
     expect(closedAfter).toBeGreaterThan(8_000);
     expect(closedAfter).toBeLessThan(12_500);
     expect(echoesToSilent).toBe(1);
@@ -190,7 +216,15 @@ describe('JSON-RPC connection', () => {
   });
 
   it('completes a canceled request locally, on plain and change-aware connections (B4)', async () => {
-    const blocking = { op: 'wait', table: 'Bridge', where: [['name', '==', 'never']], columns: ['name'], until: '==', rows: [{ name: 'never' }], timeout: 60_000 };
+    const blocking = {
+      op: 'wait',
+      table: 'Bridge',
+      where: [['name', '==', 'never']],
+      columns: ['name'],
+      until: '==',
+      rows: [{ name: 'never' }],
+      timeout: 60_000,
+    };
     for (const changeAware of [false, true]) {
       const conn = await RpcConnection.open(parseRemote(server().unixRemote as string));
       if (changeAware) await conn.request('set_db_change_aware', [true]);
@@ -209,8 +243,18 @@ describe('JSON-RPC connection', () => {
 
   it('drops replies that arrive after their request timed out (B6)', async () => {
     const conn = await RpcConnection.open(parseRemote(server().unixRemote as string));
-    const waitOp = { op: 'wait', table: 'Bridge', where: [['name', '==', 'never']], columns: ['name'], until: '==', rows: [{ name: 'never' }], timeout: 400 };
-    await expect(conn.request('transact', ['Open_vSwitch', waitOp], { timeoutMs: 100 })).rejects.toBeInstanceOf(RpcTimeoutError);
+    const waitOp = {
+      op: 'wait',
+      table: 'Bridge',
+      where: [['name', '==', 'never']],
+      columns: ['name'],
+      until: '==',
+      rows: [{ name: 'never' }],
+      timeout: 400,
+    };
+    await expect(
+      conn.request('transact', ['Open_vSwitch', waitOp], { timeoutMs: 100 }),
+    ).rejects.toBeInstanceOf(RpcTimeoutError);
     await new Promise((r) => setTimeout(r, 700));
     expect(conn.isClosed).toBe(false);
     expect(await conn.request('list_dbs', [])).toContain('Open_vSwitch');
@@ -222,14 +266,24 @@ describe('JSON-RPC connection', () => {
     const c = client();
     const { bridge } = await bridgeWithRoot(c, 'br-big-int');
     const outcome = await c.transact((tx) => {
-      const iface = tx.insert('Interface', { name: 'counters', statistics: new Map([['rx_bytes', 9007199254740993n]]) });
+      const iface = tx.insert('Interface', {
+        name: 'counters',
+        statistics: new Map([['rx_bytes', 9007199254740993n]]),
+      });
       const port = tx.insert('Port', { name: 'counters', interfaces: [iface] });
       tx.mutate('Bridge', bridge, [mutation('ports', 'insert', [port])]);
     });
     expect(outcome.status).toBe('success');
     const row = c.table('Interface').find((r) => r['name'] === 'counters')[0] as Row;
     expect((row['statistics'] as ReadonlyMap<string, unknown>).get('rx_bytes')).toBe(9007199254740993n);
-    const dump = await server().client('dump', server().unixRemote as string, 'Open_vSwitch', 'Interface', 'name', 'statistics');
+    const dump = await server().client(
+      'dump',
+      server().unixRemote as string,
+      'Open_vSwitch',
+      'Interface',
+      'name',
+      'statistics',
+    );
     expect(dump).toContain('rx_bytes=9007199254740993');
   });
 
@@ -243,14 +297,20 @@ describe('big initial dump (last: later clients would have to sync it)', () => {
   it('monitors 20,000 Port+Interface rows in one multi-megabyte reply, framing it in well under 300 ms (A1, A4)', async () => {
     const c = client();
     const { bridge } = await bridgeWithRoot(c, 'br-big');
-    const outcome = await c.transact((tx) => {
-      const ports = [];
-      for (let i = 0; i < 20_000; i++) {
-        const iface = tx.insert('Interface', { name: `big${i}`, external_ids: new Map([['iface-id', `lsp-${i}`]]) });
-        ports.push(tx.insert('Port', { name: `big${i}`, interfaces: [iface] }));
-      }
-      tx.mutate('Bridge', bridge, [mutation('ports', 'insert', ports)]);
-    }, { timeoutMs: 120_000 });
+    const outcome = await c.transact(
+      (tx) => {
+        const ports = [];
+        for (let i = 0; i < 20_000; i++) {
+          const iface = tx.insert('Interface', {
+            name: `big${i}`,
+            external_ids: new Map([['iface-id', `lsp-${i}`]]),
+          });
+          ports.push(tx.insert('Port', { name: `big${i}`, interfaces: [iface] }));
+        }
+        tx.mutate('Bridge', bridge, [mutation('ports', 'insert', ports)]);
+      },
+      { timeoutMs: 120_000 },
+    );
     expect(outcome.status).toBe('success');
     // Capture the raw monitor reply, then time the framer alone on it in 64 KB chunks.
     const endpoint = parseRemote(server().unixRemote as string);
@@ -267,7 +327,20 @@ describe('big initial dump (last: later clients would have to sync it)', () => {
         }
       });
       socket.on('connect', () =>
-        socket.write(JSON.stringify({ id: 1, method: 'monitor', params: ['Open_vSwitch', null, { Port: { columns: ['name', 'interfaces', 'external_ids'] }, Interface: { columns: ['name', 'external_ids', 'ofport'] } }] })),
+        socket.write(
+          JSON.stringify({
+            id: 1,
+            method: 'monitor',
+            params: [
+              'Open_vSwitch',
+              null,
+              {
+                Port: { columns: ['name', 'interfaces', 'external_ids'] },
+                Interface: { columns: ['name', 'external_ids', 'ofport'] },
+              },
+            ],
+          }),
+        ),
       );
     });
     expect(bytes.length).toBeGreaterThan(4_000_000);
@@ -275,7 +348,8 @@ describe('big initial dump (last: later clients would have to sync it)', () => {
       const framer = new JsonStreamFramer();
       const t0 = process.cpuUsage();
       let frames = 0;
-      for (let i = 0; i < bytes.length; i += 65536) frames += framer.push(bytes.subarray(i, i + 65536)).length;
+      for (let i = 0; i < bytes.length; i += 65536)
+        frames += framer.push(bytes.subarray(i, i + 65536)).length;
       const cpu = process.cpuUsage(t0);
       expect(frames).toBe(1);
       return (cpu.user + cpu.system) / 1000;
@@ -283,11 +357,15 @@ describe('big initial dump (last: later clients would have to sync it)', () => {
     frameOnce(); // warm-up (JIT)
     const cpuMs = Math.min(frameOnce(), frameOnce(), frameOnce());
     const per8_8MB = (cpuMs * 8.8e6) / bytes.length;
-    console.log(`A4: framed and parsed ${(bytes.length / 1e6).toFixed(1)} MB in ${cpuMs.toFixed(0)} ms CPU (${per8_8MB.toFixed(0)} ms per 8.8 MB)`);
+    console.log(
+      `A4: framed and parsed ${(bytes.length / 1e6).toFixed(1)} MB in ${cpuMs.toFixed(0)} ms CPU (${per8_8MB.toFixed(0)} ms per 8.8 MB)`,
+    );
     expect(per8_8MB).toBeLessThan(300);
     // And the client replicates all of it.
     const big = client();
     await big.ready();
-    expect(big.table('Interface').find((r) => typeof r['name'] === 'string' && r['name'].startsWith('big'))).toHaveLength(20_000);
+    expect(
+      big.table('Interface').find((r) => typeof r['name'] === 'string' && r['name'].startsWith('big')),
+    ).toHaveLength(20_000);
   });
 });
