@@ -1,6 +1,26 @@
 /**
- * Public surface of src/ovsdb (our OVSDB client). Nothing outside src/ovsdb may import any other
- * file of this folder.
+ * Public surface of src/ovsdb, our OVSDB client (RFC 7047 + Open vSwitch extensions). Nothing
+ * outside src/ovsdb may import any other file of this folder, and this folder imports nothing
+ * from the rest of the project.
+ *
+ * Typical use:
+ *
+ *   const sb = new OvsdbClient({
+ *     remotes: 'ssl:10.0.0.1:6642,ssl:10.0.0.2:6642', database: 'OVN_Southbound',
+ *     leaderOnly: false, tls: { caCertFile, certFile, privateKeyFile },
+ *     tables: { Port_Binding: { columns: ['logical_port', 'options'], where: false } },
+ *     indexes: [columnIndex('pb_by_name', 'Port_Binding', 'logical_port')],
+ *   });
+ *   sb.on('change', (batch) => ...);            // one batch per server message
+ *   sb.start();
+ *   const n = sb.setCondition('Port_Binding', [where('requested_chassis', '==', chassisUuid)]);
+ *   await sb.waitForConditionSeqno(n);          // rows for the new condition are in the replica
+ *   const outcome = await ovs.transact((tx) => { tx.verify(...); tx.insert(...); });
+ *   // outcome.status: success | unchanged | tryAgain | notLocked | error | unknown (may have committed)
+ *
+ * Layers: `RpcConnection` (one JSON-RPC connection: framing, echo, probe, timeouts, cancel) and
+ * `OvsdbClient` (reconnecting replica: _Server checks, monitor_cond_since, conditions,
+ * transactions). Decisions: docs/adr/0010-0014 (connection/client), 0020-0022 (data layer).
  */
 export {
   ClientClosedError,
