@@ -308,7 +308,11 @@ export class OvsdbClient {
     return this.waitFor(() => this.stateValue === 'monitoring', o.signal);
   }
 
-  /** A live view of a replicated table. Throws for a table that is not replicated. */
+  /**
+   * A live view of a replicated table. Throws for a table that is not replicated. A view belongs
+   * to the current replica, which is replaced when the replicated schema changes (server schema
+   * conversion); call `table()` again rather than keeping a view across `cleared` batches.
+   */
   table(name: string): TableView {
     if (!(name in this.opts.tables))
       throw new OvsdbOptionsError(`table ${JSON.stringify(name)} is not replicated by this client`);
