@@ -106,7 +106,12 @@ async function main(): Promise<void> {
     const cDump: number[] = [];
     const python: number[] = [];
     const oursCpu: number[] = [];
-    const hasPythonIdl = spawnSync('python3', ['-c', 'import ovs.db.idl'], { stdio: 'ignore' }).status === 0;
+    // Debian's python3-openvswitch lives in the system interpreter, which a version manager's
+    // `python3` earlier on the PATH may hide.
+    const pythonBin = ['/usr/bin/python3', 'python3'].find(
+      (bin) => spawnSync(bin, ['-c', 'import ovs.db.idl'], { stdio: 'ignore' }).status === 0,
+    );
+    const hasPythonIdl = pythonBin !== undefined;
     const pidFile = join(dir, 'monitor.pid');
     const env = { ...process.env, ...server.env };
     let rssAfterOurs = 0;
@@ -164,7 +169,7 @@ async function main(): Promise<void> {
           '    idl.run()',
           '    p = ovs.poller.Poller(); idl.wait(p); p.block()',
         ].join('\n');
-        python.push(await run('python3', ['-c', script], env));
+        python.push(await run(pythonBin ?? 'python3', ['-c', script], env));
       }
     }
 
