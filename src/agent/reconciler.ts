@@ -89,6 +89,8 @@ export interface SbReplica extends Replica {
   /** Replaces a table's monitor condition; returns the condition seqno at which it is in effect. */
   setCondition(table: string, where: MonitorCondition): number;
   readonly conditionSeqno: number;
+  /** Resolves once the condition change numbered `n` is in effect. */
+  waitForConditionSeqno(n: number, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /** The registry operations the reconciler uses (a `ProviderRegistry` fits). */
@@ -191,6 +193,7 @@ export class Reconciler {
   #conditionSeqno = Number.POSITIVE_INFINITY;
   #sbSyncedOnce = false;
   readonly #connectedBefore = new Set<'sb' | 'ovs'>();
+  readonly #abort = new AbortController();
   #sbReconnects = 0;
   #ovsReconnects = 0;
   #status: AgentStatus;
@@ -242,6 +245,7 @@ export class Reconciler {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort();
     for (const timer of this.#timers) timer.cancel();
     this.#roundTimer?.cancel();
     this.#wakeTimer?.cancel();
@@ -251,9 +255,14 @@ export class Reconciler {
     }
   }
 
-  /** The latest status snapshot. */
+  /**
+   * The latest status snapshot: ports as of the last round, database connections and providers
+   * as of now (so `/readyz` never lags behind a connection change).
+   */
   status(): AgentStatus {
-    return this.#status;
+    const fresh = this.#buildHeader();
+    if (sameHeader(this.#status, { ...this.#status, ...fresh })) return this.#status;
+    return { ...this.#status, ...fresh, generatedAtMs: this.#o.now() };
   }
 
   /** Counters for tests and the benchmark. */
@@ -350,6 +359,13 @@ export class Reconciler {
       where('requested_additional_chassis', 'includes', [uuid]),
     ]);
     this.#o.logger.info({ chassis: this.#o.chassisName, chassisUuid: uuid }, 'monitoring port bindings requesting this chassis');
+    // The condition taking effect may bring no rows (and so no change event), yet it is what
+    // allows removals and makes the SB ready: replan when it is in effect.
+    const seqno = this.#conditionSeqno;
+    this.#o.sb.waitForConditionSeqno(seqno, { signal: this.#abort.signal }).then(
+      () => this.schedule('change'),
+      () => undefined,
+    );
   }
 
   /** Both replicas monitoring, and the SB condition for the current Chassis row in effect. */
@@ -815,15 +831,20 @@ export class Reconciler {
     this.#o.onTransition?.(t);
   }
 
+  #buildHeader(): Pick<AgentStatus, 'sb' | 'ovs' | 'providers'> {
+    return {
+      sb: dbStatus(this.#o.sb, this.#sbSyncedOnce && this.#canRemoveSb(), this.#sbReconnects),
+      ovs: dbStatus(this.#o.ovs, this.#o.ovs.state === 'monitoring', this.#ovsReconnects),
+      providers: this.#o.providers.list().map((p): ProviderStatus => ({ type: p.type, available: p.available, ...(p.reason === undefined ? {} : { reason: p.reason }) })),
+    };
+  }
+
   #buildStatus(now = this.#o.now()): AgentStatus {
-    const providers: ProviderStatus[] = this.#o.providers.list().map((p) => ({ type: p.type, available: p.available, ...(p.reason === undefined ? {} : { reason: p.reason }) }));
     return {
       chassis: this.#o.chassisName,
       ...(this.#o.nodeName === undefined ? {} : { nodeName: this.#o.nodeName }),
       integrationBridge: this.#o.integrationBridge,
-      sb: dbStatus(this.#o.sb, this.#sbSyncedOnce && this.#canRemoveSb(), this.#sbReconnects),
-      ovs: dbStatus(this.#o.ovs, this.#o.ovs.state === 'monitoring', this.#ovsReconnects),
-      providers,
+      ...this.#buildHeader(),
       ports: this.#model.ports(),
       ...(this.#hold === undefined ? {} : { heldRemovals: { count: this.#hold.count, untilMs: this.#hold.untilMs } }),
       generatedAtMs: now,

@@ -25,7 +25,14 @@ afterAll(async () => {
 
 function configWith(extra: string[] = []): Config {
   const parsed = parseCommandLine(
-    [`--ovs-db=${sandbox.node('hv1').ovs.dbRemote}`, '--providers=dummy', '--listen=127.0.0.1:0', '--log-level=silent', '--resync-interval=2s', ...extra],
+    [
+      `--ovs-db=${sandbox.node('hv1').ovs.dbRemote}`,
+      '--providers=dummy',
+      '--listen=127.0.0.1:0',
+      '--log-level=silent',
+      ...(extra.some((a) => a.startsWith('--resync-interval')) ? [] : ['--resync-interval=2s']),
+      ...extra,
+    ],
     {},
   );
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
@@ -77,6 +84,14 @@ describe('agent life cycle', () => {
       await sandbox.central.nbctl('lsp-set-addresses', name, `f0:00:00:00:01:0${i} 10.0.1.${i + 10}`);
     }
     for (const name of PORTS) await waitPortBindingUp(sandbox.central, name);
+    await waitAllBound(agent, PORTS);
+    await stop(agent);
+  });
+
+  it('becomes ready without waiting for the resync timer', async () => {
+    const agent = await start(['--resync-interval=10m']);
+    await waitUntil(async () => (await fetch(`${agent.url ?? ''}/readyz`)).status === 200, { description: '/readyz 200', timeoutMs: 5_000 });
+    expect(agent.status()).toMatchObject({ sb: { synced: true, state: 'monitoring' }, ovs: { synced: true } });
     await waitAllBound(agent, PORTS);
     await stop(agent);
   });

@@ -42,6 +42,9 @@ class FakeReplica {
   setCondition(): number {
     return 1;
   }
+  waitForConditionSeqno(): Promise<void> {
+    return Promise.resolve();
+  }
   on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
     const set = this.#listeners.get(event) ?? new Set();
     set.add(listener as Listener);
