@@ -151,6 +151,41 @@ describe('agent life cycle', () => {
     await stop(started);
   });
 
+  it('survives an OVS ovsdb-server restart and an ovs-vswitchd restart without churn', async () => {
+    const agent = await start();
+    await waitAllBound(agent, PORTS);
+    const before = await uuidsByPort();
+    const ovs = sandbox.node('hv1').ovs;
+    await ovs.ovsdb.restart();
+    await waitUntil(() => agent.status().ovs.reconnects >= 1 && agent.status().ovs.synced, { description: 'OVS replica back', timeoutMs: 20_000 });
+    await ovs.restartVswitchd();
+    await waitAllBound(agent, PORTS);
+    expect(await uuidsByPort()).toEqual(before);
+    expect(agent.reconciler.stats.transactions).toBe(0);
+    await stop(agent);
+  });
+
+  it('an agent stopped with a transaction in flight leaves no duplicate behind (upstream §2.3, stop mid-transaction)', async () => {
+    const ovsdb = sandbox.node('hv1').ovs.ovsdb;
+    const agent = await start();
+    await waitAllBound(agent, PORTS);
+    ovsdb.pause();
+    try {
+      await lspAdd(sandbox.central, 'mid1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+      await waitUntil(() => agent.status().ports.find((p) => p.logicalPort === 'mid1')?.state === 'Plugging', { description: 'mid1 Plugging' });
+      await stop(agent);
+    } finally {
+      ovsdb.resume();
+    }
+    const next = await start();
+    await waitAllBound(next, [...PORTS, 'mid1']);
+    const rows = (await ifaces()).filter((r) => asStringMap(r['external_ids'])['iface-id'] === 'mid1');
+    expect(rows).toHaveLength(1);
+    await sandbox.central.nbctlWaitSb('lsp-del', 'mid1');
+    await waitUntil(async () => !(await uuidsByPort()).has('mid1'), { description: 'mid1 unplugged' });
+    await stop(next);
+  });
+
   it('an emptied Southbound DB holds the removal round and reports it; ports stay plugged (DESIGN §3.4)', async () => {
     const agent = await start();
     await waitAllBound(agent, PORTS);
