@@ -413,12 +413,15 @@ export class Reconciler {
     this.#trackChassis();
 
     const ovsReady = this.#o.ovs.state === 'monitoring';
-    if (!ovsReady || !this.#sbSyncedOnce || this.#chassisUuid === undefined || !this.#gateOpen(now)) {
+    if (!ovsReady || !this.#sbSyncedOnce || this.#chassisUuid === undefined) {
       // Until the first plan, show the ports we own as kept; afterwards keep the last plan's view.
       this.#publish(this.#lastFacts ?? this.#factsWithoutPlan(), now);
       this.#o.metrics?.observeReconcile(performance.now() - started);
       return;
     }
+    // Waiting for the replica to show our last commit: the next round (armed) publishes, so a
+    // port never flips back from Plugging to Pending while its rows are on their way.
+    if (!this.#gateOpen(now)) return;
 
     const canRemove = this.#canRemove();
     const plan = this.#o.planner({
@@ -792,6 +795,9 @@ export class Reconciler {
       if (heldPorts.has(r.logicalPort) && this.#hold !== undefined) put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: this.#hold.untilMs });
       else put(r.logicalPort, r.plugType, { kind: 'steady' });
     }
+    // Forget errors of ports that are gone from the plan (deleted while set aside).
+    for (const name of this.#txnErrors.keys()) if (!facts.has(name)) this.#txnErrors.delete(name);
+    for (const name of this.#quarantine.keys()) if (!facts.has(name)) this.#quarantine.delete(name);
     return [...facts.values()];
   }
 

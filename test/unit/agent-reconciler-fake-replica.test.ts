@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseSchema, Replica, TransactionBuilder, type ClientEvents, type PreparedTransaction, type TxnOutcome } from '../../src/ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
-import { noopLogger, Reconciler } from '../../src/agent/index.js';
+import { noopLogger, Reconciler, type PortTransition } from '../../src/agent/index.js';
 
 const VSWITCH = parseSchema(JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')));
 const SB = parseSchema(JSON.parse(readFileSync('/usr/share/ovn/ovn-sb.ovsschema', 'utf8')));
@@ -89,7 +89,7 @@ function world(ports: string[]) {
 }
 
 /** The reply the server would give and the update it would send for `tx`: commit it into the replica. */
-function commit(ovs: FakeOvs, tx: PreparedTransaction): TxnOutcome {
+function commit(ovs: FakeOvs, tx: PreparedTransaction, updateDelayMs?: number): TxnOutcome {
   const uuids = new Map<NonNullable<(typeof tx.inserts)[number]>, string>();
   const ifaceUpdates: Record<string, unknown> = {};
   const portUpdates: Record<string, unknown> = {};
@@ -114,11 +114,13 @@ function commit(ovs: FakeOvs, tx: PreparedTransaction): TxnOutcome {
       portUuids.push(uuid);
     }
   }
-  ovs.apply({ Interface: ifaceUpdates, Port: portUpdates, Bridge: { [BRIDGE]: { modify: { ports: ['set', portUuids.map((u) => ['uuid', u])] } } } });
+  const update = { Interface: ifaceUpdates, Port: portUpdates, Bridge: { [BRIDGE]: { modify: { ports: ['set', portUuids.map((u) => ['uuid', u])] } } } };
+  if (updateDelayMs === undefined) ovs.apply(update);
+  else setTimeout(() => ovs.apply(update), updateDelayMs);
   return { status: 'success', results: [], uuids, selected: new Map(), incremented: new Map() };
 }
 
-async function startReconciler(ovs: FakeOvs, sb: FakeReplica): Promise<Reconciler> {
+async function startReconciler(ovs: FakeOvs, sb: FakeReplica, onTransition?: (t: PortTransition) => void): Promise<Reconciler> {
   const registry = new ProviderRegistry();
   await registry.register(new DummyProvider());
   const reconciler = new Reconciler({
@@ -135,6 +137,7 @@ async function startReconciler(ovs: FakeOvs, sb: FakeReplica): Promise<Reconcile
     now: Date.now,
     timers: systemTimers,
     logger: noopLogger,
+    ...(onTransition === undefined ? {} : { onTransition }),
   });
   reconciler.start();
   return reconciler;
@@ -163,6 +166,17 @@ describe('Reconciler with scripted transaction outcomes', () => {
     running.schedule('timer');
     await new Promise((r) => setTimeout(r, 50));
     expect(ovs.sent).toHaveLength(1);
+  });
+
+  it('waits for the replica to show a commit before planning again, without flipping the port back to Pending', async () => {
+    const { ovs, sb } = world(['a']);
+    const states: (string | undefined)[] = [];
+    // The reply comes first; the update that shows the rows only 50 ms later.
+    ovs.outcomes.push((tx) => commit(ovs, tx, 50));
+    running = await startReconciler(ovs, sb, (t) => states.push(t.to));
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    expect(ovs.sent).toHaveLength(1);
+    expect(states).toEqual(['Plugging', 'Plugged']);
   });
 
   it('never resends after an unknown outcome: it waits for the replica and plans from what it shows', async () => {
