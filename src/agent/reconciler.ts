@@ -198,6 +198,7 @@ export class Reconciler {
   #ovsReconnects = 0;
   #status: AgentStatus;
   #lastFacts: PortFacts[] | undefined;
+  #earliestNextRound = 0;
   #rounds = 0;
   #transactions = 0;
 
@@ -275,9 +276,10 @@ export class Reconciler {
     if (this.#stopped) return;
     this.#triggers.add(trigger);
     if (this.#roundTimer !== undefined || this.#inFlight !== undefined) return;
-    this.#roundTimer = (this.#o.defer ?? deferToCheckPhase)(() => {
+    const run = (): void => {
       this.#roundTimer = undefined;
       if (this.#stopped) return;
+      const started = performance.now();
       try {
         this.#round();
       } catch (error) {
@@ -285,7 +287,13 @@ export class Reconciler {
         this.#rateLimited.log('error', 'round', { err: error }, 'reconcile round failed');
         this.#wakeAt(this.#o.now() + 1_000);
       }
-    });
+      // Duty-cycle cap: with a steady stream of updates (thousands of ports being bound), a round
+      // as long as the last one must pass before the next, so planning takes at most half a core.
+      const elapsed = performance.now() - started;
+      this.#earliestNextRound = elapsed >= 1 ? this.#o.now() + elapsed : 0;
+    };
+    const wait = this.#earliestNextRound - this.#o.now();
+    this.#roundTimer = wait > 0 ? this.#o.timers.setTimer(run, wait) : (this.#o.defer ?? deferToCheckPhase)(run);
   }
 
   #every(intervalMs: number, fn: () => void): void {
