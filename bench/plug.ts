@@ -21,9 +21,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { mutation, OvsdbClient, where, type NamedUuid } from '../src/ovsdb/index.js';
-import { planPorts, type OvsBridge, type OvsInterface, type OvsPort, type SbPortBinding } from '../src/plug/index.js';
+import {
+  planPorts,
+  type OvsBridge,
+  type OvsInterface,
+  type OvsPort,
+  type SbPortBinding,
+} from '../src/plug/index.js';
 import { DummyProvider } from '../src/providers/dummy/index.js';
-import { pickFreePort, startOvnCentral, startOvsdbServer, startSandbox, VSWITCH_SCHEMA, waitUntil, type OvnCentral, type Sandbox } from '../test/harness/index.js';
+import {
+  pickFreePort,
+  startOvnCentral,
+  startOvsdbServer,
+  startSandbox,
+  VSWITCH_SCHEMA,
+  waitUntil,
+  type OvnCentral,
+  type Sandbox,
+} from '../test/harness/index.js';
 
 const SINGLE_RUNS = 15;
 const BULK = 1000;
@@ -33,8 +48,11 @@ const SCALE = 10_000;
  * (`NODE_OPTIONS=--max-semi-space-size=1`); override with `--agent-node-flag=...` (repeatable) or
  * `--agent-node-flag=none`.
  */
-const GIVEN_FLAGS = process.argv.filter((a) => a.startsWith('--agent-node-flag=')).map((a) => a.slice('--agent-node-flag='.length));
-const NODE_FLAGS: string[] = GIVEN_FLAGS.length === 0 ? ['--max-semi-space-size=1'] : GIVEN_FLAGS.filter((f) => f !== 'none');
+const GIVEN_FLAGS = process.argv
+  .filter((a) => a.startsWith('--agent-node-flag='))
+  .map((a) => a.slice('--agent-node-flag='.length));
+const NODE_FLAGS: string[] =
+  GIVEN_FLAGS.length === 0 ? ['--max-semi-space-size=1'] : GIVEN_FLAGS.filter((f) => f !== 'none');
 
 function log(message: string): void {
   console.log(message);
@@ -54,8 +72,20 @@ class Probe {
   readonly #waiters: { names: Set<string>; resolve: () => void }[] = [];
 
   constructor(central: OvnCentral) {
-    this.nb = new OvsdbClient({ remotes: central.nbRemote, database: 'OVN_Northbound', tables: { Logical_Switch: { columns: ['name', 'ports'] }, Logical_Switch_Port: { columns: ['name', 'addresses', 'options'], where: false } } });
-    this.sb = new OvsdbClient({ remotes: central.sbRemote, database: 'OVN_Southbound', leaderOnly: false, tables: { Port_Binding: { columns: ['logical_port', 'up'] } } });
+    this.nb = new OvsdbClient({
+      remotes: central.nbRemote,
+      database: 'OVN_Northbound',
+      tables: {
+        Logical_Switch: { columns: ['name', 'ports'] },
+        Logical_Switch_Port: { columns: ['name', 'addresses', 'options'], where: false },
+      },
+    });
+    this.sb = new OvsdbClient({
+      remotes: central.sbRemote,
+      database: 'OVN_Southbound',
+      leaderOnly: false,
+      tables: { Port_Binding: { columns: ['logical_port', 'up'] } },
+    });
     this.sb.on('change', () => this.#check());
   }
 
@@ -66,8 +96,11 @@ class Probe {
     const outcome = await this.nb.transact((tx) => {
       tx.insert('Logical_Switch', { name: 'bench' });
     });
-    if (outcome.status !== 'success') throw new Error(`creating the switch failed: ${JSON.stringify(outcome)}`);
-    await waitUntil(() => this.nb.table('Logical_Switch').all().length > 0, { description: 'switch in the NB replica' });
+    if (outcome.status !== 'success')
+      throw new Error(`creating the switch failed: ${JSON.stringify(outcome)}`);
+    await waitUntil(() => this.nb.table('Logical_Switch').all().length > 0, {
+      description: 'switch in the NB replica',
+    });
   }
 
   #check(): void {
@@ -108,7 +141,10 @@ class Probe {
 
   waitUp(names: readonly string[], timeoutMs = 120_000): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${names.length} port(s) up`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${names.length} port(s) up`)),
+        timeoutMs,
+      );
       this.#waiters.push({
         names: new Set(names),
         resolve: () => {
@@ -146,9 +182,23 @@ const BUILD_DIR = 'node_modules/.cache/ovn-plug-bench';
 async function compileAgent(): Promise<string> {
   const started = performance.now();
   await new Promise<void>((resolve) => {
-    const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--declaration', 'false', '--sourceMap', 'false'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const tsc = spawn(
+      process.execPath,
+      [
+        'node_modules/typescript/bin/tsc',
+        '-p',
+        'tsconfig.build.json',
+        '--outDir',
+        BUILD_DIR,
+        '--declaration',
+        'false',
+        '--sourceMap',
+        'false',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     tsc.on('exit', () => resolve());
   });
   const cli = `${BUILD_DIR}/src/agent/cli.js`;
@@ -161,12 +211,28 @@ let agentEntry: string[] = ['--import', 'tsx', 'src/agent/cli.ts'];
 
 async function startAgentProcess(ovsDb: string, extra: string[] = []): Promise<AgentProcess> {
   const port = await pickFreePort();
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...agentEntry, `--ovs-db=${ovsDb}`, '--providers=dummy', `--listen=127.0.0.1:${port}`, '--log-level=warn', ...extra], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...NODE_FLAGS,
+      ...agentEntry,
+      `--ovs-db=${ovsDb}`,
+      '--providers=dummy',
+      `--listen=127.0.0.1:${port}`,
+      '--log-level=warn',
+      ...extra,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, { description: 'agent ready', timeoutMs: 60_000, maxIntervalMs: 100 });
+  await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, {
+    description: 'agent ready',
+    timeoutMs: 60_000,
+    maxIntervalMs: 100,
+  });
   return {
     child,
     url,
@@ -204,7 +270,9 @@ async function runWorkload(builtin: boolean): Promise<LatencyResult> {
     const names = Array.from({ length: BULK }, (_, i) => `${label}-b${i}`);
     const t0 = await probe.addPorts(names, 'hv1');
     const t1 = await probe.waitUp(names, 300_000);
-    log(`${label}: single p50 ${median(singleMs).toFixed(1)} ms (min ${Math.min(...singleMs).toFixed(1)}, max ${Math.max(...singleMs).toFixed(1)}, n=${SINGLE_RUNS}); bulk ${BULK} ${(t1 - t0).toFixed(0)} ms`);
+    log(
+      `${label}: single p50 ${median(singleMs).toFixed(1)} ms (min ${Math.min(...singleMs).toFixed(1)}, max ${Math.max(...singleMs).toFixed(1)}, n=${SINGLE_RUNS}); bulk ${BULK} ${(t1 - t0).toFixed(0)} ms`,
+    );
     return { singleMs, bulkMs: t1 - t0 };
   } finally {
     await probe.close();
@@ -222,7 +290,14 @@ function measurePlanner(): { steadyMs: number; createMs: number } {
   const ports: OvsPort[] = [];
   for (let i = 0; i < SCALE; i++) {
     const name = `lp${i}`;
-    bindings.push({ uuid: `pb-${i}`, logicalPort: name, type: '', options: { 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '1500' }, requestedChassis: chassisUuid, requestedAdditionalChassis: [] });
+    bindings.push({
+      uuid: `pb-${i}`,
+      logicalPort: name,
+      type: '',
+      options: { 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '1500' },
+      requestedChassis: chassisUuid,
+      requestedAdditionalChassis: [],
+    });
     interfaces.push({
       uuid: `if-${i}`,
       name,
@@ -251,8 +326,32 @@ function measurePlanner(): { steadyMs: number; createMs: number } {
   const expectAll = (n: number): void => {
     if (n !== SCALE) throw new Error(`planner saw ${n} ports, expected ${SCALE}`);
   };
-  const steadyMs = time({ chassisUuid, integrationBridge: 'br-int', portBindings: bindings, bridges: [bridge], ports, interfaces, providers: lookup, config }, expectAll);
-  const createMs = time({ chassisUuid, integrationBridge: 'br-int', portBindings: bindings, bridges: [emptyBridge], ports: [], interfaces: [], providers: lookup, config }, expectAll);
+  const steadyMs = time(
+    {
+      chassisUuid,
+      integrationBridge: 'br-int',
+      portBindings: bindings,
+      bridges: [bridge],
+      ports,
+      interfaces,
+      providers: lookup,
+      config,
+    },
+    expectAll,
+  );
+  const createMs = time(
+    {
+      chassisUuid,
+      integrationBridge: 'br-int',
+      portBindings: bindings,
+      bridges: [emptyBridge],
+      ports: [],
+      interfaces: [],
+      providers: lookup,
+      config,
+    },
+    expectAll,
+  );
   return { steadyMs, createMs };
 }
 
@@ -269,7 +368,17 @@ async function measureRss(): Promise<number> {
       {
         op: 'insert',
         table: 'Open_vSwitch',
-        row: { bridges: ['named-uuid', 'br'], external_ids: ['map', [['system-id', 'hv1'], ['ovn-remote', central.sbRemote], ['ovn-bridge', 'br-int']]] },
+        row: {
+          bridges: ['named-uuid', 'br'],
+          external_ids: [
+            'map',
+            [
+              ['system-id', 'hv1'],
+              ['ovn-remote', central.sbRemote],
+              ['ovn-bridge', 'br-int'],
+            ],
+          ],
+        },
       },
     ]);
     await probe.start();
@@ -281,7 +390,9 @@ async function measureRss(): Promise<number> {
       if (match === null) throw new Error(`agent /metrics has no ${name}`);
       return Number(match[1]) / (1024 * 1024);
     };
-    log(`agent with no ports: RSS ${(await readGauge('ovn_plug_process_resident_memory_bytes')).toFixed(1)} MB, heap used ${(await readGauge('ovn_plug_nodejs_heap_size_used_bytes')).toFixed(1)} MB`);
+    log(
+      `agent with no ports: RSS ${(await readGauge('ovn_plug_process_resident_memory_bytes')).toFixed(1)} MB, heap used ${(await readGauge('ovn_plug_nodejs_heap_size_used_bytes')).toFixed(1)} MB`,
+    );
     const names = Array.from({ length: SCALE }, (_, i) => `rss${i}`);
     await probe.addPorts(names, 'hv1');
     await waitUntil(
@@ -295,9 +406,13 @@ async function measureRss(): Promise<number> {
     // that memory once the process has been idle for a while. Report the settled value.
     for (const seconds of [3, 10, 20]) {
       await new Promise((r) => setTimeout(r, seconds === 3 ? 3000 : seconds === 10 ? 7000 : 10000));
-      log(`  after ${seconds} s: RSS ${(await readGauge('ovn_plug_process_resident_memory_bytes')).toFixed(1)} MB`);
+      log(
+        `  after ${seconds} s: RSS ${(await readGauge('ovn_plug_process_resident_memory_bytes')).toFixed(1)} MB`,
+      );
     }
-    log(`agent with ${SCALE} ports: heap used ${(await readGauge('ovn_plug_nodejs_heap_size_used_bytes')).toFixed(1)} MB of ${(await readGauge('ovn_plug_nodejs_heap_size_total_bytes')).toFixed(1)} MB`);
+    log(
+      `agent with ${SCALE} ports: heap used ${(await readGauge('ovn_plug_nodejs_heap_size_used_bytes')).toFixed(1)} MB of ${(await readGauge('ovn_plug_nodejs_heap_size_total_bytes')).toFixed(1)} MB`,
+    );
     return readGauge('ovn_plug_process_resident_memory_bytes');
   } finally {
     await probe.close();
@@ -316,14 +431,18 @@ async function main(): Promise<void> {
   }
   log(`agent process: node ${[...NODE_FLAGS, ...agentEntry].join(' ')}`);
   const { steadyMs, createMs } = measurePlanner();
-  log(`planner: ${SCALE} wanted ports, steady replan median ${steadyMs.toFixed(2)} ms, plugging all from scratch ${createMs.toFixed(2)} ms`);
+  log(
+    `planner: ${SCALE} wanted ports, steady replan median ${steadyMs.toFixed(2)} ms, plugging all from scratch ${createMs.toFixed(2)} ms`,
+  );
   const builtin = await runWorkload(true);
   const ours = await runWorkload(false);
   const rss = await measureRss();
   log(`agent RSS with ${SCALE} plugged ports: ${rss.toFixed(1)} MB`);
   const singleRatio = median(ours.singleMs) / median(builtin.singleMs);
   const bulkRatio = ours.bulkMs / builtin.bulkMs;
-  log(`plug single_p50_ratio=${singleRatio.toFixed(3)} bulk1000_ratio=${bulkRatio.toFixed(3)} plan10k_ms=${steadyMs.toFixed(2)} rss10k_mb=${rss.toFixed(1)}`);
+  log(
+    `plug single_p50_ratio=${singleRatio.toFixed(3)} bulk1000_ratio=${bulkRatio.toFixed(3)} plan10k_ms=${steadyMs.toFixed(2)} rss10k_mb=${rss.toFixed(1)}`,
+  );
 }
 
 main().then(

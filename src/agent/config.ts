@@ -70,8 +70,7 @@ export interface Config {
 }
 
 export type ParseResult =
-  | { readonly ok: true; readonly config: Config }
-  | { readonly ok: false; readonly errors: readonly string[] };
+  { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly errors: readonly string[] };
 
 export const BUILTIN_PROVIDERS = ['dummy', 'representor'] as const;
 export const DEFAULT_OVS_DB = 'unix:/var/run/openvswitch/db.sock';
@@ -129,7 +128,10 @@ interface Given {
  * Parses `argv` (without the node and script paths) and the environment into a {@link Config}.
  * All problems are reported together; each names the flag or variable and quotes the value.
  */
-export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+export function parseCommandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParseResult {
   const errors: string[] = [];
   const given = new Map<string, Given[]>();
   let command: Command | undefined;
@@ -186,7 +188,9 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     } else if (command === undefined && isCommand(arg)) {
       command = arg;
     } else {
-      errors.push(`unexpected argument "${arg}" (commands: run, status, providers, remove-kube-status, help, version)`);
+      errors.push(
+        `unexpected argument "${arg}" (commands: run, status, providers, remove-kube-status, help, version)`,
+      );
     }
   }
 
@@ -272,21 +276,27 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   if (levelGiven !== undefined) {
     const level = LOG_LEVELS.find((l) => l === levelGiven.value.toLowerCase());
     if (level === undefined) {
-      errors.push(`${levelGiven.source}: unknown log level "${levelGiven.value}" (one of ${LOG_LEVELS.join(', ')})`);
+      errors.push(
+        `${levelGiven.source}: unknown log level "${levelGiven.value}" (one of ${LOG_LEVELS.join(', ')})`,
+      );
     } else logLevel = level;
   }
 
   const kubeconfig = nonEmpty(one('kubeconfig'), errors);
   const nodeName = nonEmpty(one('node-name'), errors);
   if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
-    errors.push(`${one('node-name')?.source ?? '--node-name'}: "${nodeName}" is not a valid Kubernetes node name`);
+    errors.push(
+      `${one('node-name')?.source ?? '--node-name'}: "${nodeName}" is not a valid Kubernetes node name`,
+    );
   }
 
   let ownershipMarker: OwnershipMarker = 'ovn-plug-agent';
   const markerGiven = one('ownership-marker');
   if (markerGiven !== undefined) {
-    if (markerGiven.value === 'ovn-plug-agent' || markerGiven.value === 'ovn-plugged') ownershipMarker = markerGiven.value;
-    else errors.push(`${markerGiven.source}: "${markerGiven.value}" is not one of ovn-plug-agent, ovn-plugged`);
+    if (markerGiven.value === 'ovn-plug-agent' || markerGiven.value === 'ovn-plugged')
+      ownershipMarker = markerGiven.value;
+    else
+      errors.push(`${markerGiven.source}: "${markerGiven.value}" is not one of ovn-plug-agent, ovn-plugged`);
   }
 
   let massRemovalShare = 0.5;
@@ -302,7 +312,8 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   const minGiven = one('mass-removal-min-ports');
   if (minGiven !== undefined) {
     const n = Number(minGiven.value);
-    if (!/^\d+$/.test(minGiven.value.trim()) || n < 1) errors.push(`${minGiven.source}: "${minGiven.value}" is not a whole number ≥ 1`);
+    if (!/^\d+$/.test(minGiven.value.trim()) || n < 1)
+      errors.push(`${minGiven.source}: "${minGiven.value}" is not a whole number ≥ 1`);
     else massRemovalMinPorts = n;
   }
 
@@ -319,11 +330,15 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
   if (tlsKey !== undefined && tlsCert !== undefined && tlsCa !== undefined) {
     tls = { privateKey: tlsKey, certificate: tlsCert, caCert: tlsCa };
   } else if (tlsGivenCount > 0) {
-    errors.push(`-p/--private-key, -c/--certificate and -C/--ca-cert must be given together (missing: ${missingTls(tlsKey, tlsCert, tlsCa)})`);
+    errors.push(
+      `-p/--private-key, -c/--certificate and -C/--ca-cert must be given together (missing: ${missingTls(tlsKey, tlsCert, tlsCa)})`,
+    );
   }
   const sslRemotes = [ovsDb, ...(ovnsbDb ?? [])].filter((r) => r.startsWith('ssl:'));
   if (sslRemotes.length > 0 && tlsGivenCount === 0) {
-    errors.push(`ssl: remote "${sslRemotes[0] ?? ''}" needs -p/--private-key, -c/--certificate and -C/--ca-cert`);
+    errors.push(
+      `ssl: remote "${sslRemotes[0] ?? ''}" needs -p/--private-key, -c/--certificate and -C/--ca-cert`,
+    );
   }
 
   if (command === 'remove-kube-status' && !has('all-nodes') && nodeName === undefined) {
@@ -372,7 +387,10 @@ export type ResolveResult =
  * `external_ids:ovn-remote`, chassis name from `system-id`, integration bridge from `ovn-bridge`
  * (default `br-int`). Flags win over the DB. Reports every missing or malformed value at once.
  */
-export function resolveFromOpenVswitch(config: Config, externalIds: ReadonlyMap<string, string>): ResolveResult {
+export function resolveFromOpenVswitch(
+  config: Config,
+  externalIds: ReadonlyMap<string, string>,
+): ResolveResult {
   const errors: string[] = [];
   let ovnsbDb = config.ovnsbDb;
   if (ovnsbDb === undefined) {
@@ -388,10 +406,12 @@ export function resolveFromOpenVswitch(config: Config, externalIds: ReadonlyMap<
   let chassis = config.chassis;
   if (chassis === undefined) {
     const raw = externalIds.get('system-id');
-    if (raw === undefined || raw === '') errors.push('no --chassis given and Open_vSwitch external_ids:system-id is not set');
+    if (raw === undefined || raw === '')
+      errors.push('no --chassis given and Open_vSwitch external_ids:system-id is not set');
     else chassis = raw;
   }
-  const integrationBridge = config.integrationBridge ?? (externalIds.get('ovn-bridge') || DEFAULT_INTEGRATION_BRIDGE);
+  const integrationBridge =
+    config.integrationBridge ?? (externalIds.get('ovn-bridge') || DEFAULT_INTEGRATION_BRIDGE);
   const ssl = (ovnsbDb ?? []).find((r) => r.startsWith('ssl:'));
   if (ssl !== undefined && config.tls === undefined) {
     errors.push(`ssl: remote "${ssl}" (from Open_vSwitch external_ids:ovn-remote) needs -p, -c and -C`);
@@ -432,7 +452,14 @@ Every option has an environment twin: --ovs-db → ${envNameOf('ovs-db')}, and s
 }
 
 function isCommand(arg: string): arg is Command {
-  return arg === 'run' || arg === 'status' || arg === 'providers' || arg === 'remove-kube-status' || arg === 'help' || arg === 'version';
+  return (
+    arg === 'run' ||
+    arg === 'status' ||
+    arg === 'providers' ||
+    arg === 'remove-kube-status' ||
+    arg === 'help' ||
+    arg === 'version'
+  );
 }
 
 function nonEmpty(g: Given | undefined, errors: string[]): string | undefined {

@@ -41,10 +41,14 @@ export function readiness(status: AgentStatus): HealthReport {
 }
 
 /** Starts listening; rejects with the bind error (e.g. EADDRINUSE naming the address). */
-export async function startHttpServer(listen: ListenAddress, handlers: HttpHandlers): Promise<HttpServerHandle> {
+export async function startHttpServer(
+  listen: ListenAddress,
+  handlers: HttpHandlers,
+): Promise<HttpServerHandle> {
   const server = createServer((req, res) => {
     handle(req, res, handlers).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain', `internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      if (!res.headersSent)
+        send(res, 500, 'text/plain', `internal error: ${err instanceof Error ? err.message : String(err)}\n`);
       else res.destroy();
     });
   });
@@ -100,7 +104,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
       send(res, 200, 'application/json', JSON.stringify(handlers.providers(), null, 2) + '\n');
       return;
     default:
-      send(res, 404, 'text/plain', `not found: ${path ?? ''} (try /metrics, /healthz, /readyz, /status, /providers)\n`);
+      send(
+        res,
+        404,
+        'text/plain',
+        `not found: ${path ?? ''} (try /metrics, /healthz, /readyz, /status, /providers)\n`,
+      );
   }
 }
 

@@ -1,10 +1,40 @@
 /** Public surface of src/agent (the Kubernetes sinks have their own index in ./kube). */
-export { parseCommandLine, resolveFromOpenVswitch, parseDuration, parseListen, checkRemote, parseRemoteList, envNameOf, usage, BUILTIN_PROVIDERS, DEFAULT_OVS_DB, DEFAULT_LISTEN, DEFAULT_INTEGRATION_BRIDGE } from './config.js';
-export type { Command, Config, ListenAddress, LogLevel, OwnershipMarker, ParseResult, ResolveResult, ResolvedConfig, TlsFiles } from './config.js';
+export {
+  parseCommandLine,
+  resolveFromOpenVswitch,
+  parseDuration,
+  parseListen,
+  checkRemote,
+  parseRemoteList,
+  envNameOf,
+  usage,
+  BUILTIN_PROVIDERS,
+  DEFAULT_OVS_DB,
+  DEFAULT_LISTEN,
+  DEFAULT_INTEGRATION_BRIDGE,
+} from './config.js';
+export type {
+  Command,
+  Config,
+  ListenAddress,
+  LogLevel,
+  OwnershipMarker,
+  ParseResult,
+  ResolveResult,
+  ResolvedConfig,
+  TlsFiles,
+} from './config.js';
 export { startAgent, runCli, AGENT_VERSION } from './main.js';
 export type { AgentHandle, AgentOptions, CliIo } from './main.js';
 export { Reconciler } from './reconciler.js';
-export type { OvsReplica, ProviderSource, ReconcilerOptions, RemovalHoldPolicy, Replica, SbReplica } from './reconciler.js';
+export type {
+  OvsReplica,
+  ProviderSource,
+  ReconcilerOptions,
+  RemovalHoldPolicy,
+  Replica,
+  SbReplica,
+} from './reconciler.js';
 export { AgentMetrics } from './metrics.js';
 export type { DbName, ReplanTrigger, TransactionOutcomeLabel } from './metrics.js';
 export { startHttpServer, readiness, formatHostPort } from './http.js';
@@ -12,6 +42,20 @@ export type { HealthReport, HttpHandlers, HttpServerHandle } from './http.js';
 export { noopLogger, RateLimitedLog } from './logger.js';
 export type { Logger } from './logger.js';
 export { derivePortState, PortStatusModel } from './status/model.js';
-export type { InterfaceFacts, PortFacts, PortObservation, PortPhase, PortTransition } from './status/model.js';
+export type {
+  InterfaceFacts,
+  PortFacts,
+  PortObservation,
+  PortPhase,
+  PortTransition,
+} from './status/model.js';
 export { formatStatusTable, formatProvidersTable, formatAge } from './status/table.js';
-export type { AgentStatus, DbConnectionState, DbStatus, InventoryEntry, PortStatus, ProviderInventoryReport, ProviderStatus } from './status/types.js';
+export type {
+  AgentStatus,
+  DbConnectionState,
+  DbStatus,
+  InventoryEntry,
+  PortStatus,
+  ProviderInventoryReport,
+  ProviderStatus,
+} from './status/types.js';

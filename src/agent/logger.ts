@@ -13,7 +13,13 @@ export interface Logger {
 
 const ignore = (): void => undefined;
 
-export const noopLogger: Logger = { debug: ignore, info: ignore, warn: ignore, error: ignore, child: () => noopLogger };
+export const noopLogger: Logger = {
+  debug: ignore,
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+  child: () => noopLogger,
+};
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
 

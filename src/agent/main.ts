@@ -17,9 +17,22 @@ import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Time
 import { DummyProvider } from '../providers/dummy/index.js';
 import { loadProviderModules } from '../providers/external/index.js';
 import { createRepresentorProvider } from '../providers/representor/index.js';
-import { parseCommandLine, resolveFromOpenVswitch, usage, type Config, type ResolvedConfig } from './config.js';
+import {
+  parseCommandLine,
+  resolveFromOpenVswitch,
+  usage,
+  type Config,
+  type ResolvedConfig,
+} from './config.js';
 import { formatHostPort, startHttpServer, type HealthReport, type HttpServerHandle } from './http.js';
-import { createHttpsTransport, KubeClient, removeKubeStatus, resolveKubeConnection, startKubeStatusSinks, type KubeStatusSinks } from './kube/index.js';
+import {
+  createHttpsTransport,
+  KubeClient,
+  removeKubeStatus,
+  resolveKubeConnection,
+  startKubeStatusSinks,
+  type KubeStatusSinks,
+} from './kube/index.js';
 import type { Logger } from './logger.js';
 import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
@@ -65,11 +78,21 @@ const OVS_TABLES = {
   Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
 } as const;
 
-const PORT_BINDING_COLUMNS = ['logical_port', 'type', 'parent_port', 'options', 'requested_chassis', 'requested_additional_chassis', 'chassis', 'up', 'mac'];
+const PORT_BINDING_COLUMNS = [
+  'logical_port',
+  'type',
+  'parent_port',
+  'options',
+  'requested_chassis',
+  'requested_additional_chassis',
+  'chassis',
+  'up',
+  'mac',
+];
 
 /** Starts an agent; resolves once both database clients are started and the reconciler runs. */
 export async function startAgent(config: Config, options: AgentOptions = {}): Promise<AgentHandle> {
-  const logger = options.logger ?? (pino({ level: config.logLevel }));
+  const logger = options.logger ?? pino({ level: config.logLevel });
   const now = options.now ?? Date.now;
   const timers = options.timers ?? systemTimers;
   const metricsRegistry = options.metricsRegistry ?? defaultRegistry();
@@ -113,17 +136,26 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
     });
     cleanups.push(() => sb.close());
     sb.start();
-    logger.info({ remotes: resolved.ovnsbDb, chassis: resolved.chassis, bridge: resolved.integrationBridge }, 'connecting to the Southbound DB');
+    logger.info(
+      { remotes: resolved.ovnsbDb, chassis: resolved.chassis, bridge: resolved.integrationBridge },
+      'connecting to the Southbound DB',
+    );
 
     const late: { reconciler?: Reconciler } = {};
     const providerLogger = logger.child({ component: 'providers' });
     const registry = new ProviderRegistry({ logger: providerLogger });
     cleanups.push(() => registry.destroyAll());
-    for (const provider of builtinProviders(resolved, providerLogger, () => late.reconciler?.schedule('provider'))) await registry.register(provider);
+    for (const provider of builtinProviders(resolved, providerLogger, () =>
+      late.reconciler?.schedule('provider'),
+    ))
+      await registry.register(provider);
     for (const provider of options.extraProviders ?? []) await registry.register(provider);
     if (resolved.providerModules.length > 0) {
       // Every problem of every module is reported at once (ProviderModuleError) and stops the start.
-      const loaded = await loadProviderModules(resolved.providerModules, { logger: providerLogger, reservedTypes: registry.list().map((p) => p.type) });
+      const loaded = await loadProviderModules(resolved.providerModules, {
+        logger: providerLogger,
+        reservedTypes: registry.list().map((p) => p.type),
+      });
       for (const { provider, modulePath, exportName } of loaded) {
         await registry.register(provider);
         logger.info({ provider: provider.type, modulePath, exportName }, 'provider loaded from module');
@@ -133,12 +165,22 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
     const metrics = new AgentMetrics(metricsRegistry);
     let kube: KubeStatusSinks | undefined;
     if (resolved.nodeName !== undefined) {
-      const connection = resolveKubeConnection({ ...(resolved.kubeconfig === undefined ? {} : { kubeconfig: resolved.kubeconfig }), env: options.env ?? process.env });
-      kube = startKubeStatusSinks({ nodeName: resolved.nodeName, connection, logger: logger.child({ component: 'kubernetes' }) });
+      const connection = resolveKubeConnection({
+        ...(resolved.kubeconfig === undefined ? {} : { kubeconfig: resolved.kubeconfig }),
+        env: options.env ?? process.env,
+      });
+      kube = startKubeStatusSinks({
+        nodeName: resolved.nodeName,
+        connection,
+        logger: logger.child({ component: 'kubernetes' }),
+      });
       const sinks = kube;
       cleanups.push(() => sinks.stop());
     } else if (resolved.kubeconfig !== undefined) {
-      logger.warn({ kubeconfig: resolved.kubeconfig }, '--kubeconfig given without --node-name: Kubernetes status reporting is off');
+      logger.warn(
+        { kubeconfig: resolved.kubeconfig },
+        '--kubeconfig given without --node-name: Kubernetes status reporting is off',
+      );
     }
 
     const running = new Reconciler({
@@ -148,7 +190,11 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       chassisName: resolved.chassis,
       integrationBridge: resolved.integrationBridge,
       ownershipKey: resolved.ownershipMarker,
-      removalHold: { share: resolved.massRemovalShare, minCount: resolved.massRemovalMinPorts, graceMs: resolved.massRemovalGraceMs },
+      removalHold: {
+        share: resolved.massRemovalShare,
+        minCount: resolved.massRemovalMinPorts,
+        graceMs: resolved.massRemovalGraceMs,
+      },
       resyncIntervalMs: resolved.resyncIntervalMs,
       planner: planPorts,
       now,
@@ -206,13 +252,21 @@ function defaultRegistry(): Registry {
 
 function tlsOf(config: Config): OvsdbTlsFiles | undefined {
   if (config.tls === undefined) return undefined;
-  return { privateKeyFile: config.tls.privateKey, certFile: config.tls.certificate, caCertFile: config.tls.caCert };
+  return {
+    privateKeyFile: config.tls.privateKey,
+    certFile: config.tls.certificate,
+    caCertFile: config.tls.caCert,
+  };
 }
 
 function builtinProviders(config: ResolvedConfig, logger: Logger, onChange: () => void): PlugProvider[] {
   return config.providers.map((name) => {
     if (name === 'dummy') return new DummyProvider();
-    return createRepresentorProvider({ devlinkCommand: config.devlinkCommand, logger: logger.child({ provider: 'representor' }), onChange });
+    return createRepresentorProvider({
+      devlinkCommand: config.devlinkCommand,
+      logger: logger.child({ provider: 'representor' }),
+      onChange,
+    });
   });
 }
 
@@ -220,7 +274,12 @@ function builtinProviders(config: ResolvedConfig, logger: Logger, onChange: () =
  * Waits for the OVS replica and resolves the settings it supplies. Missing settings (ovn-controller
  * not configured yet) are logged and waited for, like ovn-controller does.
  */
-async function resolveWhenPossible(ovs: OvsdbClient, config: Config, logger: Logger, signal: AbortSignal | undefined): Promise<ResolvedConfig> {
+async function resolveWhenPossible(
+  ovs: OvsdbClient,
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<ResolvedConfig> {
   let lastProblems = '';
   for (;;) {
     await ovs.ready(signal === undefined ? {} : { signal });
@@ -229,7 +288,8 @@ async function resolveWhenPossible(ovs: OvsdbClient, config: Config, logger: Log
     const result = resolveFromOpenVswitch(config, externalIds);
     if (result.ok) return result.config;
     const problems = result.errors.join('; ');
-    if (problems !== lastProblems) logger.warn({ problems: result.errors }, 'waiting for the local OVS DB to supply settings');
+    if (problems !== lastProblems)
+      logger.warn({ problems: result.errors }, 'waiting for the local OVS DB to supply settings');
     lastProblems = problems;
     await ovs.waitForChange(ovs.seqno, signal === undefined ? {} : { signal });
   }
@@ -244,9 +304,14 @@ function health(ovsState: string, sbState: string): HealthReport {
 
 function inventories(registry: ProviderRegistry, status: AgentStatus): ProviderInventoryReport[] {
   const portByInterface = new Map<string, string>();
-  for (const port of status.ports) if (port.interfaceName !== undefined) portByInterface.set(port.interfaceName, port.logicalPort);
+  for (const port of status.ports)
+    if (port.interfaceName !== undefined) portByInterface.set(port.interfaceName, port.logicalPort);
   return registry.list().map((state) => {
-    const base = { type: state.type, available: state.available, ...(state.reason === undefined ? {} : { reason: state.reason }) };
+    const base = {
+      type: state.type,
+      available: state.available,
+      ...(state.reason === undefined ? {} : { reason: state.reason }),
+    };
     const provider = registry.provider(state.type);
     if (provider?.inventory === undefined) return base;
     try {
@@ -276,7 +341,9 @@ export interface CliIo {
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const parsed = parseCommandLine(argv, process.env);
   if (!parsed.ok) {
-    io.stderr(`ovn-plug-agent: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n(see ovn-plug-agent --help)\n`);
+    io.stderr(
+      `ovn-plug-agent: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n(see ovn-plug-agent --help)\n`,
+    );
     return 2;
   }
   const config = parsed.config;
@@ -309,7 +376,8 @@ async function fetchAndPrint(config: Config, io: CliIo): Promise<number> {
     io.stderr('ovn-plug-agent: --listen=off: no agent endpoint to ask\n');
     return 2;
   }
-  const host = config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host === '::' ? '::1' : config.listen.host;
+  const host =
+    config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host === '::' ? '::1' : config.listen.host;
   const url = `http://${formatHostPort({ host, port: config.listen.port })}/${config.command}`;
   let body: unknown;
   try {
@@ -320,7 +388,9 @@ async function fetchAndPrint(config: Config, io: CliIo): Promise<number> {
     }
     body = await res.json();
   } catch (error) {
-    io.stderr(`ovn-plug-agent: cannot reach the agent at ${url}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}\n(is it running? pass --listen=HOST:PORT of its --listen)\n`);
+    io.stderr(
+      `ovn-plug-agent: cannot reach the agent at ${url}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}\n(is it running? pass --listen=HOST:PORT of its --listen)\n`,
+    );
     return 1;
   }
   if (config.json) io.stdout(JSON.stringify(body, null, 2) + '\n');
@@ -332,14 +402,21 @@ async function fetchAndPrint(config: Config, io: CliIo): Promise<number> {
 /** The Helm pre-delete hook (docs/adr/0072): removes our node conditions and PortPlug objects. */
 async function removeKubeStatusCommand(config: Config, io: CliIo): Promise<number> {
   try {
-    const connection = resolveKubeConnection({ ...(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig }), env: process.env });
+    const connection = resolveKubeConnection({
+      ...(config.kubeconfig === undefined ? {} : { kubeconfig: config.kubeconfig }),
+      env: process.env,
+    });
     const client = new KubeClient({ transport: createHttpsTransport(connection) });
     const nodes = config.allNodes || config.nodeName === undefined ? 'all' : [config.nodeName];
     const result = await removeKubeStatus({ client, nodes, logger: pino({ level: config.logLevel }) });
-    io.stdout(`removed conditions from ${result.nodesCleaned.length} node(s), deleted ${result.portPlugsDeleted} PortPlug object(s)\n`);
+    io.stdout(
+      `removed conditions from ${result.nodesCleaned.length} node(s), deleted ${result.portPlugsDeleted} PortPlug object(s)\n`,
+    );
     return 0;
   } catch (error) {
-    io.stderr(`ovn-plug-agent remove-kube-status: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(
+      `ovn-plug-agent remove-kube-status: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     return 1;
   }
 }
@@ -371,5 +448,3 @@ async function runAgentProcess(config: Config, io: CliIo): Promise<number> {
   if (signalled) await handle.stop();
   return done;
 }
-
-

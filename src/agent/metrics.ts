@@ -34,7 +34,12 @@ export class AgentMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.#ports = new Gauge({ name: 'ovn_plug_ports', help: 'Ports this agent wants or owns, by state.', labelNames: ['state'], registers });
+    this.#ports = new Gauge({
+      name: 'ovn_plug_ports',
+      help: 'Ports this agent wants or owns, by state.',
+      labelNames: ['state'],
+      registers,
+    });
     this.#portInfo = new Gauge({
       name: 'ovn_plug_port_info',
       help: 'One series per port on this node (value 1) with its interface, provider and state.',
@@ -83,9 +88,23 @@ export class AgentMetrics {
       labelNames: ['db'],
       registers,
     });
-    this.#dbReconnects = new Counter({ name: 'ovn_plug_db_reconnects_total', help: 'Reconnections to the database.', labelNames: ['db'], registers });
-    this.#removalsHeld = new Gauge({ name: 'ovn_plug_removals_held', help: 'Ports whose removal the mass-removal guard currently holds.', registers });
-    this.#replans = new Counter({ name: 'ovn_plug_replans_total', help: 'Planning rounds, by what triggered them.', labelNames: ['trigger'], registers });
+    this.#dbReconnects = new Counter({
+      name: 'ovn_plug_db_reconnects_total',
+      help: 'Reconnections to the database.',
+      labelNames: ['db'],
+      registers,
+    });
+    this.#removalsHeld = new Gauge({
+      name: 'ovn_plug_removals_held',
+      help: 'Ports whose removal the mass-removal guard currently holds.',
+      registers,
+    });
+    this.#replans = new Counter({
+      name: 'ovn_plug_replans_total',
+      help: 'Planning rounds, by what triggered them.',
+      labelNames: ['trigger'],
+      registers,
+    });
     for (const db of ['sb', 'ovs'] as const) {
       this.#dbConnected.set({ db }, 0);
       this.#dbReconnects.inc({ db }, 0);
@@ -98,10 +117,19 @@ export class AgentMetrics {
     this.#portInfo.reset();
     for (const port of status.ports) {
       counts.set(port.state, (counts.get(port.state) ?? 0) + 1);
-      this.#portInfo.set({ logical_port: port.logicalPort, interface: port.interfaceName ?? '', provider: port.provider, state: port.state }, 1);
+      this.#portInfo.set(
+        {
+          logical_port: port.logicalPort,
+          interface: port.interfaceName ?? '',
+          provider: port.provider,
+          state: port.state,
+        },
+        1,
+      );
     }
     for (const [state, n] of counts) this.#ports.set({ state }, n);
-    for (const provider of status.providers) this.#providerAvailable.set({ provider: provider.type }, provider.available ? 1 : 0);
+    for (const provider of status.providers)
+      this.#providerAvailable.set({ provider: provider.type }, provider.available ? 1 : 0);
     this.#dbConnected.set({ db: 'sb' }, status.sb.state === 'monitoring' ? 1 : 0);
     this.#dbConnected.set({ db: 'ovs' }, status.ovs.state === 'monitoring' ? 1 : 0);
     this.#removalsHeld.set(status.heldRemovals?.count ?? 0);

@@ -49,7 +49,16 @@ import {
   type TxnOutcome,
 } from '../ovsdb/index.js';
 import type { PlugRequest, PlugReady, PlugProvider } from '../plug/provider.js';
-import type { Plan, PlannedCreate, PlannedRemove, PlannedReplug, PlannedUpdate, PlanInput, PreparedPlug, ProviderLookup } from '../plug/planner.js';
+import type {
+  Plan,
+  PlannedCreate,
+  PlannedRemove,
+  PlannedReplug,
+  PlannedUpdate,
+  PlanInput,
+  PreparedPlug,
+  ProviderLookup,
+} from '../plug/planner.js';
 import type { ProviderState, RunAllResult } from '../plug/registry.js';
 import type { Timer, Timers } from '../plug/clock.js';
 import type { OwnershipKey } from '../plug/interface-columns.js';
@@ -58,7 +67,14 @@ import { RateLimitedLog, type Logger } from './logger.js';
 import type { AgentMetrics, ReplanTrigger } from './metrics.js';
 import { decideRemovalHold } from '../plug/removal-hold.js';
 import { stringColumn, stringMap, toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
-import { derivePortState, PortStatusModel, type InterfaceFacts, type PortFacts, type PortPhase, type PortTransition } from './status/model.js';
+import {
+  derivePortState,
+  PortStatusModel,
+  type InterfaceFacts,
+  type PortFacts,
+  type PortPhase,
+  type PortTransition,
+} from './status/model.js';
 import type { AgentStatus, DbStatus, ProviderStatus } from './status/types.js';
 
 /** Mass-removal guard settings (DESIGN §3.4). */
@@ -132,7 +148,14 @@ export interface ReconcilerOptions {
 /** Why a round could not plan, shown on every port the agent owns meanwhile. */
 type Gate =
   /** Until the replica shows the committed rows (inserted interfaces present, deleted ports gone). */
-  | { readonly kind: 'afterCommit'; readonly interfaces: readonly string[]; readonly deletedPorts: readonly string[]; readonly fromSeqno: number; readonly needsMove: boolean; readonly untilMs: number }
+  | {
+      readonly kind: 'afterCommit';
+      readonly interfaces: readonly string[];
+      readonly deletedPorts: readonly string[];
+      readonly fromSeqno: number;
+      readonly needsMove: boolean;
+      readonly untilMs: number;
+    }
   /** Until the replica applied anything new (after tryAgain or an unknown outcome). */
   | { readonly kind: 'replicaMoves'; readonly fromSeqno: number; readonly untilMs: number };
 
@@ -252,7 +275,10 @@ export class Reconciler {
     this.#wakeTimer?.cancel();
     for (const off of this.#listeners) off();
     if (this.#inFlightPromise !== undefined) {
-      await Promise.race([this.#inFlightPromise, new Promise<void>((resolve) => this.#o.timers.setTimer(resolve, 5_000))]);
+      await Promise.race([
+        this.#inFlightPromise,
+        new Promise<void>((resolve) => this.#o.timers.setTimer(resolve, 5_000)),
+      ]);
     }
   }
 
@@ -293,7 +319,8 @@ export class Reconciler {
       this.#earliestNextRound = elapsed >= 1 ? this.#o.now() + elapsed : 0;
     };
     const wait = this.#earliestNextRound - this.#o.now();
-    this.#roundTimer = wait > 0 ? this.#o.timers.setTimer(run, wait) : (this.#o.defer ?? deferToCheckPhase)(run);
+    this.#roundTimer =
+      wait > 0 ? this.#o.timers.setTimer(run, wait) : (this.#o.defer ?? deferToCheckPhase)(run);
   }
 
   #every(intervalMs: number, fn: () => void): void {
@@ -348,7 +375,12 @@ export class Reconciler {
     }
     for (const failure of result.failed) {
       this.#o.metrics?.providerError(failure.type, 'RunFailed');
-      this.#rateLimited.log('warn', `run:${failure.type}`, { provider: failure.type, error: failure.message }, 'provider run() failed');
+      this.#rateLimited.log(
+        'warn',
+        `run:${failure.type}`,
+        { provider: failure.type, error: failure.message },
+        'provider run() failed',
+      );
     }
     if (result.changed.length > 0) this.schedule('provider');
   }
@@ -366,7 +398,10 @@ export class Reconciler {
       where('requested_chassis', '==', uuid),
       where('requested_additional_chassis', 'includes', [uuid]),
     ]);
-    this.#o.logger.info({ chassis: this.#o.chassisName, chassisUuid: uuid }, 'monitoring port bindings requesting this chassis');
+    this.#o.logger.info(
+      { chassis: this.#o.chassisName, chassisUuid: uuid },
+      'monitoring port bindings requesting this chassis',
+    );
     // The condition taking effect may bring no rows (and so no change event), yet it is what
     // allows removals and makes the SB ready: replan when it is in effect.
     const seqno = this.#conditionSeqno;
@@ -444,7 +479,12 @@ export class Reconciler {
     });
     for (const prepared of plan.release) release(prepared, this.#o.logger);
     for (const warning of plan.warnings) {
-      this.#rateLimited.log('warn', `warn:${warning.logicalPort}:${warning.message}`, { logicalPort: warning.logicalPort }, warning.message);
+      this.#rateLimited.log(
+        'warn',
+        `warn:${warning.logicalPort}:${warning.message}`,
+        { logicalPort: warning.logicalPort },
+        warning.message,
+      );
     }
 
     // Mass-removal guard: only removals of ports that are no longer wanted count.
@@ -464,7 +504,12 @@ export class Reconciler {
     if (decision.kind === 'hold') {
       if (this.#hold === undefined) {
         this.#o.logger.warn(
-          { removals: notWanted.length, owned: plan.ownedCount, until: new Date(decision.untilMs).toISOString(), ports: notWanted.slice(0, 10).map((r) => r.logicalPort) },
+          {
+            removals: notWanted.length,
+            owned: plan.ownedCount,
+            until: new Date(decision.untilMs).toISOString(),
+            ports: notWanted.slice(0, 10).map((r) => r.logicalPort),
+          },
           'mass removal held: too many owned ports became unwanted at once',
         );
       }
@@ -477,7 +522,10 @@ export class Reconciler {
       removes = plan.remove.filter((r) => r.reason !== 'NotWanted');
     } else {
       if (this.#hold !== undefined && decision.reason === 'graceExpired') {
-        this.#o.logger.warn({ removals: notWanted.length }, 'mass removal grace period over: removing ports still unwanted');
+        this.#o.logger.warn(
+          { removals: notWanted.length },
+          'mass removal grace period over: removing ports still unwanted',
+        );
       }
       this.#hold = undefined;
     }
@@ -557,7 +605,11 @@ export class Reconciler {
         this.#buildTransaction(tx, { creates, updates, replugs, removals }, byPort, effects);
       });
     } catch (error) {
-      outcome = { status: 'error', scope: 'rpc', error: error instanceof Error ? error.message : String(error) };
+      outcome = {
+        status: 'error',
+        scope: 'rpc',
+        error: error instanceof Error ? error.message : String(error),
+      };
     }
     this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
     const now = this.#o.now();
@@ -583,25 +635,47 @@ export class Reconciler {
         };
         break;
       case 'tryAgain':
-        this.#o.logger.debug({ reason: outcome.reason }, 'OVS transaction must be rebuilt from the fresh replica');
+        this.#o.logger.debug(
+          { reason: outcome.reason },
+          'OVS transaction must be rebuilt from the fresh replica',
+        );
         this.#gate = { kind: 'replicaMoves', fromSeqno: sentAtSeqno, untilMs: now + CATCH_UP_TIMEOUT_MS };
         break;
       case 'unknown':
-        this.#o.logger.warn({ reason: outcome.reason, ports: parts.length }, 'OVS transaction outcome unknown; replanning once the replica catches up');
+        this.#o.logger.warn(
+          { reason: outcome.reason, ports: parts.length },
+          'OVS transaction outcome unknown; replanning once the replica catches up',
+        );
         this.#gate = { kind: 'replicaMoves', fromSeqno: sentAtSeqno, untilMs: now + UNKNOWN_OUTCOME_WAIT_MS };
         break;
       case 'notLocked':
       case 'error': {
-        const message = outcome.status === 'error' ? `${outcome.error}${outcome.details === undefined ? '' : `: ${outcome.details}`}` : 'not locked';
-        const culprit = outcome.status === 'error' ? parts.find((p) => outcome.opIndex !== undefined && p.ops.includes(outcome.opIndex)) : undefined;
+        const message =
+          outcome.status === 'error'
+            ? `${outcome.error}${outcome.details === undefined ? '' : `: ${outcome.details}`}`
+            : 'not locked';
+        const culprit =
+          outcome.status === 'error'
+            ? parts.find((p) => outcome.opIndex !== undefined && p.ops.includes(outcome.opIndex))
+            : undefined;
         const failed = culprit === undefined ? parts : [culprit];
         for (const part of failed) {
           const previous = this.#quarantine.get(part.logicalPort);
           const failures = (previous?.failures ?? 0) + 1;
           const backoff = Math.min(QUARANTINE_MAX_MS, QUARANTINE_BASE_MS * 2 ** (failures - 1));
-          this.#quarantine.set(part.logicalPort, { message, untilMs: now + backoff, failures, isolate: culprit === undefined && parts.length > 1 });
+          this.#quarantine.set(part.logicalPort, {
+            message,
+            untilMs: now + backoff,
+            failures,
+            isolate: culprit === undefined && parts.length > 1,
+          });
           this.#txnErrors.set(part.logicalPort, message);
-          this.#rateLimited.log('warn', `txn:${part.logicalPort}`, { logicalPort: part.logicalPort, error: message, retryInMs: backoff }, 'OVS transaction failed for port');
+          this.#rateLimited.log(
+            'warn',
+            `txn:${part.logicalPort}`,
+            { logicalPort: part.logicalPort, error: message, retryInMs: backoff },
+            'OVS transaction failed for port',
+          );
         }
         break;
       }
@@ -619,7 +693,12 @@ export class Reconciler {
    */
   #buildTransaction(
     tx: TransactionBuilder,
-    work: { creates: readonly PlannedCreate[]; updates: readonly PlannedUpdate[]; replugs: readonly PlannedReplug[]; removals: readonly PlannedRemove[] },
+    work: {
+      creates: readonly PlannedCreate[];
+      updates: readonly PlannedUpdate[];
+      replugs: readonly PlannedReplug[];
+      removals: readonly PlannedRemove[];
+    },
     byPort: ReadonlyMap<string, TxnPart>,
     effects: TxnEffects,
   ): void {
@@ -687,14 +766,17 @@ export class Reconciler {
       effects.updates += 1;
       tx.verify('Interface', row, verifyColumns);
       verified.add(row._uuid);
-      const mutations = mapMutations(row, 'options', c.setOptions, c.deleteOptions).concat(mapMutations(row, 'external_ids', c.setExternalIds, []));
+      const mutations = mapMutations(row, 'options', c.setOptions, c.deleteOptions).concat(
+        mapMutations(row, 'external_ids', c.setExternalIds, []),
+      );
       if (mutations.length > 0) {
         tx.mutate('Interface', row._uuid, mutations);
         op(u.logicalPort);
       }
       const columns: Record<string, string | number | undefined> = {};
       if (c.type !== undefined) columns['type'] = c.type;
-      if (c.mtuRequest !== undefined) columns['mtu_request'] = c.mtuRequest.kind === 'set' ? c.mtuRequest.value : undefined;
+      if (c.mtuRequest !== undefined)
+        columns['mtu_request'] = c.mtuRequest.kind === 'set' ? c.mtuRequest.value : undefined;
       if (Object.keys(columns).length > 0) {
         tx.update('Interface', row._uuid, columns);
         op(u.logicalPort);
@@ -710,14 +792,47 @@ export class Reconciler {
       .find((row) => stringColumn(row, 'name') === this.#o.integrationBridge);
   }
 
-  #logCommitted(creates: readonly PlannedCreate[], updates: readonly PlannedUpdate[], replugs: readonly PlannedReplug[], removals: readonly PlannedRemove[], ms: number): void {
+  #logCommitted(
+    creates: readonly PlannedCreate[],
+    updates: readonly PlannedUpdate[],
+    replugs: readonly PlannedReplug[],
+    removals: readonly PlannedRemove[],
+    ms: number,
+  ): void {
     const log = this.#o.logger;
-    for (const c of creates) log.info({ logicalPort: c.logicalPort, interface: c.interface.name, provider: c.plugType, ms }, 'plugged port');
+    for (const c of creates)
+      log.info(
+        { logicalPort: c.logicalPort, interface: c.interface.name, provider: c.plugType, ms },
+        'plugged port',
+      );
     for (const r of replugs) {
-      log.info({ logicalPort: r.logicalPort, interface: r.interface.name, oldInterface: r.old.interfaceName, provider: r.plugType, ms }, 'replugged port: provider names another interface');
+      log.info(
+        {
+          logicalPort: r.logicalPort,
+          interface: r.interface.name,
+          oldInterface: r.old.interfaceName,
+          provider: r.plugType,
+          ms,
+        },
+        'replugged port: provider names another interface',
+      );
     }
-    for (const r of removals) log.info({ logicalPort: r.logicalPort, interface: r.interfaceName, provider: r.plugType, reason: r.reason, ms }, 'unplugged port');
-    for (const u of updates) log.debug({ logicalPort: u.logicalPort, interface: u.interface.name, changes: u.changes }, 'updated interface');
+    for (const r of removals)
+      log.info(
+        {
+          logicalPort: r.logicalPort,
+          interface: r.interfaceName,
+          provider: r.plugType,
+          reason: r.reason,
+          ms,
+        },
+        'unplugged port',
+      );
+    for (const u of updates)
+      log.debug(
+        { logicalPort: u.logicalPort, interface: u.interface.name, changes: u.changes },
+        'updated interface',
+      );
   }
 
   /** Interfaces on the integration bridge carrying an iface-id, by that id. */
@@ -757,7 +872,8 @@ export class Reconciler {
     const up = new Map<string, boolean>();
     for (const row of this.#o.sb.table('Port_Binding').all()) {
       const pb = toPortBinding(row);
-      if (pb.up === true && (pb.chassis === undefined || pb.chassis === this.#chassisUuid)) up.set(pb.logicalPort, true);
+      if (pb.up === true && (pb.chassis === undefined || pb.chassis === this.#chassisUuid))
+        up.set(pb.logicalPort, true);
     }
     return up;
   }
@@ -768,7 +884,13 @@ export class Reconciler {
     const up = this.#portBindingUp();
     for (const [logicalPort, { facts: iface, marker }] of this.#interfacesByPort()) {
       if (marker === undefined) continue;
-      facts.push({ logicalPort, provider: marker, phase: { kind: 'awaitingSync' }, iface, ...(up.has(logicalPort) ? { portBindingUp: true } : {}) });
+      facts.push({
+        logicalPort,
+        provider: marker,
+        phase: { kind: 'awaitingSync' },
+        iface,
+        ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
+      });
     }
     return facts;
   }
@@ -782,25 +904,38 @@ export class Reconciler {
       if (facts.has(logicalPort)) return;
       const found = ifaces.get(logicalPort);
       const txnError = this.#txnErrors.get(logicalPort);
-      const effective: PortPhase = txnError !== undefined && !inTxn.has(logicalPort) && phase.kind === 'steady' ? { kind: 'transactionFailed', message: txnError } : phase;
+      const effective: PortPhase =
+        txnError !== undefined && !inTxn.has(logicalPort) && phase.kind === 'steady'
+          ? { kind: 'transactionFailed', message: txnError }
+          : phase;
       facts.set(logicalPort, {
         logicalPort,
         provider,
         phase: effective,
-        ...(found === undefined || (found.marker === undefined && effective.kind !== 'blocked') ? {} : { iface: found.facts }),
+        ...(found === undefined || (found.marker === undefined && effective.kind !== 'blocked')
+          ? {}
+          : { iface: found.facts }),
         ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
       });
     };
     for (const b of plan.blocked) {
-      if (b.operation === 'unplug' && b.reason === 'AwaitingSync') put(b.logicalPort, b.plugType ?? '', { kind: 'awaitingSync' });
-      else put(b.logicalPort, b.plugType ?? '', { kind: 'blocked', state: b.state, reason: b.reason, message: b.message });
+      if (b.operation === 'unplug' && b.reason === 'AwaitingSync')
+        put(b.logicalPort, b.plugType ?? '', { kind: 'awaitingSync' });
+      else
+        put(b.logicalPort, b.plugType ?? '', {
+          kind: 'blocked',
+          state: b.state,
+          reason: b.reason,
+          message: b.message,
+        });
     }
     for (const c of plan.create) put(c.logicalPort, c.plugType, { kind: 'steady' });
     for (const u of plan.update) put(u.logicalPort, u.plugType, { kind: 'steady' });
     for (const r of plan.replug) put(r.logicalPort, r.plugType, { kind: 'steady' });
     for (const u of plan.unchanged) put(u.logicalPort, u.plugType, { kind: 'steady' });
     for (const r of plan.remove) {
-      if (heldPorts.has(r.logicalPort) && this.#hold !== undefined) put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: this.#hold.untilMs });
+      if (heldPorts.has(r.logicalPort) && this.#hold !== undefined)
+        put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: this.#hold.untilMs });
       else put(r.logicalPort, r.plugType, { kind: 'steady' });
     }
     // Forget errors of ports that are gone from the plan (deleted while set aside).
@@ -813,8 +948,10 @@ export class Reconciler {
     const inFlight = this.#inFlight;
     if (inFlight === undefined) return [...facts];
     return facts.map((f) => {
-      if (inFlight.unplug.has(f.logicalPort)) return { ...f, phase: { kind: 'inTransaction', operation: 'unplug' } };
-      if (inFlight.plug.has(f.logicalPort)) return { ...f, phase: { kind: 'inTransaction', operation: 'plug' } };
+      if (inFlight.unplug.has(f.logicalPort))
+        return { ...f, phase: { kind: 'inTransaction', operation: 'unplug' } };
+      if (inFlight.plug.has(f.logicalPort))
+        return { ...f, phase: { kind: 'inTransaction', operation: 'plug' } };
       return f;
     });
   }
@@ -833,14 +970,34 @@ export class Reconciler {
     if (t.plugLatencyMs !== undefined) metrics?.observePlugLatency(t.plugLatencyMs);
     if (t.bindLatencyMs !== undefined) metrics?.observeBindLatency(t.bindLatencyMs);
     const s = t.status;
-    const fields = { logicalPort: t.logicalPort, state: t.to, from: t.from, reason: s.reason, interface: s.interfaceName, provider: s.provider };
+    const fields = {
+      logicalPort: t.logicalPort,
+      state: t.to,
+      from: t.from,
+      reason: s.reason,
+      interface: s.interfaceName,
+      provider: s.provider,
+    };
     if (t.to !== undefined && t.to !== t.from) {
-      if (t.to === 'Conflict') this.#rateLimited.log('warn', `conflict:${t.logicalPort}`, { ...fields, message: s.message }, 'port conflict: left untouched');
-      else if (t.to === 'Failed') this.#rateLimited.log('warn', `failed:${t.logicalPort}`, { ...fields, message: s.message }, 'port failed');
+      if (t.to === 'Conflict')
+        this.#rateLimited.log(
+          'warn',
+          `conflict:${t.logicalPort}`,
+          { ...fields, message: s.message },
+          'port conflict: left untouched',
+        );
+      else if (t.to === 'Failed')
+        this.#rateLimited.log(
+          'warn',
+          `failed:${t.logicalPort}`,
+          { ...fields, message: s.message },
+          'port failed',
+        );
       else if (t.to === 'Bound') logger.info({ ...fields, bindLatencyMs: s.bindLatencyMs }, 'port bound');
       else logger.debug(fields, 'port state changed');
     }
-    if ((t.to === 'Pending' || t.to === 'Failed') && t.from !== t.to && isProviderReason(s.reason)) metrics?.providerError(s.provider, s.reason);
+    if ((t.to === 'Pending' || t.to === 'Failed') && t.from !== t.to && isProviderReason(s.reason))
+      metrics?.providerError(s.provider, s.reason);
     if (t.to === undefined) logger.debug(fields, 'port no longer tracked');
     this.#o.onTransition?.(t);
   }
@@ -849,7 +1006,13 @@ export class Reconciler {
     return {
       sb: dbStatus(this.#o.sb, this.#sbSyncedOnce && this.#canRemoveSb(), this.#sbReconnects),
       ovs: dbStatus(this.#o.ovs, this.#o.ovs.state === 'monitoring', this.#ovsReconnects),
-      providers: this.#o.providers.list().map((p): ProviderStatus => ({ type: p.type, available: p.available, ...(p.reason === undefined ? {} : { reason: p.reason }) })),
+      providers: this.#o.providers
+        .list()
+        .map((p): ProviderStatus => ({
+          type: p.type,
+          available: p.available,
+          ...(p.reason === undefined ? {} : { reason: p.reason }),
+        })),
     };
   }
 
@@ -860,13 +1023,19 @@ export class Reconciler {
       integrationBridge: this.#o.integrationBridge,
       ...this.#buildHeader(),
       ports: this.#model.ports(),
-      ...(this.#hold === undefined ? {} : { heldRemovals: { count: this.#hold.count, untilMs: this.#hold.untilMs } }),
+      ...(this.#hold === undefined
+        ? {}
+        : { heldRemovals: { count: this.#hold.count, untilMs: this.#hold.untilMs } }),
       generatedAtMs: now,
     };
   }
 
   #canRemoveSb(): boolean {
-    return this.#o.sb.state === 'monitoring' && this.#chassisUuid !== undefined && this.#o.sb.conditionSeqno >= this.#conditionSeqno;
+    return (
+      this.#o.sb.state === 'monitoring' &&
+      this.#chassisUuid !== undefined &&
+      this.#o.sb.conditionSeqno >= this.#conditionSeqno
+    );
   }
 }
 
@@ -900,14 +1069,26 @@ function sameHeader(a: AgentStatus, b: AgentStatus): boolean {
 
 /** Reasons that come from providers (as opposed to conflicts or OVS errors). */
 function isProviderReason(reason: string): boolean {
-  return reason !== 'AwaitingSync' && reason !== 'Queued' && reason !== 'TransactionFailed' && reason !== 'InterfaceError' && reason !== 'NoOfport' && reason !== 'IntegrationBridgeMissing';
+  return (
+    reason !== 'AwaitingSync' &&
+    reason !== 'Queued' &&
+    reason !== 'TransactionFailed' &&
+    reason !== 'InterfaceError' &&
+    reason !== 'NoOfport' &&
+    reason !== 'IntegrationBridgeMissing'
+  );
 }
 
 /**
  * Map-column mutations that set `set` keys and delete `remove` keys. OVSDB's map `insert` never
  * overwrites an existing key, so a changed value is deleted (with its current value) first.
  */
-function mapMutations(row: Row, column: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Mutation[] {
+function mapMutations(
+  row: Row,
+  column: string,
+  set: Readonly<Record<string, string>>,
+  remove: readonly string[],
+): Mutation[] {
   const current = stringMap(row, column);
   const toDelete = new Map<string, string>();
   for (const key of remove) {
@@ -934,12 +1115,20 @@ function release(prepared: PreparedPlug, logger: Logger): void {
   callProvider(prepared.provider, 'release', prepared.request, prepared.answer, logger);
 }
 
-function callProvider(provider: PlugProvider, method: 'finish' | 'release', request: PlugRequest, answer: PlugReady, logger: Logger): void {
+function callProvider(
+  provider: PlugProvider,
+  method: 'finish' | 'release',
+  request: PlugRequest,
+  answer: PlugReady,
+  logger: Logger,
+): void {
   try {
     if (method === 'finish') provider.finish?.(request, answer);
     else provider.release?.(request, answer);
   } catch (error) {
-    logger.warn({ provider: provider.type, logicalPort: request.logicalPort, err: error }, `provider ${method}() threw`);
+    logger.warn(
+      { provider: provider.type, logicalPort: request.logicalPort, err: error },
+      `provider ${method}() threw`,
+    );
   }
 }
-

@@ -52,7 +52,8 @@ export function optionalBoolean(row: Row, column: string): boolean | undefined {
 export function stringSet(row: Row, column: string): string[] {
   const value = row[column];
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  if (value instanceof Set) return [...(value as Set<unknown>)].filter((v): v is string => typeof v === 'string');
+  if (value instanceof Set)
+    return [...(value as Set<unknown>)].filter((v): v is string => typeof v === 'string');
   if (typeof value === 'string') return [value];
   return [];
 }
@@ -90,11 +91,19 @@ export function toPortBinding(row: Row): SbPortBinding {
 }
 
 export function toBridge(row: Row): OvsBridge {
-  return memo(bridgeCache, row, (r) => ({ uuid: r._uuid, name: stringColumn(r, 'name'), ports: stringSet(r, 'ports') }));
+  return memo(bridgeCache, row, (r) => ({
+    uuid: r._uuid,
+    name: stringColumn(r, 'name'),
+    ports: stringSet(r, 'ports'),
+  }));
 }
 
 export function toPort(row: Row): OvsPort {
-  return memo(portCache, row, (r) => ({ uuid: r._uuid, name: stringColumn(r, 'name'), interfaces: stringSet(r, 'interfaces') }));
+  return memo(portCache, row, (r) => ({
+    uuid: r._uuid,
+    name: stringColumn(r, 'name'),
+    interfaces: stringSet(r, 'interfaces'),
+  }));
 }
 
 export function toInterface(row: Row): OvsInterface {

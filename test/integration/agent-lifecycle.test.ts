@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommandLine, startAgent, type AgentHandle, type Config } from '../../src/agent/index.js';
-import { asStringMap, lspAdd, pickFreePort, startSandbox, waitPortBindingUp, waitUntil, type CtlRow, type Sandbox } from '../harness/index.js';
+import {
+  asStringMap,
+  lspAdd,
+  pickFreePort,
+  startSandbox,
+  waitPortBindingUp,
+  waitUntil,
+  type CtlRow,
+  type Sandbox,
+} from '../harness/index.js';
 
 let sandbox: Sandbox;
 const running: AgentHandle[] = [];
@@ -68,7 +77,10 @@ function waitAllBound(agent: AgentHandle, ports: readonly string[]): Promise<tru
   return waitUntil(
     () => {
       const status = agent.status();
-      return ports.every((name) => status.ports.find((p) => p.logicalPort === name)?.state === 'Bound') || undefined;
+      return (
+        ports.every((name) => status.ports.find((p) => p.logicalPort === name)?.state === 'Bound') ||
+        undefined
+      );
     },
     { description: `${ports.join(', ')} Bound`, timeoutMs: 20_000, maxIntervalMs: 100 },
   );
@@ -80,7 +92,9 @@ describe('agent life cycle', () => {
   it('plugs a few ports to start with', async () => {
     const agent = await start();
     for (const [i, name] of PORTS.entries()) {
-      await lspAdd(sandbox.central, name, { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+      await lspAdd(sandbox.central, name, {
+        options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+      });
       await sandbox.central.nbctl('lsp-set-addresses', name, `f0:00:00:00:01:0${i} 10.0.1.${i + 10}`);
     }
     for (const name of PORTS) await waitPortBindingUp(sandbox.central, name);
@@ -90,8 +104,14 @@ describe('agent life cycle', () => {
 
   it('becomes ready without waiting for the resync timer', async () => {
     const agent = await start(['--resync-interval=10m']);
-    await waitUntil(async () => (await fetch(`${agent.url ?? ''}/readyz`)).status === 200, { description: '/readyz 200', timeoutMs: 5_000 });
-    expect(agent.status()).toMatchObject({ sb: { synced: true, state: 'monitoring' }, ovs: { synced: true } });
+    await waitUntil(async () => (await fetch(`${agent.url ?? ''}/readyz`)).status === 200, {
+      description: '/readyz 200',
+      timeoutMs: 5_000,
+    });
+    expect(agent.status()).toMatchObject({
+      sb: { synced: true, state: 'monitoring' },
+      ovs: { synced: true },
+    });
     await waitAllBound(agent, PORTS);
     await stop(agent);
   });
@@ -99,7 +119,9 @@ describe('agent life cycle', () => {
   it('a restart causes no churn: same interface UUIDs, no transaction, nothing unplugged', async () => {
     const before = await uuidsByPort();
     const agent = await start();
-    await waitUntil(() => agent.status().sb.synced && agent.status().ovs.synced, { description: 'both replicas synced' });
+    await waitUntil(() => agent.status().sb.synced && agent.status().ovs.synced, {
+      description: 'both replicas synced',
+    });
     await waitAllBound(agent, PORTS);
     // Several rounds (resync timer 2 s) without a write.
     await new Promise((r) => setTimeout(r, 2500));
@@ -110,9 +132,24 @@ describe('agent life cycle', () => {
   });
 
   it('removes a stale interface of ours left from before a restart once both replicas are synced (E20)', async () => {
-    await sandbox.node('hv1').ovs.vsctl('add-port', 'br-int', 'stale20', '--', 'set', 'Interface', 'stale20', 'type=internal', 'external-ids:ovn-plug-agent=dummy', 'external-ids:iface-id=gone20');
+    await sandbox
+      .node('hv1')
+      .ovs.vsctl(
+        'add-port',
+        'br-int',
+        'stale20',
+        '--',
+        'set',
+        'Interface',
+        'stale20',
+        'type=internal',
+        'external-ids:ovn-plug-agent=dummy',
+        'external-ids:iface-id=gone20',
+      );
     const agent = await start();
-    await waitUntil(async () => !(await ifaces()).some((r) => r['name'] === 'stale20'), { description: 'stale20 removed' });
+    await waitUntil(async () => !(await ifaces()).some((r) => r['name'] === 'stale20'), {
+      description: 'stale20 removed',
+    });
     expect([...(await uuidsByPort()).keys()].sort()).toEqual(PORTS);
     await stop(agent);
   });
@@ -125,7 +162,20 @@ describe('agent life cycle', () => {
     let agent: AgentHandle | undefined;
     try {
       // Meanwhile a stale port of ours appears; it must wait for the SB like everything else.
-      await sandbox.node('hv1').ovs.vsctl('add-port', 'br-int', 'stale21', '--', 'set', 'Interface', 'stale21', 'type=internal', 'external-ids:ovn-plug-agent=dummy', 'external-ids:iface-id=gone21');
+      await sandbox
+        .node('hv1')
+        .ovs.vsctl(
+          'add-port',
+          'br-int',
+          'stale21',
+          '--',
+          'set',
+          'Interface',
+          'stale21',
+          'type=internal',
+          'external-ids:ovn-plug-agent=dummy',
+          'external-ids:iface-id=gone21',
+        );
       agent = await start();
       await waitUntil(() => agent?.status().ovs.synced, { description: 'OVS replica synced' });
       await new Promise((r) => setTimeout(r, 1500));
@@ -142,8 +192,13 @@ describe('agent life cycle', () => {
     }
     if (agent === undefined) throw new Error('agent did not start');
     const started = agent;
-    await waitUntil(() => started.status().sb.synced, { description: 'SB synced after it came back', timeoutMs: 20_000 });
-    await waitUntil(async () => !(await uuidsByPort()).has('gone21'), { description: 'stale21 removed after the SB came back' });
+    await waitUntil(() => started.status().sb.synced, {
+      description: 'SB synced after it came back',
+      timeoutMs: 20_000,
+    });
+    await waitUntil(async () => !(await uuidsByPort()).has('gone21'), {
+      description: 'stale21 removed after the SB came back',
+    });
     await waitAllBound(started, PORTS);
     const after = await uuidsByPort();
     for (const [port, uuid] of before) expect(after.get(port)).toBe(uuid);
@@ -157,7 +212,10 @@ describe('agent life cycle', () => {
     const before = await uuidsByPort();
     const ovs = sandbox.node('hv1').ovs;
     await ovs.ovsdb.restart();
-    await waitUntil(() => agent.status().ovs.reconnects >= 1 && agent.status().ovs.synced, { description: 'OVS replica back', timeoutMs: 20_000 });
+    await waitUntil(() => agent.status().ovs.reconnects >= 1 && agent.status().ovs.synced, {
+      description: 'OVS replica back',
+      timeoutMs: 20_000,
+    });
     await ovs.restartVswitchd();
     await waitAllBound(agent, PORTS);
     expect(await uuidsByPort()).toEqual(before);
@@ -171,8 +229,13 @@ describe('agent life cycle', () => {
     await waitAllBound(agent, PORTS);
     ovsdb.pause();
     try {
-      await lspAdd(sandbox.central, 'mid1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
-      await waitUntil(() => agent.status().ports.find((p) => p.logicalPort === 'mid1')?.state === 'Plugging', { description: 'mid1 Plugging' });
+      await lspAdd(sandbox.central, 'mid1', {
+        options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+      });
+      await waitUntil(
+        () => agent.status().ports.find((p) => p.logicalPort === 'mid1')?.state === 'Plugging',
+        { description: 'mid1 Plugging' },
+      );
       await stop(agent);
     } finally {
       ovsdb.resume();
@@ -193,12 +256,22 @@ describe('agent life cycle', () => {
     // Keep ovn-northd from refilling the SB while we empty it, like a restore of an empty backup.
     sandbox.central.northd.pause();
     try {
-      const bindings = (await sandbox.central.sbctl('--bare', '--columns=_uuid', 'find', 'Port_Binding', 'type=""')).split('\n').filter(Boolean);
-      await sandbox.central.sbctl(...bindings.flatMap((uuid, i) => (i === 0 ? ['destroy', 'Port_Binding', uuid] : ['--', 'destroy', 'Port_Binding', uuid])));
+      const bindings = (
+        await sandbox.central.sbctl('--bare', '--columns=_uuid', 'find', 'Port_Binding', 'type=""')
+      )
+        .split('\n')
+        .filter(Boolean);
+      await sandbox.central.sbctl(
+        ...bindings.flatMap((uuid, i) =>
+          i === 0 ? ['destroy', 'Port_Binding', uuid] : ['--', 'destroy', 'Port_Binding', uuid],
+        ),
+      );
       const held = await waitUntil(() => agent.status().heldRemovals, { description: 'removal held' });
       expect(held.count).toBe(PORTS.length);
       expect(held.untilMs).toBeGreaterThan(Date.now() + 50_000);
-      expect(agent.status().ports.find((p) => p.logicalPort === 'lc1')).toMatchObject({ reason: 'RemovalHeld' });
+      expect(agent.status().ports.find((p) => p.logicalPort === 'lc1')).toMatchObject({
+        reason: 'RemovalHeld',
+      });
       const metrics = await (await fetch(`${agent.url ?? ''}/metrics`)).text();
       expect(metrics).toContain(`ovn_plug_removals_held ${PORTS.length}`);
       expect(await uuidsByPort()).toEqual(before);
@@ -207,7 +280,10 @@ describe('agent life cycle', () => {
     }
     // ovn-northd refills the SB: the hold clears and nothing was unplugged.
     await sandbox.central.nbctlWaitSb('sync');
-    await waitUntil(() => agent.status().heldRemovals === undefined, { description: 'hold cleared', timeoutMs: 20_000 });
+    await waitUntil(() => agent.status().heldRemovals === undefined, {
+      description: 'hold cleared',
+      timeoutMs: 20_000,
+    });
     await waitAllBound(agent, PORTS);
     expect(await uuidsByPort()).toEqual(before);
     await stop(agent);
@@ -220,7 +296,10 @@ describe('agent life cycle', () => {
     const held = await waitUntil(() => agent.status().heldRemovals, { description: 'removal held' });
     expect(held.count).toBe(2);
     expect((await uuidsByPort()).has('lc3')).toBe(true);
-    await waitUntil(async () => !(await uuidsByPort()).has('lc3') && !(await uuidsByPort()).has('lc4'), { description: 'lc3, lc4 removed after the grace period', timeoutMs: 10_000 });
+    await waitUntil(async () => !(await uuidsByPort()).has('lc3') && !(await uuidsByPort()).has('lc4'), {
+      description: 'lc3, lc4 removed after the grace period',
+      timeoutMs: 10_000,
+    });
     expect(agent.status().heldRemovals).toBeUndefined();
     expect([...(await uuidsByPort()).keys()].sort()).toEqual(['lc1', 'lc2']);
     await stop(agent);
@@ -237,16 +316,27 @@ describe('providers from --provider-module', () => {
         `export default { type: 'modprov', maintainedIfaceOptions: () => [], prepare: (r) => ({ kind: 'ready', name: 'm-' + r.logicalPort, type: 'internal', options: {} }) };\n`,
       );
       const bad = join(dir, 'bad.mjs');
-      await writeFile(bad, `export const broken = { type: '', prepare: 42, maintainedIfaceOptions: () => [] };\n`);
-      await expect(startAgent(configWith([`--provider-module=${bad}`]))).rejects.toThrow(/bad\.mjs \(export broken\)/);
+      await writeFile(
+        bad,
+        `export const broken = { type: '', prepare: 42, maintainedIfaceOptions: () => [] };\n`,
+      );
+      await expect(startAgent(configWith([`--provider-module=${bad}`]))).rejects.toThrow(
+        /bad\.mjs \(export broken\)/,
+      );
 
       const agent = await start([`--provider-module=${good}`]);
       expect(agent.status().providers.map((p) => p.type)).toEqual(['dummy', 'modprov']);
-      await lspAdd(sandbox.central, 'mod1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'modprov' } });
-      await waitUntil(async () => (await ifaces()).some((r) => r['name'] === 'm-mod1'), { description: 'm-mod1 plugged' });
+      await lspAdd(sandbox.central, 'mod1', {
+        options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'modprov' },
+      });
+      await waitUntil(async () => (await ifaces()).some((r) => r['name'] === 'm-mod1'), {
+        description: 'm-mod1 plugged',
+      });
       await waitAllBound(agent, ['mod1']);
       await sandbox.central.nbctlWaitSb('lsp-del', 'mod1');
-      await waitUntil(async () => !(await ifaces()).some((r) => r['name'] === 'm-mod1'), { description: 'm-mod1 unplugged' });
+      await waitUntil(async () => !(await ifaces()).some((r) => r['name'] === 'm-mod1'), {
+        description: 'm-mod1 unplugged',
+      });
       await stop(agent);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -262,7 +352,9 @@ describe('the ovn-plug-agent command', () => {
 
   function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', 'src/agent/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, ['--import', 'tsx', 'src/agent/cli.ts', ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -274,25 +366,48 @@ describe('the ovn-plug-agent command', () => {
   it('runs as a process, serves status to `ovn-plug-agent status`, and leaves ports plugged on SIGTERM', async () => {
     const port = await pickFreePort();
     const listen = `--listen=127.0.0.1:${port}`;
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/agent/cli.ts', `--ovs-db=${sandbox.node('hv1').ovs.dbRemote}`, '--providers=dummy', listen, '--log-level=info'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/agent/cli.ts',
+        `--ovs-db=${sandbox.node('hv1').ovs.dbRemote}`,
+        '--providers=dummy',
+        listen,
+        '--log-level=info',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = proc;
     let logs = '';
     proc.stdout?.on('data', (d: Buffer) => (logs += d.toString()));
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200, {
-      description: 'agent process ready',
-      timeoutMs: 30_000,
-      maxIntervalMs: 200,
+    await waitUntil(
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+      {
+        description: 'agent process ready',
+        timeoutMs: 30_000,
+        maxIntervalMs: 200,
+      },
+    );
+    await lspAdd(sandbox.central, 'cli1', {
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
     });
-    await lspAdd(sandbox.central, 'cli1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
     await waitPortBindingUp(sandbox.central, 'cli1');
-    await waitUntil(async () => (await runCli(['status', listen])).stdout.match(/^cli1\s+Bound\s/m), { description: 'cli1 Bound in `status`', timeoutMs: 20_000, maxIntervalMs: 300 });
+    await waitUntil(async () => (await runCli(['status', listen])).stdout.match(/^cli1\s+Bound\s/m), {
+      description: 'cli1 Bound in `status`',
+      timeoutMs: 20_000,
+      maxIntervalMs: 300,
+    });
     const table = (await runCli(['status', listen])).stdout;
     expect(table).toContain('chassis: hv1   bridge: br-int');
     expect(table).toMatch(/^LOGICAL PORT\s+STATE\s+REASON/m);
-    const json = JSON.parse((await runCli(['status', listen, '--json'])).stdout) as { ports: { logicalPort: string }[] };
+    const json = JSON.parse((await runCli(['status', listen, '--json'])).stdout) as {
+      ports: { logicalPort: string }[];
+    };
     expect(json.ports.map((p) => p.logicalPort)).toContain('cli1');
     const providers = await runCli(['providers', listen]);
     expect(providers.stdout).toContain('dummy: available');
@@ -301,7 +416,10 @@ describe('the ovn-plug-agent command', () => {
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(await uuidsByPort()).toEqual(before);
-    const lines = logs.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; logicalPort?: string });
+    const lines = logs
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; logicalPort?: string });
     expect(lines.some((l) => l.msg === 'plugged port' && l.logicalPort === 'cli1')).toBe(true);
     expect(lines.some((l) => l.msg === 'stopping; plugged ports stay as they are')).toBe(true);
   });

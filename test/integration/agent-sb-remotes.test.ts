@@ -28,17 +28,30 @@ afterAll(async () => {
 });
 
 function config(ovsDb: string, extra: string[]): Config {
-  const parsed = parseCommandLine([`--ovs-db=${ovsDb}`, '--providers=dummy', '--listen=127.0.0.1:0', '--log-level=silent', '--resync-interval=2s', ...extra], {});
+  const parsed = parseCommandLine(
+    [
+      `--ovs-db=${ovsDb}`,
+      '--providers=dummy',
+      '--listen=127.0.0.1:0',
+      '--log-level=silent',
+      '--resync-interval=2s',
+      ...extra,
+    ],
+    {},
+  );
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
   return parsed.config;
 }
 
 function waitBound(agent: AgentHandle, port: string): Promise<true> {
-  return waitUntil(() => agent.status().ports.find((p) => p.logicalPort === port)?.state === 'Bound' || undefined, {
-    description: `${port} Bound`,
-    timeoutMs: 20_000,
-    maxIntervalMs: 100,
-  });
+  return waitUntil(
+    () => agent.status().ports.find((p) => p.logicalPort === port)?.state === 'Bound' || undefined,
+    {
+      description: `${port} Bound`,
+      timeoutMs: 20_000,
+      maxIntervalMs: 100,
+    },
+  );
 }
 
 async function ifaceUuids(ovs: Vswitchd): Promise<Map<string, unknown>> {
@@ -67,7 +80,17 @@ describe('Southbound over ssl:', () => {
     const sslRemote = central.sbSslRemote;
     if (sslRemote === undefined) throw new Error('no ssl remote');
 
-    const agent = await startAgent(config(ovs.dbRemote, [`--ovnsb-db=${sslRemote}`, '-p', pki.clientKey, '-c', pki.clientCert, '-C', pki.caCert]));
+    const agent = await startAgent(
+      config(ovs.dbRemote, [
+        `--ovnsb-db=${sslRemote}`,
+        '-p',
+        pki.clientKey,
+        '-c',
+        pki.clientCert,
+        '-C',
+        pki.caCert,
+      ]),
+    );
     cleanups.push(() => agent.stop());
     await lspAdd(central, 'tls1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
     await waitPortBindingUp(central, 'tls1');
@@ -76,9 +99,20 @@ describe('Southbound over ssl:', () => {
     await agent.stop();
 
     const before = await ifaceUuids(ovs);
-    const wrong = await startAgent(config(ovs.dbRemote, [`--ovnsb-db=${sslRemote}`, '-p', pki.clientKey, '-c', pki.clientCert, '-C', otherPki.caCert]), {
-      backoff: { minMs: 100, maxMs: 200 },
-    });
+    const wrong = await startAgent(
+      config(ovs.dbRemote, [
+        `--ovnsb-db=${sslRemote}`,
+        '-p',
+        pki.clientKey,
+        '-c',
+        pki.clientCert,
+        '-C',
+        otherPki.caCert,
+      ]),
+      {
+        backoff: { minMs: 100, maxMs: 200 },
+      },
+    );
     cleanups.push(() => wrong.stop());
     await waitUntil(() => wrong.status().ovs.synced, { description: 'OVS synced' });
     await new Promise((r) => setTimeout(r, 1500));
@@ -98,15 +132,21 @@ describe('Southbound as a 3-member Raft cluster', () => {
     const ovs = sandbox.node('hv1').ovs;
     const agent = await startAgent(config(ovs.dbRemote, []));
     cleanups.push(() => agent.stop());
-    await lspAdd(sandbox.central, 'raft1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+    await lspAdd(sandbox.central, 'raft1', {
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+    });
     await waitBound(agent, 'raft1');
     const before = await ifaceUuids(ovs);
 
     await cluster.transferLeadership();
-    await lspAdd(sandbox.central, 'raft2', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+    await lspAdd(sandbox.central, 'raft2', {
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+    });
     await waitBound(agent, 'raft2');
     await cluster.transferLeadership();
-    await lspAdd(sandbox.central, 'raft3', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+    await lspAdd(sandbox.central, 'raft3', {
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+    });
     await waitBound(agent, 'raft3');
 
     const after = await ifaceUuids(ovs);

@@ -6,7 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlugAnswer, PlugProvider, PlugRequest } from '../../src/plug/index.js';
-import { parseCommandLine, startAgent, type AgentHandle, type Config, type PortStatus } from '../../src/agent/index.js';
+import {
+  parseCommandLine,
+  startAgent,
+  type AgentHandle,
+  type Config,
+  type PortStatus,
+} from '../../src/agent/index.js';
 import {
   asStringMap,
   getPortBinding,
@@ -27,16 +33,25 @@ class NamedByOptionProvider implements PlugProvider {
     return [];
   }
   prepare(request: PlugRequest): PlugAnswer {
-    if (request.operation === 'remove') return { kind: 'ready', name: request.existing?.name ?? request.logicalPort, options: {} };
+    if (request.operation === 'remove')
+      return { kind: 'ready', name: request.existing?.name ?? request.logicalPort, options: {} };
     const name = request.options['vif-plug:named:name'];
-    if (name === undefined) return { kind: 'notNow', reason: 'vif-plug:named:name is not set', code: 'NameMissing' };
+    if (name === undefined)
+      return { kind: 'notNow', reason: 'vif-plug:named:name is not set', code: 'NameMissing' };
     return { kind: 'ready', name, type: 'internal', options: {} };
   }
 }
 
 function configFor(node: SandboxNode, extra: string[] = []): Config {
   const parsed = parseCommandLine(
-    [`--ovs-db=${node.ovs.dbRemote}`, '--providers=dummy', '--listen=127.0.0.1:0', '--log-level=silent', '--resync-interval=2s', ...extra],
+    [
+      `--ovs-db=${node.ovs.dbRemote}`,
+      '--providers=dummy',
+      '--listen=127.0.0.1:0',
+      '--log-level=silent',
+      '--resync-interval=2s',
+      ...extra,
+    ],
     {},
   );
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
@@ -49,7 +64,10 @@ const agents = new Map<string, AgentHandle>();
 beforeAll(async () => {
   sandbox = await startSandbox({ chassis: ['hv1', 'hv2'] });
   for (const node of sandbox.nodes) {
-    agents.set(node.chassis, await startAgent(configFor(node), { extraProviders: [new NamedByOptionProvider()] }));
+    agents.set(
+      node.chassis,
+      await startAgent(configFor(node), { extraProviders: [new NamedByOptionProvider()] }),
+    );
   }
 }, 60_000);
 
@@ -74,10 +92,17 @@ async function ifaceByName(chassis: string, name: string): Promise<CtlRow | unde
 }
 
 async function ifacesFor(chassis: string, logicalPort: string): Promise<CtlRow[]> {
-  return (await interfaces(chassis)).filter((row) => asStringMap(row['external_ids'])['iface-id'] === logicalPort);
+  return (await interfaces(chassis)).filter(
+    (row) => asStringMap(row['external_ids'])['iface-id'] === logicalPort,
+  );
 }
 
-function waitIface(chassis: string, name: string, check: (row: CtlRow) => boolean, description: string): Promise<CtlRow> {
+function waitIface(
+  chassis: string,
+  name: string,
+  check: (row: CtlRow) => boolean,
+  description: string,
+): Promise<CtlRow> {
   return waitUntil(
     async () => {
       const row = await ifaceByName(chassis, name);
@@ -95,13 +120,24 @@ function waitIfaceGone(chassis: string, uuid: unknown): Promise<boolean> {
   });
 }
 
-function waitPortState(chassis: string, logicalPort: string, check: (p: PortStatus) => boolean, description: string): Promise<PortStatus> {
+function waitPortState(
+  chassis: string,
+  logicalPort: string,
+  check: (p: PortStatus) => boolean,
+  description: string,
+): Promise<PortStatus> {
   return waitUntil(
     () => {
-      const port = agent(chassis).status().ports.find((p) => p.logicalPort === logicalPort);
+      const port = agent(chassis)
+        .status()
+        .ports.find((p) => p.logicalPort === logicalPort);
       return port !== undefined && check(port) ? port : undefined;
     },
-    { description: `${chassis} status of ${logicalPort}: ${description}`, timeoutMs: 15_000, maxIntervalMs: 100 },
+    {
+      description: `${chassis} status of ${logicalPort}: ${description}`,
+      timeoutMs: 15_000,
+      maxIntervalMs: 100,
+    },
   );
 }
 
@@ -112,9 +148,15 @@ describe('upstream "ovn-controller - VIF plugging" (§2.2) with the agent', () =
   let lsp1Uuid: unknown;
 
   it('plugs lsp1 on hv1 and lsp2 on hv2 with the dummy provider, and ovn-controller binds them', async () => {
-    await lspAdd(sandbox.central, 'lsp1', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '420' } });
+    await lspAdd(sandbox.central, 'lsp1', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '420' },
+    });
     await nb('lsp-set-addresses', 'lsp1', 'f0:00:00:00:00:01 172.16.0.101');
-    await lspAdd(sandbox.central, 'lsp2', { switchName: 'lsw0', options: { 'requested-chassis': 'hv2', 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '420' } });
+    await lspAdd(sandbox.central, 'lsp2', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv2', 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '420' },
+    });
     await nb('lsp-set-addresses', 'lsp2', 'f0:00:00:00:00:02 172.16.0.102');
     await waitPortBindingUp(sandbox.central, 'lsp1');
     await waitPortBindingUp(sandbox.central, 'lsp2');
@@ -124,7 +166,10 @@ describe('upstream "ovn-controller - VIF plugging" (§2.2) with the agent', () =
     expect(iface['type']).toBe('internal');
     expect(asStringMap(iface['options'])).toEqual({ 'vif-plug-dummy-option': 'value' });
     expect(mtuOf(iface)).toBe(420);
-    expect(asStringMap(iface['external_ids'])).toMatchObject({ 'iface-id': 'lsp1', 'ovn-plug-agent': 'dummy' });
+    expect(asStringMap(iface['external_ids'])).toMatchObject({
+      'iface-id': 'lsp1',
+      'ovn-plug-agent': 'dummy',
+    });
     expect(asStringMap(iface['external_ids'])['ovn-plugged']).toBeUndefined();
     expect(await ifaceByName('hv2', 'lsp1')).toBeUndefined();
     expect(await ifaceByName('hv2', 'lsp2')).toBeDefined();
@@ -136,7 +181,13 @@ describe('upstream "ovn-controller - VIF plugging" (§2.2) with the agent', () =
   });
 
   it('applies a new vif-plug-mtu-request to the same interface', async () => {
-    await nb('lsp-set-options', 'lsp1', 'requested-chassis=hv1', 'vif-plug-type=dummy', 'vif-plug-mtu-request=430');
+    await nb(
+      'lsp-set-options',
+      'lsp1',
+      'requested-chassis=hv1',
+      'vif-plug-type=dummy',
+      'vif-plug-mtu-request=430',
+    );
     const row = await waitIface('hv1', 'lsp1', (r) => mtuOf(r) === 430, 'mtu_request 430');
     expect(row['_uuid']).toBe(lsp1Uuid);
   });
@@ -150,7 +201,13 @@ describe('upstream "ovn-controller - VIF plugging" (§2.2) with the agent', () =
   it('unplugs when requested-chassis names a non-existent chassis', async () => {
     await nb('set', 'Logical_Switch_Port', 'lsp1', 'options:requested-chassis=non-existent-chassis');
     await waitIfaceGone('hv1', lsp1Uuid);
-    await waitUntil(() => !agent('hv1').status().ports.some((p) => p.logicalPort === 'lsp1'), { description: 'lsp1 leaves the hv1 status' });
+    await waitUntil(
+      () =>
+        !agent('hv1')
+          .status()
+          .ports.some((p) => p.logicalPort === 'lsp1'),
+      { description: 'lsp1 leaves the hv1 status' },
+    );
   });
 
   it('keeps lsp2 on hv2 until the logical port is deleted, then unplugs it', async () => {
@@ -161,13 +218,35 @@ describe('upstream "ovn-controller - VIF plugging" (§2.2) with the agent', () =
   });
 
   it('removes a stale interface carrying our marker and an unknown iface-id', async () => {
-    await node('hv2').ovs.vsctl('add-port', 'br-int', 'vif1', '--', 'set', 'Interface', 'vif1', 'type=internal', 'external-ids:ovn-plug-agent=dummy', 'external-ids:iface-id=non-existing-lsp');
+    await node('hv2').ovs.vsctl(
+      'add-port',
+      'br-int',
+      'vif1',
+      '--',
+      'set',
+      'Interface',
+      'vif1',
+      'type=internal',
+      'external-ids:ovn-plug-agent=dummy',
+      'external-ids:iface-id=non-existing-lsp',
+    );
     const row = await ifaceByName('hv2', 'vif1');
     await waitIfaceGone('hv2', row?.['_uuid']);
   });
 
   it('leaves a stale interface marked only with ovn-plugged alone (marker key, DESIGN §3.2)', async () => {
-    await node('hv2').ovs.vsctl('add-port', 'br-int', 'vif2', '--', 'set', 'Interface', 'vif2', 'type=internal', 'external-ids:ovn-plugged=dummy', 'external-ids:iface-id=non-existing-lsp2');
+    await node('hv2').ovs.vsctl(
+      'add-port',
+      'br-int',
+      'vif2',
+      '--',
+      'set',
+      'Interface',
+      'vif2',
+      'type=internal',
+      'external-ids:ovn-plugged=dummy',
+      'external-ids:iface-id=non-existing-lsp2',
+    );
     agent('hv2').reconciler.schedule('timer');
     await new Promise((r) => setTimeout(r, 500));
     expect(await ifaceByName('hv2', 'vif2')).toBeDefined();
@@ -175,7 +254,17 @@ describe('upstream "ovn-controller - VIF plugging" (§2.2) with the agent', () =
   });
 
   it('reports Conflict and leaves a foreign interface carrying the iface-id untouched', async () => {
-    await node('hv2').ovs.vsctl('add-port', 'br-int', 'vif3', '--', 'set', 'Interface', 'vif3', 'type=internal', 'external-ids:iface-id=lsp3');
+    await node('hv2').ovs.vsctl(
+      'add-port',
+      'br-int',
+      'vif3',
+      '--',
+      'set',
+      'Interface',
+      'vif3',
+      'type=internal',
+      'external-ids:iface-id=lsp3',
+    );
     await lspAdd(sandbox.central, 'lsp3', { switchName: 'lsw0', options: { 'requested-chassis': 'hv2' } });
     await nb('lsp-set-addresses', 'lsp3', 'f0:00:00:00:00:03 172.16.0.103');
     await waitPortBindingUp(sandbox.central, 'lsp3');
@@ -196,9 +285,17 @@ describe('upstream "vif-plug transaction failures" (§2.3) with the agent', () =
     const before = agent('hv1').reconciler.stats.transactions;
     vswitchd.pause();
     try {
-      await lspAdd(sandbox.central, 'tf1', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '420' } });
+      await lspAdd(sandbox.central, 'tf1', {
+        switchName: 'lsw0',
+        options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '420' },
+      });
       await nb('lsp-set-addresses', 'tf1', 'f0:00:00:00:00:11 172.16.0.111');
-      const plugged = await waitPortState('hv1', 'tf1', (p) => p.state === 'Plugged', 'Plugged without ofport');
+      const plugged = await waitPortState(
+        'hv1',
+        'tf1',
+        (p) => p.state === 'Plugged',
+        'Plugged without ofport',
+      );
       expect(plugged.reason).toBe('WaitingForOfport');
       // Several resync rounds pass while the interface has no ofport: no second create.
       await new Promise((r) => setTimeout(r, 2500));
@@ -219,7 +316,10 @@ describe('upstream observations (§2.6) with the agent', () => {
   let uuid: unknown;
 
   beforeAll(async () => {
-    await lspAdd(sandbox.central, 'e1', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '420' } });
+    await lspAdd(sandbox.central, 'e1', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy', 'vif-plug-mtu-request': '420' },
+    });
     await nb('lsp-set-addresses', 'e1', 'f0:00:00:00:00:21 172.16.0.121');
     uuid = (await waitIface('hv1', 'e1', () => true, 'exists'))['_uuid'];
     await waitPortState('hv1', 'e1', (p) => p.state === 'Bound', 'Bound');
@@ -228,21 +328,57 @@ describe('upstream observations (§2.6) with the agent', () => {
   it.each([[''], ['abc'], ['-5']])('E3/E4: mtu option %j clears mtu_request', async (value) => {
     await nb('lsp-set-options', 'e1', ...plugOptions, 'vif-plug-mtu-request=430');
     await waitIface('hv1', 'e1', (r) => mtuOf(r) === 430, 'mtu 430');
-    await nb('lsp-set-options', 'e1', ...plugOptions, ...(value === '' ? [] : [`vif-plug-mtu-request=${value}`]));
+    await nb(
+      'lsp-set-options',
+      'e1',
+      ...plugOptions,
+      ...(value === '' ? [] : [`vif-plug-mtu-request=${value}`]),
+    );
     const row = await waitIface('hv1', 'e1', (r) => mtuOf(r) === undefined, 'mtu_request cleared');
     expect(row['_uuid']).toBe(uuid);
   });
 
   it('E5: keeps foreign option keys and restores the maintained dummy option', async () => {
-    await node('hv1').ovs.vsctl('set', 'Interface', 'e1', 'options:foo=bar', '--', 'remove', 'Interface', 'e1', 'options', 'vif-plug-dummy-option');
-    const row = await waitIface('hv1', 'e1', (r) => asStringMap(r['options'])['vif-plug-dummy-option'] === 'value', 'dummy option restored');
+    await node('hv1').ovs.vsctl(
+      'set',
+      'Interface',
+      'e1',
+      'options:foo=bar',
+      '--',
+      'remove',
+      'Interface',
+      'e1',
+      'options',
+      'vif-plug-dummy-option',
+    );
+    const row = await waitIface(
+      'hv1',
+      'e1',
+      (r) => asStringMap(r['options'])['vif-plug-dummy-option'] === 'value',
+      'dummy option restored',
+    );
     expect(asStringMap(row['options'])).toEqual({ foo: 'bar', 'vif-plug-dummy-option': 'value' });
   });
 
   it('E6: keeps foreign external_ids and resets the marker value', async () => {
-    await node('hv1').ovs.vsctl('set', 'Interface', 'e1', 'external_ids:foo=bar', 'external_ids:ovn-plug-agent=other');
-    const row = await waitIface('hv1', 'e1', (r) => asStringMap(r['external_ids'])['ovn-plug-agent'] === 'dummy', 'marker back to dummy');
-    expect(asStringMap(row['external_ids'])).toMatchObject({ foo: 'bar', 'iface-id': 'e1', 'ovn-installed': 'true' });
+    await node('hv1').ovs.vsctl(
+      'set',
+      'Interface',
+      'e1',
+      'external_ids:foo=bar',
+      'external_ids:ovn-plug-agent=other',
+    );
+    const row = await waitIface(
+      'hv1',
+      'e1',
+      (r) => asStringMap(r['external_ids'])['ovn-plug-agent'] === 'dummy',
+      'marker back to dummy',
+    );
+    expect(asStringMap(row['external_ids'])).toMatchObject({
+      foo: 'bar',
+      'iface-id': 'e1',
+      'ovn-installed': 'true',
+    });
     expect(row['_uuid']).toBe(uuid);
   });
 
@@ -293,7 +429,9 @@ describe('upstream observations (§2.6) with the agent', () => {
     await waitIfaceGone('hv1', uuid);
     expect(await ifaceByName('hv2', 'e1')).toBeDefined();
     await nb('lsp-set-options', 'e1', ...plugOptions);
-    await waitUntil(async () => (await ifaceByName('hv2', 'e1')) === undefined, { description: 'e1 leaves hv2' });
+    await waitUntil(async () => (await ifaceByName('hv2', 'e1')) === undefined, {
+      description: 'e1 leaves hv2',
+    });
     uuid = (await waitIface('hv1', 'e1', () => true, 'back on hv1'))['_uuid'];
   });
 
@@ -307,8 +445,20 @@ describe('upstream observations (§2.6) with the agent', () => {
   });
 
   it('E17: an unrelated interface with the provider name blocks with Conflict instead of failing transactions', async () => {
-    await node('hv1').ovs.vsctl('add-port', 'br-int', 'lsp4', '--', 'set', 'Interface', 'lsp4', 'type=internal');
-    await lspAdd(sandbox.central, 'lsp4', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+    await node('hv1').ovs.vsctl(
+      'add-port',
+      'br-int',
+      'lsp4',
+      '--',
+      'set',
+      'Interface',
+      'lsp4',
+      'type=internal',
+    );
+    await lspAdd(sandbox.central, 'lsp4', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+    });
     const status = await waitPortState('hv1', 'lsp4', (p) => p.state === 'Conflict', 'Conflict');
     expect(status.message).toContain('"lsp4"');
     const row = await ifaceByName('hv1', 'lsp4');
@@ -319,10 +469,44 @@ describe('upstream observations (§2.6) with the agent', () => {
 
   it('E15: removes a stale marked interface; E15c ignores one without iface-id; E15d keeps one of an unknown provider', async () => {
     const vsctl = node('hv1').ovs.vsctl;
-    await vsctl('add-port', 'br-int', 's15', '--', 'set', 'Interface', 's15', 'type=internal', 'external-ids:ovn-plug-agent=dummy', 'external-ids:iface-id=gone15');
-    await vsctl('add-port', 'br-int', 's15c', '--', 'set', 'Interface', 's15c', 'type=internal', 'external-ids:ovn-plug-agent=dummy');
-    await vsctl('add-port', 'br-int', 's15d', '--', 'set', 'Interface', 's15d', 'type=internal', 'external-ids:ovn-plug-agent=foo', 'external-ids:iface-id=gone15d');
-    await waitUntil(async () => (await ifaceByName('hv1', 's15')) === undefined, { description: 's15 removed' });
+    await vsctl(
+      'add-port',
+      'br-int',
+      's15',
+      '--',
+      'set',
+      'Interface',
+      's15',
+      'type=internal',
+      'external-ids:ovn-plug-agent=dummy',
+      'external-ids:iface-id=gone15',
+    );
+    await vsctl(
+      'add-port',
+      'br-int',
+      's15c',
+      '--',
+      'set',
+      'Interface',
+      's15c',
+      'type=internal',
+      'external-ids:ovn-plug-agent=dummy',
+    );
+    await vsctl(
+      'add-port',
+      'br-int',
+      's15d',
+      '--',
+      'set',
+      'Interface',
+      's15d',
+      'type=internal',
+      'external-ids:ovn-plug-agent=foo',
+      'external-ids:iface-id=gone15d',
+    );
+    await waitUntil(async () => (await ifaceByName('hv1', 's15')) === undefined, {
+      description: 's15 removed',
+    });
     const d = await waitPortState('hv1', 'gone15d', (p) => p.state === 'Pending', 'Pending');
     expect(d.reason).toBe('ProviderNotFound');
     expect(await ifaceByName('hv1', 's15c')).toBeDefined();
@@ -333,49 +517,99 @@ describe('upstream observations (§2.6) with the agent', () => {
   it('E15b: a marked interface on another bridge is ignored (foreign bridges ignored, DESIGN §3.4)', async () => {
     const vsctl = node('hv1').ovs.vsctl;
     await vsctl('add-br', 'br-other', '--', 'set', 'Bridge', 'br-other', 'datapath_type=dummy');
-    await vsctl('add-port', 'br-other', 's15b', '--', 'set', 'Interface', 's15b', 'type=internal', 'external-ids:ovn-plug-agent=dummy', 'external-ids:iface-id=e1');
+    await vsctl(
+      'add-port',
+      'br-other',
+      's15b',
+      '--',
+      'set',
+      'Interface',
+      's15b',
+      'type=internal',
+      'external-ids:ovn-plug-agent=dummy',
+      'external-ids:iface-id=e1',
+    );
     agent('hv1').reconciler.schedule('timer');
     await new Promise((r) => setTimeout(r, 500));
     expect(await ifaceByName('hv1', 's15b')).toBeDefined();
-    expect(agent('hv1').status().ports.find((p) => p.logicalPort === 'e1')?.state).toBe('Bound');
+    expect(
+      agent('hv1')
+        .status()
+        .ports.find((p) => p.logicalPort === 'e1')?.state,
+    ).toBe('Bound');
     await vsctl('del-br', 'br-other');
   });
 
   it('E19: a port with iface-id-ver is plugged but stays Plugged (never claimed by ovn-controller)', async () => {
-    await lspAdd(sandbox.central, 'e19', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy', 'iface-id-ver': 'v1' } });
-    const status = await waitPortState('hv1', 'e19', (p) => p.state === 'Plugged' && p.ofport !== undefined, 'Plugged with ofport');
+    await lspAdd(sandbox.central, 'e19', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy', 'iface-id-ver': 'v1' },
+    });
+    const status = await waitPortState(
+      'hv1',
+      'e19',
+      (p) => p.state === 'Plugged' && p.ofport !== undefined,
+      'Plugged with ofport',
+    );
     expect(status.reason).toBe('WaitingForOvnController');
     expect((await getPortBinding(sandbox.central, 'e19'))?.['up']).not.toBe(true);
   });
 
   it('E21/E22: an unknown provider type is Pending and a localport is ignored', async () => {
-    await lspAdd(sandbox.central, 'e21', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'nosuch' } });
-    await lspAdd(sandbox.central, 'e22', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+    await lspAdd(sandbox.central, 'e21', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'nosuch' },
+    });
+    await lspAdd(sandbox.central, 'e22', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+    });
     await nb('lsp-set-type', 'e22', 'localport');
     const e21 = await waitPortState('hv1', 'e21', (p) => p.state === 'Pending', 'Pending');
     expect(e21).toMatchObject({ reason: 'ProviderNotFound' });
     expect(e21.message).toContain('"nosuch"');
     expect(await ifaceByName('hv1', 'e21')).toBeUndefined();
     expect(await ifaceByName('hv1', 'e22')).toBeUndefined();
-    expect(agent('hv1').status().ports.some((p) => p.logicalPort === 'e22')).toBe(false);
+    expect(
+      agent('hv1')
+        .status()
+        .ports.some((p) => p.logicalPort === 'e22'),
+    ).toBe(false);
   });
 
   it('E23: a long logical port name gets the 15-character dummy interface name and the full iface-id', async () => {
-    await lspAdd(sandbox.central, 'a-very-long-logical-port-name', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
+    await lspAdd(sandbox.central, 'a-very-long-logical-port-name', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+    });
     const row = await waitIface('hv1', 'a-very-long-log', () => true, 'truncated name');
     expect(asStringMap(row['external_ids'])['iface-id']).toBe('a-very-long-logical-port-name');
     await waitPortBindingUp(sandbox.central, 'a-very-long-logical-port-name');
   });
 
   it('a provider parameter change that renames the interface replugs in one transaction (parameter change replugs, DESIGN §3.4)', async () => {
-    await lspAdd(sandbox.central, 'rp1', { switchName: 'lsw0', options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'named', 'vif-plug:named:name': 'rp-a' } });
+    await lspAdd(sandbox.central, 'rp1', {
+      switchName: 'lsw0',
+      options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'named', 'vif-plug:named:name': 'rp-a' },
+    });
     const a = await waitIface('hv1', 'rp-a', () => true, 'rp-a plugged');
     await waitPortBindingUp(sandbox.central, 'rp1');
-    await nb('lsp-set-options', 'rp1', 'requested-chassis=hv1', 'vif-plug-type=named', 'vif-plug:named:name=rp-b');
+    await nb(
+      'lsp-set-options',
+      'rp1',
+      'requested-chassis=hv1',
+      'vif-plug-type=named',
+      'vif-plug:named:name=rp-b',
+    );
     const b = await waitIface('hv1', 'rp-b', () => true, 'rp-b plugged');
     await waitIfaceGone('hv1', a['_uuid']);
     expect(asStringMap(b['external_ids'])).toMatchObject({ 'iface-id': 'rp1', 'ovn-plug-agent': 'named' });
-    await waitPortState('hv1', 'rp1', (p) => p.state === 'Bound' && p.interfaceName === 'rp-b', 'Bound on rp-b');
+    await waitPortState(
+      'hv1',
+      'rp1',
+      (p) => p.state === 'Bound' && p.interfaceName === 'rp-b',
+      'Bound on rp-b',
+    );
   });
 
   it('a provider that cannot answer keeps the existing interface untouched (DESIGN §3.4)', async () => {

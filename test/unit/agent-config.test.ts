@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine, parseDuration, resolveFromOpenVswitch, type Config } from '../../src/agent/config.js';
+import {
+  parseCommandLine,
+  parseDuration,
+  resolveFromOpenVswitch,
+  type Config,
+} from '../../src/agent/config.js';
 
 function ok(argv: string[], env: Record<string, string> = {}): Config {
   const result = parseCommandLine(argv, env);
@@ -129,12 +134,21 @@ describe('resolveFromOpenVswitch', () => {
         ['ovn-bridge', 'br-x'],
       ]),
     );
-    expect(result).toMatchObject({ ok: true, config: { ovnsbDb: ['tcp:127.0.0.1:6642'], chassis: 'hv1', integrationBridge: 'br-x' } });
+    expect(result).toMatchObject({
+      ok: true,
+      config: { ovnsbDb: ['tcp:127.0.0.1:6642'], chassis: 'hv1', integrationBridge: 'br-x' },
+    });
   });
 
   it('defaults the bridge to br-int and lets flags win', () => {
-    const result = resolveFromOpenVswitch(ok(['--chassis=mine', '--ovnsb-db=unix:/sb.sock']), new Map([['system-id', 'hv1']]));
-    expect(result).toMatchObject({ ok: true, config: { ovnsbDb: ['unix:/sb.sock'], chassis: 'mine', integrationBridge: 'br-int' } });
+    const result = resolveFromOpenVswitch(
+      ok(['--chassis=mine', '--ovnsb-db=unix:/sb.sock']),
+      new Map([['system-id', 'hv1']]),
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      config: { ovnsbDb: ['unix:/sb.sock'], chassis: 'mine', integrationBridge: 'br-int' },
+    });
   });
 
   it('names every missing or malformed external_ids value', () => {
@@ -164,8 +178,17 @@ describe('parseDuration', () => {
 
 describe('remove-kube-status command', () => {
   it('needs --all-nodes or --node-name', () => {
-    expect(errorsOf(['remove-kube-status'])).toEqual(['remove-kube-status needs --all-nodes or --node-name=NAME']);
-    expect(ok(['remove-kube-status', '--all-nodes'])).toMatchObject({ command: 'remove-kube-status', allNodes: true });
-    expect(ok(['remove-kube-status', '--node-name=dpu-1'])).toMatchObject({ command: 'remove-kube-status', allNodes: false, nodeName: 'dpu-1' });
+    expect(errorsOf(['remove-kube-status'])).toEqual([
+      'remove-kube-status needs --all-nodes or --node-name=NAME',
+    ]);
+    expect(ok(['remove-kube-status', '--all-nodes'])).toMatchObject({
+      command: 'remove-kube-status',
+      allNodes: true,
+    });
+    expect(ok(['remove-kube-status', '--node-name=dpu-1'])).toMatchObject({
+      command: 'remove-kube-status',
+      allNodes: false,
+      nodeName: 'dpu-1',
+    });
   });
 });

@@ -15,8 +15,28 @@ const status = (over: Partial<AgentStatus> = {}): AgentStatus => ({
     { type: 'representor', available: false, reason: 'devlink: No such file or directory' },
   ],
   ports: [
-    { logicalPort: 'lsp1', state: 'Bound', reason: 'Bound', message: 'bound', provider: 'dummy', interfaceName: 'lsp1', ofport: 3, firstSeenMs: 0, sinceMs: 1000, plugLatencyMs: 40, bindLatencyMs: 900 },
-    { logicalPort: 'lsp2', state: 'Pending', reason: 'RepresentorNotFound', message: 'no PF with MAC "00:53:00:00:00:42"', provider: 'representor', firstSeenMs: 0, sinceMs: 0 },
+    {
+      logicalPort: 'lsp1',
+      state: 'Bound',
+      reason: 'Bound',
+      message: 'bound',
+      provider: 'dummy',
+      interfaceName: 'lsp1',
+      ofport: 3,
+      firstSeenMs: 0,
+      sinceMs: 1000,
+      plugLatencyMs: 40,
+      bindLatencyMs: 900,
+    },
+    {
+      logicalPort: 'lsp2',
+      state: 'Pending',
+      reason: 'RepresentorNotFound',
+      message: 'no PF with MAC "00:53:00:00:00:42"',
+      provider: 'representor',
+      firstSeenMs: 0,
+      sinceMs: 0,
+    },
   ],
   generatedAtMs: 5000,
   ...over,
@@ -40,8 +60,15 @@ describe('HTTP endpoint', () => {
       {
         registry,
         status: current,
-        health: () => (healthy ? { ok: true, problems: [] } : { ok: false, problems: ['OVS DB monitor closed'] }),
-        providers: () => [{ type: 'dummy', available: true, items: [{ id: 'lsp1', name: 'lsp1', details: {}, logicalPort: 'lsp1' }] }],
+        health: () =>
+          healthy ? { ok: true, problems: [] } : { ok: false, problems: ['OVS DB monitor closed'] },
+        providers: () => [
+          {
+            type: 'dummy',
+            available: true,
+            items: [{ id: 'lsp1', name: 'lsp1', details: {}, logicalPort: 'lsp1' }],
+          },
+        ],
       },
     );
     return server;
@@ -55,7 +82,9 @@ describe('HTTP endpoint', () => {
     expect(text).toContain('ovn_plug_ports{state="Bound"} 1');
     expect(text).toContain('ovn_plug_ports{state="Pending"} 1');
     expect(text).toContain('ovn_plug_ports{state="Conflict"} 0');
-    expect(text).toContain('ovn_plug_port_info{logical_port="lsp1",interface="lsp1",provider="dummy",state="Bound"} 1');
+    expect(text).toContain(
+      'ovn_plug_port_info{logical_port="lsp1",interface="lsp1",provider="dummy",state="Bound"} 1',
+    );
     expect(text).toContain('ovn_plug_provider_available{provider="representor"} 0');
     expect(text).toContain('ovn_plug_db_connected{db="sb"} 1');
     expect(text).toContain('ovn_plug_ovs_transactions_total{outcome="success"} 1');
@@ -80,13 +109,18 @@ describe('HTTP endpoint', () => {
     expect(await health.text()).toContain('OVS DB monitor closed');
     expect((await fetch(`${url}/nope`)).status).toBe(404);
     expect((await fetch(`${url}/status`, { method: 'POST' })).status).toBe(405);
-    expect(await (await fetch(`${url}/providers`)).json()).toMatchObject([{ type: 'dummy', items: [{ logicalPort: 'lsp1' }] }]);
+    expect(await (await fetch(`${url}/providers`)).json()).toMatchObject([
+      { type: 'dummy', items: [{ logicalPort: 'lsp1' }] },
+    ]);
   });
 
   it('reports a busy port naming the address', async () => {
     const first = await start(() => status());
     await expect(
-      startHttpServer({ host: '127.0.0.1', port: first.port }, { registry: new Registry(), status, health: () => ({ ok: true, problems: [] }), providers: () => [] }),
+      startHttpServer(
+        { host: '127.0.0.1', port: first.port },
+        { registry: new Registry(), status, health: () => ({ ok: true, problems: [] }), providers: () => [] },
+      ),
     ).rejects.toThrow(`cannot listen on 127.0.0.1:${first.port}`);
   });
 });
@@ -98,7 +132,9 @@ describe('status table', () => {
     expect(lines[0]).toBe('chassis: hv1   bridge: br-int');
     expect(text).toContain('representor (unavailable: devlink: No such file or directory)');
     const header = lines.find((l) => l.startsWith('LOGICAL PORT'));
-    expect(header).toMatch(/^LOGICAL PORT\s+STATE\s+REASON\s+INTERFACE\s+OFPORT\s+PROVIDER\s+SINCE\s+BIND\s+MESSAGE$/);
+    expect(header).toMatch(
+      /^LOGICAL PORT\s+STATE\s+REASON\s+INTERFACE\s+OFPORT\s+PROVIDER\s+SINCE\s+BIND\s+MESSAGE$/,
+    );
     const row = lines.find((l) => l.startsWith('lsp1'));
     expect(row).toMatch(/^lsp1\s+Bound\s+Bound\s+lsp1\s+3\s+dummy\s+1m0s\s+0\.90s\s+bound$/);
     expect(lines.find((l) => l.startsWith('lsp2'))).toContain('no PF with MAC "00:53:00:00:00:42"');
@@ -107,7 +143,12 @@ describe('status table', () => {
 
   it('lists provider inventories with the logical port using each item', () => {
     const text = formatProvidersTable([
-      { type: 'representor', available: true, items: [{ id: 'c1/pf0/vf0', name: 'pf0vf0', details: { vfNum: 0 }, logicalPort: 'vm1' }], notes: ['SFs not enabled'] },
+      {
+        type: 'representor',
+        available: true,
+        items: [{ id: 'c1/pf0/vf0', name: 'pf0vf0', details: { vfNum: 0 }, logicalPort: 'vm1' }],
+        notes: ['SFs not enabled'],
+      },
       { type: 'dummy', available: true },
     ]);
     expect(text).toMatch(/c1\/pf0\/vf0\s+pf0vf0\s+vm1\s+vfNum=0/);

@@ -8,7 +8,13 @@ function recorder(): { logger: Logger; lines: { level: string; obj: object; msg?
     (obj: object, msg?: string): void => {
       lines.push({ level, obj, ...(msg === undefined ? {} : { msg }) });
     };
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  const logger: Logger = {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+  };
   return { logger, lines };
 }
 

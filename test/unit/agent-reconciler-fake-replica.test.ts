@@ -6,7 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseSchema, Replica, TransactionBuilder, type ClientEvents, type PreparedTransaction, type TxnOutcome } from '../../src/ovsdb/index.js';
+import {
+  parseSchema,
+  Replica,
+  TransactionBuilder,
+  type ClientEvents,
+  type PreparedTransaction,
+  type TxnOutcome,
+} from '../../src/ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
 import { noopLogger, Reconciler, type PortTransition } from '../../src/agent/index.js';
@@ -81,7 +88,14 @@ function world(ports: string[]) {
     Port_Binding: Object.fromEntries(
       ports.map((name, i) => [
         `00000000-0000-4000-8000-0000000000${String(i + 10)}`,
-        { initial: { logical_port: name, type: '', options: ['map', [['vif-plug-type', 'dummy']]], requested_chassis: ['uuid', CHASSIS] } },
+        {
+          initial: {
+            logical_port: name,
+            type: '',
+            options: ['map', [['vif-plug-type', 'dummy']]],
+            requested_chassis: ['uuid', CHASSIS],
+          },
+        },
       ]),
     ),
   });
@@ -95,7 +109,8 @@ function commit(ovs: FakeOvs, tx: PreparedTransaction, updateDelayMs?: number): 
   const portUpdates: Record<string, unknown> = {};
   const portUuids: string[] = [];
   let n = 0;
-  const uuidOf = (): string => `00000000-0000-4000-8000-${(0xa00000000000 + ++n + Math.floor(Math.random() * 1e6) * 1000).toString(16).padStart(12, '0')}`;
+  const uuidOf = (): string =>
+    `00000000-0000-4000-8000-${(0xa00000000000 + ++n + Math.floor(Math.random() * 1e6) * 1000).toString(16).padStart(12, '0')}`;
   const byName = new Map<string, string>();
   for (const ref of tx.inserts) {
     const uuid = uuidOf();
@@ -109,18 +124,29 @@ function commit(ovs: FakeOvs, tx: PreparedTransaction, updateDelayMs?: number): 
     if (op['table'] === 'Interface') ifaceUpdates[uuid] = { insert: row };
     if (op['table'] === 'Port') {
       const ifaces = row['interfaces'] as [string, unknown[]];
-      row['interfaces'] = ['set', (ifaces[1] as [string, string][]).map(([, name]) => ['uuid', byName.get(name) ?? ''])];
+      row['interfaces'] = [
+        'set',
+        (ifaces[1] as [string, string][]).map(([, name]) => ['uuid', byName.get(name) ?? '']),
+      ];
       portUpdates[uuid] = { insert: row };
       portUuids.push(uuid);
     }
   }
-  const update = { Interface: ifaceUpdates, Port: portUpdates, Bridge: { [BRIDGE]: { modify: { ports: ['set', portUuids.map((u) => ['uuid', u])] } } } };
+  const update = {
+    Interface: ifaceUpdates,
+    Port: portUpdates,
+    Bridge: { [BRIDGE]: { modify: { ports: ['set', portUuids.map((u) => ['uuid', u])] } } },
+  };
   if (updateDelayMs === undefined) ovs.apply(update);
   else setTimeout(() => ovs.apply(update), updateDelayMs);
   return { status: 'success', results: [], uuids, selected: new Map(), incremented: new Map() };
 }
 
-async function startReconciler(ovs: FakeOvs, sb: FakeReplica, onTransition?: (t: PortTransition) => void): Promise<Reconciler> {
+async function startReconciler(
+  ovs: FakeOvs,
+  sb: FakeReplica,
+  onTransition?: (t: PortTransition) => void,
+): Promise<Reconciler> {
   const registry = new ProviderRegistry();
   await registry.register(new DummyProvider());
   const reconciler = new Reconciler({
@@ -144,7 +170,9 @@ async function startReconciler(ovs: FakeOvs, sb: FakeReplica, onTransition?: (t:
 }
 
 function insertedNames(tx: PreparedTransaction): string[] {
-  return (tx.ops as Record<string, unknown>[]).filter((op) => op['op'] === 'insert' && op['table'] === 'Interface').map((op) => String((op['row'] as Record<string, unknown>)['name']));
+  return (tx.ops as Record<string, unknown>[])
+    .filter((op) => op['op'] === 'insert' && op['table'] === 'Interface')
+    .map((op) => String((op['row'] as Record<string, unknown>)['name']));
 }
 
 let running: Reconciler | undefined;
@@ -158,7 +186,9 @@ describe('Reconciler with scripted transaction outcomes', () => {
     const { ovs, sb } = world(['a', 'b']);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(running?.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']));
+    await vi.waitFor(() =>
+      expect(running?.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']),
+    );
     expect(ovs.sent).toHaveLength(1);
     const tx = ovs.sent[0];
     expect(insertedNames(tx!).sort()).toEqual(['a', 'b']);
@@ -215,20 +245,42 @@ describe('Reconciler with scripted transaction outcomes', () => {
   it('attributes an operation error to its port: Failed with the error verbatim, the others go on', async () => {
     const { ovs, sb } = world(['a', 'b']);
     ovs.outcomes.push((tx) => {
-      const index = (tx.ops as Record<string, unknown>[]).findIndex((op) => op['op'] === 'insert' && op['table'] === 'Interface' && (op['row'] as Record<string, unknown>)['name'] === 'b');
-      return { status: 'error', scope: 'op', opIndex: index, error: 'constraint violation', details: 'b is bad' };
+      const index = (tx.ops as Record<string, unknown>[]).findIndex(
+        (op) =>
+          op['op'] === 'insert' &&
+          op['table'] === 'Interface' &&
+          (op['row'] as Record<string, unknown>)['name'] === 'b',
+      );
+      return {
+        status: 'error',
+        scope: 'op',
+        opIndex: index,
+        error: 'constraint violation',
+        details: 'b is bad',
+      };
     });
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
     await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
     expect(insertedNames(ovs.sent[1]!)).toEqual(['a']);
-    await vi.waitFor(() => expect(running?.status().ports.find((p) => p.logicalPort === 'b')).toMatchObject({ state: 'Failed', reason: 'TransactionFailed', message: 'constraint violation: b is bad' }));
+    await vi.waitFor(() =>
+      expect(running?.status().ports.find((p) => p.logicalPort === 'b')).toMatchObject({
+        state: 'Failed',
+        reason: 'TransactionFailed',
+        message: 'constraint violation: b is bad',
+      }),
+    );
     expect(running.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Plugged');
   });
 
   it('retries the ports of a commit-time error one per transaction to find the culprit', async () => {
     const { ovs, sb } = world(['a', 'b']);
-    ovs.outcomes.push((tx) => ({ status: 'error', scope: 'commit', opIndex: tx.ops.length, error: 'referential integrity violation' }));
+    ovs.outcomes.push((tx) => ({
+      status: 'error',
+      scope: 'commit',
+      opIndex: tx.ops.length,
+      error: 'referential integrity violation',
+    }));
     ovs.outcomes.push((tx) => commit(ovs, tx));
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
@@ -236,7 +288,9 @@ describe('Reconciler with scripted transaction outcomes', () => {
     expect(insertedNames(ovs.sent[0]!).sort()).toEqual(['a', 'b']);
     expect(insertedNames(ovs.sent[1]!)).toHaveLength(1);
     expect(insertedNames(ovs.sent[2]!)).toHaveLength(1);
-    await vi.waitFor(() => expect(running?.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']));
+    await vi.waitFor(() =>
+      expect(running?.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']),
+    );
   });
 
   it('keeps at most one transaction in flight however many changes arrive', async () => {

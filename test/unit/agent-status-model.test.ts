@@ -9,18 +9,117 @@ const iface = (over: Partial<NonNullable<PortFacts['iface']>> = {}): NonNullable
 
 describe('derivePortState', () => {
   it.each<[string, PortFacts, string, string]>([
-    ['blocked keeps the planner state and reason', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'blocked', state: 'Pending', reason: 'ProviderUnavailable', message: 'provider "x" is not registered' } }, 'Pending', 'ProviderUnavailable'],
-    ['plug in flight is Plugging', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'inTransaction', operation: 'plug' } }, 'Plugging', 'TransactionInFlight'],
-    ['unplug in flight is Unplugging', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'inTransaction', operation: 'unplug' }, iface: iface({ ofport: 3 }) }, 'Unplugging', 'TransactionInFlight'],
-    ['transaction error is Failed', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'transactionFailed', message: 'constraint violation' } }, 'Failed', 'TransactionFailed'],
-    ['no interface yet is Pending', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' } }, 'Pending', 'Queued'],
-    ['no ofport yet is Plugged', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface() }, 'Plugged', 'WaitingForOfport'],
-    ['ofport without ovn-installed is Plugged', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface({ ofport: 5 }) }, 'Plugged', 'WaitingForOvnController'],
-    ['ofport and ovn-installed is Bound', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface({ ofport: 5, ovnInstalled: true }) }, 'Bound', 'Bound'],
-    ['ofport and Port_Binding.up is Bound', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface({ ofport: 5 }), portBindingUp: true }, 'Bound', 'Bound'],
-    ['ofport -1 is Failed', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface({ ofport: -1 }) }, 'Failed', 'NoOfport'],
-    ['Interface.error is Failed', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface({ ofport: -1, error: 'could not open network device lsp1 (No such device)' }) }, 'Failed', 'InterfaceError'],
-    ['held removal keeps the interface state', { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'removalHeld', untilMs: 0 }, iface: iface({ ofport: 5, ovnInstalled: true }) }, 'Bound', 'RemovalHeld'],
+    [
+      'blocked keeps the planner state and reason',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: {
+          kind: 'blocked',
+          state: 'Pending',
+          reason: 'ProviderUnavailable',
+          message: 'provider "x" is not registered',
+        },
+      },
+      'Pending',
+      'ProviderUnavailable',
+    ],
+    [
+      'plug in flight is Plugging',
+      { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'inTransaction', operation: 'plug' } },
+      'Plugging',
+      'TransactionInFlight',
+    ],
+    [
+      'unplug in flight is Unplugging',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'inTransaction', operation: 'unplug' },
+        iface: iface({ ofport: 3 }),
+      },
+      'Unplugging',
+      'TransactionInFlight',
+    ],
+    [
+      'transaction error is Failed',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'transactionFailed', message: 'constraint violation' },
+      },
+      'Failed',
+      'TransactionFailed',
+    ],
+    [
+      'no interface yet is Pending',
+      { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' } },
+      'Pending',
+      'Queued',
+    ],
+    [
+      'no ofport yet is Plugged',
+      { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface() },
+      'Plugged',
+      'WaitingForOfport',
+    ],
+    [
+      'ofport without ovn-installed is Plugged',
+      { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface({ ofport: 5 }) },
+      'Plugged',
+      'WaitingForOvnController',
+    ],
+    [
+      'ofport and ovn-installed is Bound',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'steady' },
+        iface: iface({ ofport: 5, ovnInstalled: true }),
+      },
+      'Bound',
+      'Bound',
+    ],
+    [
+      'ofport and Port_Binding.up is Bound',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'steady' },
+        iface: iface({ ofport: 5 }),
+        portBindingUp: true,
+      },
+      'Bound',
+      'Bound',
+    ],
+    [
+      'ofport -1 is Failed',
+      { logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface({ ofport: -1 }) },
+      'Failed',
+      'NoOfport',
+    ],
+    [
+      'Interface.error is Failed',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'steady' },
+        iface: iface({ ofport: -1, error: 'could not open network device lsp1 (No such device)' }),
+      },
+      'Failed',
+      'InterfaceError',
+    ],
+    [
+      'held removal keeps the interface state',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'removalHeld', untilMs: 0 },
+        iface: iface({ ofport: 5, ovnInstalled: true }),
+      },
+      'Bound',
+      'RemovalHeld',
+    ],
   ])('%s', (_name, facts, state, reason) => {
     const observed = derivePortState(facts);
     expect(observed.state).toBe(state);
@@ -29,7 +128,14 @@ describe('derivePortState', () => {
 
   it('quotes the interface error verbatim', () => {
     const error = 'could not open network device lsp1 (No such device)';
-    expect(derivePortState({ logicalPort: 'lsp1', provider: 'dummy', phase: { kind: 'steady' }, iface: iface({ error }) }).message).toBe(error);
+    expect(
+      derivePortState({
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'steady' },
+        iface: iface({ error }),
+      }).message,
+    ).toBe(error);
   });
 });
 
@@ -37,7 +143,13 @@ describe('PortStatusModel', () => {
   it('measures plug and bind latency from first sighting and keeps sinceMs while the state holds', () => {
     let now = 1000;
     const model = new PortStatusModel({ now: () => now });
-    const obs = (state: 'Pending' | 'Plugging' | 'Plugged' | 'Bound', reason: string = state) => ({ logicalPort: 'lsp1', provider: 'dummy', state, reason, message: reason });
+    const obs = (state: 'Pending' | 'Plugging' | 'Plugged' | 'Bound', reason: string = state) => ({
+      logicalPort: 'lsp1',
+      provider: 'dummy',
+      state,
+      reason,
+      message: reason,
+    });
 
     expect(model.update([obs('Pending')])).toMatchObject([{ logicalPort: 'lsp1', to: 'Pending' }]);
     now = 1100;
@@ -53,7 +165,12 @@ describe('PortStatusModel', () => {
     const bound = model.update([obs('Bound')]);
     expect(bound).toMatchObject([{ to: 'Bound', bindLatencyMs: 400 }]);
     expect(bound[0]?.plugLatencyMs).toBeUndefined();
-    expect(model.get('lsp1')).toMatchObject({ firstSeenMs: 1000, sinceMs: 1400, plugLatencyMs: 250, bindLatencyMs: 400 });
+    expect(model.get('lsp1')).toMatchObject({
+      firstSeenMs: 1000,
+      sinceMs: 1400,
+      plugLatencyMs: 250,
+      bindLatencyMs: 400,
+    });
     expect(model.update([obs('Bound')])).toEqual([]);
   });
 
@@ -62,7 +179,9 @@ describe('PortStatusModel', () => {
     const model = new PortStatusModel({ now: () => now });
     model.update([{ logicalPort: 'a', provider: 'dummy', state: 'Plugging', reason: 'x', message: 'x' }]);
     now = 70;
-    expect(model.update([{ logicalPort: 'a', provider: 'dummy', state: 'Bound', reason: 'Bound', message: 'm' }])).toMatchObject([{ plugLatencyMs: 70, bindLatencyMs: 70 }]);
+    expect(
+      model.update([{ logicalPort: 'a', provider: 'dummy', state: 'Bound', reason: 'Bound', message: 'm' }]),
+    ).toMatchObject([{ plugLatencyMs: 70, bindLatencyMs: 70 }]);
   });
 
   it('does not measure latency for ports already bound when first seen (agent restart)', () => {
@@ -70,7 +189,9 @@ describe('PortStatusModel', () => {
     const model = new PortStatusModel({ now: () => now });
     model.update([{ logicalPort: 'a', provider: 'dummy', state: 'Plugged', reason: 'x', message: 'x' }]);
     now = 50;
-    const t = model.update([{ logicalPort: 'a', provider: 'dummy', state: 'Bound', reason: 'Bound', message: 'm' }]);
+    const t = model.update([
+      { logicalPort: 'a', provider: 'dummy', state: 'Bound', reason: 'Bound', message: 'm' },
+    ]);
     expect(t[0]?.bindLatencyMs).toBeUndefined();
     expect(model.get('a')?.bindLatencyMs).toBeUndefined();
   });
@@ -82,7 +203,9 @@ describe('PortStatusModel', () => {
       { logicalPort: 'a', provider: 'dummy', state: 'Bound', reason: 'Bound', message: '' },
     ]);
     expect(model.ports().map((p) => p.logicalPort)).toEqual(['a', 'b']);
-    const t = model.update([{ logicalPort: 'a', provider: 'dummy', state: 'Bound', reason: 'Bound', message: '' }]);
+    const t = model.update([
+      { logicalPort: 'a', provider: 'dummy', state: 'Bound', reason: 'Bound', message: '' },
+    ]);
     expect(t).toMatchObject([{ logicalPort: 'b', from: 'Bound' }]);
     expect(t[0]?.to).toBeUndefined();
     expect(model.get('b')).toBeUndefined();

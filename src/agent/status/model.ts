@@ -30,7 +30,12 @@ export interface InterfaceFacts {
 /** The reconciler's view of one port in one round. */
 export type PortPhase =
   /** The planner blocked the port (provider not ready, conflict…); nothing was changed. */
-  | { readonly kind: 'blocked'; readonly state: 'Pending' | 'Failed' | 'Conflict'; readonly reason: string; readonly message: string }
+  | {
+      readonly kind: 'blocked';
+      readonly state: 'Pending' | 'Failed' | 'Conflict';
+      readonly reason: string;
+      readonly message: string;
+    }
   /** A transaction that plugs/updates (plug) or removes (unplug) it is in flight. */
   | { readonly kind: 'inTransaction'; readonly operation: 'plug' | 'unplug' }
   /** The last transaction for it failed; `message` is the server's error, verbatim. */
@@ -78,7 +83,12 @@ export function derivePortState(facts: PortFacts): PortObservation {
     case 'inTransaction':
       return phase.operation === 'plug'
         ? { ...base, state: 'Plugging', reason: 'TransactionInFlight', message: 'OVS transaction in flight' }
-        : { ...base, state: 'Unplugging', reason: 'TransactionInFlight', message: 'OVS transaction removing the interface in flight' };
+        : {
+            ...base,
+            state: 'Unplugging',
+            reason: 'TransactionInFlight',
+            message: 'OVS transaction removing the interface in flight',
+          };
     case 'transactionFailed':
       return { ...base, state: 'Failed', reason: 'TransactionFailed', message: phase.message };
     case 'steady':
@@ -98,7 +108,8 @@ export function derivePortState(facts: PortFacts): PortObservation {
         ...base,
         state: fromIface.state,
         reason: 'AwaitingSync',
-        message: 'not wanted by the replicas so far; no removal before both databases completed their initial sync',
+        message:
+          'not wanted by the replicas so far; no removal before both databases completed their initial sync',
       };
     }
   }
@@ -113,15 +124,31 @@ function stateFromInterface(facts: PortFacts): { state: PortState; reason: strin
     return { state: 'Failed', reason: 'InterfaceError', message: iface.error };
   }
   if (iface.ofport === -1) {
-    return { state: 'Failed', reason: 'NoOfport', message: `ovs-vswitchd could not open interface "${iface.name}" (ofport -1)` };
+    return {
+      state: 'Failed',
+      reason: 'NoOfport',
+      message: `ovs-vswitchd could not open interface "${iface.name}" (ofport -1)`,
+    };
   }
   if (iface.ofport === undefined || iface.ofport <= 0) {
-    return { state: 'Plugged', reason: 'WaitingForOfport', message: `interface "${iface.name}" committed, waiting for ovs-vswitchd to assign an ofport` };
+    return {
+      state: 'Plugged',
+      reason: 'WaitingForOfport',
+      message: `interface "${iface.name}" committed, waiting for ovs-vswitchd to assign an ofport`,
+    };
   }
   if (iface.ovnInstalled || facts.portBindingUp === true) {
-    return { state: 'Bound', reason: 'Bound', message: `interface "${iface.name}" (ofport ${iface.ofport}) is bound by ovn-controller` };
+    return {
+      state: 'Bound',
+      reason: 'Bound',
+      message: `interface "${iface.name}" (ofport ${iface.ofport}) is bound by ovn-controller`,
+    };
   }
-  return { state: 'Plugged', reason: 'WaitingForOvnController', message: `interface "${iface.name}" has ofport ${iface.ofport}; waiting for ovn-controller to bind it` };
+  return {
+    state: 'Plugged',
+    reason: 'WaitingForOvnController',
+    message: `interface "${iface.name}" has ofport ${iface.ofport}; waiting for ovn-controller to bind it`,
+  };
 }
 
 /** A change of one port's state, handed to sinks (logs, metrics, events). */
@@ -226,7 +253,9 @@ export class PortStatusModel {
 
   /** Current statuses, sorted by logical port name. */
   ports(): PortStatus[] {
-    return [...this.#ports.values()].map((t) => t.status).sort((a, b) => (a.logicalPort < b.logicalPort ? -1 : a.logicalPort > b.logicalPort ? 1 : 0));
+    return [...this.#ports.values()]
+      .map((t) => t.status)
+      .sort((a, b) => (a.logicalPort < b.logicalPort ? -1 : a.logicalPort > b.logicalPort ? 1 : 0));
   }
 
   get(logicalPort: string): PortStatus | undefined {
@@ -234,7 +263,12 @@ export class PortStatusModel {
   }
 }
 
-function buildStatus(obs: PortObservation, firstSeenMs: number, sinceMs: number, latencies: { plug?: number; bind?: number } | undefined): PortStatus {
+function buildStatus(
+  obs: PortObservation,
+  firstSeenMs: number,
+  sinceMs: number,
+  latencies: { plug?: number; bind?: number } | undefined,
+): PortStatus {
   return Object.freeze({
     logicalPort: obs.logicalPort,
     state: obs.state,

@@ -7,14 +7,18 @@ import type { AgentStatus, DbStatus, ProviderInventoryReport } from './types.js'
 /** Renders `/status` as a header and one row per port, like `kubectl get -o wide`. */
 export function formatStatusTable(status: AgentStatus, nowMs: number): string {
   const lines: string[] = [];
-  lines.push(`chassis: ${status.chassis ?? '(unknown)'}   bridge: ${status.integrationBridge}${status.nodeName === undefined ? '' : `   node: ${status.nodeName}`}`);
+  lines.push(
+    `chassis: ${status.chassis ?? '(unknown)'}   bridge: ${status.integrationBridge}${status.nodeName === undefined ? '' : `   node: ${status.nodeName}`}`,
+  );
   lines.push(`southbound: ${formatDb(status.sb)}`);
   lines.push(`ovs:        ${formatDb(status.ovs)}`);
   lines.push(
     `providers:  ${status.providers.length === 0 ? '(none)' : status.providers.map((p) => (p.available ? p.type : `${p.type} (unavailable: ${p.reason ?? 'unknown'})`)).join(', ')}`,
   );
   if (status.heldRemovals !== undefined) {
-    lines.push(`removal held: ${status.heldRemovals.count} port(s) until ${new Date(status.heldRemovals.untilMs).toISOString()} (mass-removal guard)`);
+    lines.push(
+      `removal held: ${status.heldRemovals.count} port(s) until ${new Date(status.heldRemovals.untilMs).toISOString()} (mass-removal guard)`,
+    );
   }
   lines.push('');
   if (status.ports.length === 0) {
@@ -32,7 +36,12 @@ export function formatStatusTable(status: AgentStatus, nowMs: number): string {
     p.bindLatencyMs === undefined ? '-' : `${(p.bindLatencyMs / 1000).toFixed(2)}s`,
     p.message,
   ]);
-  lines.push(...alignColumns([['LOGICAL PORT', 'STATE', 'REASON', 'INTERFACE', 'OFPORT', 'PROVIDER', 'SINCE', 'BIND', 'MESSAGE'], ...rows]));
+  lines.push(
+    ...alignColumns([
+      ['LOGICAL PORT', 'STATE', 'REASON', 'INTERFACE', 'OFPORT', 'PROVIDER', 'SINCE', 'BIND', 'MESSAGE'],
+      ...rows,
+    ]),
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -40,10 +49,13 @@ export function formatStatusTable(status: AgentStatus, nowMs: number): string {
 export function formatProvidersTable(reports: readonly ProviderInventoryReport[]): string {
   const lines: string[] = [];
   for (const report of reports) {
-    lines.push(`${report.type}: ${report.available ? 'available' : `unavailable (${report.reason ?? 'unknown reason'})`}`);
+    lines.push(
+      `${report.type}: ${report.available ? 'available' : `unavailable (${report.reason ?? 'unknown reason'})`}`,
+    );
     if (report.error !== undefined) lines.push(`  inventory failed: ${report.error}`);
     if (report.items === undefined) {
-      if (report.error === undefined) lines.push('  (no inventory: the provider does not list what it can plug)');
+      if (report.error === undefined)
+        lines.push('  (no inventory: the provider does not list what it can plug)');
     } else if (report.items.length === 0) {
       lines.push('  (nothing to plug)');
     } else {
