@@ -542,9 +542,10 @@ export class Reconciler {
       plug: new Set(parts.filter((p) => p.kind !== 'remove').map((p) => p.logicalPort)),
       unplug: new Set(parts.filter((p) => p.kind === 'remove').map((p) => p.logicalPort)),
     };
+    // Send first (the request leaves synchronously), then report: status sinks never delay a plug.
+    this.#inFlightPromise = this.#transact(plan, parts, removes);
     this.#publish(this.#factsWithInFlight(facts), now);
     this.#o.metrics?.observeReconcile(performance.now() - started);
-    this.#inFlightPromise = this.#transact(plan, parts, removes);
   }
 
   /**
