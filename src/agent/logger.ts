@@ -23,6 +23,8 @@ export const noopLogger: Logger = {
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
 
+const PRUNE_AT = 10_000;
+
 /**
  * Logs a message at most once per `intervalMs` per key; the next line after a quiet period
  * carries `suppressed: n`, the number of repeats that were dropped in between.
@@ -44,8 +46,19 @@ export class RateLimitedLog {
       return;
     }
     const suppressed = last?.suppressed ?? 0;
+    if (this.#last.size >= PRUNE_AT) this.#prune(now);
     this.#last.set(key, { atMs: now, suppressed: 0 });
     this.logger[level](suppressed > 0 ? { ...fields, suppressed } : fields, msg);
+  }
+
+  /** How many keys are remembered (bounded under churn). */
+  get trackedKeys(): number {
+    return this.#last.size;
+  }
+
+  /** Keys are per port: drop the quiet ones so that port churn cannot grow the table forever. */
+  #prune(now: number): void {
+    for (const [key, entry] of this.#last) if (now - entry.atMs >= this.intervalMs) this.#last.delete(key);
   }
 
   /** Forgets a key so that its next occurrence logs at once (e.g. after the condition cleared). */

@@ -45,3 +45,21 @@ describe('RateLimitedLog', () => {
     expect(lines).toHaveLength(2);
   });
 });
+
+describe('RateLimitedLog under port churn', () => {
+  it('forgets quiet keys so that unique keys cannot grow it without bound', () => {
+    let now = 0;
+    const { logger, lines } = recorder();
+    const log = new RateLimitedLog(logger, () => now, 1_000);
+    for (let i = 0; i < 30_000; i++) {
+      now += 1;
+      log.log('warn', `failed:port${i}`, {}, 'port failed');
+    }
+    expect(lines).toHaveLength(30_000);
+    expect(log.trackedKeys).toBeLessThanOrEqual(10_000);
+    // A key seen long ago logs again at once; a recent one is still limited.
+    log.log('warn', 'failed:port0', {}, 'port failed');
+    log.log('warn', 'failed:port29999', {}, 'port failed');
+    expect(lines).toHaveLength(30_001);
+  });
+});
