@@ -12,6 +12,9 @@
  * - rss10k_mb: resident set of the agent process (from its own /metrics) once it has plugged
  *   10,000 ports into an OVS DB without ovs-vswitchd (the rows are real, the datapath is not).
  *
+ * Options: `--only=rss`, `--only=churn` (10 × 1,000 plug/unplug, heap and RSS per round),
+ * `--agent-node-flag=FLAG` (repeatable; `none` for Node's defaults).
+ *
  * The agent runs as a child process on compiled JavaScript (`node <build>/src/agent/cli.js`), as in
  * production.
  * The last line is exactly:
@@ -359,6 +362,76 @@ function measurePlanner(): { steadyMs: number; createMs: number } {
   return { steadyMs, createMs };
 }
 
+/**
+ * `--only=churn`: 10 rounds of plugging and unplugging 1,000 ports (10,000 plug/unplug in all,
+ * DESIGN §5), printing the agent's heap and RSS after each round: they must level off, not grow.
+ * SB from real northd, OVS DB without vswitchd (as for the RSS figure); mass-removal grace 0.
+ */
+async function measureChurn(): Promise<void> {
+  const central = await startOvnCentral();
+  const ovsDb = await startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'ovs-churn', remotes: ['punix'] });
+  let agent: AgentProcess | undefined;
+  const probe = new Probe(central);
+  try {
+    await central.sbctl('chassis-add', 'hv1', 'geneve', '127.0.0.1');
+    await ovsDb.transact([
+      { op: 'insert', table: 'Bridge', row: { name: 'br-int' }, 'uuid-name': 'br' },
+      {
+        op: 'insert',
+        table: 'Open_vSwitch',
+        row: {
+          bridges: ['named-uuid', 'br'],
+          external_ids: [
+            'map',
+            [
+              ['system-id', 'hv1'],
+              ['ovn-remote', central.sbRemote],
+              ['ovn-bridge', 'br-int'],
+            ],
+          ],
+        },
+      },
+    ]);
+    await probe.start();
+    agent = await startAgentProcess(ovsDb.unixRemote ?? ovsDb.remote, ['--mass-removal-grace=0']);
+    const url = agent.url;
+    const portCount = async (): Promise<number> =>
+      ((await (await fetch(`${url}/status`)).json()) as { ports: { state: string }[] }).ports.filter(
+        (p) => p.state === 'Plugged',
+      ).length;
+    const gauge = async (name: string): Promise<number> => {
+      const match = new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${url}/metrics`)).text());
+      return match === null ? Number.NaN : Number(match[1]) / (1024 * 1024);
+    };
+    for (let round = 1; round <= 10; round++) {
+      const names = Array.from({ length: 1000 }, (_, i) => `c${round}-${i}`);
+      await probe.addPorts(names, 'hv1');
+      await waitUntil(async () => (await portCount()) === names.length, {
+        description: `round ${round}: plugged`,
+        timeoutMs: 120_000,
+        maxIntervalMs: 200,
+      });
+      const outcome = await probe.nb.transact((tx) => {
+        tx.update('Logical_Switch', [where('name', '==', 'bench')], { ports: [] });
+      });
+      if (outcome.status !== 'success') throw new Error(`unplug round failed: ${JSON.stringify(outcome)}`);
+      await waitUntil(async () => (await portCount()) === 0, {
+        description: `round ${round}: unplugged`,
+        timeoutMs: 120_000,
+        maxIntervalMs: 200,
+      });
+      log(
+        `churn round ${round}: ${round * 1000} plugged+unplugged, heap used ${(await gauge('ovn_plug_nodejs_heap_size_used_bytes')).toFixed(1)} MB, RSS ${(await gauge('ovn_plug_process_resident_memory_bytes')).toFixed(1)} MB`,
+      );
+    }
+  } finally {
+    await probe.close();
+    await agent?.stop();
+    await ovsDb.stop();
+    await central.stop();
+  }
+}
+
 /** Agent RSS with SCALE plugged ports: SB from real northd, OVS DB without vswitchd. */
 async function measureRss(): Promise<number> {
   const central = await startOvnCentral();
@@ -429,6 +502,10 @@ async function measureRss(): Promise<number> {
 async function main(): Promise<void> {
   agentEntry = [await compileAgent()];
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  if (only === 'churn') {
+    await measureChurn();
+    return;
+  }
   if (only === 'rss') {
     log(`agent RSS with ${SCALE} plugged ports: ${(await measureRss()).toFixed(1)} MB`);
     return;
