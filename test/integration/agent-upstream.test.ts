@@ -435,6 +435,31 @@ describe('upstream observations (§2.6) with the agent', () => {
     uuid = (await waitIface('hv1', 'e1', () => true, 'back on hv1'))['_uuid'];
   });
 
+  it('E10: requested-chassis given as the chassis hostname is resolved by northd and keeps the port here', async () => {
+    await node('hv1').ovs.vsctl('set', 'Open_vSwitch', '.', 'external_ids:hostname=hv1-host');
+    await waitUntil(
+      async () =>
+        (
+          await sandbox.central.sbctl('--bare', '--columns=hostname', 'find', 'Chassis', 'name=hv1')
+        ).trim() === 'hv1-host',
+      {
+        description: 'Chassis hv1 hostname hv1-host',
+      },
+    );
+    await nb(
+      'lsp-set-options',
+      'e1',
+      'requested-chassis=hv1-host',
+      'vif-plug-type=dummy',
+      'vif-plug-mtu-request=450',
+    );
+    const row = await waitIface('hv1', 'e1', (r) => mtuOf(r) === 450, 'mtu 450 applied');
+    expect(row['_uuid']).toBe(uuid);
+    await nb('lsp-set-options', 'e1', ...plugOptions);
+    await waitIface('hv1', 'e1', (r) => mtuOf(r) === undefined, 'mtu cleared');
+    await node('hv1').ovs.vsctl('set', 'Open_vSwitch', '.', 'external_ids:hostname=hv1');
+  });
+
   it('E6b: an interface that lost its iface-id is not ours: Conflict, no failing transactions', async () => {
     await node('hv1').ovs.vsctl('remove', 'Interface', 'e1', 'external_ids', 'iface-id');
     const status = await waitPortState('hv1', 'e1', (p) => p.state === 'Conflict', 'Conflict');
@@ -575,6 +600,13 @@ describe('upstream observations (§2.6) with the agent', () => {
         .status()
         .ports.some((p) => p.logicalPort === 'e22'),
     ).toBe(false);
+    const metrics = await (await fetch(`${agent('hv1').url ?? ''}/metrics`)).text();
+    expect(metrics).toContain(
+      'ovn_plug_provider_errors_total{provider="nosuch",reason="ProviderNotFound"} 1',
+    );
+    expect(metrics).toContain(
+      'ovn_plug_port_info{logical_port="e21",interface="",provider="nosuch",state="Pending"} 1',
+    );
   });
 
   it('E23: a long logical port name gets the 15-character dummy interface name and the full iface-id', async () => {
