@@ -531,20 +531,17 @@ export class Reconciler {
     }
 
     const parts = this.#selectParts(plan, removes, now);
+    if (parts.length > 0) {
+      this.#inFlight = {
+        plug: new Set(parts.filter((p) => p.kind !== 'remove').map((p) => p.logicalPort)),
+        unplug: new Set(parts.filter((p) => p.kind === 'remove').map((p) => p.logicalPort)),
+      };
+      // Send first (the request leaves synchronously), then report: status never delays a plug.
+      this.#inFlightPromise = this.#transact(plan, parts, removes);
+    }
     const facts = this.#factsFromPlan(plan, heldPorts, parts);
     this.#lastFacts = facts;
-    if (parts.length === 0) {
-      this.#publish(facts, now);
-      this.#o.metrics?.observeReconcile(performance.now() - started);
-      return;
-    }
-    this.#inFlight = {
-      plug: new Set(parts.filter((p) => p.kind !== 'remove').map((p) => p.logicalPort)),
-      unplug: new Set(parts.filter((p) => p.kind === 'remove').map((p) => p.logicalPort)),
-    };
-    // Send first (the request leaves synchronously), then report: status sinks never delay a plug.
-    this.#inFlightPromise = this.#transact(plan, parts, removes);
-    this.#publish(this.#factsWithInFlight(facts), now);
+    this.#publish(parts.length > 0 ? this.#factsWithInFlight(facts) : facts, now);
     this.#o.metrics?.observeReconcile(performance.now() - started);
   }
 
