@@ -5,32 +5,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOvsdbServer, useHarness, VSWITCH_SCHEMA, waitUntil } from '../harness/index.js';
-import { OvsdbClient, RpcConnection, mutation, parseRemote, where } from '../../src/ovsdb/index.js';
-import type { ClientState, OvsdbClientOptions, Row, TransactionBuilder } from '../../src/ovsdb/index.js';
+import { VSWITCH_SCHEMA, waitUntil } from '../harness/index.js';
+import { useStandaloneVswitch } from './support/ovsdb-setup.js';
+import { RpcConnection, mutation, parseRemote, where } from '../../src/ovsdb/index.js';
+import type { ClientState, OvsdbClient, Row, TransactionBuilder } from '../../src/ovsdb/index.js';
 
-const hooks = { beforeAll, afterAll };
-const server = useHarness(hooks, () =>
-  startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'mon', remotes: ['punix', 'ptcp'] }),
-);
-
-const clients: OvsdbClient[] = [];
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
+const { server, client } = useStandaloneVswitch({ beforeAll, afterAll }, 'mon', {
+  tables: { Open_vSwitch: {}, Bridge: {} },
+  backoff: { minMs: 100, maxMs: 500 },
 });
-
-function client(extra: Partial<OvsdbClientOptions> = {}): OvsdbClient {
-  const c = new OvsdbClient({
-    remotes: server().unixRemote as string,
-    database: 'Open_vSwitch',
-    tables: { Open_vSwitch: {}, Bridge: {} },
-    backoff: { minMs: 100, maxMs: 500 },
-    ...extra,
-  });
-  clients.push(c);
-  c.start();
-  return c;
-}
 
 const BRIDGES = ['brA', 'brB', 'brU', 'brV'];
 
@@ -122,12 +105,7 @@ describe('conditional monitoring', () => {
 
 describe('transactions', () => {
   it('refuses to transact before monitoring (G3)', async () => {
-    const c = new OvsdbClient({
-      remotes: server().unixRemote as string,
-      database: 'Open_vSwitch',
-      tables: { Bridge: {} },
-    });
-    clients.push(c);
+    const c = client({ tables: { Bridge: {} } }, { start: false });
     expect(await c.transact((tx) => void tx.comment('x'))).toEqual({
       status: 'tryAgain',
       reason: 'not-monitoring',
@@ -267,20 +245,22 @@ describe('values end to end', () => {
   });
 });
 
+/** Keeps a transaction outstanding for a minute: no Bridge is ever named "never". */
+const waitAMinute = (tx: TransactionBuilder): void =>
+  tx.wait('Bridge', [where('name', '==', 'never')], {
+    columns: ['name'],
+    until: '==',
+    rows: [{ name: 'never' }],
+    timeoutMs: 60_000,
+  });
+
 describe('server restart and schema conversion', () => {
   it('reports a transaction in flight when the server dies as unknown, then resyncs after restart (G3)', async () => {
     const c = client();
     await c.ready();
     const states: ClientState[] = [];
     c.on('state', (s) => states.push(s));
-    const blocking = c.transact((tx) =>
-      tx.wait('Bridge', [where('name', '==', 'never')], {
-        columns: ['name'],
-        until: '==',
-        rows: [{ name: 'never' }],
-        timeoutMs: 60_000,
-      }),
-    );
+    const blocking = c.transact(waitAMinute);
     await new Promise((r) => setTimeout(r, 100));
     await server().kill9();
     expect(await blocking).toEqual({ status: 'unknown', reason: 'disconnected' });
@@ -303,14 +283,7 @@ describe('server restart and schema conversion', () => {
     unaware.on('state', (s) => unawareStates.push(s));
     const warnings: string[] = [];
     aware.on('warning', (w) => warnings.push(w));
-    const pending = aware.transact((tx) =>
-      tx.wait('Bridge', [where('name', '==', 'never')], {
-        columns: ['name'],
-        until: '==',
-        rows: [{ name: 'never' }],
-        timeoutMs: 60_000,
-      }),
-    );
+    const pending = aware.transact(waitAMinute);
     const schema = JSON.parse(await readFile(VSWITCH_SCHEMA, 'utf8')) as {
       version: string;
       tables: Record<string, { columns: Record<string, unknown> }>;

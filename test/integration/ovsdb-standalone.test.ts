@@ -3,9 +3,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOvsdbServer, useHarness, VSWITCH_SCHEMA } from '../harness/index.js';
+import { VSWITCH_SCHEMA } from '../harness/index.js';
+import { useStandaloneVswitch, vswitchRootUuid } from './support/ovsdb-setup.js';
 import {
-  OvsdbClient,
   OvsdbRpcError,
   RpcConnection,
   mutation,
@@ -13,40 +13,9 @@ import {
   where,
   ZERO_UUID,
 } from '../../src/ovsdb/index.js';
-import type { ChangeBatch, OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
+import type { ChangeBatch, Row } from '../../src/ovsdb/index.js';
 
-const hooks = { beforeAll, afterAll };
-const server = useHarness(hooks, () =>
-  startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'ovs', remotes: ['punix', 'ptcp'] }),
-);
-
-const clients: OvsdbClient[] = [];
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-});
-
-function client(extra: Partial<OvsdbClientOptions> = {}): OvsdbClient {
-  const c = new OvsdbClient({
-    remotes: server().unixRemote as string,
-    database: 'Open_vSwitch',
-    tables: { Open_vSwitch: {}, Bridge: {}, Port: {}, Interface: {} },
-    ...extra,
-  });
-  clients.push(c);
-  c.start();
-  return c;
-}
-
-async function rootUuid(c: OvsdbClient): Promise<string> {
-  await c.ready();
-  const root = c.table('Open_vSwitch').all()[0];
-  if (root !== undefined) return root._uuid;
-  const outcome = await c.transact((tx) => {
-    tx.insert('Open_vSwitch', {});
-  });
-  expect(outcome.status).toBe('success');
-  return (c.table('Open_vSwitch').all()[0] as Row)._uuid;
-}
+const { server, client } = useStandaloneVswitch({ beforeAll, afterAll }, 'ovs');
 
 describe('OvsdbClient on a standalone server', () => {
   it('syncs over unix and reports found=false with the zero last id (D4)', async () => {
@@ -60,7 +29,7 @@ describe('OvsdbClient on a standalone server', () => {
 
   it('sees its own insert in the replica when transact resolves, in one batch with resolved references (D7, D8, G8)', async () => {
     const c = client();
-    const root = await rootUuid(c);
+    const root = await vswitchRootUuid(c);
     const batches: ChangeBatch[] = [];
     c.on('change', (b) => batches.push(b));
     const outcome = await c.transact((tx) => {
@@ -86,7 +55,7 @@ describe('OvsdbClient on a standalone server', () => {
 
   it('round-trips braces, quotes and backslashes in strings over tcp (A2)', async () => {
     const c = client({ remotes: server().tcpRemote as string });
-    const root = await rootUuid(c);
+    const root = await vswitchRootUuid(c);
     const tricky = '}{][\\"\\\\';
     const outcome = await c.transact((tx) => {
       tx.mutate('Open_vSwitch', root, [mutation('external_ids', 'insert', new Map([['k', tricky]]))]);
@@ -100,7 +69,7 @@ describe('OvsdbClient on a standalone server', () => {
 
   it('reports commit errors at index ops.length and op errors at their index (G1)', async () => {
     const c = client();
-    await rootUuid(c);
+    await vswitchRootUuid(c);
     const refError = await c.transact((tx) => {
       tx.insert('Port', { name: 'dangling', interfaces: ['00000000-0000-4000-8000-000000000001'] });
     });
@@ -134,13 +103,7 @@ describe('OvsdbClient on a standalone server', () => {
     bridge.columns['client_only_column'] = { type: 'string' };
     schema.tables['Client_Only_Table'] = { columns: { name: { type: 'string' } } };
     const warnings: string[] = [];
-    const c = new OvsdbClient({
-      remotes: server().unixRemote as string,
-      database: 'Open_vSwitch',
-      schema,
-      tables: { Bridge: {}, Client_Only_Table: {} },
-    });
-    clients.push(c);
+    const c = client({ schema, tables: { Bridge: {}, Client_Only_Table: {} } }, { start: false });
     c.on('warning', (w) => warnings.push(w));
     c.start();
     await c.ready();
@@ -153,13 +116,15 @@ describe('OvsdbClient on a standalone server', () => {
     expect(c.table('Client_Only_Table').size).toBe(0);
 
     // E6: a clause on the missing column is dropped (with a warning); the others still apply.
-    const conditional = new OvsdbClient({
-      remotes: server().unixRemote as string,
-      database: 'Open_vSwitch',
-      schema,
-      tables: { Bridge: { where: [where('client_only_column', '==', 'x'), where('name', '==', 'br-own')] } },
-    });
-    clients.push(conditional);
+    const conditional = client(
+      {
+        schema,
+        tables: {
+          Bridge: { where: [where('client_only_column', '==', 'x'), where('name', '==', 'br-own')] },
+        },
+      },
+      { start: false },
+    );
     const condWarnings: string[] = [];
     conditional.on('warning', (w) => condWarnings.push(w));
     conditional.start();

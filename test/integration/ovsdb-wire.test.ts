@@ -5,49 +5,23 @@
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOvsdbServer, useHarness, VSWITCH_SCHEMA, waitUntil } from '../harness/index.js';
+import { waitUntil } from '../harness/index.js';
+import { useStandaloneVswitch, vswitchRootUuid } from './support/ovsdb-setup.js';
 import {
   ConnectionClosedError,
   JsonStreamFramer,
-  OvsdbClient,
   RpcCanceledError,
   RpcConnection,
   RpcTimeoutError,
   mutation,
   parseRemote,
 } from '../../src/ovsdb/index.js';
-import type { OvsdbClientOptions, Row } from '../../src/ovsdb/index.js';
+import type { OvsdbClient, Row } from '../../src/ovsdb/index.js';
 
-const hooks = { beforeAll, afterAll };
-const server = useHarness(hooks, () =>
-  startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'wire', remotes: ['punix', 'ptcp'] }),
-);
-
-const clients: OvsdbClient[] = [];
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-});
-
-function client(extra: Partial<OvsdbClientOptions> = {}): OvsdbClient {
-  const c = new OvsdbClient({
-    remotes: server().unixRemote as string,
-    database: 'Open_vSwitch',
-    tables: { Open_vSwitch: {}, Bridge: {}, Port: {}, Interface: {} },
-    ...extra,
-  });
-  clients.push(c);
-  c.start();
-  return c;
-}
+const { server, client } = useStandaloneVswitch({ beforeAll, afterAll }, 'wire');
 
 async function bridgeWithRoot(c: OvsdbClient, name: string): Promise<{ root: string; bridge: string }> {
-  await c.ready();
-  let root = c.table('Open_vSwitch').all()[0]?._uuid;
-  if (root === undefined) {
-    expect((await c.transact((tx) => void tx.insert('Open_vSwitch', {}))).status).toBe('success');
-    root = (c.table('Open_vSwitch').all()[0] as Row)._uuid;
-  }
-  const rootUuid = root;
+  const rootUuid = await vswitchRootUuid(c);
   const outcome = await c.transact((tx) => {
     const br = tx.insert('Bridge', { name });
     tx.mutate('Open_vSwitch', rootUuid, [mutation('bridges', 'insert', [br])]);
@@ -55,6 +29,22 @@ async function bridgeWithRoot(c: OvsdbClient, name: string): Promise<{ root: str
   expect(outcome.status).toBe('success');
   const bridge = c.table('Bridge').find((r) => r['name'] === name)[0] as Row;
   return { root: rootUuid, bridge: bridge._uuid };
+}
+
+/**
+ * A `wait` operation that blocks the transaction until `timeout` ms pass (no Bridge is ever named
+ * "never"), to keep a request outstanding.
+ */
+function neverSatisfiedWait(timeout: number): object {
+  return {
+    op: 'wait',
+    table: 'Bridge',
+    where: [['name', '==', 'never']],
+    columns: ['name'],
+    until: '==',
+    rows: [{ name: 'never' }],
+    timeout,
+  };
 }
 
 /** Sends raw bytes and collects framed replies until `count` values arrived. */
@@ -155,15 +145,7 @@ describe('JSON-RPC connection', () => {
     } finally {
       conn.close();
     }
-    const blocking = {
-      op: 'wait',
-      table: 'Bridge',
-      where: [['name', '==', 'never']],
-      columns: ['name'],
-      until: '==',
-      rows: [{ name: 'never' }],
-      timeout: 60_000,
-    };
+    const blocking = neverSatisfiedWait(60_000);
     const [reply] = await rawExchange(
       server().unixRemote as string,
       JSON.stringify({ id: 7, method: 'transact', params: ['Open_vSwitch', blocking] }) +
@@ -216,15 +198,7 @@ describe('JSON-RPC connection', () => {
   });
 
   it('completes a canceled request locally, on plain and change-aware connections (B4)', async () => {
-    const blocking = {
-      op: 'wait',
-      table: 'Bridge',
-      where: [['name', '==', 'never']],
-      columns: ['name'],
-      until: '==',
-      rows: [{ name: 'never' }],
-      timeout: 60_000,
-    };
+    const blocking = neverSatisfiedWait(60_000);
     for (const changeAware of [false, true]) {
       const conn = await RpcConnection.open(parseRemote(server().unixRemote as string));
       if (changeAware) await conn.request('set_db_change_aware', [true]);
@@ -243,15 +217,7 @@ describe('JSON-RPC connection', () => {
 
   it('drops replies that arrive after their request timed out (B6)', async () => {
     const conn = await RpcConnection.open(parseRemote(server().unixRemote as string));
-    const waitOp = {
-      op: 'wait',
-      table: 'Bridge',
-      where: [['name', '==', 'never']],
-      columns: ['name'],
-      until: '==',
-      rows: [{ name: 'never' }],
-      timeout: 400,
-    };
+    const waitOp = neverSatisfiedWait(400);
     await expect(
       conn.request('transact', ['Open_vSwitch', waitOp], { timeoutMs: 100 }),
     ).rejects.toBeInstanceOf(RpcTimeoutError);
