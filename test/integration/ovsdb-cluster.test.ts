@@ -17,8 +17,9 @@ import {
   waitUntil,
 } from '../harness/index.js';
 import type { RaftCluster, RaftMember } from '../harness/index.js';
-import { OvsdbClient, RpcConnection, parseRemote, where, ZERO_UUID } from '../../src/ovsdb/index.js';
-import type { OvsdbClientOptions } from '../../src/ovsdb/index.js';
+import { useOvsdbClients } from './support/ovsdb-setup.js';
+import { RpcConnection, parseRemote, where, ZERO_UUID } from '../../src/ovsdb/index.js';
+import type { OvsdbClient } from '../../src/ovsdb/index.js';
 
 const SCHEMA = {
   name: 'Test',
@@ -50,25 +51,14 @@ const cluster = useHarness(hooks, () =>
   startRaftCluster({ schema: join(schemaDir, 'test.ovsschema'), members: 3, name: 'ocl' }),
 );
 
-const clients: OvsdbClient[] = [];
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-});
-
-function client(extra: Partial<OvsdbClientOptions> = {}): OvsdbClient {
-  const c = new OvsdbClient({
-    remotes: cluster().remote,
-    database: 'Test',
-    tables: { Item: {} },
-    backoff: { minMs: 200, maxMs: 1000 },
-    probeIntervalMs: 1000,
-    timeouts: { requestMs: 3000, transactMs: 5000, connectMs: 2000 },
-    ...extra,
-  });
-  clients.push(c);
-  c.start();
-  return c;
-}
+const client = useOvsdbClients(hooks, () => ({
+  remotes: cluster().remote,
+  database: 'Test',
+  tables: { Item: {} },
+  backoff: { minMs: 200, maxMs: 1000 },
+  probeIntervalMs: 1000,
+  timeouts: { requestMs: 3000, transactMs: 5000, connectMs: 2000 },
+}));
 
 type ItemKey = string;
 const itemKeys = (rows: readonly Record<string, unknown>[]): ItemKey[] =>
