@@ -6,7 +6,6 @@
  * view is read back with `kubectl describe node` and `kubectl get portplugs -o wide`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   lspAdd,
@@ -17,6 +16,7 @@ import {
   type Sandbox,
 } from '../harness/index.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube/index.js';
+import { defaultNamespaceEvents, prepareAgentCluster } from './support/kube-setup.js';
 
 const NAMESPACE = 'ovn-plug';
 const RELEASE = 'ovn-plug-agent';
@@ -129,27 +129,8 @@ function waitForCondition(type: string, reason: string): Promise<NodeCondition> 
 beforeAll(async () => {
   [sandbox, kube] = await Promise.all([startSandbox({ chassis: [CHASSIS] }), startKubeApiServer()]);
   listen = `127.0.0.1:${await pickFreePort()}`;
-  await kube.kubectl('apply', '-f', resolve('deploy/crds/portplugs.ovn-plug-agent.io.yaml'));
-  await kube.kubectl(
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/portplugs.ovn-plug-agent.io',
-  );
-  agentKubeconfig = await kube.agentKubeconfig(NAMESPACE, RELEASE);
-  const rbac = await kube.helm(
-    'template',
-    RELEASE,
-    resolve('deploy/helm/ovn-plug-agent'),
-    '--namespace',
-    NAMESPACE,
-    '--show-only',
-    'templates/rbac.yaml',
-  );
-  await kube.run('kubectl', ['apply', '-f', '-'], { input: rbac });
-  await kube.run('kubectl', ['apply', '-f', '-'], {
-    input: `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${NODE}\n`,
-  });
+  const prepared = await prepareAgentCluster(kube, { namespace: NAMESPACE, release: RELEASE, node: NODE });
+  agentKubeconfig = prepared.agentKubeconfig;
 }, 120_000);
 
 afterAll(async () => {
@@ -215,18 +196,7 @@ describe('agent process + sandbox + kube-apiserver', () => {
     expect((await conditions())['OvnPlugReady']).toMatchObject({ status: 'False', reason: 'PortsNotBound' });
     const events = await waitUntil(
       async () => {
-        const out = await kube.kubectl(
-          'get',
-          'events',
-          '-n',
-          'default',
-          '--field-selector',
-          'involvedObject.name=hv1.ke3',
-          '-o',
-          'json',
-        );
-        const items = (JSON.parse(out) as { items: { type: string; reason: string; message: string }[] })
-          .items;
+        const items = await defaultNamespaceEvents(kube, 'involvedObject.name=hv1.ke3');
         return items.length > 0 ? items : undefined;
       },
       { description: 'an Event for ke3', timeoutMs: 20_000, maxIntervalMs: 250 },

@@ -5,7 +5,6 @@
  * `kubectl describe node` and `kubectl get portplugs -o wide`, as an operator would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolve } from 'node:path';
 import {
   KubeClient,
   createHttpsTransport,
@@ -20,12 +19,11 @@ import {
 import { port, snapshot, startingSnapshot } from '../../src/agent/kube/testing/status-builders.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube/index.js';
 import { waitUntil } from '../harness/index.js';
+import { defaultNamespaceEvents, prepareAgentCluster } from './support/kube-setup.js';
 
 const NAMESPACE = 'ovn-plug';
 const RELEASE = 'ovn-plug-agent';
 const NODE = 'dpu-1';
-const CRD = resolve('deploy/crds/portplugs.ovn-plug-agent.io.yaml');
-const CHART = resolve('deploy/helm/ovn-plug-agent');
 const KUBELET_READY: NodeCondition = {
   type: 'Ready',
   status: 'True',
@@ -77,28 +75,10 @@ describe('Kubernetes status sinks against a real API server', () => {
   beforeAll(async () => {
     kube = await startKubeApiServer({ controllerManager: true });
     admin = new KubeClient({ transport: createHttpsTransport(loadKubeconfig(kube.adminKubeconfig)) });
-    await kube.kubectl('apply', '-f', CRD);
-    await kube.kubectl(
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/portplugs.ovn-plug-agent.io',
-    );
     // The agent identity gets exactly the chart's RBAC, nothing more.
-    agentKubeconfig = await kube.agentKubeconfig(NAMESPACE, RELEASE);
-    const rbac = await kube.helm(
-      'template',
-      RELEASE,
-      CHART,
-      '--namespace',
-      NAMESPACE,
-      '--show-only',
-      'templates/rbac.yaml',
-    );
-    await kube.run('kubectl', ['apply', '-f', '-'], { input: rbac }).then((r) => expect(r.stderr).toBe(''));
-    await kube.run('kubectl', ['apply', '-f', '-'], {
-      input: `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${NODE}\n`,
-    });
+    const prepared = await prepareAgentCluster(kube, { namespace: NAMESPACE, release: RELEASE, node: NODE });
+    expect(prepared.rbacApplyStderr).toBe('');
+    agentKubeconfig = prepared.agentKubeconfig;
     await admin.patch(
       `/api/v1/nodes/${NODE}/status`,
       { status: { conditions: [KUBELET_READY] } },
@@ -187,19 +167,7 @@ describe('Kubernetes status sinks against a real API server', () => {
     await waitForStates({ lp1: 'Bound', lp2: 'Failed' });
     const events = await waitUntil(
       async () => {
-        const out = await kube.kubectl(
-          'get',
-          'events',
-          '-n',
-          'default',
-          '--field-selector',
-          'involvedObject.kind=PortPlug',
-          '-o',
-          'json',
-        );
-        const items = (
-          JSON.parse(out) as { items: { reason: string; message: string; count: number; type: string }[] }
-        ).items;
+        const items = await defaultNamespaceEvents(kube, 'involvedObject.kind=PortPlug');
         return items.length > 0 ? items : undefined;
       },
       { description: 'a PortPlug event', timeoutMs: 10_000 },
@@ -225,17 +193,7 @@ describe('Kubernetes status sinks against a real API server', () => {
     sinks?.update(snapshot({ nodeName: NODE, ports: [port('lp1', { ofport: 5 }), failed] }));
     const folded = await waitUntil(
       async () => {
-        const out = await kube.kubectl(
-          'get',
-          'events',
-          '-n',
-          'default',
-          '--field-selector',
-          'involvedObject.kind=PortPlug',
-          '-o',
-          'json',
-        );
-        const items = (JSON.parse(out) as { items: { count: number }[] }).items;
+        const items = await defaultNamespaceEvents(kube, 'involvedObject.kind=PortPlug');
         return items.length === 1 && items[0]?.count === 2 ? items : undefined;
       },
       { description: 'the event folded to count 2', timeoutMs: 10_000 },
