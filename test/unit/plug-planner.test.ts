@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   isEmptyPlan,
   planPorts,
+  type OvsPort,
   type OwnershipKey,
   type Plan,
   type PlannerConfig,
@@ -97,6 +98,35 @@ function writes(p: Plan): Record<string, string[]> {
 }
 
 const nothing = { create: [], update: [], replug: [], remove: [] };
+
+/** A world with one more interface, as `withInterface` returns it. */
+type Placed = ReturnType<typeof withInterface>;
+
+/** Like `tamper`, for a Port row. */
+function tamperPort(world: World, portUuid: string, change: (port: OvsPort) => OvsPort): World {
+  const port = world.ports.get(portUuid);
+  if (port === undefined) throw new Error(`no port ${portUuid}`);
+  const ports = new Map(world.ports);
+  ports.set(portUuid, change(port));
+  return { ...world, ports };
+}
+
+/** lsp1 plugged as the dummy provider would (`first`), plus a second owned interface "aaa-old" for lsp1. */
+function twoOwnedInterfacesForLsp1(): { first: Placed; second: Placed } {
+  const first = withInterface(emptyWorld(), BR_INT, 'lsp1', {
+    type: 'internal',
+    options: { 'vif-plug-dummy-option': 'value' },
+    externalIds: { 'iface-id': 'lsp1', [MARKER]: 'dummy' },
+  });
+  const second = withInterface(first.world, BR_INT, 'aaa-old', {
+    externalIds: { 'iface-id': 'lsp1', [MARKER]: 'dummy' },
+  });
+  return { first, second };
+}
+
+/** A stale owned interface "y" (iface-id gone) whose Port is named "x". */
+const staleInterfaceYOnPortX = (): Placed =>
+  withInterface(emptyWorld(), BR_INT, 'y', { externalIds: { 'iface-id': 'gone', [MARKER]: 'dummy' } }, 'x');
 
 describe('upstream §2.2 "ovn-controller - VIF plugging"', () => {
   it('plugs lsp1 with the dummy provider name, type, option, iface-id, marker and mtu_request 420', () => {
@@ -427,10 +457,10 @@ const table: TableCase[] = [
     name: 'E17 a Port (not an Interface) of the same name also blocks the create',
     given: () => {
       const { world, portUuid } = withInterface(emptyWorld(), BR_INT, 'bond-member');
-      const ports = new Map(world.ports);
-      const port = ports.get(portUuid);
-      if (port !== undefined) ports.set(portUuid, { ...port, name: 'lsp4' });
-      return { world: { ...world, ports }, bindings: [binding('lsp4', dummyOptions())] };
+      return {
+        world: tamperPort(world, portUuid, (port) => ({ ...port, name: 'lsp4' })),
+        bindings: [binding('lsp4', dummyOptions())],
+      };
     },
     then: (p) =>
       expect(p.blocked[0]).toMatchObject({
@@ -739,14 +769,7 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
   });
 
   it('duplicates guarded: a second owned interface for the same port is removed, the matching one kept', () => {
-    const first = withInterface(emptyWorld(), BR_INT, 'lsp1', {
-      type: 'internal',
-      options: { 'vif-plug-dummy-option': 'value' },
-      externalIds: { 'iface-id': 'lsp1', [MARKER]: 'dummy' },
-    });
-    const second = withInterface(first.world, BR_INT, 'aaa-old', {
-      externalIds: { 'iface-id': 'lsp1', [MARKER]: 'dummy' },
-    });
+    const { first, second } = twoOwnedInterfacesForLsp1();
     const p = plan(second.world, [lsp1({})]);
     expect(p.remove).toEqual([
       expect.objectContaining({ interfaceUuid: second.interfaceUuid, reason: 'DuplicateInterface' }),
@@ -755,14 +778,7 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
   });
 
   it('duplicates guarded: a second owned interface that cannot go yet is a warning, not the port state', () => {
-    const first = withInterface(emptyWorld(), BR_INT, 'lsp1', {
-      type: 'internal',
-      options: { 'vif-plug-dummy-option': 'value' },
-      externalIds: { 'iface-id': 'lsp1', [MARKER]: 'dummy' },
-    });
-    const second = withInterface(first.world, BR_INT, 'aaa-old', {
-      externalIds: { 'iface-id': 'lsp1', [MARKER]: 'dummy' },
-    });
+    const { first, second } = twoOwnedInterfacesForLsp1();
     const p = plan(second.world, [lsp1({})], { config: { canRemove: false } });
     expect(writes(p)).toEqual(nothing);
     expect(p.blocked).toEqual([]);
@@ -797,13 +813,7 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
   });
 
   it('Port and Interface names are separate: a removed Port named x does not free an Interface named x', () => {
-    const stale = withInterface(
-      emptyWorld(),
-      BR_INT,
-      'y',
-      { externalIds: { 'iface-id': 'gone', [MARKER]: 'dummy' } },
-      'x',
-    );
+    const stale = staleInterfaceYOnPortX();
     const foreign = withInterface(stale.world, BR_INT, 'x', {}, 'z');
     const p = plan(foreign.world, [binding('x', dummyOptions())]);
     expect(writes(p)).toEqual({ ...nothing, remove: ['gone'] });
@@ -814,13 +824,7 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
   });
 
   it('a Port name freed by a removal can be reused when no Interface holds it', () => {
-    const stale = withInterface(
-      emptyWorld(),
-      BR_INT,
-      'y',
-      { externalIds: { 'iface-id': 'gone', [MARKER]: 'dummy' } },
-      'x',
-    );
+    const stale = staleInterfaceYOnPortX();
     const p = plan(stale.world, [binding('x', dummyOptions())]);
     expect(writes(p)).toEqual({ ...nothing, create: ['x'], remove: ['gone'] });
     expect(() => applyPlanForTest(stale.world, p)).not.toThrow();
@@ -830,10 +834,11 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
     const { world, portUuid } = withInterface(emptyWorld(), BR_INT, 'bond0', {
       externalIds: { 'iface-id': 'gone', [MARKER]: 'dummy' },
     });
-    const ports = new Map(world.ports);
-    const port = ports.get(portUuid);
-    if (port !== undefined) ports.set(portUuid, { ...port, interfaces: [...port.interfaces, 'other-iface'] });
-    const p = plan({ ...world, ports }, []);
+    const shared = tamperPort(world, portUuid, (port) => ({
+      ...port,
+      interfaces: [...port.interfaces, 'other-iface'],
+    }));
+    const p = plan(shared, []);
     expect(writes(p)).toEqual(nothing);
     expect(p.blocked[0]).toMatchObject({ state: 'Conflict', reason: 'SharedPort', operation: 'unplug' });
   });
