@@ -143,7 +143,11 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
 
     const late: { reconciler?: Reconciler } = {};
     const providerLogger = logger.child({ component: 'providers' });
-    const registry = new ProviderRegistry({ logger: providerLogger });
+    const registry = new ProviderRegistry({
+      logger: providerLogger,
+      // A provider whose run() starts failing or recovers changes its ports' state: replan now.
+      onRunHealthChange: () => late.reconciler?.schedule('provider'),
+    });
     cleanups.push(() => registry.destroyAll());
     for (const provider of builtinProviders(resolved, providerLogger, () =>
       late.reconciler?.schedule('provider'),

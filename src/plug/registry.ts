@@ -4,7 +4,10 @@
  *
  * Isolation is the point: a provider whose `init()` fails is registered as *unavailable* with the
  * reason (its ports report it), and a provider whose `run()` throws, rejects or hangs is recorded
- * with that error and backed off, without delaying or failing any other provider.
+ * with that error and backed off, without delaying or failing any other provider. While its last
+ * `run()` failed, `lookup()` answers *unavailable* with that error: its lookup tables may be stale,
+ * so its ports are reported `Pending` with the error and keep whatever interface they have
+ * (DESIGN §3.4) until a `run()` succeeds again.
  */
 import { systemClock, systemTimers, type Clock, type Timers } from './clock.js';
 import { DuplicateProviderError, InvalidProviderError, UnknownProviderError } from './errors.js';
@@ -23,6 +26,11 @@ export interface ProviderRegistryOptions {
   readonly backoffInitialMs?: number;
   /** Backoff ceiling; default 60 s. */
   readonly backoffMaxMs?: number;
+  /**
+   * Called with the type when a provider's `run()` starts failing or succeeds again, i.e. when
+   * `lookup()` changes its answer for that type; the agent replans on it.
+   */
+  readonly onRunHealthChange?: (type: string) => void;
 }
 
 /** One provider as the agent sees it; also the shape of the status model's provider entry. */
@@ -113,6 +121,7 @@ export class ProviderRegistry {
   readonly #lifecycleTimeoutMs: number;
   readonly #backoffInitialMs: number;
   readonly #backoffMaxMs: number;
+  readonly #onRunHealthChange: ((type: string) => void) | undefined;
 
   constructor(options: ProviderRegistryOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -122,6 +131,7 @@ export class ProviderRegistry {
     this.#lifecycleTimeoutMs = positive('lifecycleTimeoutMs', options.lifecycleTimeoutMs, 30_000);
     this.#backoffInitialMs = positive('backoffInitialMs', options.backoffInitialMs, 1_000);
     this.#backoffMaxMs = positive('backoffMaxMs', options.backoffMaxMs, 60_000);
+    this.#onRunHealthChange = options.onRunHealthChange;
   }
 
   /**
@@ -185,12 +195,16 @@ export class ProviderRegistry {
     return this.#slots.get(type)?.provider;
   }
 
-  /** The planner's view of a type: available provider, unavailable with reason, or unknown. */
+  /**
+   * The planner's view of a type: available provider, unavailable with reason (init failed, or
+   * the last `run()` failed), or unknown.
+   */
   readonly lookup = (type: string): ProviderLookupResult | undefined => {
     const slot = this.#slots.get(type);
     if (slot === undefined) return undefined;
     if (slot.provider === undefined)
       return { kind: 'unavailable', reason: slot.unavailableReason ?? 'unavailable' };
+    if (slot.lastRunError !== undefined) return { kind: 'unavailable', reason: slot.lastRunError };
     return { kind: 'available', provider: slot.provider };
   };
 
@@ -264,6 +278,7 @@ export class ProviderRegistry {
         ok: false,
         message: `run() returned ${JSON.stringify(value) ?? String(value)}, not a boolean`,
       };
+    const wasFailing = slot.lastRunError !== undefined;
     if (checked.ok) {
       slot.consecutiveFailures = 0;
       slot.lastRunError = undefined;
@@ -286,7 +301,16 @@ export class ProviderRegistry {
         'provider run() failed',
       );
     }
+    if (wasFailing !== !checked.ok && this.#slots.get(slot.type) === slot) this.#notifyRunHealth(slot.type);
     return checked;
+  }
+
+  #notifyRunHealth(type: string): void {
+    try {
+      this.#onRunHealthChange?.(type);
+    } catch (error) {
+      this.#logger.warn({ provider: type, err: error }, 'onRunHealthChange callback threw');
+    }
   }
 
   async #destroy(slot: Slot): Promise<void> {
