@@ -36,8 +36,9 @@ export interface ProviderRegistryOptions {
 /** One provider as the agent sees it; also the shape of the status model's provider entry. */
 export interface ProviderState {
   readonly type: string;
+  /** Its ports can be planned: registered, initialised, and its last `run()` did not fail. */
   readonly available: boolean;
-  /** Why it is unavailable, or the last `run()` error while that error is current. */
+  /** Why it is unavailable: init failure, unregistration, or the current `run()` error. */
   readonly reason?: string;
   /** Failed `run()` calls in a row (0 after a success). */
   readonly consecutiveFailures: number;
@@ -367,9 +368,11 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** `available` matches what {@link ProviderRegistry.lookup} answers the planner for the type. */
 function stateOf(slot: Slot): ProviderState {
-  const available = slot.provider !== undefined;
-  const reason = available ? slot.lastRunError : slot.unavailableReason;
+  const registered = slot.provider !== undefined;
+  const available = registered && slot.lastRunError === undefined;
+  const reason = registered ? slot.lastRunError : slot.unavailableReason;
   return {
     type: slot.type,
     available,

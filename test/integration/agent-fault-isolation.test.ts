@@ -167,9 +167,14 @@ describe('provider fault isolation (real sandbox, FAKE faulty providers)', () =>
     expect(pending.reason).toBe('ProviderUnavailable');
     expect(pending.message).toContain('run() threw: fake run failure (throw)');
     expect(agent.status().providers.find((p) => p.type === 'fault-run')).toMatchObject({
-      available: true,
+      available: false,
       reason: 'run() threw: fake run failure (throw)',
     });
+    // The alerting gauge agrees with the ports' state while run() fails.
+    await waitUntil(
+      async () => (await metricValue('ovn_plug_provider_available', { provider: 'fault-run' })) === 0,
+      { description: 'ovn_plug_provider_available{provider="fault-run"} == 0', timeoutMs: 5_000 },
+    );
 
     // Other providers keep working meanwhile; a new port of the failing provider waits.
     await addPort('d2', 'dummy');

@@ -248,10 +248,12 @@ describe('runAll', () => {
       skipped: [],
     });
     expect(r.get('throws')).toMatchObject({
-      available: true,
+      available: false,
       reason: 'run() threw: netlink ENOBUFS',
       consecutiveFailures: 1,
     });
+    expect(r.lookup('throws')).toEqual({ kind: 'unavailable', reason: 'run() threw: netlink ENOBUFS' });
+    expect(r.lookup('changed')).toMatchObject({ kind: 'available' });
   });
 
   it.each<[string, () => boolean | Promise<boolean>, string]>([
@@ -323,6 +325,41 @@ describe('runAll', () => {
       consecutiveFailures: 0,
       running: false,
     });
+  });
+
+  it('answers lookup() as unavailable while run() fails, and tells onRunHealthChange on each flip only', async () => {
+    const time = fakeTime();
+    const flips: string[] = [];
+    const r = new ProviderRegistry({
+      clock: time,
+      timers: time,
+      runTimeoutMs: 100,
+      backoffInitialMs: 1_000,
+      backoffMaxMs: 4_000,
+      onRunHealthChange: (type) => flips.push(type),
+    });
+    let fail = true;
+    await r.register(
+      provider('flaky', {
+        run: () => {
+          if (fail) throw new Error('devlink monitor died');
+          return false;
+        },
+      }),
+    );
+    expect(r.lookup('flaky')).toMatchObject({ kind: 'available' });
+    await r.runAll();
+    expect(r.lookup('flaky')).toEqual({ kind: 'unavailable', reason: 'run() threw: devlink monitor died' });
+    expect(flips).toEqual(['flaky']);
+    await time.advance(1_000);
+    await r.runAll();
+    expect(flips).toEqual(['flaky']);
+    fail = false;
+    await time.advance(2_000);
+    await r.runAll();
+    expect(r.lookup('flaky')).toMatchObject({ kind: 'available' });
+    expect(r.get('flaky')).toMatchObject({ available: true, consecutiveFailures: 0 });
+    expect(flips).toEqual(['flaky', 'flaky']);
   });
 });
 
