@@ -6,24 +6,32 @@
  *   transitions, `warning` events and logs. `close()` stops everything.
  * - Remotes (a comma list or array, optionally with `cid:<uuid>`) are shuffled once (option), then
  *   tried round robin: every remote once without delay, then with exponential backoff
- *   (default 1 s doubling to 8 s). Reaching `monitoring` resets the backoff.
+ *   (default 1 s doubling to 8 s). Only a connection that stayed `monitoring` for at least
+ *   `backoff.maxMs` resets the backoff when it ends (docs/adr/0015); any other lost, rejected or
+ *   dropped connection counts as a failed attempt.
  * - Per connection: `_Server` is monitored (`Database` row of our database) and the server is
  *   rejected when the database is missing or has no schema yet, when it is clustered/relay and not
  *   connected, when `leaderOnly` and it is not the leader (or is a relay), when its index is below
- *   the highest index seen so far (stale server; `minIndex` only grows), or when its cid differs
- *   from the pinned one. The row is watched: losing leadership (leaderOnly), losing the cluster
- *   connection or the row disappearing reconnects immediately, without backoff.
+ *   the highest index seen so far (stale server), or when its cid differs from the pinned one
+ *   (checked first: a wrong-cluster server never raises `minIndex`). `minIndex` grows with
+ *   every accepted server, is reset when the accepted cluster id changes (cluster re-created) and by
+ *   `resetMinIndex()`. The row is watched from the initial check on, also during the initial sync:
+ *   losing leadership (leaderOnly), losing the cluster connection or the row disappearing drops
+ *   the server (immediately on the next remote from a stable `monitoring` session, see above).
  * - `set_db_change_aware(true)` is sent when `_Server` exists; `monitor_canceled` (schema
  *   conversion, database removed) restarts the session on the same connection.
  * - Data monitor: `monitor_cond_since` (resuming from the last transaction id, taken from the reply
  *   and from every `update3`), falling back to `monitor_cond` and then `monitor` on any error
- *   reply. `found=false` replaces the replica content in one batch. An update that does not apply
- *   (ReplicaInconsistencyError) forgets the last id and reconnects for a full resync.
+ *   reply. `found=false` replaces the replica content in one batch. An update that does not apply,
+ *   for any reason (inconsistency, bad value, a throwing index key), forgets the last id and
+ *   reconnects for a full resync: the replica is never kept "best effort".
  * - Monitor conditions: OR of clauses; `true` or absent = all rows, `false` or `[]` = none
  *   (docs/adr/0011). At most one `monitor_cond_change` is in flight; later changes are coalesced.
  *   `setCondition` returns the condition seqno at which the change is in effect (rows in the
  *   replica); `waitForConditionSeqno` waits for it. A reconnect while a change is pending forgets
- *   the last transaction id (full reload with the newest conditions).
+ *   the last transaction id (full reload with the newest conditions). Clauses on columns the server
+ *   lacks are dropped with a warning (E6); a clause on a server column that is merely not in the
+ *   table's `columns` is kept.
  * - Every server message is applied synchronously in arrival order and produces one `change`
  *   event (update before transact reply: when `transact` resolves, its effects are in the replica).
  * - `transact` is refused with `tryAgain/not-monitoring` unless monitoring. A transaction in
@@ -44,7 +52,7 @@ import type { OvsdbLogger } from './logger.js';
 import { noopLogger } from './logger.js';
 import { parseRemoteList } from './remote.js';
 import type { RemoteEndpoint } from './remote.js';
-import { Replica, ReplicaInconsistencyError } from './cache.js';
+import { Replica } from './cache.js';
 import type { ChangeBatch, IndexSpec, Row, TableView } from './cache.js';
 import { DatumError } from './datum.js';
 import { encodeMonitorWhere } from './condition.js';
@@ -114,6 +122,8 @@ export interface OvsdbClientOptions {
   readonly logger?: OvsdbLogger;
   /** For shuffling; default Math.random. */
   readonly random?: () => number;
+  /** Milliseconds clock for connection lifetimes (backoff reset); default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface TransactOptions {
@@ -162,7 +172,11 @@ interface Session {
   /** Present when the server has `_Server`. */
   serverRow: ServerDbRow | undefined;
   hasServerDb: boolean;
+  /** The `_Server` row passed the initial check; from then on every update is re-checked. */
+  serverAccepted: boolean;
   monitoring: boolean;
+  /** When the session reached `monitoring` (options.now clock). */
+  monitoringSinceMs: number | undefined;
   method: MonitorMethod;
   /**
    * After `monitor_canceled` the `_Server` row may still carry the old schema: ask the database
@@ -191,6 +205,7 @@ export class OvsdbClient {
   private readonly leaderOnly: boolean;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly now: () => number;
   private readonly listeners: ListenerMap = {
     state: new Set(),
     change: new Set(),
@@ -213,8 +228,12 @@ export class OvsdbClient {
   private replicaSignature = '';
   private intersection: SchemaIntersection | undefined;
   private effectiveSchema: DatabaseSchema | undefined;
+  /** The server's own schema: monitor conditions are checked and encoded against it (E6). */
+  private serverSchema: DatabaseSchema | undefined;
   private lastTxnId = ZERO_UUID;
   private minIndex = -1n;
+  /** Cluster id of the server that last raised `minIndex`. */
+  private minIndexCid: string | undefined;
   private changeSeqno = 0;
   private readonly warned = new Set<string>();
   private missingTablesBefore: ReadonlySet<string> = new Set();
@@ -261,6 +280,7 @@ export class OvsdbClient {
     this.leaderOnly = options.leaderOnly ?? true;
     this.minBackoffMs = options.backoff?.minMs ?? 1000;
     this.maxBackoffMs = Math.max(this.minBackoffMs, options.backoff?.maxMs ?? 8000);
+    this.now = options.now ?? Date.now;
     if (!(this.minBackoffMs >= 0))
       throw new OvsdbOptionsError(`backoff.minMs must be >= 0, got ${this.minBackoffMs}`);
   }
@@ -320,6 +340,16 @@ export class OvsdbClient {
     return this.replica.table(name);
   }
 
+  /**
+   * Forgets the highest cluster index seen (stale-server protection, F4), e.g. after the cluster
+   * was restored from an older backup under the same cluster id. Happens by itself when an
+   * accepted server reports another cluster id. Takes effect at the next server check.
+   */
+  resetMinIndex(): void {
+    this.minIndex = -1n;
+    this.minIndexCid = undefined;
+  }
+
   serverHasTable(table: string): boolean {
     return this.intersection?.serverHasTable(table) ?? false;
   }
@@ -339,10 +369,12 @@ export class OvsdbClient {
       );
     const cond = validateCondition(table, where);
     const latest = this.wanted.get(table) ?? this.requested?.get(table) ?? this.acked.get(table) ?? true;
-    const inFlight = this.requested === undefined ? 0 : 1;
+    // A request in flight may carry several seqnos at once (a resync sends the conditions of
+    // earlier coalesced changes together): `wanted` is only in effect after all of them.
+    const inFlight = this.requested === undefined ? 0 : this.requestedIncrements;
     if (conditionKey(latest) === conditionKey(cond)) {
       if (this.wanted.has(table)) return this.condSeqno + inFlight + 1;
-      if (this.requested?.has(table) === true) return this.condSeqno + 1;
+      if (this.requested?.has(table) === true) return this.condSeqno + inFlight;
       return this.condSeqno;
     }
     this.wanted.set(table, cond);
@@ -405,7 +437,7 @@ export class OvsdbClient {
           resolve({ status: 'unknown', reason: 'disconnected' });
         } else if (error instanceof OvsdbRpcError) {
           if (error.error === 'unknown database') {
-            this.forceReconnect(session, 'transact answered "unknown database"', true);
+            this.dropSession(session, 'transact answered "unknown database"');
           }
           resolve(classifyTransactResult(txn, { error: error.raw }));
         } else {
@@ -524,7 +556,9 @@ export class OvsdbClient {
       dataMonitorId: `data-${n}`,
       serverRow: undefined,
       hasServerDb: false,
+      serverAccepted: false,
       monitoring: false,
+      monitoringSinceMs: undefined,
       method:
         this.opts.monitorMethod === undefined || this.opts.monitorMethod === 'auto'
           ? 'monitor_cond_since'
@@ -551,29 +585,33 @@ export class OvsdbClient {
     if (session.endpoint.kind === 'ssl' && conn.bytesReceived === 0) {
       reason += ' (closed right after the TLS handshake: the server probably rejected our certificate)';
     }
-    if (session.monitoring) {
-      this.warn(`${session.endpoint.text}: connection lost: ${reason}`);
-      this.failuresInRow = 0;
-      this.remoteIndex = (this.remoteIndex + 1) % this.endpoints.length;
-      this.scheduleConnect(0);
-    } else {
-      this.attemptFailed(session.endpoint, reason);
-    }
+    this.scheduleAfterSessionEnd(session, session.monitoring ? `connection lost: ${reason}` : reason);
   }
 
   /**
-   * Drops the current connection and reconnects to the next remote; `immediate` skips the backoff
-   * (leader change, inconsistency: the C IDL's forced reconnect).
+   * Drops the current connection (leader change, inconsistency, server rejected during the sync:
+   * the C IDL's forced reconnect) and connects to the next remote.
    */
-  private forceReconnect(session: Session, reason: string, immediate: boolean): void {
+  private dropSession(session: Session, reason: string): void {
     if (this.session !== session || this.closed) return;
     this.session = undefined;
     this.setLockHeld(false);
-    this.warn(`${session.endpoint.text}: reconnecting: ${reason}`);
     session.conn.close(reason);
-    this.remoteIndex = (this.remoteIndex + 1) % this.endpoints.length;
-    if (immediate) {
+    this.scheduleAfterSessionEnd(session, `reconnecting: ${reason}`);
+  }
+
+  /**
+   * The backoff rule (docs/adr/0015): a session that stayed `monitoring` for at least
+   * `backoff.maxMs` was a working connection, so the next remote is tried at once with a fresh
+   * backoff. Any other end counts as one more failed attempt, so a server that drops us during
+   * or right after every sync is retried with backoff, not in a zero-delay loop.
+   */
+  private scheduleAfterSessionEnd(session: Session, reason: string): void {
+    const since = session.monitoringSinceMs;
+    if (since !== undefined && this.now() - since >= this.maxBackoffMs) {
+      this.warn(`${session.endpoint.text}: ${reason}`);
       this.failuresInRow = 0;
+      this.remoteIndex = (this.remoteIndex + 1) % this.endpoints.length;
       this.scheduleConnect(0);
     } else {
       this.attemptFailed(session.endpoint, reason);
@@ -611,6 +649,7 @@ export class OvsdbClient {
     if (session.hasServerDb) {
       const problem = this.checkServer(session);
       if (problem !== undefined) throw new Error(problem);
+      session.serverAccepted = true;
       if (session.schemaFromServerRow) schemaText = (session.serverRow as ServerDbRow | undefined)?.schema;
       if (this.opts.dbChangeAware ?? true) {
         await session.conn.request('set_db_change_aware', [true], { timeoutMs }).catch((e: unknown) => {
@@ -708,6 +747,7 @@ export class OvsdbClient {
     this.missingTablesBefore = intersection.missingTables;
     this.intersection = intersection;
     this.effectiveSchema = effective;
+    this.serverSchema = serverSchema;
     const signature = schemaSignature(effective);
     if (this.replica === undefined || signature !== this.replicaSignature) {
       const indexes = (this.opts.indexes ?? []).filter((i) => effective.tables.has(i.table));
@@ -724,7 +764,9 @@ export class OvsdbClient {
       const request: Record<string, unknown> = { columns: table.columnList.map((c) => c.name) };
       if (session.method !== 'monitor') {
         const cond = conditions.get(name) ?? true;
-        if (cond !== true) request['where'] = encodeMonitorCondition(table, cond, (m) => this.warn(m));
+        const serverTable = this.serverSchema?.tables.get(name);
+        if (cond !== true && serverTable !== undefined)
+          request['where'] = encodeMonitorCondition(serverTable, cond, (m) => this.warn(m));
       }
       requests[name] = session.method === 'monitor' ? request : [request];
     }
@@ -736,7 +778,8 @@ export class OvsdbClient {
     // Conditions: the newest wanted ones go with the initial request. Any pending change means
     // the rows we hold were selected by another condition: forget the last id (full reload).
     const pending = this.requested !== undefined || this.wanted.size > 0;
-    const increments = (this.requested === undefined ? 0 : 1) + (this.wanted.size > 0 ? 1 : 0);
+    const increments =
+      (this.requested === undefined ? 0 : this.requestedIncrements) + (this.wanted.size > 0 ? 1 : 0);
     if (pending) this.lastTxnId = ZERO_UUID;
     const sent: ConditionMap = new Map(this.acked);
     for (const [t, c] of this.requested ?? []) sent.set(t, c);
@@ -822,7 +865,7 @@ export class OvsdbClient {
 
   private monitoringStarted(session: Session, incremental: boolean): void {
     session.monitoring = true;
-    this.failuresInRow = 0;
+    session.monitoringSinceMs = this.now();
     if (this.requested !== undefined) {
       for (const [t, c] of this.requested) this.acked.set(t, c);
       this.requested = undefined;
@@ -851,16 +894,13 @@ export class OvsdbClient {
     try {
       batch = replica.applyUpdate(format, tableUpdates, { clear });
     } catch (e) {
-      if (e instanceof ReplicaInconsistencyError || e instanceof DatumError) {
-        this.lastTxnId = ZERO_UUID;
-        this.logger.error(
-          { remote: session.endpoint.text, err: e.message },
-          'replica inconsistent; full resync',
-        );
-        this.forceReconnect(session, `replica inconsistency: ${e.message}`, true);
-        return false;
-      }
-      throw e;
+      // Whatever the cause (ReplicaInconsistencyError, DatumError, a throwing index key), the
+      // replica no longer follows the server: never continue best effort (D6, pitfall 8).
+      const message = e instanceof Error ? e.message : String(e);
+      this.lastTxnId = ZERO_UUID;
+      this.logger.error({ remote: session.endpoint.text, err: message }, 'replica inconsistent; full resync');
+      this.dropSession(session, `replica inconsistency: ${message}`);
+      return false;
     }
     this.changeSeqno++;
     this.emit('change', batch);
@@ -981,6 +1021,9 @@ export class OvsdbClient {
     const row = session.serverRow;
     const db = this.opts.database;
     if (row === undefined) return `database ${db} is not on this server`;
+    // The cid first: a server of another cluster must not touch minIndex.
+    if (this.cid !== undefined && row.cid !== undefined && row.cid !== this.cid)
+      return `cluster id ${row.cid} is not the pinned cid ${this.cid}`;
     if (row.schema === undefined || row.schema.length === 0)
       return `database ${db} has no schema yet (server not joined to the cluster?)`;
     if (row.model === 'clustered' || row.model === 'relay') {
@@ -988,20 +1031,27 @@ export class OvsdbClient {
       if (this.leaderOnly && (row.model === 'relay' || !row.leader))
         return `server is not the ${db} cluster leader (leaderOnly)`;
       if (row.index !== undefined) {
+        if (row.cid !== undefined && this.minIndexCid !== undefined && row.cid !== this.minIndexCid) {
+          // Indexes of different clusters are unrelated (the cluster was re-created).
+          this.warn(
+            `cluster id changed from ${this.minIndexCid} to ${row.cid}: forgetting the highest index seen (${this.minIndex})`,
+          );
+          this.resetMinIndex();
+        }
         if (row.index < this.minIndex)
           return `server is stale: index ${row.index} < ${this.minIndex} seen before`;
         this.minIndex = row.index;
+        if (row.cid !== undefined) this.minIndexCid = row.cid;
       }
     }
-    if (this.cid !== undefined && row.cid !== undefined && row.cid !== this.cid)
-      return `cluster id ${row.cid} is not the pinned cid ${this.cid}`;
     return undefined;
   }
 
+  /** Re-evaluates the row after every `_Server` update, from the initial check on (also while syncing). */
   private recheckServer(session: Session): void {
-    if (!session.monitoring || !this.isCurrent(session)) return;
+    if (!session.serverAccepted || !this.isCurrent(session)) return;
     const problem = this.checkServer(session);
-    if (problem !== undefined) this.forceReconnect(session, problem, true);
+    if (problem !== undefined) this.dropSession(session, problem);
   }
 
   // ---------------------------------------------------------------- conditions
@@ -1030,9 +1080,9 @@ export class OvsdbClient {
     const schema = this.effectiveSchema as DatabaseSchema;
     const changes: Record<string, unknown> = {};
     for (const [name, cond] of sent) {
-      const table = schema.tables.get(name);
-      if (table === undefined) continue;
-      changes[name] = [{ where: encodeMonitorCondition(table, cond, (m) => this.warn(m)) }];
+      const serverTable = this.serverSchema?.tables.get(name);
+      if (!schema.tables.has(name) || serverTable === undefined) continue;
+      changes[name] = [{ where: encodeMonitorCondition(serverTable, cond, (m) => this.warn(m)) }];
     }
     session.conn.call(
       'monitor_cond_change',
@@ -1041,7 +1091,7 @@ export class OvsdbClient {
       (error) => {
         if (!this.isCurrent(session)) return;
         if (error !== undefined) {
-          this.forceReconnect(session, `monitor_cond_change failed: ${error.message}`, true);
+          this.dropSession(session, `monitor_cond_change failed: ${error.message}`);
           return;
         }
         for (const [t, c] of sent) this.acked.set(t, c);
@@ -1172,8 +1222,9 @@ function conditionKey(c: MonitorCondition): string {
 }
 
 /**
- * Wire `where` of a monitor request. Clauses on columns that are not replicated (the server or
- * the client schema lacks them) are dropped with a warning, as the C IDL does (checklist E6).
+ * Wire `where` of a monitor request, checked and encoded against the SERVER's table: clauses on
+ * columns the server lacks are dropped with a warning, as the C IDL does (checklist E6); a
+ * clause on a server column that is not replicated (not in `columns`) is valid and kept.
  */
 function encodeMonitorCondition(
   table: TableSchema,
@@ -1183,7 +1234,9 @@ function encodeMonitorCondition(
   if (typeof cond === 'boolean') return encodeMonitorWhere(table, cond);
   const kept = cond.filter((c) => {
     if (typeof c === 'boolean' || c.column === '_uuid' || table.columns.has(c.column)) return true;
-    warn(`condition clause on ${table.name}.${c.column} dropped: column not replicated or not on the server`);
+    warn(
+      `condition clause on ${table.name}.${c.column} dropped: the server's ${table.name} table has no such column`,
+    );
     return false;
   });
   try {
