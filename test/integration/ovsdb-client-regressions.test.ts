@@ -142,6 +142,32 @@ it('a condition set during a resync gets a seqno reached only once that conditio
   expect(change?.params[2]).toEqual({ Thing: [{ where: [['name', '==', 'c']] }] });
 });
 
+it('condition seqnos handed out before a resync are still reached when that resync is interrupted (E4, E5)', async () => {
+  const { f, c } = await setup(
+    (method, _params, conn) => {
+      if (method === 'monitor_cond') return { error: { error: 'unknown database' } };
+      if (method === 'get_schema') return { result: FAKE_SCHEMA };
+      // connection 2 never answers its data monitor request: the test drops it mid-resync
+      if (method === 'monitor_cond_since')
+        return conn.index === 2 ? undefined : { result: [false, ZERO_UUID, {}] };
+      if (method === 'monitor_cond_change') return conn.index === 1 ? undefined : { result: {} };
+      return { error: 'unknown method' };
+    },
+    { backoff: { minMs: 50, maxMs: 100 } },
+  );
+  await c.ready();
+  expect(c.setCondition('Thing', [where('name', '==', 'a')])).toBe(1);
+  expect(c.setCondition('Thing', [where('name', '==', 'b')])).toBe(2);
+  f.connections[0]?.close();
+  await waitUntil(() => f.requests.some((r) => r.connection === 2 && r.method === 'monitor_cond_since'), {
+    description: 'the resync request on connection 2',
+  });
+  f.connections[1]?.close();
+  await c.waitForConditionSeqno(2, { signal: AbortSignal.timeout(5000) });
+  const resync = f.requests.find((r) => r.connection === 3 && r.method === 'monitor_cond_since');
+  expect(resync?.params[2]).toEqual({ Thing: [{ columns: ['name', 'n'], where: [['name', '==', 'b']] }] });
+});
+
 it('backs off (1 s minimum) when the initial dump never applies, instead of a zero-delay loop (F6, D6)', async () => {
   const { f, warnings } = await setup(plainServer({ Thing: { [ROW1]: { initial: { n: 'not-an-int' } } } }), {
     backoff: { minMs: 1000, maxMs: 8000 },
