@@ -6,6 +6,8 @@
  * Measurements:
  * - single: one logical port committed to the NB (t0 = our OVSDB client sends the transaction) until
  *   its SB `Port_Binding.up` is true (seen by a second client monitoring the SB = t1); p50 of 25.
+ *   Both sandboxes run at once and the samples alternate between them (ADR 0084), so both
+ *   series see the same background load.
  * - bulk1000: 1,000 logical ports in one NB transaction until all are up.
  * - plan10k_ms: median time of `planPorts` over 10,000 wanted, already plugged ports (a steady
  *   replan, what every change costs) — the create-everything round is printed too.
@@ -13,6 +15,8 @@
  *   10,000 ports into an OVS DB without ovs-vswitchd (the rows are real, the datapath is not).
  *
  * Options: `--only=rss`, `--only=churn` (10 × 1,000 plug/unplug, heap and RSS per round),
+ * `--only=latency` (single and bulk only), `--only=trace` (per-step timeline logs, ADR 0084),
+ * `--skip-compile` (reuse the last build, e.g. after instrumenting it by hand),
  * `--agent-node-flag=FLAG` (repeatable; `none` for Node's defaults).
  *
  * The agent runs as a child process on compiled JavaScript (`node <build>/src/agent/cli.js`), as in
@@ -21,6 +25,7 @@
  *   plug single_p50_ratio=<ours/builtin> bulk1000_ratio=<ours/builtin> plan10k_ms=<x> rss10k_mb=<y>
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { mutation, OvsdbClient, where, type NamedUuid } from '../src/ovsdb/index.js';
@@ -45,6 +50,7 @@ import {
 
 const SINGLE_RUNS = 25;
 const BULK = 1000;
+const TRACE_RUNS = 20;
 const SCALE = 10_000;
 /**
  * V8 flags of the agent process. Default: the young-generation cap docs/operations.md recommends
@@ -216,8 +222,13 @@ async function compileAgent(): Promise<string> {
 
 let agentEntry: string[] = ['--import', 'tsx', 'src/agent/cli.ts'];
 
-async function startAgentProcess(ovsDb: string, extra: string[] = []): Promise<AgentProcess> {
+async function startAgentProcess(
+  ovsDb: string,
+  extra: string[] = [],
+  logFile?: string,
+): Promise<AgentProcess> {
   const port = await pickFreePort();
+  const out = logFile === undefined ? 'ignore' : openSync(logFile, 'w');
   const child = spawn(
     process.execPath,
     [
@@ -226,11 +237,11 @@ async function startAgentProcess(ovsDb: string, extra: string[] = []): Promise<A
       `--ovs-db=${ovsDb}`,
       '--providers=dummy',
       `--listen=127.0.0.1:${port}`,
-      '--log-level=warn',
+      ...(extra.some((a) => a.startsWith('--log-level=')) ? [] : ['--log-level=warn']),
       ...extra,
     ],
     {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', out, 'inherit'],
     },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -255,11 +266,18 @@ interface LatencyResult {
   readonly bulkMs: number;
 }
 
-/** Runs the single and bulk workloads on a fresh sandbox; `builtin` selects who plugs. */
-async function runWorkload(builtin: boolean): Promise<LatencyResult> {
+/** One side of the comparison: a fresh sandbox, who plugs there, and the probe watching it. */
+interface Setup {
+  readonly label: 'builtin' | 'agent';
+  readonly sandbox: Sandbox;
+  readonly agent: AgentProcess | undefined;
+  readonly probe: Probe;
+}
+
+async function startSetup(builtin: boolean): Promise<Setup> {
   const sandbox: Sandbox = await startSandbox({ chassis: ['hv1'], enableDummyVifPlug: builtin });
-  let agent: AgentProcess | undefined;
   const probe = new Probe(sandbox.central);
+  let agent: AgentProcess | undefined;
   try {
     if (!builtin) agent = await startAgentProcess(sandbox.node('hv1').ovs.dbRemote);
     await probe.start();
@@ -267,24 +285,75 @@ async function runWorkload(builtin: boolean): Promise<LatencyResult> {
     // Warm-up port (first flows, first datapath setup), not counted.
     await probe.addPorts([`${label}-warm`], 'hv1');
     await probe.waitUp([`${label}-warm`]);
-    const singleMs: number[] = [];
-    for (let i = 0; i < SINGLE_RUNS; i++) {
-      const name = `${label}-s${i}`;
-      const t0 = await probe.addPorts([name], 'hv1');
-      const t1 = await probe.waitUp([name]);
-      singleMs.push(t1 - t0);
-    }
-    const names = Array.from({ length: BULK }, (_, i) => `${label}-b${i}`);
-    const t0 = await probe.addPorts(names, 'hv1');
-    const t1 = await probe.waitUp(names, 300_000);
-    log(
-      `${label}: single p50 ${median(singleMs).toFixed(1)} ms (min ${Math.min(...singleMs).toFixed(1)}, max ${Math.max(...singleMs).toFixed(1)}, n=${SINGLE_RUNS}); bulk ${BULK} ${(t1 - t0).toFixed(0)} ms`,
-    );
-    return { singleMs, bulkMs: t1 - t0 };
-  } finally {
+    return { label, sandbox, agent, probe };
+  } catch (error) {
     await probe.close();
     await agent?.stop();
     await sandbox.stop();
+    throw error;
+  }
+}
+
+async function stopSetup(setup: Setup): Promise<void> {
+  await setup.probe.close();
+  await setup.agent?.stop();
+  await setup.sandbox.stop();
+}
+
+async function plugOne(setup: Setup, name: string): Promise<number> {
+  const t0 = await setup.probe.addPorts([name], 'hv1');
+  return (await setup.probe.waitUp([name])) - t0;
+}
+
+/**
+ * Both setups run at once; the single-port samples alternate between them (the order flipping
+ * every pair), so both see the same background load: on a shared machine, two sequential
+ * series differ by more than the effect measured. The bulk workloads then run one after the
+ * other (the other sandbox is idle meanwhile).
+ */
+async function runWorkloads(): Promise<{ builtin: LatencyResult; ours: LatencyResult }> {
+  const stopped = new Set<Setup>();
+  const builtin = await startSetup(true);
+  try {
+    const ours = await startSetup(false);
+    try {
+      const single = { builtin: [] as number[], agent: [] as number[] };
+      for (let i = 0; i < SINGLE_RUNS; i++) {
+        const order = i % 2 === 0 ? [builtin, ours] : [ours, builtin];
+        for (const setup of order) single[setup.label].push(await plugOne(setup, `${setup.label}-s${i}`));
+      }
+      const bulk = async (setup: Setup): Promise<number> => {
+        const names = Array.from({ length: BULK }, (_, i) => `${setup.label}-b${i}`);
+        const t0 = await setup.probe.addPorts(names, 'hv1');
+        return (await setup.probe.waitUp(names, 300_000)) - t0;
+      };
+      // The bulk workloads one at a time, each sandbox stopped after its own (its northd and
+      // ovn-controller keep working for a while after the last port is up).
+      const builtinBulk = await bulk(builtin);
+      await stopSetup(builtin);
+      stopped.add(builtin);
+      const results = {
+        builtin: { singleMs: single.builtin, bulkMs: builtinBulk },
+        ours: { singleMs: single.agent, bulkMs: await bulk(ours) },
+      };
+      for (const [label, r] of [
+        ['builtin', results.builtin],
+        ['agent', results.ours],
+      ] as const) {
+        log(
+          `${label}: single p50 ${median(r.singleMs).toFixed(1)} ms (min ${Math.min(...r.singleMs).toFixed(1)}, max ${Math.max(...r.singleMs).toFixed(1)}, n=${SINGLE_RUNS}); bulk ${BULK} ${r.bulkMs.toFixed(0)} ms`,
+        );
+      }
+      const paired = single.agent.map((ms, i) => ms - (single.builtin[i] ?? Number.NaN));
+      log(
+        `single paired difference agent - builtin: median ${median(paired).toFixed(2)} ms (same load, same order of magnitude as the noise: read with the ratio)`,
+      );
+      return results;
+    } finally {
+      await stopSetup(ours);
+    }
+  } finally {
+    if (!stopped.has(builtin)) await stopSetup(builtin);
   }
 }
 
@@ -499,9 +568,62 @@ async function measureRss(): Promise<number> {
   }
 }
 
+/**
+ * `--only=trace`: TRACE_RUNS single ports in each mode, 100 ms apart, with jsonrpc at dbg on both
+ * ovsdb-servers (SB and the node's OVS DB: every request/notification with a ms timestamp),
+ * ovn-controller at dbg (minus its flow-computation modules) and the agent at info; prints each
+ * port's NB send time (wall clock) and latency, and keeps the sandbox directories for reading
+ * (ADR 0084 explains how the timelines were read from them).
+ */
+async function traceWorkload(builtin: boolean): Promise<void> {
+  const sandbox: Sandbox = await startSandbox({
+    chassis: ['hv1'],
+    enableDummyVifPlug: builtin,
+    keepFiles: true,
+  });
+  const label = builtin ? 'builtin' : 'agent';
+  let agent: AgentProcess | undefined;
+  const probe = new Probe(sandbox.central);
+  try {
+    const node = sandbox.node('hv1');
+    if (!builtin)
+      agent = await startAgentProcess(node.ovs.dbRemote, ['--log-level=info'], `${sandbox.dir}/agent.log`);
+    await probe.start();
+    await probe.addPorts([`${label}-warm`], 'hv1');
+    await probe.waitUp([`${label}-warm`]);
+    await sandbox.central.sb?.appctl('vlog/set', 'jsonrpc:file:dbg');
+    await node.ovs.ovsdb.appctl('vlog/set', 'jsonrpc:file:dbg');
+    await node.controller?.appctl('vlog/set', 'file:dbg');
+    // The flow-computation modules log thousands of lines per port: keep them quiet.
+    for (const module of ['inc_proc_eng', 'ofctrl', 'vconn', 'lflow', 'resource_dep'])
+      await node.controller?.appctl('vlog/set', `${module}:file:info`);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < TRACE_RUNS; i++) {
+      const name = `${label}-t${i}`;
+      const wall0 = Date.now();
+      const t0 = await probe.addPorts([name], 'hv1');
+      const t1 = await probe.waitUp([name]);
+      log(`trace ${name}: sent ${new Date(wall0).toISOString()} up after ${(t1 - t0).toFixed(1)} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    log(`trace ${label}: logs in ${sandbox.dir}`);
+  } finally {
+    await probe.close();
+    await agent?.stop();
+    await sandbox.stop();
+  }
+}
+
 async function main(): Promise<void> {
-  agentEntry = [await compileAgent()];
+  agentEntry = [
+    process.argv.includes('--skip-compile') ? `${BUILD_DIR}/src/agent/cli.js` : await compileAgent(),
+  ];
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  if (only === 'trace') {
+    await traceWorkload(true);
+    await traceWorkload(false);
+    return;
+  }
   if (only === 'churn') {
     await measureChurn();
     return;
@@ -515,8 +637,13 @@ async function main(): Promise<void> {
   log(
     `planner: ${SCALE} wanted ports, steady replan median ${steadyMs.toFixed(2)} ms, plugging all from scratch ${createMs.toFixed(2)} ms`,
   );
-  const builtin = await runWorkload(true);
-  const ours = await runWorkload(false);
+  const { builtin, ours } = await runWorkloads();
+  if (only === 'latency') {
+    log(
+      `plug single_p50_ratio=${(median(ours.singleMs) / median(builtin.singleMs)).toFixed(3)} bulk1000_ratio=${(ours.bulkMs / builtin.bulkMs).toFixed(3)}`,
+    );
+    return;
+  }
   const rss = await measureRss();
   log(`agent RSS with ${SCALE} plugged ports: ${rss.toFixed(1)} MB`);
   const singleRatio = median(ours.singleMs) / median(builtin.singleMs);
