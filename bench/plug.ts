@@ -345,9 +345,7 @@ async function runWorkloads(): Promise<{ builtin: LatencyResult; ours: LatencyRe
         );
       }
       const paired = single.agent.map((ms, i) => ms - (single.builtin[i] ?? Number.NaN));
-      log(
-        `single paired difference agent - builtin: median ${median(paired).toFixed(2)} ms (same load, same order of magnitude as the noise: read with the ratio)`,
-      );
+      log(`single paired difference agent - builtin: median ${median(paired).toFixed(2)} ms`);
       return results;
     } finally {
       await stopSetup(ours);
