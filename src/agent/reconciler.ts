@@ -16,8 +16,10 @@
  * 1,000-port NB transaction arrives as a handful of messages) coalesces into one round. At most
  * ONE OVS transaction is in flight: while it is, rounds wait, and the outcome triggers the next
  * round. A round sends the *whole* plan in one transaction, guarded by `wait` (verify) operations
- * on every row value it read to compute it (the bridge's `ports`, each updated Interface's changed
- * columns), so a concurrent writer makes the commit fail with `tryAgain` instead of clobbering it.
+ * on every row value it read to compute it (the bridge's `ports`; each updated Interface's changed
+ * columns and `external_ids`; each removed Port's `interfaces` and its Interface's
+ * `external_ids`), so a concurrent writer makes the commit fail with `tryAgain` instead of
+ * clobbering it.
  *
  * Outcomes. `success`: providers' `finish()` then `release()`; the next round waits until the OVS
  * replica has caught up with the commit, so a fresh create is never planned twice. `tryAgain`: the
@@ -733,11 +735,36 @@ export class Reconciler {
       bridgeUsers.push(logicalPort);
     };
     for (const c of work.creates) insertPort(c.logicalPort, c.interface);
+    const portTable = this.#o.ovs.table('Port');
+    const ifaceTable = this.#o.ovs.table('Interface');
+    /**
+     * Deleting a Port from the bridge deletes it and ALL its interfaces, so the rows the planner
+     * judged by — the Port's `interfaces` (ours is its only one) and our Interface's
+     * `external_ids` (ownership marker, iface-id) — are verified as read. A `wait` compares whole
+     * columns, so an unrelated concurrent `external_ids` write (ovn-controller setting or clearing
+     * `ovn-installed`) also turns the commit into `tryAgain`: one replan after the replica shows
+     * that write, bounded by the writer's own rate; the alternative, a key-level `includes`
+     * condition, would fail as an error rather than as a verify (tryAgain).
+     */
+    const verifyRemoval = (r: PlannedRemove): void => {
+      const portRow = portTable.get(r.portUuid);
+      const ifaceRow = ifaceTable.get(r.interfaceUuid);
+      if (portRow !== undefined) {
+        tx.verify('Port', portRow, ['interfaces']);
+        verified.add(portRow._uuid);
+      }
+      if (ifaceRow !== undefined) {
+        tx.verify('Interface', ifaceRow, ['external_ids']);
+        verified.add(ifaceRow._uuid);
+      }
+    };
     for (const r of work.replugs) {
+      verifyRemoval(r.old);
       deletePorts.push(r.old.portUuid);
       insertPort(r.logicalPort, r.interface);
     }
     for (const r of work.removals) {
+      verifyRemoval(r);
       deletePorts.push(r.portUuid);
       bridgeUsers.push(r.logicalPort);
     }
@@ -750,17 +777,16 @@ export class Reconciler {
       // Shared by every port that adds or removes a Port: attributable only when it is the only one.
       op(bridgeUsers.length === 1 ? bridgeUsers[0] : undefined);
     }
-    const ifaceTable = this.#o.ovs.table('Interface');
     for (const u of work.updates) {
       const row = ifaceTable.get(u.interfaceUuid);
       if (row === undefined) continue;
       const c = u.changes;
-      const verifyColumns: string[] = [];
+      // external_ids always: the update is ours to make only while the marker says so.
+      const verifyColumns: string[] = ['external_ids'];
       if (c.type !== undefined) verifyColumns.push('type');
       if (Object.keys(c.setOptions).length > 0 || c.deleteOptions.length > 0) verifyColumns.push('options');
-      if (Object.keys(c.setExternalIds).length > 0) verifyColumns.push('external_ids');
       if (c.mtuRequest !== undefined) verifyColumns.push('mtu_request');
-      if (verifyColumns.length === 0) continue;
+      if (verifyColumns.length === 1 && Object.keys(c.setExternalIds).length === 0) continue;
       effects.updates += 1;
       tx.verify('Interface', row, verifyColumns);
       verified.add(row._uuid);
@@ -930,7 +956,15 @@ export class Reconciler {
     for (const c of plan.create) put(c.logicalPort, c.plugType, { kind: 'steady' });
     for (const u of plan.update) put(u.logicalPort, u.plugType, { kind: 'steady' });
     for (const r of plan.replug) put(r.logicalPort, r.plugType, { kind: 'steady' });
-    for (const u of plan.unchanged) put(u.logicalPort, u.plugType, { kind: 'steady' });
+    const withRemoval = new Set(plan.remove.map((r) => r.logicalPort));
+    for (const u of plan.unchanged) {
+      // Nothing left to write: the error of set-aside work that is no longer needed is history.
+      if (!withRemoval.has(u.logicalPort)) {
+        this.#txnErrors.delete(u.logicalPort);
+        this.#quarantine.delete(u.logicalPort);
+      }
+      put(u.logicalPort, u.plugType, { kind: 'steady' });
+    }
     for (const r of plan.remove) {
       if (heldPorts.has(r.logicalPort) && this.#hold !== undefined)
         put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: this.#hold.untilMs });

@@ -316,3 +316,116 @@ describe('Reconciler with scripted transaction outcomes', () => {
     expect(ovs.sent).toHaveLength(1);
   });
 });
+
+const PB_A = '00000000-0000-4000-8000-000000000010';
+const IF_X = '00000000-0000-4000-8000-0000000000e1';
+const PORT_X = '00000000-0000-4000-8000-0000000000e2';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The `wait` operations of `tx` on `table`, by row uuid, with the columns they compare. */
+function waitsOn(tx: PreparedTransaction, table: string): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const op of tx.ops as Record<string, unknown>[]) {
+    if (op['op'] !== 'wait' || op['table'] !== table) continue;
+    const where = op['where'] as [string, string, [string, string]][];
+    const uuid = where[0]?.[2][1] ?? '';
+    out.set(uuid, (op['rows'] as Record<string, unknown>[])[0] ?? {});
+  }
+  return out;
+}
+
+/** An owned Port `x` with its only Interface `x` on br-int, not wanted by any Port_Binding. */
+function ownedUnwantedX(ovs: FakeOvs): void {
+  ovs.apply({
+    Interface: {
+      [IF_X]: { initial: { name: 'x', external_ids: ['map', [['iface-id', 'x'], ['ovn-plug-agent', 'dummy']]] } },
+    },
+    Port: { [PORT_X]: { initial: { name: 'x', interfaces: ['uuid', IF_X] } } },
+    Bridge: { [BRIDGE]: { modify: { ports: ['set', [['uuid', PORT_X]]] } } },
+  });
+}
+
+describe('Reconciler safety guards (review findings)', () => {
+  it('verifies the removed Port’s interfaces and its Interface’s external_ids as the plan read them', async () => {
+    const { ovs, sb } = world([]);
+    ownedUnwantedX(ovs);
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    const tx = ovs.sent[0]!;
+    expect(waitsOn(tx, 'Port').get(PORT_X)).toEqual({ interfaces: ['set', [['uuid', IF_X]]] });
+    expect(waitsOn(tx, 'Interface').get(IF_X)).toEqual({
+      external_ids: ['map', [['iface-id', 'x'], ['ovn-plug-agent', 'dummy']]],
+    });
+  });
+
+  it('a removal whose ownership marker vanished before the commit gets tryAgain and the now-foreign port is left alone', async () => {
+    const { ovs, sb } = world([]);
+    ownedUnwantedX(ovs);
+    // The "server": someone removed the marker just before our transaction executes. A wait on the
+    // Interface's external_ids with the old value fails (tryAgain); without one, the delete commits.
+    ovs.outcomes.push((tx) => {
+      const markerGone = { Interface: { [IF_X]: { modify: { external_ids: ['map', [['ovn-plug-agent', 'dummy']]] } } } };
+      if (waitsOn(tx, 'Interface').has(IF_X)) {
+        setTimeout(() => ovs.apply(markerGone), 5);
+        return { status: 'tryAgain', reason: 'verify' } as TxnOutcome;
+      }
+      ovs.apply({ Port: { [PORT_X]: { delete: null } }, Interface: { [IF_X]: { delete: null } } });
+      return { status: 'success', results: [], uuids: new Map(), selected: new Map(), incremented: new Map() };
+    });
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    await sleep(100);
+    expect(ovs.table('Port').get(PORT_X)).toBeDefined();
+    expect(ovs.table('Interface').get(IF_X)).toBeDefined();
+    running.schedule('timer');
+    await sleep(50);
+    expect(ovs.sent).toHaveLength(1); // foreign now: never touched again
+  });
+
+  it('verifies external_ids of every updated Interface, not only the columns it changes', async () => {
+    const { ovs, sb } = world(['a']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    sb.apply({
+      Port_Binding: {
+        // update2 `modify` carries a map diff: this adds the key.
+        [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } },
+      },
+    });
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    const iface = ovs.table('Interface').all()[0]!;
+    expect(waitsOn(ovs.sent[1]!, 'Interface').get(iface._uuid)).toHaveProperty('external_ids');
+  });
+
+  it('a port whose failed update is no longer needed does not stay Failed', async () => {
+    const { ovs, sb } = world(['a']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    ovs.outcomes.push(() => ({ status: 'error', scope: 'rpc', error: 'I/O error' }));
+    sb.apply({
+      Port_Binding: {
+        // update2 `modify` carries a map diff: this adds the key.
+        [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } },
+      },
+    });
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Failed'));
+    // The CMS withdraws the MTU request: the interface already matches, nothing is left to write.
+    // The same diff again removes the key.
+    sb.apply({ Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } } });
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    const iface = ovs.table('Interface').all()[0]!;
+    ovs.apply({
+      Interface: {
+        [iface._uuid]: {
+          modify: { ofport: 5, external_ids: ['map', [['ovn-installed', 'true']]] },
+        },
+      },
+    });
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Bound'));
+    expect(ovs.sent).toHaveLength(2);
+  });
+});
