@@ -210,7 +210,10 @@ export class Reconciler {
   #inFlight: InFlight | undefined;
   #inFlightPromise: Promise<void> | undefined;
   #gate: Gate | undefined;
+  /** The running mass-removal hold: `untilMs` is when its last held port's grace ends. */
   #hold: { readonly sinceMs: number; readonly untilMs: number; readonly count: number } | undefined;
+  /** When each not-wanted owned port was first seen unwanted (per-port grace of the hold). */
+  readonly #unwantedSince = new Map<string, number>();
   #started = false;
   #stopped = false;
   #chassisUuid: string | undefined;
@@ -489,48 +492,7 @@ export class Reconciler {
       );
     }
 
-    // Mass-removal guard: only removals of ports that are no longer wanted count.
-    const notWanted = plan.remove.filter((r) => r.reason === 'NotWanted');
-    const policy = this.#o.removalHold;
-    const decision = decideRemovalHold({
-      removeCount: notWanted.length,
-      ownedCount: plan.ownedCount,
-      share: policy.share,
-      graceMs: policy.graceMs,
-      minimumCount: policy.minCount,
-      nowMs: now,
-      ...(this.#hold === undefined ? {} : { heldSinceMs: this.#hold.sinceMs }),
-    });
-    const heldPorts = new Set<string>();
-    let removes: readonly PlannedRemove[] = plan.remove;
-    if (decision.kind === 'hold') {
-      if (this.#hold === undefined) {
-        this.#o.logger.warn(
-          {
-            removals: notWanted.length,
-            owned: plan.ownedCount,
-            until: new Date(decision.untilMs).toISOString(),
-            ports: notWanted.slice(0, 10).map((r) => r.logicalPort),
-          },
-          'mass removal held: too many owned ports became unwanted at once',
-        );
-      }
-      this.#hold = { sinceMs: decision.heldSinceMs, untilMs: decision.untilMs, count: decision.count };
-      this.#wakeAt(decision.untilMs);
-      for (const r of notWanted) {
-        heldPorts.add(r.logicalPort);
-        release(r.prepared, this.#o.logger);
-      }
-      removes = plan.remove.filter((r) => r.reason !== 'NotWanted');
-    } else {
-      if (this.#hold !== undefined && decision.reason === 'graceExpired') {
-        this.#o.logger.warn(
-          { removals: notWanted.length },
-          'mass removal grace period over: removing ports still unwanted',
-        );
-      }
-      this.#hold = undefined;
-    }
+    const { heldPorts, removes } = this.#guardRemovals(plan, now);
 
     const parts = this.#selectParts(plan, removes, now);
     if (parts.length > 0) {
@@ -545,6 +507,72 @@ export class Reconciler {
     this.#lastFacts = facts;
     this.#publish(parts.length > 0 ? this.#factsWithInFlight(facts) : facts, now);
     this.#o.metrics?.observeReconcile(performance.now() - started);
+  }
+
+  /**
+   * The mass-removal guard (DESIGN §3.4), timed per port: each unwanted port's grace runs from the
+   * round that first saw it unwanted. A round removing more than the share starts a hold; while
+   * the hold lasts, only ports whose OWN grace has passed are removed (a port that became unwanted
+   * a moment before another port's grace ended waits its full grace too), and the hold ends once
+   * no held port is left (all removed, or wanted again). Removals of ports still wanted
+   * (duplicates, replaced interfaces) are never held.
+   */
+  #guardRemovals(
+    plan: Plan,
+    now: number,
+  ): { heldPorts: ReadonlyMap<string, number>; removes: readonly PlannedRemove[] } {
+    const notWanted = plan.remove.filter((r) => r.reason === 'NotWanted');
+    const unwanted = new Set(notWanted.map((r) => r.logicalPort));
+    for (const name of this.#unwantedSince.keys()) if (!unwanted.has(name)) this.#unwantedSince.delete(name);
+    for (const name of unwanted) if (!this.#unwantedSince.has(name)) this.#unwantedSince.set(name, now);
+    const policy = this.#o.removalHold;
+    const decision = decideRemovalHold({
+      removeCount: unwanted.size,
+      ownedCount: plan.ownedCount,
+      share: policy.share,
+      graceMs: policy.graceMs,
+      minimumCount: policy.minCount,
+      nowMs: now,
+    });
+    if (decision.kind === 'hold' && this.#hold === undefined) {
+      this.#o.logger.warn(
+        {
+          removals: unwanted.size,
+          owned: plan.ownedCount,
+          until: new Date(decision.untilMs).toISOString(),
+          ports: [...unwanted].slice(0, 10),
+        },
+        'mass removal held: too many owned ports became unwanted at once',
+      );
+      this.#hold = { sinceMs: now, untilMs: decision.untilMs, count: unwanted.size };
+    }
+    const hold = this.#hold;
+    if (hold === undefined) return { heldPorts: new Map(), removes: plan.remove };
+    const held = new Map<string, number>();
+    for (const name of unwanted) {
+      const untilMs = (this.#unwantedSince.get(name) ?? now) + policy.graceMs;
+      if (untilMs > now) held.set(name, untilMs);
+    }
+    const due = unwanted.size - held.size;
+    if (due > 0) {
+      this.#o.logger.warn(
+        { removals: due, stillHeld: held.size },
+        'mass removal grace period over: removing ports still unwanted',
+      );
+    }
+    if (held.size === 0) {
+      this.#hold = undefined;
+      return { heldPorts: held, removes: plan.remove };
+    }
+    const deadlines = [...held.values()];
+    this.#hold = { sinceMs: hold.sinceMs, untilMs: Math.max(...deadlines), count: held.size };
+    this.#wakeAt(Math.min(...deadlines));
+    const removes: PlannedRemove[] = [];
+    for (const r of plan.remove) {
+      if (r.reason === 'NotWanted' && held.has(r.logicalPort)) release(r.prepared, this.#o.logger);
+      else removes.push(r);
+    }
+    return { heldPorts: held, removes };
   }
 
   /**
@@ -919,7 +947,7 @@ export class Reconciler {
     return facts;
   }
 
-  #factsFromPlan(plan: Plan, heldPorts: ReadonlySet<string>, parts: readonly TxnPart[]): PortFacts[] {
+  #factsFromPlan(plan: Plan, heldPorts: ReadonlyMap<string, number>, parts: readonly TxnPart[]): PortFacts[] {
     const ifaces = this.#interfacesByPort();
     const up = this.#portBindingUp();
     const facts = new Map<string, PortFacts>();
@@ -966,8 +994,8 @@ export class Reconciler {
       put(u.logicalPort, u.plugType, { kind: 'steady' });
     }
     for (const r of plan.remove) {
-      if (heldPorts.has(r.logicalPort) && this.#hold !== undefined)
-        put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: this.#hold.untilMs });
+      const heldUntilMs = r.reason === 'NotWanted' ? heldPorts.get(r.logicalPort) : undefined;
+      if (heldUntilMs !== undefined) put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: heldUntilMs });
       else put(r.logicalPort, r.plugType, { kind: 'steady' });
     }
     // Forget errors of ports that are gone from the plan (deleted while set aside).

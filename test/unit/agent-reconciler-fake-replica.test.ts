@@ -16,7 +16,12 @@ import {
 } from '../../src/ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
-import { noopLogger, Reconciler, type PortTransition } from '../../src/agent/index.js';
+import {
+  noopLogger,
+  Reconciler,
+  type PortTransition,
+  type RemovalHoldPolicy,
+} from '../../src/agent/index.js';
 
 const VSWITCH = parseSchema(JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')));
 const SB = parseSchema(JSON.parse(readFileSync('/usr/share/ovn/ovn-sb.ovsschema', 'utf8')));
@@ -146,6 +151,7 @@ async function startReconciler(
   ovs: FakeOvs,
   sb: FakeReplica,
   onTransition?: (t: PortTransition) => void,
+  removalHold: RemovalHoldPolicy = { share: 0.5, minCount: 2, graceMs: 60_000 },
 ): Promise<Reconciler> {
   const registry = new ProviderRegistry();
   await registry.register(new DummyProvider());
@@ -156,7 +162,7 @@ async function startReconciler(
     chassisName: 'hv1',
     integrationBridge: 'br-int',
     ownershipKey: 'ovn-plug-agent',
-    removalHold: { share: 0.5, minCount: 2, graceMs: 60_000 },
+    removalHold,
     resyncIntervalMs: 600_000,
     providerRunIntervalMs: 600_000,
     planner: planPorts,
@@ -427,5 +433,62 @@ describe('Reconciler safety guards (review findings)', () => {
     });
     await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Bound'));
     expect(ovs.sent).toHaveLength(2);
+  });
+
+  it('after a mass-removal hold, removes only the ports whose own grace has passed', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const { ovs, sb } = world(names);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb, undefined, { share: 0.5, minCount: 2, graceMs: 600 });
+    await vi.waitFor(() => expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(6));
+    const pbUuid = (i: number) => `00000000-0000-4000-8000-0000000000${String(i + 10)}`;
+    const pb = (name: string) => ({
+      logical_port: name,
+      type: '',
+      options: ['map', [['vif-plug-type', 'dummy']]],
+      requested_chassis: ['uuid', CHASSIS],
+    });
+    const portName = new Map(ovs.table('Port').all().map((r) => [r._uuid, (r['name'] as string)]));
+    const removedBy = (tx: PreparedTransaction): string[] => {
+      const mutate = (tx.ops as Record<string, unknown>[]).find((o) => o['op'] === 'mutate');
+      const ports = ((mutate?.['mutations'] as unknown[][] | undefined)?.[0]?.[2] ?? ['set', []]) as [
+        string,
+        [string, string][],
+      ];
+      return ports[1].map(([, u]) => portName.get(u) ?? u).sort();
+    };
+    // t=0: a, b, c, d go (4 of 6 > 50 %): held.
+    const t0 = Date.now();
+    sb.apply({ Port_Binding: Object.fromEntries([0, 1, 2, 3].map((i) => [pbUuid(i), { delete: null }])) });
+    await sleep(400);
+    expect(ovs.sent).toHaveLength(1);
+    expect(running.status().heldRemovals?.count).toBe(4);
+    // t≈400 ms: a and b come back, e and f go: still 4 of 6 unwanted.
+    const t1 = Date.now();
+    sb.apply({
+      Port_Binding: {
+        [pbUuid(0)]: { insert: pb('a') },
+        [pbUuid(1)]: { insert: pb('b') },
+        [pbUuid(4)]: { delete: null },
+        [pbUuid(5)]: { delete: null },
+      },
+    });
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2), { timeout: 3000 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
+    // c and d were unwanted for the whole grace; e and f only since t1: still held, and reported.
+    expect(removedBy(ovs.sent[1]!)).toEqual(['c', 'd']);
+    expect(running.status().ports.find((p) => p.logicalPort === 'e')?.state).not.toBe('Unplugging');
+    expect(running.status().heldRemovals?.count).toBe(2);
+    // The replica catches up (c and d are gone); e and f go once their own grace is over.
+    ovs.apply({
+      Port: Object.fromEntries(
+        ovs.table('Port').all().filter((r) => ['c', 'd'].includes((r['name'] as string))).map((r) => [r._uuid, { delete: null }]),
+      ),
+    });
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 3000 });
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(600);
+    expect(removedBy(ovs.sent[2]!)).toEqual(['e', 'f']);
   });
 });
