@@ -207,6 +207,7 @@ export class Reconciler {
   readonly #listeners: (() => void)[] = [];
   #roundTimer: Timer | undefined;
   #wakeTimer: Timer | undefined;
+  #wakeAtMs = 0;
   #inFlight: InFlight | undefined;
   #inFlightPromise: Promise<void> | undefined;
   #gate: Gate | undefined;
@@ -342,10 +343,15 @@ export class Reconciler {
     arm();
   }
 
-  /** Wakes a round at `atMs` (gate expiry, hold expiry, quarantine end). */
+  /**
+   * Wakes a round at `atMs` (gate expiry, hold expiry, quarantine end). One timer serves all
+   * deadlines: it keeps the earliest, and the round it wakes re-arms the later ones.
+   */
   #wakeAt(atMs: number): void {
+    if (this.#wakeTimer !== undefined && this.#wakeAtMs <= atMs) return;
     const delay = Math.max(0, atMs - this.#o.now());
     this.#wakeTimer?.cancel();
+    this.#wakeAtMs = atMs;
     this.#wakeTimer = this.#o.timers.setTimer(() => {
       this.#wakeTimer = undefined;
       this.schedule('retry');
@@ -496,9 +502,13 @@ export class Reconciler {
 
     const parts = this.#selectParts(plan, removes, now);
     if (parts.length > 0) {
+      // Only a port no longer wanted is Unplugging; a wanted port losing a duplicate interface is not.
+      const unwanted = new Set(removes.filter((r) => r.reason === 'NotWanted').map((r) => r.logicalPort));
       this.#inFlight = {
         plug: new Set(parts.filter((p) => p.kind !== 'remove').map((p) => p.logicalPort)),
-        unplug: new Set(parts.filter((p) => p.kind === 'remove').map((p) => p.logicalPort)),
+        unplug: new Set(
+          parts.filter((p) => p.kind === 'remove' && unwanted.has(p.logicalPort)).map((p) => p.logicalPort),
+        ),
       };
       // Send first (the request leaves synchronously), then report: status never delays a plug.
       this.#inFlightPromise = this.#transact(plan, parts, removes);
@@ -581,8 +591,13 @@ export class Reconciler {
    */
   #selectParts(plan: Plan, removes: readonly PlannedRemove[], now: number): TxnPart[] {
     const all: { part: TxnPart; logicalPort: string }[] = [];
+    // A port may have several parts (an update and a duplicate's removal): they share one list of
+    // operation indexes, since errors are attributed to ports.
+    const opsByPort = new Map<string, number[]>();
     const add = (logicalPort: string, kind: TxnPart['kind'], prepared: PreparedPlug[]): void => {
-      all.push({ logicalPort, part: { logicalPort, kind, prepared, ops: [] } });
+      const ops = opsByPort.get(logicalPort) ?? [];
+      opsByPort.set(logicalPort, ops);
+      all.push({ logicalPort, part: { logicalPort, kind, prepared, ops } });
     };
     for (const c of plan.create) add(c.logicalPort, 'create', [c.prepared]);
     for (const u of plan.update) add(u.logicalPort, 'update', [u.prepared]);
@@ -613,12 +628,15 @@ export class Reconciler {
   }
 
   async #transact(plan: Plan, parts: TxnPart[], removes: readonly PlannedRemove[]): Promise<void> {
+    // One entry per port (its parts share their op-index list, see #selectParts).
     const byPort = new Map<string, TxnPart>();
-    for (const part of parts) byPort.set(part.logicalPort, part);
-    const creates = plan.create.filter((c) => byPort.has(c.logicalPort));
-    const updates = plan.update.filter((u) => byPort.has(u.logicalPort));
-    const replugs = plan.replug.filter((r) => byPort.has(r.logicalPort));
-    const removals = removes.filter((r) => byPort.get(r.logicalPort)?.kind === 'remove');
+    for (const part of parts) if (!byPort.has(part.logicalPort)) byPort.set(part.logicalPort, part);
+    const chosen = (kind: TxnPart['kind'], logicalPort: string): boolean =>
+      parts.some((p) => p.kind === kind && p.logicalPort === logicalPort);
+    const creates = plan.create.filter((c) => chosen('create', c.logicalPort));
+    const updates = plan.update.filter((u) => chosen('update', u.logicalPort));
+    const replugs = plan.replug.filter((r) => chosen('replug', r.logicalPort));
+    const removals = removes.filter((r) => chosen('remove', r.logicalPort));
     const sentAtSeqno = this.#o.ovs.seqno;
     const startedMs = this.#o.now();
     let outcome: TxnOutcome;

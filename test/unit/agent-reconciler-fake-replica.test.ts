@@ -491,4 +491,49 @@ describe('Reconciler safety guards (review findings)', () => {
     expect(Date.now() - t1).toBeGreaterThanOrEqual(600);
     expect(removedBy(ovs.sent[2]!)).toEqual(['e', 'f']);
   });
+
+  it('a wanted port whose duplicate interface is being removed is not reported Unplugging', async () => {
+    const { ovs, sb } = world(['a']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    const IF_DUP = '00000000-0000-4000-8000-0000000000e3';
+    const PORT_DUP = '00000000-0000-4000-8000-0000000000e4';
+    let reply: (o: TxnOutcome) => void = () => undefined;
+    ovs.outcomes.push(() => new Promise<TxnOutcome>((resolve) => (reply = resolve))); // stays in flight
+    ovs.apply({
+      Interface: {
+        [IF_DUP]: { insert: { name: 'a-old', external_ids: ['map', [['iface-id', 'a'], ['ovn-plug-agent', 'dummy']]] } },
+      },
+      Port: { [PORT_DUP]: { insert: { name: 'a-old', interfaces: ['uuid', IF_DUP] } } },
+      Bridge: { [BRIDGE]: { modify: { ports: ['set', [['uuid', PORT_DUP]]] } } }, // a diff: adds it
+    });
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    expect(waitsOn(ovs.sent[1]!, 'Port').has(PORT_DUP)).toBe(true); // the duplicate's removal
+    await sleep(20);
+    expect(running.status().ports.map((p) => [p.logicalPort, p.state])).toEqual([['a', 'Plugged']]);
+    reply({ status: 'unknown', reason: 'timeout' });
+  });
+
+  it('a quarantined port’s retry time does not postpone a hold’s expiry', async () => {
+    const { ovs, sb } = world(['a', 'b', 'c', 'd']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb, undefined, { share: 0.5, minCount: 2, graceMs: 300 });
+    await vi.waitFor(() => expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(4));
+    // a's update fails: a is set aside for 1 s.
+    ovs.outcomes.push(() => ({ status: 'error', scope: 'rpc', error: 'I/O error' }));
+    sb.apply({ Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } } });
+    await vi.waitFor(() => expect(running?.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Failed'));
+    // b, c, d go (3 of 4): held for 300 ms, while a's retry is due only ~1 s after its failure.
+    const t0 = Date.now();
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    sb.apply({
+      Port_Binding: Object.fromEntries(
+        [1, 2, 3].map((i) => [`00000000-0000-4000-8000-0000000000${String(i + 10)}`, { delete: null }]),
+      ),
+    });
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 3000 });
+    expect(Date.now() - t0).toBeLessThan(700);
+    expect(waitsOn(ovs.sent[2]!, 'Port').size).toBe(3); // the three removals
+  });
 });
