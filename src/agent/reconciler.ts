@@ -1013,7 +1013,8 @@ export class Reconciler {
     }
     for (const r of plan.remove) {
       const heldUntilMs = r.reason === 'NotWanted' ? heldPorts.get(r.logicalPort) : undefined;
-      if (heldUntilMs !== undefined) put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: heldUntilMs });
+      if (heldUntilMs !== undefined)
+        put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: heldUntilMs });
       else put(r.logicalPort, r.plugType, { kind: 'steady' });
     }
     // Forget errors of ports that are gone from the plan (deleted while set aside).
@@ -1084,13 +1085,11 @@ export class Reconciler {
     return {
       sb: dbStatus(this.#o.sb, this.#sbSyncedOnce && this.#canRemoveSb(), this.#sbReconnects),
       ovs: dbStatus(this.#o.ovs, this.#o.ovs.state === 'monitoring', this.#ovsReconnects),
-      providers: this.#o.providers
-        .list()
-        .map((p): ProviderStatus => ({
-          type: p.type,
-          available: p.available,
-          ...(p.reason === undefined ? {} : { reason: p.reason }),
-        })),
+      providers: this.#o.providers.list().map((p): ProviderStatus => ({
+        type: p.type,
+        available: p.available,
+        ...(p.reason === undefined ? {} : { reason: p.reason }),
+      })),
     };
   }
 

@@ -344,7 +344,18 @@ function waitsOn(tx: PreparedTransaction, table: string): Map<string, Record<str
 function ownedUnwantedX(ovs: FakeOvs): void {
   ovs.apply({
     Interface: {
-      [IF_X]: { initial: { name: 'x', external_ids: ['map', [['iface-id', 'x'], ['ovn-plug-agent', 'dummy']]] } },
+      [IF_X]: {
+        initial: {
+          name: 'x',
+          external_ids: [
+            'map',
+            [
+              ['iface-id', 'x'],
+              ['ovn-plug-agent', 'dummy'],
+            ],
+          ],
+        },
+      },
     },
     Port: { [PORT_X]: { initial: { name: 'x', interfaces: ['uuid', IF_X] } } },
     Bridge: { [BRIDGE]: { modify: { ports: ['set', [['uuid', PORT_X]]] } } },
@@ -361,7 +372,13 @@ describe('Reconciler safety guards (review findings)', () => {
     const tx = ovs.sent[0]!;
     expect(waitsOn(tx, 'Port').get(PORT_X)).toEqual({ interfaces: ['set', [['uuid', IF_X]]] });
     expect(waitsOn(tx, 'Interface').get(IF_X)).toEqual({
-      external_ids: ['map', [['iface-id', 'x'], ['ovn-plug-agent', 'dummy']]],
+      external_ids: [
+        'map',
+        [
+          ['iface-id', 'x'],
+          ['ovn-plug-agent', 'dummy'],
+        ],
+      ],
     });
   });
 
@@ -371,13 +388,21 @@ describe('Reconciler safety guards (review findings)', () => {
     // The "server": someone removed the marker just before our transaction executes. A wait on the
     // Interface's external_ids with the old value fails (tryAgain); without one, the delete commits.
     ovs.outcomes.push((tx) => {
-      const markerGone = { Interface: { [IF_X]: { modify: { external_ids: ['map', [['ovn-plug-agent', 'dummy']]] } } } };
+      const markerGone = {
+        Interface: { [IF_X]: { modify: { external_ids: ['map', [['ovn-plug-agent', 'dummy']]] } } },
+      };
       if (waitsOn(tx, 'Interface').has(IF_X)) {
         setTimeout(() => ovs.apply(markerGone), 5);
-        return { status: 'tryAgain', reason: 'verify' } as TxnOutcome;
+        return { status: 'tryAgain', reason: 'verify-failed' };
       }
       ovs.apply({ Port: { [PORT_X]: { delete: null } }, Interface: { [IF_X]: { delete: null } } });
-      return { status: 'success', results: [], uuids: new Map(), selected: new Map(), incremented: new Map() };
+      return {
+        status: 'success',
+        results: [],
+        uuids: new Map(),
+        selected: new Map(),
+        incremented: new Map(),
+      };
     });
     running = await startReconciler(ovs, sb);
     await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
@@ -421,7 +446,9 @@ describe('Reconciler safety guards (review findings)', () => {
     await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Failed'));
     // The CMS withdraws the MTU request: the interface already matches, nothing is left to write.
     // The same diff again removes the key.
-    sb.apply({ Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } } });
+    sb.apply({
+      Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } },
+    });
     await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
     const iface = ovs.table('Interface').all()[0]!;
     ovs.apply({
@@ -440,7 +467,9 @@ describe('Reconciler safety guards (review findings)', () => {
     const { ovs, sb } = world(names);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb, undefined, { share: 0.5, minCount: 2, graceMs: 600 });
-    await vi.waitFor(() => expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(6));
+    await vi.waitFor(() =>
+      expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(6),
+    );
     const pbUuid = (i: number) => `00000000-0000-4000-8000-0000000000${String(i + 10)}`;
     const pb = (name: string) => ({
       logical_port: name,
@@ -448,7 +477,12 @@ describe('Reconciler safety guards (review findings)', () => {
       options: ['map', [['vif-plug-type', 'dummy']]],
       requested_chassis: ['uuid', CHASSIS],
     });
-    const portName = new Map(ovs.table('Port').all().map((r) => [r._uuid, (r['name'] as string)]));
+    const portName = new Map(
+      ovs
+        .table('Port')
+        .all()
+        .map((r) => [r._uuid, r['name'] as string]),
+    );
     const removedBy = (tx: PreparedTransaction): string[] => {
       const mutate = (tx.ops as Record<string, unknown>[]).find((o) => o['op'] === 'mutate');
       const ports = ((mutate?.['mutations'] as unknown[][] | undefined)?.[0]?.[2] ?? ['set', []]) as [
@@ -483,7 +517,11 @@ describe('Reconciler safety guards (review findings)', () => {
     // The replica catches up (c and d are gone); e and f go once their own grace is over.
     ovs.apply({
       Port: Object.fromEntries(
-        ovs.table('Port').all().filter((r) => ['c', 'd'].includes((r['name'] as string))).map((r) => [r._uuid, { delete: null }]),
+        ovs
+          .table('Port')
+          .all()
+          .filter((r) => ['c', 'd'].includes(r['name'] as string))
+          .map((r) => [r._uuid, { delete: null }]),
       ),
     });
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
@@ -503,7 +541,18 @@ describe('Reconciler safety guards (review findings)', () => {
     ovs.outcomes.push(() => new Promise<TxnOutcome>((resolve) => (reply = resolve))); // stays in flight
     ovs.apply({
       Interface: {
-        [IF_DUP]: { insert: { name: 'a-old', external_ids: ['map', [['iface-id', 'a'], ['ovn-plug-agent', 'dummy']]] } },
+        [IF_DUP]: {
+          insert: {
+            name: 'a-old',
+            external_ids: [
+              'map',
+              [
+                ['iface-id', 'a'],
+                ['ovn-plug-agent', 'dummy'],
+              ],
+            ],
+          },
+        },
       },
       Port: { [PORT_DUP]: { insert: { name: 'a-old', interfaces: ['uuid', IF_DUP] } } },
       Bridge: { [BRIDGE]: { modify: { ports: ['set', [['uuid', PORT_DUP]]] } } }, // a diff: adds it
@@ -519,11 +568,17 @@ describe('Reconciler safety guards (review findings)', () => {
     const { ovs, sb } = world(['a', 'b', 'c', 'd']);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb, undefined, { share: 0.5, minCount: 2, graceMs: 300 });
-    await vi.waitFor(() => expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(4));
+    await vi.waitFor(() =>
+      expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(4),
+    );
     // a's update fails: a is set aside for 1 s.
     ovs.outcomes.push(() => ({ status: 'error', scope: 'rpc', error: 'I/O error' }));
-    sb.apply({ Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } } });
-    await vi.waitFor(() => expect(running?.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Failed'));
+    sb.apply({
+      Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } },
+    });
+    await vi.waitFor(() =>
+      expect(running?.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Failed'),
+    );
     // b, c, d go (3 of 4): held for 300 ms, while a's retry is due only ~1 s after its failure.
     const t0 = Date.now();
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
