@@ -308,7 +308,8 @@ export function parseCommandLine(
     } else massRemovalShare = share;
   }
 
-  let massRemovalMinPorts = 2;
+  // DESIGN §3.4 as written: any round above the share is held, even the only port (ADR 0081).
+  let massRemovalMinPorts = 1;
   const minGiven = one('mass-removal-min-ports');
   if (minGiven !== undefined) {
     const n = Number(minGiven.value);
@@ -442,7 +443,7 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --node-name=NAME         this node's Kubernetes name
   --ownership-marker=KEY   ovn-plug-agent (default) or ovn-plugged (migration from built-in plugging)
   --mass-removal-share=S   hold removal rounds above this share of owned ports (default 0.5)
-  --mass-removal-min-ports=N  never hold rounds removing fewer ports (default 2)
+  --mass-removal-min-ports=N  never hold rounds removing fewer ports (default 1; 2 = single removals immediate)
   --mass-removal-grace=D   how long such a round is held (default 60s)
   --resync-interval=D      periodic full replan (default 30s)
   --devlink-command=PATH   devlink binary for the representor provider (default devlink)

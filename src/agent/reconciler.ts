@@ -16,8 +16,10 @@
  * 1,000-port NB transaction arrives as a handful of messages) coalesces into one round. At most
  * ONE OVS transaction is in flight: while it is, rounds wait, and the outcome triggers the next
  * round. A round sends the *whole* plan in one transaction, guarded by `wait` (verify) operations
- * on every row value it read to compute it (the bridge's `ports`, each updated Interface's changed
- * columns), so a concurrent writer makes the commit fail with `tryAgain` instead of clobbering it.
+ * on every row value it read to compute it (the bridge's `ports`; each updated Interface's changed
+ * columns and `external_ids`; each removed Port's `interfaces` and its Interface's
+ * `external_ids`), so a concurrent writer makes the commit fail with `tryAgain` instead of
+ * clobbering it.
  *
  * Outcomes. `success`: providers' `finish()` then `release()`; the next round waits until the OVS
  * replica has caught up with the commit, so a fresh create is never planned twice. `tryAgain`: the
@@ -205,10 +207,14 @@ export class Reconciler {
   readonly #listeners: (() => void)[] = [];
   #roundTimer: Timer | undefined;
   #wakeTimer: Timer | undefined;
+  #wakeAtMs = 0;
   #inFlight: InFlight | undefined;
   #inFlightPromise: Promise<void> | undefined;
   #gate: Gate | undefined;
+  /** The running mass-removal hold: `untilMs` is when its last held port's grace ends. */
   #hold: { readonly sinceMs: number; readonly untilMs: number; readonly count: number } | undefined;
+  /** When each not-wanted owned port was first seen unwanted (per-port grace of the hold). */
+  readonly #unwantedSince = new Map<string, number>();
   #started = false;
   #stopped = false;
   #chassisUuid: string | undefined;
@@ -337,10 +343,15 @@ export class Reconciler {
     arm();
   }
 
-  /** Wakes a round at `atMs` (gate expiry, hold expiry, quarantine end). */
+  /**
+   * Wakes a round at `atMs` (gate expiry, hold expiry, quarantine end). One timer serves all
+   * deadlines: it keeps the earliest, and the round it wakes re-arms the later ones.
+   */
   #wakeAt(atMs: number): void {
+    if (this.#wakeTimer !== undefined && this.#wakeAtMs <= atMs) return;
     const delay = Math.max(0, atMs - this.#o.now());
     this.#wakeTimer?.cancel();
+    this.#wakeAtMs = atMs;
     this.#wakeTimer = this.#o.timers.setTimer(() => {
       this.#wakeTimer = undefined;
       this.schedule('retry');
@@ -487,54 +498,17 @@ export class Reconciler {
       );
     }
 
-    // Mass-removal guard: only removals of ports that are no longer wanted count.
-    const notWanted = plan.remove.filter((r) => r.reason === 'NotWanted');
-    const policy = this.#o.removalHold;
-    const decision = decideRemovalHold({
-      removeCount: notWanted.length,
-      ownedCount: plan.ownedCount,
-      share: policy.share,
-      graceMs: policy.graceMs,
-      minimumCount: policy.minCount,
-      nowMs: now,
-      ...(this.#hold === undefined ? {} : { heldSinceMs: this.#hold.sinceMs }),
-    });
-    const heldPorts = new Set<string>();
-    let removes: readonly PlannedRemove[] = plan.remove;
-    if (decision.kind === 'hold') {
-      if (this.#hold === undefined) {
-        this.#o.logger.warn(
-          {
-            removals: notWanted.length,
-            owned: plan.ownedCount,
-            until: new Date(decision.untilMs).toISOString(),
-            ports: notWanted.slice(0, 10).map((r) => r.logicalPort),
-          },
-          'mass removal held: too many owned ports became unwanted at once',
-        );
-      }
-      this.#hold = { sinceMs: decision.heldSinceMs, untilMs: decision.untilMs, count: decision.count };
-      this.#wakeAt(decision.untilMs);
-      for (const r of notWanted) {
-        heldPorts.add(r.logicalPort);
-        release(r.prepared, this.#o.logger);
-      }
-      removes = plan.remove.filter((r) => r.reason !== 'NotWanted');
-    } else {
-      if (this.#hold !== undefined && decision.reason === 'graceExpired') {
-        this.#o.logger.warn(
-          { removals: notWanted.length },
-          'mass removal grace period over: removing ports still unwanted',
-        );
-      }
-      this.#hold = undefined;
-    }
+    const { heldPorts, removes } = this.#guardRemovals(plan, now);
 
     const parts = this.#selectParts(plan, removes, now);
     if (parts.length > 0) {
+      // Only a port no longer wanted is Unplugging; a wanted port losing a duplicate interface is not.
+      const unwanted = new Set(removes.filter((r) => r.reason === 'NotWanted').map((r) => r.logicalPort));
       this.#inFlight = {
         plug: new Set(parts.filter((p) => p.kind !== 'remove').map((p) => p.logicalPort)),
-        unplug: new Set(parts.filter((p) => p.kind === 'remove').map((p) => p.logicalPort)),
+        unplug: new Set(
+          parts.filter((p) => p.kind === 'remove' && unwanted.has(p.logicalPort)).map((p) => p.logicalPort),
+        ),
       };
       // Send first (the request leaves synchronously), then report: status never delays a plug.
       this.#inFlightPromise = this.#transact(plan, parts, removes);
@@ -546,13 +520,84 @@ export class Reconciler {
   }
 
   /**
+   * The mass-removal guard (DESIGN §3.4), timed per port: each unwanted port's grace runs from the
+   * round that first saw it unwanted. A round removing more than the share starts a hold; while
+   * the hold lasts, only ports whose OWN grace has passed are removed (a port that became unwanted
+   * a moment before another port's grace ended waits its full grace too), and the hold ends once
+   * no held port is left (all removed, or wanted again). Removals of ports still wanted
+   * (duplicates, replaced interfaces) are never held.
+   */
+  #guardRemovals(
+    plan: Plan,
+    now: number,
+  ): { heldPorts: ReadonlyMap<string, number>; removes: readonly PlannedRemove[] } {
+    const notWanted = plan.remove.filter((r) => r.reason === 'NotWanted');
+    const unwanted = new Set(notWanted.map((r) => r.logicalPort));
+    for (const name of this.#unwantedSince.keys()) if (!unwanted.has(name)) this.#unwantedSince.delete(name);
+    for (const name of unwanted) if (!this.#unwantedSince.has(name)) this.#unwantedSince.set(name, now);
+    const policy = this.#o.removalHold;
+    const decision = decideRemovalHold({
+      removeCount: unwanted.size,
+      ownedCount: plan.ownedCount,
+      share: policy.share,
+      graceMs: policy.graceMs,
+      minimumCount: policy.minCount,
+      nowMs: now,
+    });
+    if (decision.kind === 'hold' && this.#hold === undefined) {
+      this.#o.logger.warn(
+        {
+          removals: unwanted.size,
+          owned: plan.ownedCount,
+          until: new Date(decision.untilMs).toISOString(),
+          ports: [...unwanted].slice(0, 10),
+        },
+        'mass removal held: too many owned ports became unwanted at once',
+      );
+      this.#hold = { sinceMs: now, untilMs: decision.untilMs, count: unwanted.size };
+    }
+    const hold = this.#hold;
+    if (hold === undefined) return { heldPorts: new Map(), removes: plan.remove };
+    const held = new Map<string, number>();
+    for (const name of unwanted) {
+      const untilMs = (this.#unwantedSince.get(name) ?? now) + policy.graceMs;
+      if (untilMs > now) held.set(name, untilMs);
+    }
+    const due = unwanted.size - held.size;
+    if (due > 0) {
+      this.#o.logger.warn(
+        { removals: due, stillHeld: held.size },
+        'mass removal grace period over: removing ports still unwanted',
+      );
+    }
+    if (held.size === 0) {
+      this.#hold = undefined;
+      return { heldPorts: held, removes: plan.remove };
+    }
+    const deadlines = [...held.values()];
+    this.#hold = { sinceMs: hold.sinceMs, untilMs: Math.max(...deadlines), count: held.size };
+    this.#wakeAt(Math.min(...deadlines));
+    const removes: PlannedRemove[] = [];
+    for (const r of plan.remove) {
+      if (r.reason === 'NotWanted' && held.has(r.logicalPort)) release(r.prepared, this.#o.logger);
+      else removes.push(r);
+    }
+    return { heldPorts: held, removes };
+  }
+
+  /**
    * Chooses this round's work: everything except quarantined ports; when a quarantined port's
    * backoff ended and it must be retried alone, only that port.
    */
   #selectParts(plan: Plan, removes: readonly PlannedRemove[], now: number): TxnPart[] {
     const all: { part: TxnPart; logicalPort: string }[] = [];
+    // A port may have several parts (an update and a duplicate's removal): they share one list of
+    // operation indexes, since errors are attributed to ports.
+    const opsByPort = new Map<string, number[]>();
     const add = (logicalPort: string, kind: TxnPart['kind'], prepared: PreparedPlug[]): void => {
-      all.push({ logicalPort, part: { logicalPort, kind, prepared, ops: [] } });
+      const ops = opsByPort.get(logicalPort) ?? [];
+      opsByPort.set(logicalPort, ops);
+      all.push({ logicalPort, part: { logicalPort, kind, prepared, ops } });
     };
     for (const c of plan.create) add(c.logicalPort, 'create', [c.prepared]);
     for (const u of plan.update) add(u.logicalPort, 'update', [u.prepared]);
@@ -583,12 +628,15 @@ export class Reconciler {
   }
 
   async #transact(plan: Plan, parts: TxnPart[], removes: readonly PlannedRemove[]): Promise<void> {
+    // One entry per port (its parts share their op-index list, see #selectParts).
     const byPort = new Map<string, TxnPart>();
-    for (const part of parts) byPort.set(part.logicalPort, part);
-    const creates = plan.create.filter((c) => byPort.has(c.logicalPort));
-    const updates = plan.update.filter((u) => byPort.has(u.logicalPort));
-    const replugs = plan.replug.filter((r) => byPort.has(r.logicalPort));
-    const removals = removes.filter((r) => byPort.get(r.logicalPort)?.kind === 'remove');
+    for (const part of parts) if (!byPort.has(part.logicalPort)) byPort.set(part.logicalPort, part);
+    const chosen = (kind: TxnPart['kind'], logicalPort: string): boolean =>
+      parts.some((p) => p.kind === kind && p.logicalPort === logicalPort);
+    const creates = plan.create.filter((c) => chosen('create', c.logicalPort));
+    const updates = plan.update.filter((u) => chosen('update', u.logicalPort));
+    const replugs = plan.replug.filter((r) => chosen('replug', r.logicalPort));
+    const removals = removes.filter((r) => chosen('remove', r.logicalPort));
     const sentAtSeqno = this.#o.ovs.seqno;
     const startedMs = this.#o.now();
     let outcome: TxnOutcome;
@@ -733,11 +781,36 @@ export class Reconciler {
       bridgeUsers.push(logicalPort);
     };
     for (const c of work.creates) insertPort(c.logicalPort, c.interface);
+    const portTable = this.#o.ovs.table('Port');
+    const ifaceTable = this.#o.ovs.table('Interface');
+    /**
+     * Deleting a Port from the bridge deletes it and ALL its interfaces, so the rows the planner
+     * judged by — the Port's `interfaces` (ours is its only one) and our Interface's
+     * `external_ids` (ownership marker, iface-id) — are verified as read. A `wait` compares whole
+     * columns, so an unrelated concurrent `external_ids` write (ovn-controller setting or clearing
+     * `ovn-installed`) also turns the commit into `tryAgain`: one replan after the replica shows
+     * that write, bounded by the writer's own rate; the alternative, a key-level `includes`
+     * condition, would fail as an error rather than as a verify (tryAgain).
+     */
+    const verifyRemoval = (r: PlannedRemove): void => {
+      const portRow = portTable.get(r.portUuid);
+      const ifaceRow = ifaceTable.get(r.interfaceUuid);
+      if (portRow !== undefined) {
+        tx.verify('Port', portRow, ['interfaces']);
+        verified.add(portRow._uuid);
+      }
+      if (ifaceRow !== undefined) {
+        tx.verify('Interface', ifaceRow, ['external_ids']);
+        verified.add(ifaceRow._uuid);
+      }
+    };
     for (const r of work.replugs) {
+      verifyRemoval(r.old);
       deletePorts.push(r.old.portUuid);
       insertPort(r.logicalPort, r.interface);
     }
     for (const r of work.removals) {
+      verifyRemoval(r);
       deletePorts.push(r.portUuid);
       bridgeUsers.push(r.logicalPort);
     }
@@ -750,17 +823,16 @@ export class Reconciler {
       // Shared by every port that adds or removes a Port: attributable only when it is the only one.
       op(bridgeUsers.length === 1 ? bridgeUsers[0] : undefined);
     }
-    const ifaceTable = this.#o.ovs.table('Interface');
     for (const u of work.updates) {
       const row = ifaceTable.get(u.interfaceUuid);
       if (row === undefined) continue;
       const c = u.changes;
-      const verifyColumns: string[] = [];
+      // external_ids always: the update is ours to make only while the marker says so.
+      const verifyColumns: string[] = ['external_ids'];
       if (c.type !== undefined) verifyColumns.push('type');
       if (Object.keys(c.setOptions).length > 0 || c.deleteOptions.length > 0) verifyColumns.push('options');
-      if (Object.keys(c.setExternalIds).length > 0) verifyColumns.push('external_ids');
       if (c.mtuRequest !== undefined) verifyColumns.push('mtu_request');
-      if (verifyColumns.length === 0) continue;
+      if (verifyColumns.length === 1 && Object.keys(c.setExternalIds).length === 0) continue;
       effects.updates += 1;
       tx.verify('Interface', row, verifyColumns);
       verified.add(row._uuid);
@@ -893,7 +965,7 @@ export class Reconciler {
     return facts;
   }
 
-  #factsFromPlan(plan: Plan, heldPorts: ReadonlySet<string>, parts: readonly TxnPart[]): PortFacts[] {
+  #factsFromPlan(plan: Plan, heldPorts: ReadonlyMap<string, number>, parts: readonly TxnPart[]): PortFacts[] {
     const ifaces = this.#interfacesByPort();
     const up = this.#portBindingUp();
     const facts = new Map<string, PortFacts>();
@@ -930,10 +1002,19 @@ export class Reconciler {
     for (const c of plan.create) put(c.logicalPort, c.plugType, { kind: 'steady' });
     for (const u of plan.update) put(u.logicalPort, u.plugType, { kind: 'steady' });
     for (const r of plan.replug) put(r.logicalPort, r.plugType, { kind: 'steady' });
-    for (const u of plan.unchanged) put(u.logicalPort, u.plugType, { kind: 'steady' });
+    const withRemoval = new Set(plan.remove.map((r) => r.logicalPort));
+    for (const u of plan.unchanged) {
+      // Nothing left to write: the error of set-aside work that is no longer needed is history.
+      if (!withRemoval.has(u.logicalPort)) {
+        this.#txnErrors.delete(u.logicalPort);
+        this.#quarantine.delete(u.logicalPort);
+      }
+      put(u.logicalPort, u.plugType, { kind: 'steady' });
+    }
     for (const r of plan.remove) {
-      if (heldPorts.has(r.logicalPort) && this.#hold !== undefined)
-        put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: this.#hold.untilMs });
+      const heldUntilMs = r.reason === 'NotWanted' ? heldPorts.get(r.logicalPort) : undefined;
+      if (heldUntilMs !== undefined)
+        put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: heldUntilMs });
       else put(r.logicalPort, r.plugType, { kind: 'steady' });
     }
     // Forget errors of ports that are gone from the plan (deleted while set aside).
@@ -1004,13 +1085,11 @@ export class Reconciler {
     return {
       sb: dbStatus(this.#o.sb, this.#sbSyncedOnce && this.#canRemoveSb(), this.#sbReconnects),
       ovs: dbStatus(this.#o.ovs, this.#o.ovs.state === 'monitoring', this.#ovsReconnects),
-      providers: this.#o.providers
-        .list()
-        .map((p): ProviderStatus => ({
-          type: p.type,
-          available: p.available,
-          ...(p.reason === undefined ? {} : { reason: p.reason }),
-        })),
+      providers: this.#o.providers.list().map((p): ProviderStatus => ({
+        type: p.type,
+        available: p.available,
+        ...(p.reason === undefined ? {} : { reason: p.reason }),
+      })),
     };
   }
 

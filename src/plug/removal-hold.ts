@@ -2,9 +2,11 @@
  * The mass-removal guard (DESIGN §3.4): a removal round that would unplug more than a share of
  * the owned ports at once is held for a grace period, and goes ahead only if the ports are still
  * unwanted afterwards. It protects against an emptied or restored Southbound DB, which
- * ovn-northd refills within seconds. The reconciler keeps `heldSinceMs` between rounds; because
- * every round replans from the current state, ports wanted again during the hold simply drop out
- * of the removal set.
+ * ovn-northd refills within seconds. This function is the share rule (and, given `heldSinceMs`,
+ * a single round-wide deadline); the agent's reconciler asks it only whether a round exceeds the
+ * share, and times the grace per port itself (a port unwanted for a moment when another port's
+ * grace ends must wait its own). Because every round replans from the current state, ports wanted
+ * again during the hold simply drop out of the removal set.
  */
 
 export interface RemovalHoldInput {

@@ -28,6 +28,9 @@ describe('parseCommandLine', () => {
     expect(config.providers).toEqual(['representor']);
     expect(config.ownershipMarker).toBe('ovn-plug-agent');
     expect(config.massRemovalGraceMs).toBe(60_000);
+    // DESIGN §3.4 as written: any round removing more than the share is held, even 1 of 1.
+    expect(config.massRemovalMinPorts).toBe(1);
+    expect(config.massRemovalShare).toBe(0.5);
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 9476 });
     expect(config.logLevel).toBe('info');
   });
@@ -54,6 +57,7 @@ describe('parseCommandLine', () => {
       '--ownership-marker=ovn-plugged',
       '--mass-removal-share=25%',
       '--mass-removal-grace=2m',
+      '--mass-removal-min-ports=2',
       '--devlink-command=/bin/fake-devlink',
     ]);
     expect(config.ovnsbDb).toEqual(['ssl:10.0.0.1:6642', 'ssl:[::1]:6642']);
@@ -64,6 +68,7 @@ describe('parseCommandLine', () => {
     expect(config.ownershipMarker).toBe('ovn-plugged');
     expect(config.massRemovalShare).toBe(0.25);
     expect(config.massRemovalGraceMs).toBe(120_000);
+    expect(config.massRemovalMinPorts).toBe(2);
     expect(config.devlinkCommand).toBe('/bin/fake-devlink');
     expect(config.nodeName).toBe('dpu-1');
   });

@@ -16,7 +16,12 @@ import {
 } from '../../src/ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
-import { noopLogger, Reconciler, type PortTransition } from '../../src/agent/index.js';
+import {
+  noopLogger,
+  Reconciler,
+  type PortTransition,
+  type RemovalHoldPolicy,
+} from '../../src/agent/index.js';
 
 const VSWITCH = parseSchema(JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')));
 const SB = parseSchema(JSON.parse(readFileSync('/usr/share/ovn/ovn-sb.ovsschema', 'utf8')));
@@ -146,6 +151,7 @@ async function startReconciler(
   ovs: FakeOvs,
   sb: FakeReplica,
   onTransition?: (t: PortTransition) => void,
+  removalHold: RemovalHoldPolicy = { share: 0.5, minCount: 2, graceMs: 60_000 },
 ): Promise<Reconciler> {
   const registry = new ProviderRegistry();
   await registry.register(new DummyProvider());
@@ -156,7 +162,7 @@ async function startReconciler(
     chassisName: 'hv1',
     integrationBridge: 'br-int',
     ownershipKey: 'ovn-plug-agent',
-    removalHold: { share: 0.5, minCount: 2, graceMs: 60_000 },
+    removalHold,
     resyncIntervalMs: 600_000,
     providerRunIntervalMs: 600_000,
     planner: planPorts,
@@ -314,5 +320,275 @@ describe('Reconciler with scripted transaction outcomes', () => {
     reply(commit(ovs, pending));
     await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
     expect(ovs.sent).toHaveLength(1);
+  });
+});
+
+const PB_A = '00000000-0000-4000-8000-000000000010';
+const IF_X = '00000000-0000-4000-8000-0000000000e1';
+const PORT_X = '00000000-0000-4000-8000-0000000000e2';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The `wait` operations of `tx` on `table`, by row uuid, with the columns they compare. */
+function waitsOn(tx: PreparedTransaction, table: string): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const op of tx.ops as Record<string, unknown>[]) {
+    if (op['op'] !== 'wait' || op['table'] !== table) continue;
+    const where = op['where'] as [string, string, [string, string]][];
+    const uuid = where[0]?.[2][1] ?? '';
+    out.set(uuid, (op['rows'] as Record<string, unknown>[])[0] ?? {});
+  }
+  return out;
+}
+
+/** An owned Port `x` with its only Interface `x` on br-int, not wanted by any Port_Binding. */
+function ownedUnwantedX(ovs: FakeOvs): void {
+  ovs.apply({
+    Interface: {
+      [IF_X]: {
+        initial: {
+          name: 'x',
+          external_ids: [
+            'map',
+            [
+              ['iface-id', 'x'],
+              ['ovn-plug-agent', 'dummy'],
+            ],
+          ],
+        },
+      },
+    },
+    Port: { [PORT_X]: { initial: { name: 'x', interfaces: ['uuid', IF_X] } } },
+    Bridge: { [BRIDGE]: { modify: { ports: ['set', [['uuid', PORT_X]]] } } },
+  });
+}
+
+describe('Reconciler safety guards (review findings)', () => {
+  it('verifies the removed Port’s interfaces and its Interface’s external_ids as the plan read them', async () => {
+    const { ovs, sb } = world([]);
+    ownedUnwantedX(ovs);
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    const tx = ovs.sent[0]!;
+    expect(waitsOn(tx, 'Port').get(PORT_X)).toEqual({ interfaces: ['set', [['uuid', IF_X]]] });
+    expect(waitsOn(tx, 'Interface').get(IF_X)).toEqual({
+      external_ids: [
+        'map',
+        [
+          ['iface-id', 'x'],
+          ['ovn-plug-agent', 'dummy'],
+        ],
+      ],
+    });
+  });
+
+  it('a removal whose ownership marker vanished before the commit gets tryAgain and the now-foreign port is left alone', async () => {
+    const { ovs, sb } = world([]);
+    ownedUnwantedX(ovs);
+    // The "server": someone removed the marker just before our transaction executes. A wait on the
+    // Interface's external_ids with the old value fails (tryAgain); without one, the delete commits.
+    ovs.outcomes.push((tx) => {
+      const markerGone = {
+        Interface: { [IF_X]: { modify: { external_ids: ['map', [['ovn-plug-agent', 'dummy']]] } } },
+      };
+      if (waitsOn(tx, 'Interface').has(IF_X)) {
+        setTimeout(() => ovs.apply(markerGone), 5);
+        return { status: 'tryAgain', reason: 'verify-failed' };
+      }
+      ovs.apply({ Port: { [PORT_X]: { delete: null } }, Interface: { [IF_X]: { delete: null } } });
+      return {
+        status: 'success',
+        results: [],
+        uuids: new Map(),
+        selected: new Map(),
+        incremented: new Map(),
+      };
+    });
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    await sleep(100);
+    expect(ovs.table('Port').get(PORT_X)).toBeDefined();
+    expect(ovs.table('Interface').get(IF_X)).toBeDefined();
+    running.schedule('timer');
+    await sleep(50);
+    expect(ovs.sent).toHaveLength(1); // foreign now: never touched again
+  });
+
+  it('verifies external_ids of every updated Interface, not only the columns it changes', async () => {
+    const { ovs, sb } = world(['a']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    sb.apply({
+      Port_Binding: {
+        // update2 `modify` carries a map diff: this adds the key.
+        [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } },
+      },
+    });
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    const iface = ovs.table('Interface').all()[0]!;
+    expect(waitsOn(ovs.sent[1]!, 'Interface').get(iface._uuid)).toHaveProperty('external_ids');
+  });
+
+  it('a port whose failed update is no longer needed does not stay Failed', async () => {
+    const { ovs, sb } = world(['a']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    ovs.outcomes.push(() => ({ status: 'error', scope: 'rpc', error: 'I/O error' }));
+    sb.apply({
+      Port_Binding: {
+        // update2 `modify` carries a map diff: this adds the key.
+        [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } },
+      },
+    });
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Failed'));
+    // The CMS withdraws the MTU request: the interface already matches, nothing is left to write.
+    // The same diff again removes the key.
+    sb.apply({
+      Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } },
+    });
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    const iface = ovs.table('Interface').all()[0]!;
+    ovs.apply({
+      Interface: {
+        [iface._uuid]: {
+          modify: { ofport: 5, external_ids: ['map', [['ovn-installed', 'true']]] },
+        },
+      },
+    });
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Bound'));
+    expect(ovs.sent).toHaveLength(2);
+  });
+
+  it('after a mass-removal hold, removes only the ports whose own grace has passed', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const { ovs, sb } = world(names);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb, undefined, { share: 0.5, minCount: 2, graceMs: 600 });
+    await vi.waitFor(() =>
+      expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(6),
+    );
+    const pbUuid = (i: number) => `00000000-0000-4000-8000-0000000000${String(i + 10)}`;
+    const pb = (name: string) => ({
+      logical_port: name,
+      type: '',
+      options: ['map', [['vif-plug-type', 'dummy']]],
+      requested_chassis: ['uuid', CHASSIS],
+    });
+    const portName = new Map(
+      ovs
+        .table('Port')
+        .all()
+        .map((r) => [r._uuid, r['name'] as string]),
+    );
+    const removedBy = (tx: PreparedTransaction): string[] => {
+      const mutate = (tx.ops as Record<string, unknown>[]).find((o) => o['op'] === 'mutate');
+      const ports = ((mutate?.['mutations'] as unknown[][] | undefined)?.[0]?.[2] ?? ['set', []]) as [
+        string,
+        [string, string][],
+      ];
+      return ports[1].map(([, u]) => portName.get(u) ?? u).sort();
+    };
+    // t=0: a, b, c, d go (4 of 6 > 50 %): held.
+    const t0 = Date.now();
+    sb.apply({ Port_Binding: Object.fromEntries([0, 1, 2, 3].map((i) => [pbUuid(i), { delete: null }])) });
+    await sleep(400);
+    expect(ovs.sent).toHaveLength(1);
+    expect(running.status().heldRemovals?.count).toBe(4);
+    // t≈400 ms: a and b come back, e and f go: still 4 of 6 unwanted.
+    const t1 = Date.now();
+    sb.apply({
+      Port_Binding: {
+        [pbUuid(0)]: { insert: pb('a') },
+        [pbUuid(1)]: { insert: pb('b') },
+        [pbUuid(4)]: { delete: null },
+        [pbUuid(5)]: { delete: null },
+      },
+    });
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2), { timeout: 3000 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
+    // c and d were unwanted for the whole grace; e and f only since t1: still held, and reported.
+    expect(removedBy(ovs.sent[1]!)).toEqual(['c', 'd']);
+    expect(running.status().ports.find((p) => p.logicalPort === 'e')?.state).not.toBe('Unplugging');
+    expect(running.status().heldRemovals?.count).toBe(2);
+    // The replica catches up (c and d are gone); e and f go once their own grace is over.
+    ovs.apply({
+      Port: Object.fromEntries(
+        ovs
+          .table('Port')
+          .all()
+          .filter((r) => ['c', 'd'].includes(r['name'] as string))
+          .map((r) => [r._uuid, { delete: null }]),
+      ),
+    });
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 3000 });
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(600);
+    expect(removedBy(ovs.sent[2]!)).toEqual(['e', 'f']);
+  });
+
+  it('a wanted port whose duplicate interface is being removed is not reported Unplugging', async () => {
+    const { ovs, sb } = world(['a']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    const IF_DUP = '00000000-0000-4000-8000-0000000000e3';
+    const PORT_DUP = '00000000-0000-4000-8000-0000000000e4';
+    let reply: (o: TxnOutcome) => void = () => undefined;
+    ovs.outcomes.push(() => new Promise<TxnOutcome>((resolve) => (reply = resolve))); // stays in flight
+    ovs.apply({
+      Interface: {
+        [IF_DUP]: {
+          insert: {
+            name: 'a-old',
+            external_ids: [
+              'map',
+              [
+                ['iface-id', 'a'],
+                ['ovn-plug-agent', 'dummy'],
+              ],
+            ],
+          },
+        },
+      },
+      Port: { [PORT_DUP]: { insert: { name: 'a-old', interfaces: ['uuid', IF_DUP] } } },
+      Bridge: { [BRIDGE]: { modify: { ports: ['set', [['uuid', PORT_DUP]]] } } }, // a diff: adds it
+    });
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    expect(waitsOn(ovs.sent[1]!, 'Port').has(PORT_DUP)).toBe(true); // the duplicate's removal
+    await sleep(20);
+    expect(running.status().ports.map((p) => [p.logicalPort, p.state])).toEqual([['a', 'Plugged']]);
+    reply({ status: 'unknown', reason: 'timeout' });
+  });
+
+  it('a quarantined port’s retry time does not postpone a hold’s expiry', async () => {
+    const { ovs, sb } = world(['a', 'b', 'c', 'd']);
+    ovs.outcomes.push((tx) => commit(ovs, tx));
+    running = await startReconciler(ovs, sb, undefined, { share: 0.5, minCount: 2, graceMs: 300 });
+    await vi.waitFor(() =>
+      expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(4),
+    );
+    // a's update fails: a is set aside for 1 s.
+    ovs.outcomes.push(() => ({ status: 'error', scope: 'rpc', error: 'I/O error' }));
+    sb.apply({
+      Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } },
+    });
+    await vi.waitFor(() =>
+      expect(running?.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Failed'),
+    );
+    // b, c, d go (3 of 4): held for 300 ms, while a's retry is due only ~1 s after its failure.
+    const t0 = Date.now();
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    sb.apply({
+      Port_Binding: Object.fromEntries(
+        [1, 2, 3].map((i) => [`00000000-0000-4000-8000-0000000000${String(i + 10)}`, { delete: null }]),
+      ),
+    });
+    await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 3000 });
+    expect(Date.now() - t0).toBeLessThan(700);
+    expect(waitsOn(ovs.sent[2]!, 'Port').size).toBe(3); // the three removals
   });
 });

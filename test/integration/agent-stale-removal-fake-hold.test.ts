@@ -1,0 +1,218 @@
+/**
+ * Review finding 1 against a real ovsdb-server: a removal planned while the interface carried our
+ * ownership marker, executed after someone removed the marker, must fail its verify (`tryAgain`)
+ * and the agent must then leave the now-foreign port alone.
+ *
+ * The databases and the OVS client are real; the only FAKE is `HeldTransactions`, which records
+ * what the reconciler builds and sends it to the real server when the test says so. That window is
+ * what a real race needs and cannot be timed from outside: the marker is removed (by ovs-vsctl)
+ * between the reconciler's plan and the server executing its transaction.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  OvsdbClient,
+  TransactionBuilder,
+  where,
+  type ClientEvents,
+  type Mutation,
+  type Row,
+  type RowInput,
+  type RowSelector,
+  type TxnOutcome,
+} from '../../src/ovsdb/index.js';
+import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
+import { DummyProvider } from '../../src/providers/dummy/index.js';
+import { noopLogger, Reconciler, type OvsReplica } from '../../src/agent/index.js';
+import {
+  OVN_SB_SCHEMA,
+  runCommand,
+  startOvsdbServer,
+  VSWITCH_SCHEMA,
+  waitUntil,
+  type OvsdbServer,
+} from '../harness/index.js';
+
+type Replay = (tx: TransactionBuilder) => void;
+
+/** Records the writes and verifies of a removal-only transaction, to replay them later. */
+class RecordingBuilder extends TransactionBuilder {
+  readonly replay: Replay[] = [];
+  override verify(table: string, row: Row, columns: readonly string[]): void {
+    this.replay.push((tx) => tx.verify(table, row, columns));
+  }
+  override mutate(table: string, selector: RowSelector, mutations: readonly Mutation[]): void {
+    this.replay.push((tx) => tx.mutate(table, selector, mutations));
+  }
+  override update(table: string, selector: RowSelector, row: RowInput): void {
+    this.replay.push((tx) => tx.update(table, selector, row));
+  }
+  override insert(): never {
+    throw new Error('this FAKE holds removal-only transactions');
+  }
+}
+
+/** FAKE: the real OVS client, except that transactions wait for `release()` before they are sent. */
+class HeldTransactions implements OvsReplica {
+  readonly held: { replay: Replay[]; resolve: (o: TxnOutcome) => void }[] = [];
+  readonly outcomes: TxnOutcome[] = [];
+  constructor(readonly real: OvsdbClient) {}
+  get state() {
+    return this.real.state;
+  }
+  get seqno() {
+    return this.real.seqno;
+  }
+  get currentRemote() {
+    return this.real.currentRemote;
+  }
+  table(name: string) {
+    return this.real.table(name);
+  }
+  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown {
+    return this.real.on(event, listener);
+  }
+  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown {
+    return this.real.off(event, listener);
+  }
+  transact(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
+    const recorder = new RecordingBuilder(schemaOf(this.real));
+    build(recorder);
+    return new Promise((resolve) => this.held.push({ replay: recorder.replay, resolve }));
+  }
+  /** Sends the oldest held transaction to the real server; resolves with its outcome. */
+  async release(): Promise<TxnOutcome> {
+    const next = this.held.shift();
+    if (next === undefined) throw new Error('no transaction is held');
+    const outcome = await this.real.transact((tx) => {
+      for (const step of next.replay) step(tx);
+    });
+    this.outcomes.push(outcome);
+    next.resolve(outcome);
+    return outcome;
+  }
+}
+
+function schemaOf(client: OvsdbClient): ConstructorParameters<typeof TransactionBuilder>[0] {
+  const schema = client.schema;
+  if (schema === undefined) throw new Error('the OVS client has no schema yet');
+  return schema;
+}
+
+let ovsServer: OvsdbServer;
+let sbServer: OvsdbServer;
+const clients: OvsdbClient[] = [];
+let reconciler: Reconciler | undefined;
+
+beforeAll(async () => {
+  ovsServer = await startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'conf' });
+  sbServer = await startOvsdbServer({ schema: OVN_SB_SCHEMA, name: 'sb' });
+}, 30_000);
+
+afterAll(async () => {
+  await reconciler?.stop();
+  for (const c of clients) await c.close();
+  await ovsServer?.stop();
+  await sbServer?.stop();
+});
+
+async function vsctl(...args: string[]): Promise<string> {
+  const out = await runCommand('ovs-vsctl', [`--db=${ovsServer.remote}`, '--no-wait', ...args], {
+    env: ovsServer.env,
+  });
+  return out.stdout;
+}
+
+describe('a stale removal against a real ovsdb-server (FAKE: held transaction)', () => {
+  it('fails its verify once the marker is gone, and the now-foreign port is left alone', async () => {
+    await vsctl(
+      'init',
+      '--',
+      'add-br',
+      'br-int',
+      '--',
+      'add-port',
+      'br-int',
+      'x',
+      '--',
+      'set',
+      'Interface',
+      'x',
+      'external_ids:iface-id=x',
+      'external_ids:ovn-plug-agent=dummy',
+    );
+    await runCommand('ovn-sbctl', [`--db=${sbServer.remote}`, 'chassis-add', 'hv1', 'geneve', '127.0.0.1'], {
+      env: sbServer.env,
+    });
+    const ovs = new OvsdbClient({
+      remotes: ovsServer.remote,
+      database: 'Open_vSwitch',
+      tables: {
+        Open_vSwitch: { columns: ['external_ids', 'bridges'] },
+        Bridge: { columns: ['name', 'ports'] },
+        Port: { columns: ['name', 'interfaces'] },
+        Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
+      },
+    });
+    const sb = new OvsdbClient({
+      remotes: sbServer.remote,
+      database: 'OVN_Southbound',
+      leaderOnly: false,
+      tables: {
+        Chassis: { columns: ['name'], where: [where('name', '==', 'hv1')] },
+        Port_Binding: {
+          columns: [
+            'logical_port',
+            'type',
+            'parent_port',
+            'options',
+            'requested_chassis',
+            'requested_additional_chassis',
+            'chassis',
+            'up',
+            'mac',
+          ],
+          where: false,
+        },
+      },
+    });
+    clients.push(ovs, sb);
+    ovs.start();
+    sb.start();
+    await Promise.all([ovs.ready(), sb.ready()]);
+    const held = new HeldTransactions(ovs);
+    const registry = new ProviderRegistry();
+    await registry.register(new DummyProvider());
+    reconciler = new Reconciler({
+      sb,
+      ovs: held,
+      providers: registry,
+      chassisName: 'hv1',
+      integrationBridge: 'br-int',
+      ownershipKey: 'ovn-plug-agent',
+      // The only owned port is unwanted: share 1 lets its removal go without a hold.
+      removalHold: { share: 1, minCount: 1, graceMs: 60_000 },
+      resyncIntervalMs: 200,
+      providerRunIntervalMs: 600_000,
+      planner: planPorts,
+      now: Date.now,
+      timers: systemTimers,
+      logger: noopLogger,
+    });
+    reconciler.start();
+    // x is ours and wanted by no Port_Binding: the reconciler plans its removal.
+    await waitUntil(() => held.held.length === 1, {
+      description: 'the removal of x is planned',
+      timeoutMs: 10_000,
+    });
+    // Before the server executes it, an operator takes x over (removes our marker).
+    await vsctl('remove', 'Interface', 'x', 'external_ids', 'ovn-plug-agent');
+    const outcome = await held.release();
+    expect(outcome).toMatchObject({ status: 'tryAgain' });
+    // The reconciler replans from the fresh replica: x is foreign now, nothing more is sent.
+    await new Promise((r) => setTimeout(r, 1_000)); // five resync rounds
+    expect(held.held).toHaveLength(0);
+    expect(held.outcomes).toHaveLength(1);
+    expect((await vsctl('get', 'Interface', 'x', 'external_ids')).trim()).toBe('{iface-id=x}');
+    expect((await vsctl('list-ports', 'br-int')).trim()).toBe('x');
+  }, 30_000);
+});
