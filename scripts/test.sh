@@ -9,6 +9,7 @@ if [ -f scripts/k8s-tools.sh ]; then
 fi
 npm run --silent typecheck
 npm run --silent lint
+npm run --silent format:check
 npx vitest run --config vitest.config.ts
 npx vitest run --config vitest.integration.config.ts
 echo "test.sh: all checks passed"
