@@ -4,9 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-if [ -f scripts/k8s-tools.sh ]; then
-  bash scripts/k8s-tools.sh build
-fi
+# Pinned kube-apiserver, etcd, kubectl, helm from Go modules; a no-op once cached.
+bash scripts/k8s-tools.sh build
 npm run --silent typecheck
 npm run --silent lint
 npm run --silent format:check
