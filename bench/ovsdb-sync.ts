@@ -165,8 +165,11 @@ async function main(): Promise<void> {
           `helper = ovs.db.idl.SchemaHelper(location=${JSON.stringify(schemaPath)})`,
           'helper.register_table("Item")',
           `idl = ovs.db.idl.Idl(${JSON.stringify(remote)}, helper)`,
-          'while not idl.has_ever_connected() or len(idl.tables["Item"].rows) < ' + String(ROWS) + ':',
+          // Check after run(): blocking again once every row is in would wait forever.
+          'while True:',
           '    idl.run()',
+          '    if idl.has_ever_connected() and len(idl.tables["Item"].rows) >= ' + String(ROWS) + ':',
+          '        break',
           '    p = ovs.poller.Poller(); idl.wait(p); p.block()',
         ].join('\n');
         python.push(await run(pythonBin ?? 'python3', ['-c', script], env));
