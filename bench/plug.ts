@@ -430,15 +430,24 @@ function measurePlanner(): { steadyMs: number; createMs: number } {
 }
 
 /**
- * `--only=churn`: 10 rounds of plugging and unplugging 1,000 ports (10,000 plug/unplug in all,
- * DESIGN §5), printing the agent's heap and RSS after each round: they must level off, not grow.
- * SB from real northd, OVS DB without vswitchd (as for the RSS figure); mass-removal grace 0.
+ * OVN central plus a bare local OVS DB (no ovs-vswitchd) registered as chassis hv1: enough for the
+ * agent to plug ports (they stay `Plugged`, never `Bound`), and cheap enough for 10,000 of them.
  */
-async function measureChurn(): Promise<void> {
+interface HeadlessChassis {
+  readonly ovsRemote: string;
+  readonly probe: Probe;
+  stop(): Promise<void>;
+}
+
+async function startHeadlessChassis(name: string): Promise<HeadlessChassis> {
   const central = await startOvnCentral();
-  const ovsDb = await startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'ovs-churn', remotes: ['punix'] });
-  let agent: AgentProcess | undefined;
+  const ovsDb = await startOvsdbServer({ schema: VSWITCH_SCHEMA, name, remotes: ['punix'] });
   const probe = new Probe(central);
+  const stop = async (): Promise<void> => {
+    await probe.close();
+    await ovsDb.stop();
+    await central.stop();
+  };
   try {
     await central.sbctl('chassis-add', 'hv1', 'geneve', '127.0.0.1');
     await ovsDb.transact([
@@ -460,16 +469,38 @@ async function measureChurn(): Promise<void> {
       },
     ]);
     await probe.start();
-    agent = await startAgentProcess(ovsDb.unixRemote ?? ovsDb.remote, ['--mass-removal-grace=0']);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { ovsRemote: ovsDb.unixRemote ?? ovsDb.remote, probe, stop };
+}
+
+/** A byte gauge of the agent's /metrics, in MiB. */
+async function metricMb(url: string, name: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const match = new RegExp(`^${name} (\\d+)`, 'm').exec(metrics);
+  if (match === null) throw new Error(`agent /metrics has no ${name}`);
+  return Number(match[1]) / (1024 * 1024);
+}
+
+/**
+ * `--only=churn`: 10 rounds of plugging and unplugging 1,000 ports (10,000 plug/unplug in all,
+ * DESIGN §5), printing the agent's heap and RSS after each round: they must level off, not grow.
+ * SB from real northd, OVS DB without vswitchd (as for the RSS figure); mass-removal grace 0.
+ */
+async function measureChurn(): Promise<void> {
+  const node = await startHeadlessChassis('ovs-churn');
+  const probe = node.probe;
+  let agent: AgentProcess | undefined;
+  try {
+    agent = await startAgentProcess(node.ovsRemote, ['--mass-removal-grace=0']);
     const url = agent.url;
     const portCount = async (): Promise<number> =>
       ((await (await fetch(`${url}/status`)).json()) as { ports: { state: string }[] }).ports.filter(
         (p) => p.state === 'Plugged',
       ).length;
-    const gauge = async (name: string): Promise<number> => {
-      const match = new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${url}/metrics`)).text());
-      return match === null ? Number.NaN : Number(match[1]) / (1024 * 1024);
-    };
+    const gauge = (name: string): Promise<number> => metricMb(url, name);
     for (let round = 1; round <= 10; round++) {
       const names = Array.from({ length: 1000 }, (_, i) => `c${round}-${i}`);
       await probe.addPorts(names, 'hv1');
@@ -492,48 +523,20 @@ async function measureChurn(): Promise<void> {
       );
     }
   } finally {
-    await probe.close();
     await agent?.stop();
-    await ovsDb.stop();
-    await central.stop();
+    await node.stop();
   }
 }
 
 /** Agent RSS with SCALE plugged ports: SB from real northd, OVS DB without vswitchd. */
 async function measureRss(): Promise<number> {
-  const central = await startOvnCentral();
-  const ovsDb = await startOvsdbServer({ schema: VSWITCH_SCHEMA, name: 'ovs-rss', remotes: ['punix'] });
+  const node = await startHeadlessChassis('ovs-rss');
+  const probe = node.probe;
   let agent: AgentProcess | undefined;
-  const probe = new Probe(central);
   try {
-    await central.sbctl('chassis-add', 'hv1', 'geneve', '127.0.0.1');
-    await ovsDb.transact([
-      { op: 'insert', table: 'Bridge', row: { name: 'br-int' }, 'uuid-name': 'br' },
-      {
-        op: 'insert',
-        table: 'Open_vSwitch',
-        row: {
-          bridges: ['named-uuid', 'br'],
-          external_ids: [
-            'map',
-            [
-              ['system-id', 'hv1'],
-              ['ovn-remote', central.sbRemote],
-              ['ovn-bridge', 'br-int'],
-            ],
-          ],
-        },
-      },
-    ]);
-    await probe.start();
-    agent = await startAgentProcess(ovsDb.unixRemote ?? ovsDb.remote);
+    agent = await startAgentProcess(node.ovsRemote);
     const url = agent.url;
-    const readGauge = async (name: string): Promise<number> => {
-      const metrics = await (await fetch(`${url}/metrics`)).text();
-      const match = new RegExp(`^${name} (\\d+)`, 'm').exec(metrics);
-      if (match === null) throw new Error(`agent /metrics has no ${name}`);
-      return Number(match[1]) / (1024 * 1024);
-    };
+    const readGauge = (name: string): Promise<number> => metricMb(url, name);
     log(
       `agent with no ports: RSS ${(await readGauge('ovn_plug_process_resident_memory_bytes')).toFixed(1)} MB, heap used ${(await readGauge('ovn_plug_nodejs_heap_size_used_bytes')).toFixed(1)} MB`,
     );
@@ -559,10 +562,8 @@ async function measureRss(): Promise<number> {
     );
     return readGauge('ovn_plug_process_resident_memory_bytes');
   } finally {
-    await probe.close();
     await agent?.stop();
-    await ovsDb.stop();
-    await central.stop();
+    await node.stop();
   }
 }
 
