@@ -177,6 +177,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
         nodeName: resolved.nodeName,
         connection,
         logger: logger.child({ component: 'kubernetes' }),
+        observer: metrics.kubeObserver(),
       });
       const sinks = kube;
       cleanups.push(() => sinks.stop());

@@ -8,6 +8,13 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { PORT_STATES } from '../plug/states.js';
+import {
+  KUBE_REQUEST_KINDS,
+  KUBE_REQUEST_OUTCOMES,
+  type KubeRequestKind,
+  type KubeRequestOutcome,
+  type KubeSinkObserver,
+} from './kube/index.js';
 import type { AgentStatus } from './status/types.js';
 
 export type DbName = 'sb' | 'ovs';
@@ -31,6 +38,8 @@ export class AgentMetrics {
   readonly #dbReconnects: Counter<'db'>;
   readonly #removalsHeld: Gauge;
   readonly #replans: Counter<'trigger'>;
+  readonly #kubeRequests: Counter<'kind' | 'outcome'>;
+  readonly #kubePendingWrites: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -105,6 +114,19 @@ export class AgentMetrics {
       labelNames: ['trigger'],
       registers,
     });
+    this.#kubeRequests = new Counter({
+      name: 'ovn_plug_kube_requests_total',
+      help: 'Kubernetes API requests made by the status sinks, by sink (node_status, portplug, event) and outcome.',
+      labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.#kubePendingWrites = new Gauge({
+      name: 'ovn_plug_kube_pending_writes',
+      help: 'PortPlug objects queued for a write that has not started (rate limiter, retries due).',
+      registers,
+    });
+    for (const kind of KUBE_REQUEST_KINDS)
+      for (const outcome of KUBE_REQUEST_OUTCOMES) this.#kubeRequests.inc({ kind, outcome }, 0);
     for (const db of ['sb', 'ovs'] as const) {
       this.#dbConnected.set({ db }, 0);
       this.#dbReconnects.inc({ db }, 0);
@@ -161,5 +183,21 @@ export class AgentMetrics {
 
   replan(trigger: ReplanTrigger): void {
     this.#replans.inc({ trigger });
+  }
+
+  kubeRequest(kind: KubeRequestKind, outcome: KubeRequestOutcome): void {
+    this.#kubeRequests.inc({ kind, outcome });
+  }
+
+  kubePendingWrites(count: number): void {
+    this.#kubePendingWrites.set(count);
+  }
+
+  /** The observer to give `startKubeStatusSinks`, feeding the `ovn_plug_kube_*` families. */
+  kubeObserver(): KubeSinkObserver {
+    return {
+      request: (kind, outcome) => this.kubeRequest(kind, outcome),
+      pendingWrites: (count) => this.kubePendingWrites(count),
+    };
   }
 }

@@ -6,6 +6,7 @@
 import type { ObjectReference } from './api-types.js';
 import type { KubeClient } from './client.js';
 import { isKubeApiError } from './errors.js';
+import { observed, silentObserver, type KubeSinkObserver } from './observer.js';
 import { kubeTime, systemClock, type Clock } from './runtime.js';
 
 /** Namespace for Events about cluster-scoped objects (the API requires `default` or none). */
@@ -22,6 +23,8 @@ export interface EventRecorderOptions {
   readonly dedupWindowMs?: number;
   /** How many distinct recent events are remembered for folding; default 4,096. */
   readonly maxRemembered?: number;
+  /** Told about every API request (kind `event`); default: nobody. */
+  readonly observer?: KubeSinkObserver;
 }
 
 export interface RecordedEvent {
@@ -49,6 +52,7 @@ export class EventRecorder {
   readonly #windowMs: number;
   readonly #max: number;
   readonly #recent = new Map<string, Remembered>();
+  readonly #observer: KubeSinkObserver;
 
   constructor(options: EventRecorderOptions) {
     this.#client = options.client;
@@ -58,6 +62,7 @@ export class EventRecorder {
     this.#clock = options.clock ?? systemClock;
     this.#windowMs = options.dedupWindowMs ?? 600_000;
     this.#max = options.maxRemembered ?? 4096;
+    this.#observer = options.observer ?? silentObserver;
   }
 
   #eventsPath(name?: string): string {
@@ -77,10 +82,14 @@ export class EventRecorder {
     const recent = this.#recent.get(key);
     if (recent !== undefined && now - recent.lastMs < this.#windowMs) {
       try {
-        await this.#client.patch(
-          this.#eventsPath(recent.name),
-          { count: recent.count + 1, lastTimestamp: kubeTime(now) },
-          'merge',
+        await observed(
+          this.#observer,
+          'event',
+          this.#client.patch(
+            this.#eventsPath(recent.name),
+            { count: recent.count + 1, lastTimestamp: kubeTime(now) },
+            'merge',
+          ),
         );
         recent.count += 1;
         recent.lastMs = now;
@@ -92,7 +101,7 @@ export class EventRecorder {
     }
     const name = `${event.involvedObject.name.slice(0, 240).replace(/[.-]+$/, '')}.${now.toString(16)}`;
     const stamp = kubeTime(now);
-    await this.#client.create(this.#eventsPath(), {
+    const created = this.#client.create(this.#eventsPath(), {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace: this.#namespace },
@@ -107,6 +116,7 @@ export class EventRecorder {
       lastTimestamp: stamp,
       count: 1,
     });
+    await observed(this.#observer, 'event', created);
     this.#recent.delete(key);
     this.#recent.set(key, { name, count: 1, lastMs: now });
     if (this.#recent.size > this.#max) {

@@ -50,5 +50,7 @@ export type { EventRecorderOptions, RecordedEvent } from './events.js';
 export { TokenBucket, backoffDelayMs } from './pacing.js';
 export type { BackoffOptions, TokenBucketOptions } from './pacing.js';
 export { systemClock, silentLogger } from './runtime.js';
+export { silentObserver, KUBE_REQUEST_KINDS, KUBE_REQUEST_OUTCOMES } from './observer.js';
+export type { KubeSinkObserver, KubeRequestKind, KubeRequestOutcome } from './observer.js';
 export type { Clock, KubeLogger } from './runtime.js';
 export type { NodeCondition, NodeObject, ObjectMeta, OwnerReference } from './api-types.js';

@@ -27,6 +27,7 @@ import {
   summarizeConditions,
   type ConditionContent,
 } from './condition-summary.js';
+import { observed, silentObserver, type KubeSinkObserver } from './observer.js';
 import { backoffDelayMs, type BackoffOptions } from './pacing.js';
 import {
   kubeTime,
@@ -42,6 +43,8 @@ export interface NodeConditionManagerOptions {
   readonly nodeName: string;
   readonly clock?: Clock;
   readonly logger?: KubeLogger;
+  /** Told about every API request (kind `node_status`); default: nobody. */
+  readonly observer?: KubeSinkObserver;
   /** Unchanged conditions are re-written this often to refresh `lastHeartbeatTime`; default 5 min. */
   readonly heartbeatIntervalMs?: number;
   /** Delay between the first change and its write, to coalesce bursts; default 250 ms. */
@@ -83,6 +86,7 @@ export class NodeConditionManager {
   readonly #nodeName: string;
   readonly #clock: Clock;
   readonly #logger: KubeLogger;
+  readonly #observer: KubeSinkObserver;
   readonly #heartbeatMs: number;
   readonly #flushDelayMs: number;
   readonly #minIntervalMs: number;
@@ -115,6 +119,7 @@ export class NodeConditionManager {
     this.#nodeName = options.nodeName;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? silentLogger;
+    this.#observer = options.observer ?? silentObserver;
     this.#heartbeatMs = options.heartbeatIntervalMs ?? 300_000;
     this.#flushDelayMs = options.flushDelayMs ?? 250;
     this.#minIntervalMs = options.minWriteIntervalMs ?? 1000;
@@ -130,7 +135,11 @@ export class NodeConditionManager {
   async start(): Promise<void> {
     for (let attempt = 1; !this.#stopped; attempt += 1) {
       try {
-        const node = await this.#client.get<NodeObject>(nodePath(this.#nodeName));
+        const node = await observed(
+          this.#observer,
+          'node_status',
+          this.#client.get<NodeObject>(nodePath(this.#nodeName)),
+        );
         this.#adopt(node.status?.conditions ?? []);
         break;
       } catch (error) {
@@ -293,7 +302,11 @@ export class NodeConditionManager {
       },
     };
     try {
-      await this.#client.patch(nodeStatusPath(this.#nodeName), body, 'strategic');
+      await observed(
+        this.#observer,
+        'node_status',
+        this.#client.patch(nodeStatusPath(this.#nodeName), body, 'strategic'),
+      );
     } catch (error) {
       this.#failures += 1;
       const delay = backoffDelayMs(this.#failures, this.#backoff);

@@ -22,6 +22,7 @@ import type { KubeClient } from './client.js';
 import { isSettled } from './condition-summary.js';
 import { isKubeApiError } from './errors.js';
 import type { EventRecorder } from './events.js';
+import { observed, silentObserver, type KubeSinkObserver } from './observer.js';
 import { TokenBucket, backoffDelayMs, sleep, type BackoffOptions } from './pacing.js';
 import {
   NODE_LABEL,
@@ -54,6 +55,8 @@ export interface PortPlugSyncerOptions {
   /** Records Warning Events for Failed/Conflict transitions; omit to record none. */
   readonly events?: EventRecorder;
   readonly backoff?: BackoffOptions;
+  /** Told about every API request (kind `portplug`) and the pending-write count; default: nobody. */
+  readonly observer?: KubeSinkObserver;
 }
 
 interface Known {
@@ -87,6 +90,8 @@ export class PortPlugSyncer {
   readonly #bucket: TokenBucket;
   readonly #events: EventRecorder | undefined;
   readonly #backoff: BackoffOptions;
+  readonly #observer: KubeSinkObserver;
+  #reportedPending = 0;
 
   #nodeUid: string | undefined;
   readonly #known = new Map<string, Known>();
@@ -112,6 +117,7 @@ export class PortPlugSyncer {
     this.#logger = options.logger ?? silentLogger;
     this.#events = options.events;
     this.#backoff = options.backoff ?? {};
+    this.#observer = options.observer ?? silentObserver;
     this.#bucket = new TokenBucket({
       ratePerSecond: options.writesPerSecond ?? 20,
       burst: options.burst ?? 50,
@@ -127,14 +133,16 @@ export class PortPlugSyncer {
     for (let attempt = 1; !this.#stopped; attempt += 1) {
       try {
         await this.#take();
-        const node = await this.#client.get<NodeObject>(
-          `/api/v1/nodes/${encodeURIComponent(this.#nodeName)}`,
+        const node = await this.#request(
+          this.#client.get<NodeObject>(`/api/v1/nodes/${encodeURIComponent(this.#nodeName)}`),
         );
         if (node.metadata.uid === undefined) throw new Error(`node ${this.#nodeName} has no uid`);
         await this.#take();
-        const existing = await this.#client.list<PortPlugObject>(PORT_PLUGS_PATH, {
-          labelSelector: `${NODE_LABEL}=${nodeLabelValue(this.#nodeName)}`,
-        });
+        const existing = await this.#request(
+          this.#client.list<PortPlugObject>(PORT_PLUGS_PATH, {
+            labelSelector: `${NODE_LABEL}=${nodeLabelValue(this.#nodeName)}`,
+          }),
+        );
         this.#nodeUid = node.metadata.uid;
         this.#adopt(existing);
         break;
@@ -214,6 +222,7 @@ export class PortPlugSyncer {
   stop(): void {
     this.#stopped = true;
     this.#queue.clear();
+    this.#reportPending();
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
@@ -222,12 +231,30 @@ export class PortPlugSyncer {
     return [...this.#known.keys()].sort();
   }
 
+  /** PortPlug objects queued for a write that has not started yet. */
+  get pendingWrites(): number {
+    return this.#queue.size;
+  }
+
+  #request<T>(request: Promise<T>): Promise<T> {
+    return observed(this.#observer, 'portplug', request);
+  }
+
+  /** Pushes the queue length when it changed since the last report (called where it changes). */
+  #reportPending(): void {
+    const pending = this.#queue.size;
+    if (pending === this.#reportedPending) return;
+    this.#reportedPending = pending;
+    this.#observer.pendingWrites(pending);
+  }
+
   async #take(): Promise<void> {
     const wait = this.#bucket.reserve();
     if (wait > 0) await sleep(this.#clock, wait);
   }
 
   #kick(): void {
+    this.#reportPending();
     if (!this.#started || this.#stopped || this.#worker !== undefined || this.#queue.size === 0) return;
     this.#worker = this.#drain().finally(() => {
       this.#worker = undefined;
@@ -242,6 +269,7 @@ export class PortPlugSyncer {
       if (next.done === true || this.#stopped) return;
       const name = next.value;
       this.#queue.delete(name);
+      this.#reportPending();
       try {
         await this.#reconcile(name);
         this.#failures.delete(name);
@@ -274,8 +302,9 @@ export class PortPlugSyncer {
     if (!sameStatus(current.status, desired.status)) await this.#writeStatus(name, current, desired.status);
     const owed = this.#pendingEvents.get(name);
     if (owed !== undefined) {
-      this.#pendingEvents.delete(name);
+      // Forgotten only once written, so a failed Event write is retried with the object.
       await this.#recordEvent(name, current.uid, owed);
+      if (this.#pendingEvents.get(name) === owed) this.#pendingEvents.delete(name);
     }
   }
 
@@ -284,16 +313,18 @@ export class PortPlugSyncer {
     await this.#take();
     let created: PortPlugObject;
     try {
-      created = await this.#client.create<PortPlugObject>(
-        PORT_PLUGS_PATH,
-        newPortPlug({ nodeName: this.#nodeName, nodeUid: this.#nodeUid, logicalPort: desired.logicalPort }),
+      created = await this.#request(
+        this.#client.create<PortPlugObject>(
+          PORT_PLUGS_PATH,
+          newPortPlug({ nodeName: this.#nodeName, nodeUid: this.#nodeUid, logicalPort: desired.logicalPort }),
+        ),
       );
       this.stats.created += 1;
     } catch (error) {
       if (!isKubeApiError(error, 409)) throw error;
       // Created by an earlier incarnation after our listing: adopt it.
       await this.#take();
-      created = await this.#client.get<PortPlugObject>(portPlugPath(name));
+      created = await this.#request(this.#client.get<PortPlugObject>(portPlugPath(name)));
     }
     if (created.metadata.uid === undefined) throw new Error(`PortPlug ${name} came back without a uid`);
     const known: Known = {
@@ -308,7 +339,9 @@ export class PortPlugSyncer {
   async #writeStatus(name: string, known: Known, status: PortPlugStatus): Promise<void> {
     await this.#take();
     try {
-      await this.#client.patch(`${portPlugPath(name)}/status`, statusPatch(known.status, status), 'merge');
+      await this.#request(
+        this.#client.patch(`${portPlugPath(name)}/status`, statusPatch(known.status, status), 'merge'),
+      );
     } catch (error) {
       // Deleted behind our back (by hand, or with its Node): forget it; the retry re-creates it.
       if (isKubeApiError(error, 404)) this.#known.delete(name);
@@ -321,7 +354,7 @@ export class PortPlugSyncer {
   async #delete(name: string, known: Known): Promise<void> {
     await this.#take();
     try {
-      await this.#client.delete(portPlugPath(name), { uid: known.uid });
+      await this.#request(this.#client.delete(portPlugPath(name), { uid: known.uid }));
     } catch (error) {
       // 409: the object was re-created by someone else; it is not ours to delete.
       if (!isKubeApiError(error, 409)) throw error;

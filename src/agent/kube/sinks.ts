@@ -8,10 +8,11 @@ import { KubeClient, createHttpsTransport, type KubeTransport } from './client.j
 import { EventRecorder } from './events.js';
 import { inClusterConfig, loadKubeconfig, type KubeConnection } from './kubeconfig.js';
 import { NodeConditionManager, type NodeConditionManagerOptions } from './node-conditions.js';
+import type { KubeSinkObserver } from './observer.js';
 import { PortPlugSyncer, type PortPlugSyncerOptions } from './port-plug-syncer.js';
 import { silentLogger, systemClock, type Clock, type KubeLogger } from './runtime.js';
 
-type Tunables<T> = Partial<Omit<T, 'client' | 'nodeName' | 'clock' | 'logger' | 'events'>>;
+type Tunables<T> = Partial<Omit<T, 'client' | 'nodeName' | 'clock' | 'logger' | 'events' | 'observer'>>;
 
 export interface KubeStatusSinksOptions {
   /** The node this agent runs on (`--node-name`, from the downward API in the DaemonSet). */
@@ -22,6 +23,8 @@ export interface KubeStatusSinksOptions {
   readonly connection?: KubeConnection;
   readonly clock?: Clock;
   readonly logger?: KubeLogger;
+  /** Told about every API request the sinks make and the PortPlug backlog (metrics). */
+  readonly observer?: KubeSinkObserver;
   readonly conditions?: Tunables<NodeConditionManagerOptions> | false;
   readonly portPlugs?: Tunables<PortPlugSyncerOptions> | false;
   /** Write Warning Events for Failed/Conflict transitions; default true. */
@@ -77,7 +80,14 @@ export function startKubeStatusSinks(options: KubeStatusSinksOptions): KubeStatu
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const client = clientFor(options, clock);
-  const base = { client, nodeName: options.nodeName, clock, logger };
+  const observer = options.observer;
+  const base = {
+    client,
+    nodeName: options.nodeName,
+    clock,
+    logger,
+    ...(observer !== undefined && { observer }),
+  };
   const conditions =
     options.conditions === false ? undefined : new NodeConditionManager({ ...options.conditions, ...base });
   const events =
@@ -87,6 +97,7 @@ export function startKubeStatusSinks(options: KubeStatusSinksOptions): KubeStatu
           client,
           nodeName: options.nodeName,
           clock,
+          ...(observer !== undefined && { observer }),
           ...(options.eventNamespace !== undefined && { namespace: options.eventNamespace }),
         });
   const portPlugs =
