@@ -6,10 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { readFile } from 'node:fs/promises';
+import { parse, parseAllDocuments } from 'yaml';
 import { Registry } from 'prom-client';
 import { AgentMetrics } from '../../src/agent/metrics.js';
 import { parseCommandLine } from '../../src/agent/config.js';
+import {
+  PORT_PLUG_GROUP,
+  PORT_PLUG_KIND,
+  PORT_PLUG_PLURAL,
+  PORT_PLUG_VERSION,
+} from '../../src/agent/kube/index.js';
+import { PORT_STATES } from '../../src/plug/states.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube/index.js';
 
 const CHART = resolve('deploy/helm/ovn-plug-agent');
@@ -35,6 +43,12 @@ const ALL_OPTIONS = [
   'agent.providerModules[0]=/opt/providers/acme.js',
   '--set',
   'agent.logLevel=debug',
+  '--set',
+  'kubeStateMetrics.customResourceState.enabled=true',
+  '--set',
+  'kubeStateMetrics.rbac.serviceAccount.name=kube-state-metrics',
+  '--set',
+  'kubeStateMetrics.rbac.serviceAccount.namespace=monitoring',
 ];
 
 interface Manifest {
@@ -65,6 +79,39 @@ function daemonSetPod(all: Manifest[]): {
 } {
   const ds = all.find((m) => m.kind === 'DaemonSet') as unknown;
   return (ds as { spec: { template: { spec: ReturnType<typeof daemonSetPod> } } }).spec.template.spec;
+}
+
+interface KsmMetric {
+  each: {
+    type: string;
+    info?: { labelsFromPath?: Record<string, string[]> };
+    stateSet?: { labelName: string; path: string[]; list: string[] };
+  };
+}
+
+interface KsmConfig {
+  kind: string;
+  spec: {
+    resources: {
+      groupVersionKind: Record<string, string>;
+      labelsFromPath: Record<string, string[]>;
+      metrics: KsmMetric[];
+    }[];
+  };
+}
+
+interface SchemaNode {
+  type?: string;
+  enum?: string[];
+  properties?: Record<string, SchemaNode>;
+}
+
+interface CrdDoc {
+  spec: { versions: { name: string; schema: { openAPIV3Schema: SchemaNode } }[] };
+}
+
+function schemaAt(schema: SchemaNode | undefined, path: readonly string[]): SchemaNode | undefined {
+  return path.reduce<SchemaNode | undefined>((node, key) => node?.properties?.[key], schema);
 }
 
 /** Metric names referenced in PromQL text. */
@@ -98,8 +145,11 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
       [
         'ClusterRole',
         'ClusterRole',
+        'ClusterRole',
         'ClusterRoleBinding',
         'ClusterRoleBinding',
+        'ClusterRoleBinding',
+        'ConfigMap',
         'ConfigMap',
         'DaemonSet',
         'Job',
@@ -167,15 +217,66 @@ describe('Helm chart deploy/helm/ovn-plug-agent', () => {
     new AgentMetrics(registry);
     const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
     const rule = all.find((m) => m.kind === 'PrometheusRule');
-    const dashboard = all.find((m) => m.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    const dashboard = all.find(
+      (m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-dashboard'),
+    ) as unknown as { data: Record<string, string> };
     const dashboardJson = dashboard.data['ovn-plug-agent.json'] ?? '';
     expect(() => JSON.parse(dashboardJson) as unknown).not.toThrow();
     const used = metricNames(JSON.stringify(rule) + dashboardJson);
+    expect(used).toContain('ovn_plug_kube_requests_total');
+    expect(used).toContain('ovn_plug_kube_pending_writes');
     expect(used.length).toBeGreaterThanOrEqual(8);
     expect(used.filter((name) => !exported.has(name))).toEqual([]);
     expect(JSON.stringify(rule)).toContain('"alert":"OvnPlugPortsNotBound"');
     expect(JSON.stringify(rule)).toContain('"alert":"OvnPlugDatabaseDisconnected"');
     expect(JSON.stringify(rule)).toContain('"alert":"OvnPlugProviderUnavailable"');
+  });
+
+  it('ships an optional kube-state-metrics config whose resource, paths and states match the CRD', async () => {
+    const byDefault = manifests(await kube.helm('template', RELEASE, CHART));
+    expect(byDefault.filter((m) => m.metadata.name === 'kube-state-metrics-portplugs')).toEqual([]);
+
+    const all = manifests(
+      await kube.helm('template', RELEASE, CHART, '--namespace', NAMESPACE, ...ALL_OPTIONS),
+    );
+    const ksm = all.filter((m) => m.metadata.name === 'kube-state-metrics-portplugs');
+    expect(ksm.map((m) => m.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap']);
+    const configMap = ksm.find((m) => m.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    const config = parse(configMap.data['portplugs.yaml'] ?? '') as KsmConfig;
+    expect(config.kind).toBe('CustomResourceStateMetrics');
+    const [resource] = config.spec.resources;
+    expect(resource?.groupVersionKind).toEqual({
+      group: PORT_PLUG_GROUP,
+      version: PORT_PLUG_VERSION,
+      kind: PORT_PLUG_KIND,
+    });
+
+    const crd = parse(
+      await readFile(resolve(CHART, 'crds/portplugs.ovn-plug-agent.io.yaml'), 'utf8'),
+    ) as CrdDoc;
+    const version = crd.spec.versions.find((v) => v.name === PORT_PLUG_VERSION);
+    const schema = version?.schema.openAPIV3Schema;
+    const stateSet = resource?.metrics.find((m) => m.each.type === 'StateSet')?.each.stateSet;
+    expect(stateSet?.list).toEqual([...PORT_STATES]);
+    expect(stateSet?.list).toEqual(schemaAt(schema, ['status', 'state'])?.enum);
+    // Every path KSM reads exists in the CRD schema (metadata.name is always there).
+    const paths = [
+      ...Object.values(resource?.labelsFromPath ?? {}),
+      ...(resource?.metrics ?? []).flatMap((m) => Object.values(m.each.info?.labelsFromPath ?? {})),
+      ...(stateSet === undefined ? [] : [stateSet.path]),
+    ].filter((path) => path[0] !== 'metadata');
+    expect(paths.length).toBeGreaterThanOrEqual(5);
+    expect(paths.filter((path) => schemaAt(schema, path)?.type !== 'string').map((p) => p.join('.'))).toEqual(
+      [],
+    );
+
+    const role = ksm.find((m) => m.kind === 'ClusterRole') as unknown as { rules: unknown[] };
+    expect(role.rules).toEqual([
+      { apiGroups: [PORT_PLUG_GROUP], resources: [PORT_PLUG_PLURAL], verbs: ['list', 'watch'] },
+    ]);
+    expect(JSON.stringify(ksm.find((m) => m.kind === 'ClusterRoleBinding'))).toContain(
+      '"subjects":[{"kind":"ServiceAccount","name":"kube-state-metrics","namespace":"monitoring"}]',
+    );
   });
 
   it('installs into the API server with the CRD from the chart crds/ directory', async () => {
