@@ -159,7 +159,13 @@ async function deletePorts(names: readonly string[]): Promise<void> {
 /** `logical_port -> up` of every Port_Binding. */
 async function bindingsUp(): Promise<Map<string, boolean>> {
   const rows = parseCtlTable(
-    await sandbox.central.sbctl('--format=json', '--data=json', '--columns=logical_port,up', 'list', 'Port_Binding'),
+    await sandbox.central.sbctl(
+      '--format=json',
+      '--data=json',
+      '--columns=logical_port,up',
+      'list',
+      'Port_Binding',
+    ),
   );
   return new Map(rows.map((r) => [String(r['logical_port']), r['up'] === true]));
 }
@@ -174,7 +180,11 @@ async function waitAllUp(ports: readonly string[], timeoutMs = 25_000): Promise<
   );
 }
 
-async function waitAllBound(agent: AgentProcess, ports: readonly string[], timeoutMs = 25_000): Promise<void> {
+async function waitAllBound(
+  agent: AgentProcess,
+  ports: readonly string[],
+  timeoutMs = 25_000,
+): Promise<void> {
   await waitUntil(
     async () => {
       const status = await agent.status();
@@ -297,10 +307,11 @@ describe('agent kill -9 mid-transaction (DESIGN §5)', () => {
       if (ovsdbFault !== 'none') ovsdb.pause();
       try {
         await addPorts(batch);
-        await waitUntil(
-          async () => (await first.status())?.ports.some((p) => p.state === 'Plugging'),
-          { description: 'the first port Plugging (transaction in flight)', timeoutMs: 20_000, maxIntervalMs: 5 },
-        );
+        await waitUntil(async () => (await first.status())?.ports.some((p) => p.state === 'Plugging'), {
+          description: 'the first port Plugging (transaction in flight)',
+          timeoutMs: 20_000,
+          maxIntervalMs: 5,
+        });
         await first.kill9();
         if (ovsdbFault === 'pauseThenKill') {
           await ovsdb.kill9();
