@@ -3,7 +3,9 @@
  * an unmodified ovn-controller AND a real kube-apiserver, authenticated as its ServiceAccount
  * with exactly the chart's RBAC. OVN ports requesting the dummy provider are plugged, blocked
  * (a foreign interface: Conflict; an unknown provider: Pending) and unplugged; the operator's
- * view is read back with `kubectl describe node` and `kubectl get portplugs -o wide`.
+ * view is read back with `kubectl describe node` and `kubectl get portplugs -o wide`. Last, the
+ * chart's uninstall hook command (`remove-kube-status --all-nodes`) runs as its own process with
+ * the hook's ServiceAccount and exactly the chart's cleanup ClusterRole.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +18,11 @@ import {
   type Sandbox,
 } from '../harness/index.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube/index.js';
-import { defaultNamespaceEvents, prepareAgentCluster } from './support/kube-setup.js';
+import {
+  defaultNamespaceEvents,
+  prepareAgentCluster,
+  prepareCleanupHookIdentity,
+} from './support/kube-setup.js';
 
 const NAMESPACE = 'ovn-plug';
 const RELEASE = 'ovn-plug-agent';
@@ -40,6 +46,27 @@ let kube: KubeApiServer;
 let agentKubeconfig: string;
 let agent: { proc: ChildProcess; exited: Promise<number | null>; logs: () => string } | undefined;
 let listen: string;
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the agent CLI as its own process (as the hook's container does) and waits for its exit. */
+function runCliProcess(args: readonly string[]): Promise<CliRun> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/agent/cli.ts', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolveRun, rejectRun) => {
+    proc.on('error', rejectRun);
+    proc.on('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
 
 async function startAgentProcess(): Promise<NonNullable<typeof agent>> {
   const proc = spawn(
@@ -226,5 +253,63 @@ describe('agent process + sandbox + kube-apiserver', () => {
     expect(after['OvnPlugReady']?.lastTransitionTime).toBe(before['OvnPlugReady']?.lastTransitionTime);
     expect(after['OvnPlugDegraded']?.lastTransitionTime).toBe(before['OvnPlugDegraded']?.lastTransitionTime);
     expect(after['OvnPlugReady']?.status).toBe('True');
+  });
+
+  it('the uninstall hook command removes only OvnPlug* conditions and every PortPlug; a rerun is a no-op', async () => {
+    agent?.proc.kill('SIGTERM');
+    expect(await agent?.exited).toBe(0);
+    agent = undefined;
+    const hookKubeconfig = await prepareCleanupHookIdentity(kube, { namespace: NAMESPACE, release: RELEASE });
+    const foreignCondition = {
+      type: 'ExampleVendorNicHealthy',
+      status: 'True',
+      reason: 'LinkUp',
+      message: 'written by another controller',
+      lastTransitionTime: '2026-01-02T03:04:05Z',
+    };
+    await kube.kubectl(
+      'patch',
+      'node',
+      NODE,
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      JSON.stringify({ status: { conditions: [foreignCondition] } }),
+    );
+    const before = await conditions();
+    expect(before['ExampleVendorNicHealthy']).toMatchObject(foreignCondition);
+    expect(Object.keys(before).sort()).toEqual([
+      'ExampleVendorNicHealthy',
+      'OvnPlugDegraded',
+      'OvnPlugReady',
+    ]);
+    expect(Object.keys(await portPlugs())).toEqual(['ke2']);
+
+    const bad = await runCliProcess(['remove-kube-status', `--kubeconfig=${hookKubeconfig}`]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--all-nodes/);
+    expect(bad.stderr).toMatch(/--node-name/);
+    expect(Object.keys(await conditions()).sort()).toEqual(Object.keys(before).sort());
+
+    const hookArgs = [
+      'remove-kube-status',
+      '--all-nodes',
+      '--log-level=info',
+      `--kubeconfig=${hookKubeconfig}`,
+    ];
+    const first = await runCliProcess(hookArgs);
+    expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(first.stdout).toContain('removed conditions from 1 node(s), deleted 1 PortPlug object(s)');
+    expect(await conditions()).toEqual({ ExampleVendorNicHealthy: before['ExampleVendorNicHealthy'] });
+    expect(await kube.kubectl('get', 'portplugs', '-o', 'name')).toBe('');
+
+    const nodeVersion = (): Promise<string> =>
+      kube.kubectl('get', 'node', NODE, '-o', 'jsonpath={.metadata.resourceVersion}');
+    const versionBeforeRerun = await nodeVersion();
+    const second = await runCliProcess(hookArgs);
+    expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(second.stdout).toContain('removed conditions from 0 node(s), deleted 0 PortPlug object(s)');
+    expect(await nodeVersion()).toBe(versionBeforeRerun);
+    expect(await conditions()).toEqual({ ExampleVendorNicHealthy: before['ExampleVendorNicHealthy'] });
   });
 });

@@ -66,3 +66,36 @@ export async function defaultNamespaceEvents(
   );
   return (JSON.parse(out) as { items: EventItem[] }).items;
 }
+
+/**
+ * Creates the uninstall hook's ServiceAccount, ClusterRole and ClusterRoleBinding exactly as the
+ * chart renders them (templates/cleanup-hook.yaml, without its Job: no controller runs Jobs here)
+ * and returns a kubeconfig for that ServiceAccount.
+ */
+export async function prepareCleanupHookIdentity(
+  kube: KubeApiServer,
+  { namespace, release }: { namespace: string; release: string },
+): Promise<string> {
+  const rendered = await kube.helm(
+    'template',
+    release,
+    CHART,
+    '--namespace',
+    namespace,
+    '--show-only',
+    'templates/cleanup-hook.yaml',
+  );
+  const documents = rendered.split(/^---$/m).filter((doc) => /^kind: /m.test(doc));
+  const identity = documents.filter((doc) => !/^kind: Job$/m.test(doc));
+  const serviceAccount = identity
+    .find((doc) => /^kind: ServiceAccount$/m.test(doc))
+    ?.match(/^metadata:\n {2}name: (\S+)$/m)?.[1];
+  if (identity.length !== 3 || serviceAccount === undefined) {
+    throw new Error(`templates/cleanup-hook.yaml rendered unexpectedly:\n${rendered}`);
+  }
+  const applied = await kube.run('kubectl', ['apply', '-f', '-'], { input: identity.join('\n---\n') });
+  if (applied.exitCode !== 0) {
+    throw new Error(`kubectl apply of the cleanup hook's RBAC exited ${applied.exitCode}: ${applied.stderr}`);
+  }
+  return kube.agentKubeconfig(namespace, serviceAccount);
+}
