@@ -79,8 +79,8 @@ describe('Southbound over ssl:', () => {
     started.push(await startOvnController({ ovs, central, chassis: 'hv1' }));
     const sslRemote = central.sbSslRemote;
     if (sslRemote === undefined) throw new Error('no ssl remote');
-
-    const agent = await startAgent(
+    /** Our client certificate, and `caCert` as the CA the agent verifies the SB against. */
+    const sslConfig = (caCert: string): Config =>
       config(ovs.dbRemote, [
         `--ovnsb-db=${sslRemote}`,
         '-p',
@@ -88,9 +88,10 @@ describe('Southbound over ssl:', () => {
         '-c',
         pki.clientCert,
         '-C',
-        pki.caCert,
-      ]),
-    );
+        caCert,
+      ]);
+
+    const agent = await startAgent(sslConfig(pki.caCert));
     cleanups.push(() => agent.stop());
     await lspAdd(central, 'tls1', { options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' } });
     await waitPortBindingUp(central, 'tls1');
@@ -99,20 +100,9 @@ describe('Southbound over ssl:', () => {
     await agent.stop();
 
     const before = await ifaceUuids(ovs);
-    const wrong = await startAgent(
-      config(ovs.dbRemote, [
-        `--ovnsb-db=${sslRemote}`,
-        '-p',
-        pki.clientKey,
-        '-c',
-        pki.clientCert,
-        '-C',
-        otherPki.caCert,
-      ]),
-      {
-        backoff: { minMs: 100, maxMs: 200 },
-      },
-    );
+    const wrong = await startAgent(sslConfig(otherPki.caCert), {
+      backoff: { minMs: 100, maxMs: 200 },
+    });
     cleanups.push(() => wrong.stop());
     await waitUntil(() => wrong.status().ovs.synced, { description: 'OVS synced' });
     await new Promise((r) => setTimeout(r, 1500));
