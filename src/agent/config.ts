@@ -63,6 +63,14 @@ export interface Config {
   /** Periodic full replan even without changes. */
   readonly resyncIntervalMs: number;
   readonly devlinkCommand: string;
+  /** Representor answer form: `auto` follows the integration bridge's datapath (ADR 0053). */
+  readonly representorDatapath: 'auto' | 'system' | 'dpdk' | 'doca';
+  /** DPDK representor syntax for VF/SF devargs of a non-default PF (ADR 0053). */
+  readonly dpdkRepresentorSyntax: 'exclusive' | 'plain';
+  /** Publish the DPU's card serial number in `ovn-cms-options` (ADR 0055). */
+  readonly cardSerial: 'auto' | 'off';
+  /** Root of sysfs (PF MAC fallback, PCI VPD). */
+  readonly sysfsRoot: string;
   /** `status`: print the raw JSON instead of a table. */
   readonly json: boolean;
   /** `remove-kube-status`: clean every node instead of `--node-name`. */
@@ -107,6 +115,10 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'mass-removal-min-ports', kind: 'value' },
   { name: 'resync-interval', kind: 'value' },
   { name: 'devlink-command', kind: 'value' },
+  { name: 'representor-datapath', kind: 'value' },
+  { name: 'dpdk-representor-syntax', kind: 'value' },
+  { name: 'card-serial', kind: 'value' },
+  { name: 'sysfs-root', kind: 'value' },
   { name: 'json', kind: 'boolean' },
   { name: 'all-nodes', kind: 'boolean' },
   { name: 'help', kind: 'boolean', short: 'h' },
@@ -322,6 +334,14 @@ export function parseCommandLine(
   const resyncIntervalMs = durationFlag(one('resync-interval'), 30_000, 100, errors);
 
   const devlinkCommand = nonEmpty(one('devlink-command'), errors) ?? 'devlink';
+  const representorDatapath = choiceFlag(
+    one('representor-datapath'),
+    ['auto', 'system', 'dpdk', 'doca'],
+    errors,
+  );
+  const dpdkRepresentorSyntax = choiceFlag(one('dpdk-representor-syntax'), ['exclusive', 'plain'], errors);
+  const cardSerial = choiceFlag(one('card-serial'), ['auto', 'off'], errors);
+  const sysfsRoot = nonEmpty(one('sysfs-root'), errors) ?? '/sys';
 
   const tlsKey = nonEmpty(one('private-key'), errors);
   const tlsCert = nonEmpty(one('certificate'), errors);
@@ -366,6 +386,10 @@ export function parseCommandLine(
     massRemovalGraceMs,
     resyncIntervalMs,
     devlinkCommand,
+    representorDatapath,
+    dpdkRepresentorSyntax,
+    cardSerial,
+    sysfsRoot,
     json: has('json'),
     allNodes: has('all-nodes'),
   };
@@ -447,6 +471,10 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --mass-removal-grace=D   how long such a round is held (default 60s)
   --resync-interval=D      periodic full replan (default 30s)
   --devlink-command=PATH   devlink binary for the representor provider (default devlink)
+  --representor-datapath=M auto (default: follow br-int's datapath_type), system, dpdk, doca
+  --dpdk-representor-syntax=S  exclusive (default: (pf1)vf0) or plain (pf1vf0, DPDK before 25.11)
+  --card-serial=auto|off   publish the DPU's PCI VPD serial as card-serial-number (default auto)
+  --sysfs-root=PATH        sysfs mount (default /sys)
 
 Every option has an environment twin: --ovs-db → ${envNameOf('ovs-db')}, and so on.
 `;
@@ -461,6 +489,19 @@ function isCommand(arg: string): arg is Command {
     arg === 'help' ||
     arg === 'version'
   );
+}
+
+/** A flag with a fixed set of values; the first is the default. */
+function choiceFlag<const T extends string>(
+  g: Given | undefined,
+  choices: readonly [T, ...T[]],
+  errors: string[],
+): T {
+  if (g === undefined) return choices[0];
+  const found = choices.find((choice) => choice === g.value.trim());
+  if (found !== undefined) return found;
+  errors.push(`${g.source}: "${g.value}" is not one of ${choices.join(', ')}`);
+  return choices[0];
 }
 
 function nonEmpty(g: Given | undefined, errors: string[]): string | undefined {

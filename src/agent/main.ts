@@ -71,8 +71,8 @@ export interface AgentHandle {
 }
 
 const OVS_TABLES = {
-  Open_vSwitch: { columns: ['external_ids', 'bridges'] },
-  Bridge: { columns: ['name', 'ports'] },
+  Open_vSwitch: { columns: ['external_ids', 'other_config', 'bridges'] },
+  Bridge: { columns: ['name', 'ports', 'datapath_type'] },
   Port: { columns: ['name', 'interfaces'] },
   // Never `statistics`: it changes every few seconds and would wake the reconciler for nothing.
   Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
@@ -269,6 +269,9 @@ function builtinProviders(config: ResolvedConfig, logger: Logger, onChange: () =
     if (name === 'dummy') return new DummyProvider();
     return createRepresentorProvider({
       devlinkCommand: config.devlinkCommand,
+      sysfsRoot: config.sysfsRoot,
+      datapath: config.representorDatapath,
+      dpdkRepresentorSyntax: config.dpdkRepresentorSyntax,
       logger: logger.child({ provider: 'representor' }),
       onChange,
     });

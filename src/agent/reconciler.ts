@@ -69,6 +69,7 @@ import { RateLimitedLog, type Logger } from './logger.js';
 import type { AgentMetrics, ReplanTrigger } from './metrics.js';
 import { decideRemovalHold } from '../plug/removal-hold.js';
 import { stringColumn, stringMap, toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
+import { ovsOtherConfigOf } from './replica-rows.js';
 import {
   derivePortState,
   PortStatusModel,
@@ -485,6 +486,7 @@ export class Reconciler {
       bridges: this.#o.ovs.table('Bridge').all().map(toBridge),
       ports: this.#o.ovs.table('Port').all().map(toPort),
       interfaces: this.#o.ovs.table('Interface').all().map(toInterface),
+      ovsOtherConfig: ovsOtherConfigOf(this.#o.ovs.table('Open_vSwitch').all()[0]),
       providers: this.#o.providers.lookup,
       config: { ownershipKey: this.#o.ownershipKey, canRemove },
     });

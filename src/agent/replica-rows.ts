@@ -69,6 +69,11 @@ export function stringMap(row: Row, column: string): Record<string, string> {
   return out;
 }
 
+/** `Open_vSwitch other_config` of the (only) Open_vSwitch row; empty when there is none yet. */
+export function ovsOtherConfigOf(row: Row | undefined): Record<string, string> {
+  return row === undefined ? {} : stringMap(row, 'other_config');
+}
+
 export function toPortBinding(row: Row): SbPortBinding {
   return memo(portBindingCache, row, (r) => {
     const parentPort = optionalString(r, 'parent_port');
@@ -95,6 +100,7 @@ export function toBridge(row: Row): OvsBridge {
     uuid: r._uuid,
     name: stringColumn(r, 'name'),
     ports: stringSet(r, 'ports'),
+    ...('datapath_type' in r ? { datapathType: stringColumn(r, 'datapath_type') } : {}),
   }));
 }
 

@@ -7,6 +7,7 @@ export type {
   PlugProvider,
   PlugReady,
   PlugRequest,
+  IntegrationBridgeInfo,
   ProviderContext,
   ProviderInventory,
   ProviderLogger,

@@ -29,7 +29,7 @@ import {
   type InterfaceChanges,
   type OwnershipKey,
 } from './interface-columns.js';
-import type { PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
+import type { IntegrationBridgeInfo, PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 
 /** What the planner learns about a provider type. `undefined` from the lookup: no such provider. */
@@ -55,6 +55,8 @@ export interface PlanInput {
   readonly bridges: Iterable<OvsBridge>;
   readonly ports: Iterable<OvsPort>;
   readonly interfaces: Iterable<OvsInterface>;
+  /** `Open_vSwitch other_config`, handed to providers with the bridge (e.g. `doca-init`). */
+  readonly ovsOtherConfig?: Readonly<Record<string, string>>;
   readonly providers: ProviderLookup;
   readonly config: PlannerConfig;
 }
@@ -340,6 +342,8 @@ interface NameIndex {
 /** Indexes of the OVS rows the planner consults. */
 interface OvsIndex {
   readonly bridgeFound: boolean;
+  /** What providers learn about the integration bridge (PlugRequest.bridge). */
+  readonly bridgeInfo?: IntegrationBridgeInfo;
   /** Owned interfaces on the integration bridge by `iface-id`. */
   readonly ownedByPort: Map<string, OwnedInterface[]>;
   /** Unmarked interfaces on the integration bridge carrying an `iface-id`, by that id. */
@@ -390,7 +394,22 @@ function indexOvs(input: PlanInput): OvsIndex {
     }
     return names;
   };
-  return { bridgeFound: bridge !== undefined, ownedByPort, foreignByPort, names: nameIndex, ownedCount };
+  const bridgeInfo: IntegrationBridgeInfo | undefined =
+    bridge === undefined
+      ? undefined
+      : {
+          name: bridge.name,
+          datapathType: bridge.datapathType ?? '',
+          ovsOtherConfig: input.ovsOtherConfig ?? {},
+        };
+  return {
+    bridgeFound: bridge !== undefined,
+    ...(bridgeInfo === undefined ? {} : { bridgeInfo }),
+    ownedByPort,
+    foreignByPort,
+    names: nameIndex,
+    ownedCount,
+  };
 }
 
 function appendTo<T>(map: Map<string, T[]>, key: string, value: T): void {
@@ -589,6 +608,7 @@ function planWantedPort(
   };
   if (first !== undefined) request.existing = existingOf(first);
   if (mac !== undefined) request.mac = mac;
+  if (index.bridgeInfo !== undefined) request.bridge = index.bridgeInfo;
   const prepared = prepareOrBlock((entry) => builder.block(entry), provider, request, blockedBase);
   if (prepared === undefined) return undefined;
 

@@ -24,6 +24,18 @@ export interface ExistingInterface {
   readonly options: Readonly<Record<string, string>>;
 }
 
+/**
+ * The integration bridge as the local OVS DB shows it, so a provider can answer in the form the
+ * bridge's datapath needs (e.g. `type=dpdk` on a userspace `netdev` bridge).
+ */
+export interface IntegrationBridgeInfo {
+  readonly name: string;
+  /** `Bridge.datapath_type`: `""`/`system` is the kernel datapath, `netdev` the userspace one. */
+  readonly datapathType: string;
+  /** `Open_vSwitch other_config` (e.g. `dpdk-init`, `doca-init`); empty when not known. */
+  readonly ovsOtherConfig: Readonly<Record<string, string>>;
+}
+
 /** What the agent asks a provider. `create` also covers updates of an existing interface. */
 export interface PlugRequest {
   readonly operation: 'create' | 'remove';
@@ -38,6 +50,8 @@ export interface PlugRequest {
    * Providers that program the address on hardware (e.g. the representor's host VF) use it.
    */
   readonly mac?: string;
+  /** The integration bridge, when it exists (absent in tests and while it is missing). */
+  readonly bridge?: IntegrationBridgeInfo;
 }
 
 /** A positive answer: the interface to plug (for `create`) or that may now go (for `remove`). */

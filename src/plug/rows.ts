@@ -33,6 +33,8 @@ export interface OvsBridge {
   readonly name: string;
   /** `ports`: Port row UUIDs. */
   readonly ports: readonly string[];
+  /** `datapath_type` (`""`/`system` kernel, `netdev` userspace); absent when not monitored. */
+  readonly datapathType?: string;
 }
 
 /** An Open vSwitch `Port` row. */

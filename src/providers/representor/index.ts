@@ -36,3 +36,20 @@ export type { RepresentorMatch, RepresentorNotNowCode, RepresentorSelector } fro
 export { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
 export { CommandError, globalTimers, runCommand, spawnProcess } from './process.js';
 export type { CommandResult, SpawnProcess, SpawnedProcess, Timers } from './process.js';
+export {
+  DPDK_DEVARGS_OPTION,
+  DPDK_INTERFACE_TYPE,
+  datapathMode,
+  dpdkDevargs,
+  dpdkRepresentorSpec,
+  parseDpdkRepresentorSpec,
+  pciAddressOf,
+  representorFunction,
+} from './dpdk.js';
+export type {
+  DpdkRepresentorSyntax,
+  ParsedRepresentor,
+  RepresentorDatapathMode,
+  RepresentorDatapathSetting,
+  RepresentorFunction,
+} from './dpdk.js';

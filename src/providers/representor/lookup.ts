@@ -33,7 +33,8 @@ export type RepresentorNotNowCode =
   | 'SfNotFound'
   | 'RenameInProgress'
   | 'ProgrammingMac'
-  | 'MacProgrammingFailed';
+  | 'MacProgrammingFailed'
+  | 'NoDpdkDevargs';
 
 /** What a logical port asks for, after validation. */
 export interface RepresentorSelector {

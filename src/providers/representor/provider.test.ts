@@ -78,7 +78,7 @@ describe('RepresentorProvider: start-up', () => {
     ]);
     expect(readyName(provider.prepare(request(vf(3))))).toBe('pf0vf3');
     expect(provider.prepare(request(vf(3)))).toEqual({ kind: 'ready', name: 'pf0vf3', options: {} });
-    expect(provider.maintainedIfaceOptions()).toEqual([]);
+    expect(provider.maintainedIfaceOptions()).toEqual(['dpdk-devargs']);
     expect(provider.run()).toBe(true);
     expect(provider.run()).toBe(false);
   });

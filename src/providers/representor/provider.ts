@@ -18,6 +18,12 @@
  * and answers not-now (`ProgrammingMac`) until it finished; the table change then triggers a
  * replan. A device that does not support it is reported (log, inventory note) and plugged anyway;
  * other failures keep the port Pending with the error and are retried with backoff.
+ *
+ * Userspace datapaths (ADR 0053): on a `netdev` integration bridge (or when forced by the
+ * `datapath` setting) the answer is a `type=dpdk` port named after the representor netdev, with
+ * `dpdk-devargs` in the upstream OVS-DPDK form and without in the OVS-DOCA form (see `dpdk.ts`).
+ * `dpdk-devargs` is a maintained option, so switching the bridge back to the kernel datapath
+ * removes it again.
  */
 import { readFile } from 'node:fs/promises';
 import type {
@@ -38,6 +44,8 @@ import { lookupRepresentor, notNow, parseSelector } from './lookup.js';
 import { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
 import type { SpawnProcess, SpawnedProcess, Timers } from './process.js';
 import { CommandError, formatCommand, globalTimers, runCommand, spawnProcess } from './process.js';
+import type { DpdkRepresentorSyntax, RepresentorDatapathMode, RepresentorDatapathSetting } from './dpdk.js';
+import { DPDK_DEVARGS_OPTION, DPDK_INTERFACE_TYPE, datapathMode, dpdkDevargs } from './dpdk.js';
 
 export const REPRESENTOR_PROVIDER_TYPE = 'representor';
 
@@ -75,6 +83,10 @@ export interface RepresentorProviderOptions {
   readonly renameSettleMs?: number;
   /** Called (synchronously, possibly often) whenever `run()` would now return true. */
   readonly onChange?: () => void;
+  /** Answer form (`--representor-datapath`). Default `auto`: follow the bridge's datapath_type. */
+  readonly datapath?: RepresentorDatapathSetting;
+  /** DPDK representor syntax for upstream OVS-DPDK devargs. Default `exclusive`. */
+  readonly dpdkRepresentorSyntax?: DpdkRepresentorSyntax;
 }
 
 const NO_OP_LOGGER: ProviderLogger = {
@@ -118,6 +130,10 @@ export class RepresentorProvider implements PlugProvider {
   readonly #backoff: Required<BackoffOptions>;
   readonly #renameSettleMs: number;
   readonly #onChange: (() => void) | undefined;
+  readonly #datapath: RepresentorDatapathSetting;
+  readonly #dpdkSyntax: DpdkRepresentorSyntax;
+  /** The form of the latest create answer, for the inventory. */
+  #lastMode: RepresentorDatapathMode | undefined;
 
   #active = false;
   #ports = new Map<string, DevlinkPort>();
@@ -156,6 +172,8 @@ export class RepresentorProvider implements PlugProvider {
     };
     this.#renameSettleMs = options.renameSettleMs ?? 5_000;
     this.#onChange = options.onChange;
+    this.#datapath = options.datapath ?? 'auto';
+    this.#dpdkSyntax = options.dpdkRepresentorSyntax ?? 'exclusive';
   }
 
   /**
@@ -188,7 +206,7 @@ export class RepresentorProvider implements PlugProvider {
   }
 
   maintainedIfaceOptions(): readonly string[] {
-    return [];
+    return [DPDK_DEVARGS_OPTION];
   }
 
   prepare(request: PlugRequest): PlugAnswer {
@@ -203,7 +221,28 @@ export class RepresentorProvider implements PlugProvider {
       const pending = this.#macGate(match, request.mac.toLowerCase());
       if (pending !== undefined) return pending;
     }
-    return { kind: 'ready', name: match.netdev, options: {} };
+    return this.#answerFor(request, match);
+  }
+
+  /** The answer in the form the integration bridge's datapath needs (ADR 0053). */
+  #answerFor(request: PlugRequest, match: RepresentorMatch): PlugAnswer {
+    const mode = datapathMode(this.#datapath, request.bridge?.datapathType, request.bridge?.ovsOtherConfig);
+    this.#lastMode = mode;
+    if (mode === 'system') return { kind: 'ready', name: match.netdev, options: {} };
+    if (mode === 'doca') return { kind: 'ready', name: match.netdev, type: DPDK_INTERFACE_TYPE, options: {} };
+    const devargs = dpdkDevargs(match.port, this.#dpdkSyntax);
+    if (typeof devargs !== 'string') {
+      return notNow(
+        'NoDpdkDevargs',
+        `cannot plug ${match.netdev} into a userspace (netdev) bridge: ${devargs.problem}`,
+      );
+    }
+    return {
+      kind: 'ready',
+      name: match.netdev,
+      type: DPDK_INTERFACE_TYPE,
+      options: { [DPDK_DEVARGS_OPTION]: devargs },
+    };
   }
 
   inventory(): ProviderInventory {
@@ -244,6 +283,13 @@ export class RepresentorProvider implements PlugProvider {
         notes.push(`devlink port ${handle} cannot program MAC addresses: ${job.error ?? ''}`);
     }
     if (this.#monitorNote !== undefined) notes.push(this.#monitorNote);
+    if (this.#lastMode === 'dpdk' || this.#lastMode === 'doca') {
+      notes.push(
+        this.#lastMode === 'dpdk'
+          ? 'userspace datapath: representors are plugged as type=dpdk with dpdk-devargs (upstream OVS-DPDK)'
+          : 'userspace datapath: representors are plugged as type=dpdk by netdev name (OVS-DOCA, doca-init)',
+      );
+    }
     return { items, notes };
   }
 
@@ -255,6 +301,10 @@ export class RepresentorProvider implements PlugProvider {
     const items: InventoryItem[] = [];
     const add = (id: string, port: DevlinkPort, details: Record<string, string | number | boolean>): void => {
       const full: Record<string, string | number | boolean> = { ...details, devlinkPort: port.handle };
+      if (this.#lastMode === 'dpdk') {
+        const devargs = dpdkDevargs(port, this.#dpdkSyntax);
+        if (typeof devargs === 'string') full['dpdkDevargs'] = devargs;
+      }
       if (port.netdev === undefined || this.#isProvisional(port)) full['renameInProgress'] = true;
       items.push(
         port.netdev === undefined ? { id, details: full } : { id, name: port.netdev, details: full },
