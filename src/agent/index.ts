@@ -59,3 +59,5 @@ export type {
   ProviderInventoryReport,
   ProviderStatus,
 } from './status/types.js';
+export { CardSerialPublisher, mergeCardSerial, parseVpdSerial, vpdPath } from './card-serial.js';
+export type { CardSerialState, CardSerialStatus, CmsOptionsMerge, VpdSerial } from './card-serial.js';

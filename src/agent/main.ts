@@ -16,7 +16,8 @@ import { OvsdbClient, where, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/ind
 import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Timers } from '../plug/index.js';
 import { DummyProvider } from '../providers/dummy/index.js';
 import { loadProviderModules } from '../providers/external/index.js';
-import { createRepresentorProvider } from '../providers/representor/index.js';
+import { createRepresentorProvider, RepresentorProvider } from '../providers/representor/index.js';
+import { CardSerialPublisher } from './card-serial.js';
 import {
   parseCommandLine,
   resolveFromOpenVswitch,
@@ -65,6 +66,8 @@ export interface AgentHandle {
   readonly url?: string;
   readonly reconciler: Reconciler;
   readonly metricsRegistry: Registry;
+  /** Card serial publication (ADR 0055); absent with `--card-serial=off` or without the representor provider. */
+  readonly cardSerial?: CardSerialPublisher;
   status(): AgentStatus;
   /** Closes connections and servers; leaves every port plugged. */
   stop(): Promise<void>;
@@ -141,7 +144,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       'connecting to the Southbound DB',
     );
 
-    const late: { reconciler?: Reconciler } = {};
+    const late: { reconciler?: Reconciler; cardSerial?: CardSerialPublisher } = {};
     const providerLogger = logger.child({ component: 'providers' });
     const registry = new ProviderRegistry({
       logger: providerLogger,
@@ -149,10 +152,11 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       onRunHealthChange: () => late.reconciler?.schedule('provider'),
     });
     cleanups.push(() => registry.destroyAll());
-    for (const provider of builtinProviders(resolved, providerLogger, () =>
-      late.reconciler?.schedule('provider'),
-    ))
-      await registry.register(provider);
+    const builtins = builtinProviders(resolved, providerLogger, () => {
+      late.reconciler?.schedule('provider');
+      late.cardSerial?.poke();
+    });
+    for (const provider of builtins) await registry.register(provider);
     for (const provider of options.extraProviders ?? []) await registry.register(provider);
     if (resolved.providerModules.length > 0) {
       // Every problem of every module is reported at once (ProviderModuleError) and stops the start.
@@ -216,6 +220,20 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
     cleanups.push(() => running.stop());
     running.start();
 
+    const representor = builtins.find((p): p is RepresentorProvider => p instanceof RepresentorProvider);
+    if (resolved.cardSerial === 'auto' && representor !== undefined) {
+      const publisher = new CardSerialPublisher({
+        ovs,
+        sysfsRoot: resolved.sysfsRoot,
+        candidates: () => representor.dpuPciAddresses(),
+        logger: logger.child({ component: 'card-serial' }),
+        registry: metricsRegistry,
+      });
+      late.cardSerial = publisher;
+      cleanups.push(() => publisher.stop());
+      publisher.start();
+    }
+
     let http: HttpServerHandle | undefined;
     if (resolved.listen !== undefined) {
       http = await startHttpServer(resolved.listen, {
@@ -235,6 +253,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       ...(http === undefined ? {} : { url: http.url }),
       reconciler: running,
       metricsRegistry,
+      ...(late.cardSerial === undefined ? {} : { cardSerial: late.cardSerial }),
       status: () => running.status(),
       async stop() {
         if (stopped) return;

@@ -45,7 +45,7 @@ import { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
 import type { SpawnProcess, SpawnedProcess, Timers } from './process.js';
 import { CommandError, formatCommand, globalTimers, runCommand, spawnProcess } from './process.js';
 import type { DpdkRepresentorSyntax, RepresentorDatapathMode, RepresentorDatapathSetting } from './dpdk.js';
-import { DPDK_DEVARGS_OPTION, DPDK_INTERFACE_TYPE, datapathMode, dpdkDevargs } from './dpdk.js';
+import { DPDK_DEVARGS_OPTION, DPDK_INTERFACE_TYPE, datapathMode, dpdkDevargs, pciAddressOf } from './dpdk.js';
 
 export const REPRESENTOR_PROVIDER_TYPE = 'representor';
 
@@ -335,6 +335,20 @@ export class RepresentorProvider implements PlugProvider {
     for (const sf of [...pf.sfs.values()].sort((a, b) => a.number - b.number))
       add(`${pf.id}/sf${sf.number}`, sf.port, functionDetails(sf));
     return items;
+  }
+
+  /**
+   * PCI addresses of the devlink devices that look like a DPU's eswitch: they carry ports of an
+   * external host (`external`, or a controller other than 0). A host-side switchdev NIC has none.
+   */
+  dpuPciAddresses(): string[] {
+    const addresses = new Set<string>();
+    for (const port of this.#ports.values()) {
+      if (port.external !== true && (port.controller ?? 0) === 0) continue;
+      const address = pciAddressOf(port.device);
+      if (address !== undefined) addresses.add(address);
+    }
+    return [...addresses].sort();
   }
 
   #lookupName(request: PlugRequest): string {
