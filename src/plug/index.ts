@@ -8,6 +8,7 @@ export type {
   PlugReady,
   PlugRequest,
   IntegrationBridgeInfo,
+  ProviderWarning,
   ProviderContext,
   ProviderInventory,
   ProviderLogger,

@@ -148,6 +148,8 @@ export interface UnchangedPort {
 export interface PlanWarning {
   readonly logicalPort: string;
   readonly message: string;
+  /** Set for a provider's warning on a ready answer (`PlugReady.warnings`): its code. */
+  readonly code?: string;
 }
 
 export interface Plan {
@@ -235,6 +237,19 @@ function isStringRecord(value: unknown): value is Record<string, string> {
   return true;
 }
 
+function isWarningList(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (w: unknown) =>
+        typeof w === 'object' &&
+        w !== null &&
+        typeof (w as Record<string, unknown>)['code'] === 'string' &&
+        typeof (w as Record<string, unknown>)['message'] === 'string',
+    )
+  );
+}
+
 /** Checks an answer at run time: external providers are plain JavaScript and may break the contract. */
 function validateAnswer(answer: unknown): string | undefined {
   if (typeof answer !== 'object' || answer === null) return `answer ${String(answer)} is not an object`;
@@ -261,6 +276,9 @@ function validateAnswer(answer: unknown): string | undefined {
   }
   if (!('options' in answer) || !isStringRecord(answer.options)) {
     return 'ready answer "options" is not a record of strings';
+  }
+  if ('warnings' in answer && answer.warnings !== undefined && !isWarningList(answer.warnings)) {
+    return 'ready answer "warnings" is not a list of { code, message } strings';
   }
   return undefined;
 }
@@ -492,7 +510,12 @@ function prepareOrBlock(
   const answer = call.value;
   if (answer.kind === 'notNow') {
     const reason = answer.code !== undefined && answer.code !== '' ? answer.code : 'ProviderNotReady';
-    block({ ...blockedBase, state: 'Pending', reason, message: answer.reason });
+    block({
+      ...blockedBase,
+      state: answer.failed === true ? 'Failed' : 'Pending',
+      reason,
+      message: answer.reason,
+    });
     return undefined;
   }
   return { provider, request, answer };
@@ -611,6 +634,8 @@ function planWantedPort(
   if (index.bridgeInfo !== undefined) request.bridge = index.bridgeInfo;
   const prepared = prepareOrBlock((entry) => builder.block(entry), provider, request, blockedBase);
   if (prepared === undefined) return undefined;
+  for (const warning of prepared.answer.warnings ?? [])
+    builder.warnings.push({ logicalPort, message: warning.message, code: warning.code });
 
   const keeper = owned.find((o) => o.iface.name === prepared.answer.name);
   if (keeper === undefined) {

@@ -63,6 +63,19 @@ export interface PlugReady {
   readonly type?: string;
   /** Interface options; only the keys in `maintainedIfaceOptions()` are reconciled. */
   readonly options: Readonly<Record<string, string>>;
+  /**
+   * Problems that do not stop the port from working (e.g. a port-function attribute the device
+   * does not support). Shown with the port's status and counted by `code`; never a state.
+   */
+  readonly warnings?: readonly ProviderWarning[];
+}
+
+/** A problem on a port that otherwise works. */
+export interface ProviderWarning {
+  /** Short CamelCase word for metrics labels, e.g. `PortFunctionUnsupported`. */
+  readonly code: string;
+  /** Names the attribute and quotes the device's or devlink's words. */
+  readonly message: string;
 }
 
 /** The provider cannot answer now; the port stays as it is, with this reason shown to operators. */
@@ -72,6 +85,12 @@ export interface NotNow {
   readonly reason: string;
   /** Short CamelCase reason for conditions and metrics labels, e.g. `RepresentorNotFound`. */
   readonly code?: string;
+  /**
+   * True when waiting will not help: the device refused or contradicted the request (DESIGN §3.5,
+   * e.g. it reports a different port-function value than was set). Shown as `Failed` instead of
+   * `Pending`; the port keeps whatever interface it has, as for any not-now answer.
+   */
+  readonly failed?: boolean;
 }
 
 export type PlugAnswer = PlugReady | NotNow;

@@ -42,6 +42,14 @@ export interface DevlinkPort {
   readonly portNumber?: number;
   /** The port function's `hw_addr`, lower case: for a pcipf port the host PF's MAC. */
   readonly hwAddr?: string;
+  /** `function.state` (`active`/`inactive`, SFs). */
+  readonly functionState?: string;
+  /** `function.opstate` (`attached`/`detached`, SFs). */
+  readonly functionOpstate?: string;
+  /** `function.roce` (`enable`/`disable`), printed by iproute2 ≥ 6.2 when the device reports it. */
+  readonly functionRoce?: string;
+  /** `function.migratable` (`enable`/`disable`), likewise. */
+  readonly functionMigratable?: string;
 }
 
 export type DevlinkPortCommand = 'new' | 'set' | 'get' | 'del';
@@ -104,12 +112,31 @@ function optionalBoolean(handle: string, entry: Record<string, unknown>, key: st
   return value;
 }
 
-function functionHwAddr(handle: string, entry: Record<string, unknown>): string | undefined {
+function functionObject(handle: string, entry: Record<string, unknown>): Record<string, unknown> | undefined {
   const fn = entry['function'];
   if (fn === undefined) return undefined;
   if (!isRecord(fn)) {
     throw new DevlinkOutputError(`devlink port ${handle}: "function" is not an object: ${describe(fn)}`);
   }
+  return fn;
+}
+
+function functionString(handle: string, entry: Record<string, unknown>, key: string): string | undefined {
+  const fn = functionObject(handle, entry);
+  if (fn === undefined) return undefined;
+  const value = fn[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    throw new DevlinkOutputError(
+      `devlink port ${handle}: "function.${key}" is not a string: ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function functionHwAddr(handle: string, entry: Record<string, unknown>): string | undefined {
+  const fn = functionObject(handle, entry);
+  if (fn === undefined) return undefined;
   const hwAddr = optionalString(handle, fn, 'hw_addr');
   if (hwAddr === undefined) return undefined;
   if (!HW_ADDR_PATTERN.test(hwAddr)) {
@@ -146,6 +173,10 @@ export function parsePortEntry(handle: string, value: unknown): DevlinkPort {
     external: optionalBoolean(handle, value, 'external'),
     portNumber: optionalCount(handle, value, 'port'),
     hwAddr: functionHwAddr(handle, value),
+    functionState: functionString(handle, value, 'state'),
+    functionOpstate: functionString(handle, value, 'opstate'),
+    functionRoce: functionString(handle, value, 'roce'),
+    functionMigratable: functionString(handle, value, 'migratable'),
   };
   for (const [key, fieldValue] of Object.entries(optional)) {
     if (fieldValue !== undefined) Object.assign(fields, { [key]: fieldValue });

@@ -34,7 +34,11 @@ export type RepresentorNotNowCode =
   | 'RenameInProgress'
   | 'ProgrammingMac'
   | 'MacProgrammingFailed'
-  | 'NoDpdkDevargs';
+  | 'NoDpdkDevargs'
+  | 'MalformedPortFunctionOption'
+  | 'ConfiguringPortFunction'
+  | 'PortFunctionFailed'
+  | 'PortFunctionMismatch';
 
 /** What a logical port asks for, after validation. */
 export interface RepresentorSelector {

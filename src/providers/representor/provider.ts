@@ -33,6 +33,7 @@ import type {
   PlugRequest,
   ProviderInventory,
   ProviderLogger,
+  ProviderWarning,
   NotNow,
 } from '../../plug/provider.js';
 import type { DevlinkPort, DevlinkPortEvent } from './devlink-json.js';
@@ -44,6 +45,8 @@ import { lookupRepresentor, notNow, parseSelector } from './lookup.js';
 import { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
 import type { SpawnProcess, SpawnedProcess, Timers } from './process.js';
 import { CommandError, formatCommand, globalTimers, runCommand, spawnProcess } from './process.js';
+import type { PortFunctionAttribute, PortFunctionSetting } from './port-function.js';
+import { UNSUPPORTED_PATTERN, portFunctionSettings, reportedValue, withValue } from './port-function.js';
 import type { DpdkRepresentorSyntax, RepresentorDatapathMode, RepresentorDatapathSetting } from './dpdk.js';
 import { DPDK_DEVARGS_OPTION, DPDK_INTERFACE_TYPE, datapathMode, dpdkDevargs, pciAddressOf } from './dpdk.js';
 
@@ -96,15 +99,21 @@ const NO_OP_LOGGER: ProviderLogger = {
   error: () => undefined,
 };
 
-/** Message of devlink or the kernel when a device cannot set a function's hw_addr. */
-const UNSUPPORTED_PATTERN = /not supported|unsupported|EOPNOTSUPP|doesn't support|does not support/i;
-
-interface MacJob {
-  readonly mac: string;
+/**
+ * One `devlink port function set` of one attribute. `done` means devlink exited 0; `readBack` is
+ * what devlink reported for the attribute afterwards (monitor event or dump), once it did.
+ */
+interface FunctionJob {
+  readonly setting: PortFunctionSetting;
   state: 'running' | 'done' | 'unsupported' | 'failed';
   error?: string;
   attempts: number;
   retryAt?: number;
+  readBack?: string;
+}
+
+function jobKey(handle: string, attribute: PortFunctionAttribute): string {
+  return `${handle}\u0000${attribute}`;
 }
 
 function errorText(error: unknown): string {
@@ -144,7 +153,8 @@ export class RepresentorProvider implements PlugProvider {
   #changed = false;
   /** Port handle → time until which its provisional `eth<N>` name is expected to change. */
   #provisionalUntil = new Map<string, number>();
-  #macJobs = new Map<string, MacJob>();
+  /** Port-function jobs by `jobKey(handle, attribute)`. */
+  #functionJobs = new Map<string, FunctionJob>();
   #timersPending = new Set<unknown>();
 
   #monitor: SpawnedProcess | undefined;
@@ -217,11 +227,19 @@ export class RepresentorProvider implements PlugProvider {
     if ('kind' in selector) return selector;
     const match = lookupRepresentor(this.#table, selector, (port) => this.#isProvisional(port));
     if (match.kind === 'notNow') return match;
-    if (request.mac !== undefined && match.function !== undefined) {
-      const pending = this.#macGate(match, request.mac.toLowerCase());
-      if (pending !== undefined) return pending;
+    const warnings: ProviderWarning[] = [];
+    if (match.function !== undefined) {
+      const settings = portFunctionSettings(request.options, request.mac);
+      if ('kind' in settings) return settings;
+      for (const setting of settings) {
+        const gate = this.#functionGate(match, setting);
+        if (gate === undefined) continue;
+        if ('kind' in gate) return gate;
+        warnings.push(gate);
+      }
     }
-    return this.#answerFor(request, match);
+    const answer = this.#answerFor(request, match);
+    return answer.kind === 'ready' && warnings.length > 0 ? { ...answer, warnings } : answer;
   }
 
   /** The answer in the form the integration bridge's datapath needs (ADR 0053). */
@@ -278,9 +296,14 @@ export class RepresentorProvider implements PlugProvider {
     if (this.#table.pfs.length === 0 && this.#table.orphans.length === 0) {
       notes.push(`devlink shows no host PF, VF or SF ports (${this.#table.portCount} ports in total)`);
     }
-    for (const [handle, job] of this.#macJobs) {
-      if (job.state === 'unsupported')
-        notes.push(`devlink port ${handle} cannot program MAC addresses: ${job.error ?? ''}`);
+    for (const [key, job] of this.#functionJobs) {
+      if (job.state !== 'unsupported') continue;
+      const handle = key.slice(0, key.indexOf('\u0000'));
+      notes.push(
+        job.setting.attribute === 'hw_addr'
+          ? `devlink port ${handle} cannot program MAC addresses: ${job.error ?? ''}`
+          : `devlink port ${handle} cannot set ${job.setting.attribute}: ${job.error ?? ''}`,
+      );
     }
     if (this.#monitorNote !== undefined) notes.push(this.#monitorNote);
     if (this.#lastMode === 'dpdk' || this.#lastMode === 'doca') {
@@ -365,31 +388,62 @@ export class RepresentorProvider implements PlugProvider {
 
   // ---- MAC programming -------------------------------------------------------------------
 
-  #macGate(match: RepresentorMatch, mac: string): NotNow | undefined {
+  /**
+   * Whether one attribute is as the port asks: undefined when it is (or cannot be, see warnings),
+   * a not-now while it is being set or after a failure, a failed not-now when the device reports
+   * a different value after it was set, a warning when the device or devlink cannot set it.
+   */
+  #functionGate(match: RepresentorMatch, setting: PortFunctionSetting): NotNow | ProviderWarning | undefined {
     const port = match.port;
+    const { attribute, value } = setting;
+    const isMac = attribute === 'hw_addr';
     const what = `${match.function?.flavour === 'pcisf' ? 'SF' : 'VF'} ${match.function?.number ?? ''} (devlink port ${port.handle})`;
-    if (port.hwAddr === mac) return undefined;
-    const job = this.#macJobs.get(port.handle);
-    if (job !== undefined && job.mac === mac) {
-      if (job.state === 'unsupported') return undefined;
-      if (job.state === 'running') return notNow('ProgrammingMac', `programming MAC "${mac}" on ${what}`);
-      if (job.state === 'failed' && (job.retryAt ?? 0) > this.#now()) {
+    const reported = reportedValue(port, attribute);
+    const key = jobKey(port.handle, attribute);
+    const job = this.#functionJobs.get(key);
+    if (reported === value) return undefined;
+    if (job !== undefined && job.setting.value === value) {
+      if (job.state === 'unsupported') {
+        return {
+          code: 'PortFunctionUnsupported',
+          message: `${what}: cannot set ${attribute} ${value}: ${job.error ?? 'not supported'}`,
+        };
+      }
+      if (job.state === 'running') return this.#configuring(what, setting);
+      if (job.state === 'done') {
+        if (job.readBack === undefined) return undefined;
+        return {
+          kind: 'notNow',
+          code: 'PortFunctionMismatch',
+          failed: true,
+          reason: `${what} reports ${attribute} "${reported ?? 'nothing'}" after it was set to "${value}"`,
+        };
+      }
+      if ((job.retryAt ?? 0) > this.#now()) {
         const seconds = Math.ceil(((job.retryAt ?? 0) - this.#now()) / 1000);
-        return notNow(
-          'MacProgrammingFailed',
-          `setting MAC "${mac}" on ${what} failed: ${job.error ?? 'unknown error'} (retrying in ${seconds} s)`,
-        );
+        const failure = `${job.error ?? 'unknown error'} (retrying in ${seconds} s)`;
+        return isMac
+          ? notNow('MacProgrammingFailed', `setting MAC "${value}" on ${what} failed: ${failure}`)
+          : notNow('PortFunctionFailed', `setting ${attribute} ${value} on ${what} failed: ${failure}`);
       }
     }
-    this.#programMac(port, mac, job?.mac === mac ? job.attempts : 0);
-    return notNow('ProgrammingMac', `programming MAC "${mac}" on ${what}`);
+    this.#setFunction(port, setting, job?.setting.value === value ? job.attempts : 0);
+    return this.#configuring(what, setting);
   }
 
-  #programMac(port: DevlinkPort, mac: string, previousAttempts: number): void {
-    const job: MacJob = { mac, state: 'running', attempts: previousAttempts + 1 };
-    this.#macJobs.set(port.handle, job);
-    const args = ['port', 'function', 'set', port.handle, 'hw_addr', mac];
+  #configuring(what: string, setting: PortFunctionSetting): NotNow {
+    return setting.attribute === 'hw_addr'
+      ? notNow('ProgrammingMac', `programming MAC "${setting.value}" on ${what}`)
+      : notNow('ConfiguringPortFunction', `setting ${setting.attribute} ${setting.value} on ${what}`);
+  }
+
+  #setFunction(port: DevlinkPort, setting: PortFunctionSetting, previousAttempts: number): void {
+    const key = jobKey(port.handle, setting.attribute);
+    const job: FunctionJob = { setting, state: 'running', attempts: previousAttempts + 1 };
+    this.#functionJobs.set(key, job);
+    const args = ['port', 'function', 'set', port.handle, setting.attribute, setting.value];
     const text = formatCommand(this.#devlink, args);
+    const fields = { devlinkPort: port.handle, attribute: setting.attribute, value: setting.value };
     void runCommand(this.#devlink, args, this.#commandOptions())
       .then((result) => {
         if (result.code === 0) return undefined;
@@ -397,18 +451,22 @@ export class RepresentorProvider implements PlugProvider {
       })
       .catch((error: unknown) => errorText(error))
       .then((failure) => {
-        if (this.#macJobs.get(port.handle) !== job) return;
+        if (this.#functionJobs.get(key) !== job) return;
         if (failure === undefined) {
           job.state = 'done';
+          // devlink exited 0: the value is set. What the device reports comes with the kernel's
+          // notification (monitor) or the next dump, and is checked then (readBack).
           const current = this.#ports.get(port.handle);
-          if (current !== undefined) this.#ports.set(port.handle, { ...current, hwAddr: mac });
-          this.#logger.info({ devlinkPort: port.handle, mac }, 'representor provider: programmed MAC');
+          if (current !== undefined) this.#ports.set(port.handle, withValue(current, setting));
+          this.#logger.info(fields, 'representor provider: port function set');
         } else if (UNSUPPORTED_PATTERN.test(failure)) {
           job.state = 'unsupported';
           job.error = failure;
           this.#logger.warn(
-            { devlinkPort: port.handle, mac, error: failure },
-            'representor provider: device cannot program the MAC; plugging without it',
+            { ...fields, error: failure },
+            setting.attribute === 'hw_addr'
+              ? 'representor provider: device cannot program the MAC; plugging without it'
+              : 'representor provider: port function attribute not supported; plugging without it',
           );
         } else {
           job.state = 'failed';
@@ -417,12 +475,21 @@ export class RepresentorProvider implements PlugProvider {
           job.retryAt = this.#now() + delay;
           this.#after(delay, () => this.#markChanged());
           this.#logger.warn(
-            { devlinkPort: port.handle, mac, error: failure },
-            'representor provider: programming MAC failed',
+            { ...fields, error: failure },
+            'representor provider: setting a port function failed',
           );
         }
         return this.#rebuild(true);
       });
+  }
+
+  /** Records what devlink now reports for attributes this provider set on `port`. */
+  #readBack(port: DevlinkPort): void {
+    for (const attribute of ['hw_addr', 'roce', 'migratable', 'state'] as const) {
+      const job = this.#functionJobs.get(jobKey(port.handle, attribute));
+      if (job?.state === 'done' && job.readBack === undefined)
+        job.readBack = reportedValue(port, attribute) ?? '';
+    }
   }
 
   // ---- table maintenance -----------------------------------------------------------------
@@ -450,6 +517,7 @@ export class RepresentorProvider implements PlugProvider {
       for (const problem of dump.problems)
         this.#logger.warn({ problem }, 'representor provider: skipped a devlink port');
       this.#ports = new Map(dump.ports.map((port) => [port.handle, port]));
+      for (const port of dump.ports) this.#readBack(port);
       this.#provisionalUntil.clear();
       this.#fallbackMacs.clear();
     } finally {
@@ -470,6 +538,7 @@ export class RepresentorProvider implements PlugProvider {
       this.#provisionalUntil.delete(port.handle);
     } else {
       this.#ports.set(port.handle, port);
+      this.#readBack(port);
       if (port.netdev !== undefined && PROVISIONAL_NETDEV_NAME.test(port.netdev)) {
         if (previous?.netdev !== port.netdev) {
           this.#provisionalUntil.set(port.handle, this.#now() + this.#renameSettleMs);
@@ -499,8 +568,8 @@ export class RepresentorProvider implements PlugProvider {
     const fallbackReads = this.#readMissingFallbackMacs(ports);
     this.#table = buildPortTable(ports, this.#fallbackMacs);
     const signature = JSON.stringify([ports, [...this.#fallbackMacs.entries()].sort()]);
-    for (const handle of this.#macJobs.keys()) {
-      if (!this.#ports.has(handle)) this.#macJobs.delete(handle);
+    for (const key of this.#functionJobs.keys()) {
+      if (!this.#ports.has(key.slice(0, key.indexOf('\u0000')))) this.#functionJobs.delete(key);
     }
     if (force || signature !== this.#signature) {
       this.#signature = signature;
