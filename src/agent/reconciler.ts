@@ -228,6 +228,8 @@ export class Reconciler {
   #ovsReconnects = 0;
   #status: AgentStatus;
   #lastFacts: PortFacts[] | undefined;
+  /** `<port>\0<code>` of the provider warnings of the last plan (counted once each). */
+  #warningKeys = new Set<string>();
   #earliestNextRound = 0;
   #rounds = 0;
   #transactions = 0;
@@ -491,6 +493,7 @@ export class Reconciler {
       config: { ownershipKey: this.#o.ownershipKey, canRemove },
     });
     for (const prepared of plan.release) release(prepared, this.#o.logger);
+    this.#countProviderWarnings(plan);
     for (const warning of plan.warnings) {
       this.#rateLimited.log(
         'warn',
@@ -967,8 +970,27 @@ export class Reconciler {
     return facts;
   }
 
+  /**
+   * Counts a provider warning (PlugReady.warnings) in ovn_plug_provider_errors_total once when it
+   * appears on a port, not on every round it persists.
+   */
+  #countProviderWarnings(plan: Plan): void {
+    const current = new Set<string>();
+    for (const w of plan.warnings) {
+      if (w.code === undefined) continue;
+      const key = `${w.logicalPort}\u0000${w.code}`;
+      current.add(key);
+      if (!this.#warningKeys.has(key)) this.#o.metrics?.providerError(w.plugType ?? '', w.code);
+    }
+    this.#warningKeys = current;
+  }
+
   #factsFromPlan(plan: Plan, heldPorts: ReadonlyMap<string, number>, parts: readonly TxnPart[]): PortFacts[] {
     const ifaces = this.#interfacesByPort();
+    const warnings = new Map<string, string[]>();
+    for (const w of plan.warnings)
+      if (w.code !== undefined)
+        warnings.set(w.logicalPort, [...(warnings.get(w.logicalPort) ?? []), `${w.code}: ${w.message}`]);
     const up = this.#portBindingUp();
     const facts = new Map<string, PortFacts>();
     const inTxn = new Set(parts.map((p) => p.logicalPort));
@@ -988,6 +1010,7 @@ export class Reconciler {
           ? {}
           : { iface: found.facts }),
         ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
+        ...(warnings.has(logicalPort) ? { warnings: warnings.get(logicalPort) ?? [] } : {}),
       });
     };
     for (const b of plan.blocked) {

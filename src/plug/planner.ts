@@ -150,6 +150,8 @@ export interface PlanWarning {
   readonly message: string;
   /** Set for a provider's warning on a ready answer (`PlugReady.warnings`): its code. */
   readonly code?: string;
+  /** The provider type, with `code`. */
+  readonly plugType?: string;
 }
 
 export interface Plan {
@@ -635,7 +637,7 @@ function planWantedPort(
   const prepared = prepareOrBlock((entry) => builder.block(entry), provider, request, blockedBase);
   if (prepared === undefined) return undefined;
   for (const warning of prepared.answer.warnings ?? [])
-    builder.warnings.push({ logicalPort, message: warning.message, code: warning.code });
+    builder.warnings.push({ logicalPort, message: warning.message, code: warning.code, plugType });
 
   const keeper = owned.find((o) => o.iface.name === prepared.answer.name);
   if (keeper === undefined) {

@@ -40,6 +40,8 @@ export interface PortPlugStatus {
   readonly provider: string;
   readonly interfaceName?: string;
   readonly ofport?: number;
+  /** {@link PortStatus.warnings} joined by `; ` (absent when there are none). */
+  readonly warnings?: string;
   readonly firstSeenTime: string;
   /** When `state` last changed. */
   readonly lastTransitionTime: string;
@@ -102,6 +104,7 @@ export function portPlugStatus(port: PortStatus): PortPlugStatus {
     provider: port.provider,
     ...(port.interfaceName !== undefined && { interfaceName: port.interfaceName }),
     ...(port.ofport !== undefined && { ofport: port.ofport }),
+    ...(port.warnings !== undefined && port.warnings.length > 0 && { warnings: port.warnings.join('; ') }),
     firstSeenTime: kubeTime(port.firstSeenMs),
     lastTransitionTime: kubeTime(port.sinceMs),
     ...(port.plugLatencyMs !== undefined && { plugLatencySeconds: Math.round(port.plugLatencyMs) / 1000 }),
@@ -116,6 +119,7 @@ const STATUS_KEYS: readonly (keyof PortPlugStatus)[] = [
   'provider',
   'interfaceName',
   'ofport',
+  'warnings',
   'firstSeenTime',
   'lastTransitionTime',
   'plugLatencySeconds',

@@ -55,6 +55,8 @@ export interface PortFacts {
   readonly iface?: InterfaceFacts;
   /** `Port_Binding.up`, when the binding is known. */
   readonly portBindingUp?: boolean;
+  /** The provider's warnings for a port that otherwise works, as `<Code>: <message>`. */
+  readonly warnings?: readonly string[];
 }
 
 /** One state with its reason; the input of {@link PortStatusModel.update}. */
@@ -66,6 +68,7 @@ export interface PortObservation {
   readonly message: string;
   readonly interfaceName?: string;
   readonly ofport?: number;
+  readonly warnings?: readonly string[];
 }
 
 /** Maps the reconciler's facts on a port to its state, reason and message. */
@@ -75,6 +78,7 @@ export function derivePortState(facts: PortFacts): PortObservation {
     provider: facts.provider,
     ...(facts.iface === undefined ? {} : { interfaceName: facts.iface.name }),
     ...(facts.iface?.ofport === undefined ? {} : { ofport: facts.iface.ofport }),
+    ...(facts.warnings === undefined || facts.warnings.length === 0 ? {} : { warnings: facts.warnings }),
   };
   const phase = facts.phase;
   switch (phase.kind) {
@@ -230,7 +234,8 @@ export class PortStatusModel {
         prev.message !== status.message ||
         prev.interfaceName !== status.interfaceName ||
         prev.ofport !== status.ofport ||
-        prev.provider !== status.provider;
+        prev.provider !== status.provider ||
+        (prev.warnings ?? []).join('\n') !== (status.warnings ?? []).join('\n');
       tracked.status = status;
       if (changed) {
         transitions.push({
@@ -277,6 +282,7 @@ function buildStatus(
     provider: obs.provider,
     ...(obs.interfaceName === undefined ? {} : { interfaceName: obs.interfaceName }),
     ...(obs.ofport === undefined ? {} : { ofport: obs.ofport }),
+    ...(obs.warnings === undefined ? {} : { warnings: obs.warnings }),
     firstSeenMs,
     sinceMs,
     ...(latencies?.plug === undefined ? {} : { plugLatencyMs: latencies.plug }),

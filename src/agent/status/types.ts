@@ -19,6 +19,11 @@ export interface PortStatus {
   /** Interface name on the integration bridge, when known. */
   readonly interfaceName?: string;
   readonly ofport?: number;
+  /**
+   * Problems on a port that otherwise works, as `<Code>: <message>` (e.g. a port-function
+   * attribute the device does not support); absent when there are none. Never a state.
+   */
+  readonly warnings?: readonly string[];
   /** When the agent first saw the port wanted (ms since epoch, injected clock). */
   readonly firstSeenMs: number;
   /** When `state` last changed. */
