@@ -18,6 +18,7 @@ import { DummyProvider } from '../providers/dummy/index.js';
 import { loadProviderModules } from '../providers/external/index.js';
 import { createRepresentorProvider, RepresentorProvider } from '../providers/representor/index.js';
 import { CardSerialPublisher } from './card-serial.js';
+import { OvsSfIntentStore } from './sf-intents.js';
 import {
   parseCommandLine,
   resolveFromOpenVswitch,
@@ -152,7 +153,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       onRunHealthChange: () => late.reconciler?.schedule('provider'),
     });
     cleanups.push(() => registry.destroyAll());
-    const builtins = builtinProviders(resolved, providerLogger, () => {
+    const builtins = builtinProviders(resolved, providerLogger, new OvsSfIntentStore(ovs), () => {
       late.reconciler?.schedule('provider');
       late.cardSerial?.poke();
     });
@@ -283,7 +284,12 @@ function tlsOf(config: Config): OvsdbTlsFiles | undefined {
   };
 }
 
-function builtinProviders(config: ResolvedConfig, logger: Logger, onChange: () => void): PlugProvider[] {
+function builtinProviders(
+  config: ResolvedConfig,
+  logger: Logger,
+  sfIntents: OvsSfIntentStore,
+  onChange: () => void,
+): PlugProvider[] {
   return config.providers.map((name) => {
     if (name === 'dummy') return new DummyProvider();
     return createRepresentorProvider({
@@ -291,6 +297,7 @@ function builtinProviders(config: ResolvedConfig, logger: Logger, onChange: () =
       sysfsRoot: config.sysfsRoot,
       datapath: config.representorDatapath,
       dpdkRepresentorSyntax: config.dpdkRepresentorSyntax,
+      sfIntents,
       logger: logger.child({ provider: 'representor' }),
       onChange,
     });

@@ -73,6 +73,8 @@ export interface PortDump {
 
 const HANDLE_PATTERN = /^([^/\s]+\/[^/\s]+)\/(\d+)$/;
 const HW_ADDR_PATTERN = /^[0-9a-f]{2}(?::[0-9a-f]{2})+$/i;
+/** What Linux accepts as a netdev name (`dev_valid_name`): 1–15 chars, no `/`, `:` or whitespace. */
+const NETDEV_NAME_PATTERN = /^(?!\.\.?$)[^\s/:]{1,15}$/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -110,6 +112,14 @@ function optionalBoolean(handle: string, entry: Record<string, unknown>, key: st
     throw new DevlinkOutputError(`devlink port ${handle}: "${key}" is not a boolean: ${describe(value)}`);
   }
   return value;
+}
+
+function netdevName(handle: string, entry: Record<string, unknown>): string | undefined {
+  const netdev = optionalString(handle, entry, 'netdev');
+  if (netdev === undefined || NETDEV_NAME_PATTERN.test(netdev)) return netdev;
+  throw new DevlinkOutputError(
+    `devlink port ${handle}: "netdev" is not a valid interface name: ${describe(netdev)}`,
+  );
 }
 
 function functionObject(handle: string, entry: Record<string, unknown>): Record<string, unknown> | undefined {
@@ -164,7 +174,7 @@ export function parsePortEntry(handle: string, value: unknown): DevlinkPort {
   };
   const optional = {
     type: optionalString(handle, value, 'type'),
-    netdev: optionalString(handle, value, 'netdev'),
+    netdev: netdevName(handle, value),
     flavour: optionalString(handle, value, 'flavour'),
     controller: optionalCount(handle, value, 'controller'),
     pfnum: optionalCount(handle, value, 'pfnum'),

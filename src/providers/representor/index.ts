@@ -53,3 +53,12 @@ export type {
   RepresentorDatapathSetting,
   RepresentorFunction,
 } from './dpdk.js';
+export { SF_ADD_OPTION, sfAddArgs, sfId, wantsSfAdd } from './scalable-functions.js';
+export type { SfIntentStore, SfRecord } from './scalable-functions.js';
+export {
+  MIGRATABLE_OPTION,
+  ROCE_OPTION,
+  UNSUPPORTED_PATTERN,
+  portFunctionSettings,
+} from './port-function.js';
+export type { PortFunctionAttribute, PortFunctionSetting } from './port-function.js';

@@ -38,7 +38,12 @@ export type RepresentorNotNowCode =
   | 'MalformedPortFunctionOption'
   | 'ConfiguringPortFunction'
   | 'PortFunctionFailed'
-  | 'PortFunctionMismatch';
+  | 'PortFunctionMismatch'
+  | 'SfOwnedByOtherPort'
+  | 'SfAddUnavailable'
+  | 'CreatingSf'
+  | 'DeletingSf'
+  | 'SfCreationFailed';
 
 /** What a logical port asks for, after validation. */
 export interface RepresentorSelector {

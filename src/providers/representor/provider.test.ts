@@ -521,6 +521,8 @@ describe('RepresentorProvider: inventory', () => {
       controller: 1,
       sfNum: 88,
       hwAddr: '00:00:00:00:88:88',
+      state: 'active',
+      opstate: 'attached',
       devlinkPort: 'pci/0000:03:00.0/229464',
     });
     expect(notes).toEqual([]);

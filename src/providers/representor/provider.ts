@@ -41,7 +41,9 @@ import { DevlinkMonitorParser, parsePortShowOutput } from './devlink-json.js';
 import type { FallbackMac, FunctionPort, HostPf, PortTable } from './port-table.js';
 import { PROVISIONAL_NETDEV_NAME, buildPortTable, pfsNeedingFallbackMac } from './port-table.js';
 import type { RepresentorMatch } from './lookup.js';
-import { lookupRepresentor, notNow, parseSelector } from './lookup.js';
+import { describePf, lookupRepresentor, notNow, parseSelector } from './lookup.js';
+import type { SfIntentStore, SfRecord } from './scalable-functions.js';
+import { sfAddArgs, sfId, wantsSfAdd } from './scalable-functions.js';
 import { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
 import type { SpawnProcess, SpawnedProcess, Timers } from './process.js';
 import { CommandError, formatCommand, globalTimers, runCommand, spawnProcess } from './process.js';
@@ -90,6 +92,23 @@ export interface RepresentorProviderOptions {
   readonly datapath?: RepresentorDatapathSetting;
   /** DPDK representor syntax for upstream OVS-DPDK devargs. Default `exclusive`. */
   readonly dpdkRepresentorSyntax?: DpdkRepresentorSyntax;
+  /** Durable records of the SFs this provider creates; without it, `sf-add` is refused. */
+  readonly sfIntents?: SfIntentStore;
+  /**
+   * A recorded SF whose logical port has not been asked about (plug or unplug) for this long,
+   * while other ports were, is deleted (and its record dropped). Default 120 s.
+   */
+  readonly sfCleanupGraceMs?: number;
+}
+
+/** A `devlink port add` (with its record) or `port del` (with its deactivation) in progress. */
+interface SfJob {
+  readonly kind: 'add' | 'delete';
+  readonly logicalPort: string;
+  state: 'running' | 'failed';
+  error?: string;
+  attempts: number;
+  retryAt?: number;
 }
 
 const NO_OP_LOGGER: ProviderLogger = {
@@ -141,10 +160,19 @@ export class RepresentorProvider implements PlugProvider {
   readonly #onChange: (() => void) | undefined;
   readonly #datapath: RepresentorDatapathSetting;
   readonly #dpdkSyntax: DpdkRepresentorSyntax;
+  readonly #sfIntents: SfIntentStore | undefined;
+  readonly #sfCleanupGraceMs: number;
+  /** SF jobs by SF id. */
+  #sfJobs = new Map<string, SfJob>();
+  /** Logical port → when prepare() was last asked to plug / unplug it. */
+  #createSeenAt = new Map<string, number>();
+  #removeSeenAt = new Map<string, number>();
+  #lastPrepareAt = 0;
   /** The form of the latest create answer, for the inventory. */
   #lastMode: RepresentorDatapathMode | undefined;
 
   #active = false;
+  #activeSince = 0;
   #ports = new Map<string, DevlinkPort>();
   #fallbackMacs = new Map<string, FallbackMac>();
   #fallbackReads = new Set<string>();
@@ -184,6 +212,8 @@ export class RepresentorProvider implements PlugProvider {
     this.#onChange = options.onChange;
     this.#datapath = options.datapath ?? 'auto';
     this.#dpdkSyntax = options.dpdkRepresentorSyntax ?? 'exclusive';
+    this.#sfIntents = options.sfIntents;
+    this.#sfCleanupGraceMs = options.sfCleanupGraceMs ?? 120_000;
   }
 
   /**
@@ -192,6 +222,7 @@ export class RepresentorProvider implements PlugProvider {
    */
   async init(): Promise<void> {
     this.#active = true;
+    this.#activeSince = this.#now();
     this.#startMonitor();
     try {
       await this.#resync();
@@ -210,6 +241,7 @@ export class RepresentorProvider implements PlugProvider {
   }
 
   run(): boolean {
+    this.#sweepSfRecords();
     const changed = this.#changed;
     this.#changed = false;
     return changed;
@@ -220,18 +252,28 @@ export class RepresentorProvider implements PlugProvider {
   }
 
   prepare(request: PlugRequest): PlugAnswer {
+    const now = this.#now();
+    this.#lastPrepareAt = now;
+    (request.operation === 'remove' ? this.#removeSeenAt : this.#createSeenAt).set(request.logicalPort, now);
     if (request.operation === 'remove') {
       return { kind: 'ready', name: request.existing?.name ?? this.#lookupName(request), options: {} };
     }
     const selector = parseSelector(request.options);
     if ('kind' in selector) return selector;
+    const sfAdd = selector.sfNum !== undefined && wantsSfAdd(request.options);
+    if (sfAdd) {
+      const gate = this.#sfAddGate(request.logicalPort, selector.pfMac, selector.sfNum ?? 0);
+      if (gate !== undefined) return gate;
+    }
     const match = lookupRepresentor(this.#table, selector, (port) => this.#isProvisional(port));
     if (match.kind === 'notNow') return match;
     const warnings: ProviderWarning[] = [];
     if (match.function !== undefined) {
       const settings = portFunctionSettings(request.options, request.mac);
       if ('kind' in settings) return settings;
-      for (const setting of settings) {
+      // An SF the agent creates is activated once configured (hw_addr must be set before).
+      const all = sfAdd ? [...settings, { attribute: 'state' as const, value: 'active' }] : settings;
+      for (const setting of all) {
         const gate = this.#functionGate(match, setting);
         if (gate === undefined) continue;
         if ('kind' in gate) return gate;
@@ -261,6 +303,17 @@ export class RepresentorProvider implements PlugProvider {
       type: DPDK_INTERFACE_TYPE,
       options: { [DPDK_DEVARGS_OPTION]: devargs },
     };
+  }
+
+  /** After an unplug committed: deletes the SFs this provider created for that logical port. */
+  finish(request: PlugRequest): void {
+    if (request.operation !== 'remove' || this.#sfIntents === undefined) return;
+    // A plug asked for the same port just now (a replug in one transaction): it still wants its SF.
+    const asked = this.#createSeenAt.get(request.logicalPort);
+    if (asked !== undefined && this.#now() - asked < 2_000) return;
+    for (const record of this.#sfIntents.list()) {
+      if (record.logicalPort === request.logicalPort) this.#deleteSf(record);
+    }
   }
 
   inventory(): ProviderInventory {
@@ -306,6 +359,16 @@ export class RepresentorProvider implements PlugProvider {
       );
     }
     if (this.#monitorNote !== undefined) notes.push(this.#monitorNote);
+    for (const record of this.#sfIntents?.list() ?? []) {
+      if (this.#sfPort(record.id) !== undefined) continue;
+      const job = this.#sfJobs.get(record.id);
+      notes.push(
+        `SF ${record.id} is recorded for ${record.logicalPort} but devlink shows no such port` +
+          (job === undefined
+            ? ''
+            : ` (${job.kind} ${job.state}${job.error === undefined ? '' : `: ${job.error}`})`),
+      );
+    }
     if (this.#lastMode === 'dpdk' || this.#lastMode === 'doca') {
       notes.push(
         this.#lastMode === 'dpdk'
@@ -351,6 +414,12 @@ export class RepresentorProvider implements PlugProvider {
       };
       if (fn.port.hwAddr !== undefined && !/^(?:00:)+00$/.test(fn.port.hwAddr))
         details['hwAddr'] = fn.port.hwAddr;
+      if (fn.flavour === 'pcisf') {
+        if (fn.port.functionState !== undefined) details['state'] = fn.port.functionState;
+        if (fn.port.functionOpstate !== undefined) details['opstate'] = fn.port.functionOpstate;
+        const record = this.#sfIntents?.list().find((r) => r.id === sfId(pf, fn.number));
+        if (record !== undefined) details['createdFor'] = record.logicalPort;
+      }
       return details;
     };
     for (const vf of [...pf.vfs.values()].sort((a, b) => a.number - b.number))
@@ -489,6 +558,166 @@ export class RepresentorProvider implements PlugProvider {
       const job = this.#functionJobs.get(jobKey(port.handle, attribute));
       if (job?.state === 'done' && job.readBack === undefined)
         job.readBack = reportedValue(port, attribute) ?? '';
+    }
+  }
+
+  // ---- scalable functions (ADR 0056) ----------------------------------------------------------
+
+  /** The SF representor port of an SF id, when devlink shows it. */
+  #sfPort(id: string): DevlinkPort | undefined {
+    for (const pf of this.#table.pfs) {
+      for (const sf of pf.sfs.values()) if (sfId(pf, sf.number) === id) return sf.port;
+    }
+    return undefined;
+  }
+
+  /** Undefined when the SF exists (or the PF is unknown: the lookup explains); else why not yet. */
+  #sfAddGate(logicalPort: string, pfMac: string, sfNum: number): NotNow | undefined {
+    const pf = this.#table.pfsByMac.get(pfMac)?.[0];
+    if (pf === undefined) return undefined;
+    const id = sfId(pf, sfNum);
+    const what = `SF ${sfNum} under PF ${describePf(pf)}`;
+    const record = this.#sfIntents?.list().find((r) => r.id === id);
+    if (record !== undefined && record.logicalPort !== logicalPort) {
+      return notNow('SfOwnedByOtherPort', `${what} was created for logical port "${record.logicalPort}"`);
+    }
+    if (pf.sfs.has(sfNum)) return undefined;
+    if (this.#sfIntents === undefined) {
+      return notNow(
+        'SfAddUnavailable',
+        `${what} does not exist, and this agent cannot record SFs it creates`,
+      );
+    }
+    const job = this.#sfJobs.get(id);
+    if (job?.state === 'running') {
+      return notNow(
+        job.kind === 'add' ? 'CreatingSf' : 'DeletingSf',
+        `${job.kind === 'add' ? 'creating' : 'deleting'} ${what}`,
+      );
+    }
+    if (job?.state === 'failed' && (job.retryAt ?? 0) > this.#now()) {
+      const seconds = Math.ceil(((job.retryAt ?? 0) - this.#now()) / 1000);
+      return notNow(
+        'SfCreationFailed',
+        `creating ${what} failed: ${job.error ?? ''} (retrying in ${seconds} s)`,
+      );
+    }
+    this.#addSf(pf, sfNum, logicalPort, job?.kind === 'add' ? job.attempts : 0);
+    return notNow('CreatingSf', `creating ${what}`);
+  }
+
+  #addSf(pf: HostPf, sfNum: number, logicalPort: string, previousAttempts: number): void {
+    const store = this.#sfIntents;
+    if (store === undefined) return;
+    const id = sfId(pf, sfNum);
+    const job: SfJob = { kind: 'add', logicalPort, state: 'running', attempts: previousAttempts + 1 };
+    this.#sfJobs.set(id, job);
+    const args = sfAddArgs(pf, sfNum);
+    void (async (): Promise<string | undefined> => {
+      // The record is committed before the SF exists: a crash in between leaves a record, which
+      // the sweep resolves, and never an SF that no record names.
+      await store.record({ id, logicalPort });
+      const result = await runCommand(this.#devlink, args, this.#commandOptions());
+      if (result.code === 0) return undefined;
+      return `"${formatCommand(this.#devlink, args)}": ${lastLine(result.stderr) || `exit status ${result.code ?? result.signal ?? 'unknown'}`}`;
+    })()
+      .catch((error: unknown) => errorText(error))
+      .then((failure) => {
+        if (this.#sfJobs.get(id) !== job) return;
+        if (failure === undefined) {
+          // The kernel announces the new port on the monitor; the table change replans.
+          this.#sfJobs.delete(id);
+          this.#logger.info({ sf: id, logicalPort }, 'representor provider: SF created');
+        } else {
+          this.#failSfJob(job, failure);
+          this.#logger.warn(
+            { sf: id, logicalPort, error: failure },
+            'representor provider: creating an SF failed',
+          );
+        }
+        this.#markChanged();
+      });
+  }
+
+  /** Deactivates and deletes a recorded SF, then drops its record. Never for unrecorded SFs. */
+  #deleteSf(record: SfRecord): void {
+    const store = this.#sfIntents;
+    if (store === undefined || this.#sfJobs.get(record.id)?.state === 'running') return;
+    const previous = this.#sfJobs.get(record.id);
+    const job: SfJob = {
+      kind: 'delete',
+      logicalPort: record.logicalPort,
+      state: 'running',
+      attempts: (previous?.kind === 'delete' ? previous.attempts : 0) + 1,
+    };
+    this.#sfJobs.set(record.id, job);
+    const port = this.#sfPort(record.id);
+    void (async (): Promise<string | undefined> => {
+      if (port !== undefined) {
+        const deactivate = ['port', 'function', 'set', port.handle, 'state', 'inactive'];
+        const inactive = await runCommand(this.#devlink, deactivate, this.#commandOptions());
+        if (inactive.code !== 0)
+          this.#logger.warn(
+            { sf: record.id, error: lastLine(inactive.stderr) },
+            'representor provider: deactivating an SF failed; deleting it anyway',
+          );
+        const del = ['port', 'del', port.handle];
+        const result = await runCommand(this.#devlink, del, this.#commandOptions());
+        if (result.code !== 0)
+          return `"${formatCommand(this.#devlink, del)}": ${lastLine(result.stderr) || `exit status ${result.code ?? result.signal ?? 'unknown'}`}`;
+      }
+      await store.forget(record.id);
+      return undefined;
+    })()
+      .catch((error: unknown) => errorText(error))
+      .then((failure) => {
+        if (this.#sfJobs.get(record.id) !== job) return;
+        if (failure === undefined) {
+          this.#sfJobs.delete(record.id);
+          this.#logger.info(
+            { sf: record.id, logicalPort: record.logicalPort },
+            'representor provider: SF deleted',
+          );
+        } else {
+          this.#failSfJob(job, failure);
+          this.#logger.warn({ sf: record.id, error: failure }, 'representor provider: deleting an SF failed');
+        }
+        this.#markChanged();
+      });
+  }
+
+  #failSfJob(job: SfJob, failure: string): void {
+    job.state = 'failed';
+    job.error = failure;
+    const delay = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** (job.attempts - 1));
+    job.retryAt = this.#now() + delay;
+    this.#after(delay, () => this.#markChanged());
+  }
+
+  /**
+   * Resolves records nobody asks about: a record whose logical port prepare() has not seen (to
+   * plug or unplug) for the grace, while other ports were planned since, belongs to a port that
+   * is gone and has no interface left: its SF (if any) is deleted and the record dropped. This is
+   * what cleans up after a crash between recording and `port add`, or between `port del` and
+   * dropping the record. Without planning activity nothing is deleted.
+   */
+  #sweepSfRecords(): void {
+    if (this.#sfIntents === undefined || !this.#active) return;
+    const now = this.#now();
+    for (const record of this.#sfIntents.list()) {
+      const job = this.#sfJobs.get(record.id);
+      if (job?.state === 'running' || (job?.state === 'failed' && (job.retryAt ?? 0) > now)) continue;
+      const seen = Math.max(
+        this.#createSeenAt.get(record.logicalPort) ?? this.#activeSince,
+        this.#removeSeenAt.get(record.logicalPort) ?? this.#activeSince,
+      );
+      if (now - seen >= this.#sfCleanupGraceMs && this.#lastPrepareAt - seen >= this.#sfCleanupGraceMs) {
+        this.#logger.info(
+          { sf: record.id, logicalPort: record.logicalPort },
+          'representor provider: cleaning up an unclaimed SF record',
+        );
+        this.#deleteSf(record);
+      }
     }
   }
 
