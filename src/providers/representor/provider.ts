@@ -30,6 +30,7 @@ import type {
   InventoryItem,
   PlugAnswer,
   PlugProvider,
+  PlugReady,
   PlugRequest,
   ProviderInventory,
   ProviderLogger,
@@ -105,7 +106,10 @@ export interface RepresentorProviderOptions {
 interface SfJob {
   readonly kind: 'add' | 'delete';
   readonly logicalPort: string;
-  state: 'running' | 'failed';
+  /** `added`: devlink port add succeeded, the port is not in the table yet. */
+  state: 'running' | 'added' | 'failed';
+  addedAt?: number;
+  resynced?: boolean;
   error?: string;
   attempts: number;
   retryAt?: number;
@@ -305,14 +309,17 @@ export class RepresentorProvider implements PlugProvider {
     };
   }
 
-  /** After an unplug committed: deletes the SFs this provider created for that logical port. */
-  finish(request: PlugRequest): void {
+  /**
+   * After an unplug committed: deletes the SFs this provider created for that logical port whose
+   * representor is the interface that went. A replug (the representor renamed) removes an old
+   * name while the SF stays in use, so an SF whose representor has another name is kept.
+   */
+  finish(request: PlugRequest, answer: PlugReady): void {
     if (request.operation !== 'remove' || this.#sfIntents === undefined) return;
-    // A plug asked for the same port just now (a replug in one transaction): it still wants its SF.
-    const asked = this.#createSeenAt.get(request.logicalPort);
-    if (asked !== undefined && this.#now() - asked < 2_000) return;
     for (const record of this.#sfIntents.list()) {
-      if (record.logicalPort === request.logicalPort) this.#deleteSf(record);
+      if (record.logicalPort !== request.logicalPort) continue;
+      const netdev = this.#sfPort(record.id)?.netdev;
+      if (netdev === undefined || netdev === answer.name) this.#deleteSf(record);
     }
   }
 
@@ -581,14 +588,27 @@ export class RepresentorProvider implements PlugProvider {
     if (record !== undefined && record.logicalPort !== logicalPort) {
       return notNow('SfOwnedByOtherPort', `${what} was created for logical port "${record.logicalPort}"`);
     }
-    if (pf.sfs.has(sfNum)) return undefined;
+    const job = this.#sfJobs.get(id);
+    if (pf.sfs.has(sfNum)) {
+      if (job?.kind === 'add') this.#sfJobs.delete(id);
+      return undefined;
+    }
     if (this.#sfIntents === undefined) {
       return notNow(
         'SfAddUnavailable',
         `${what} does not exist, and this agent cannot record SFs it creates`,
       );
     }
-    const job = this.#sfJobs.get(id);
+    if (job?.state === 'added') {
+      // devlink exited 0; the kernel's announcement is on its way. Should it never arrive, a dump.
+      if (!job.resynced && this.#now() - (job.addedAt ?? 0) > 5_000) {
+        job.resynced = true;
+        this.#resync().catch((error: unknown) =>
+          this.#logger.warn({ error: errorText(error) }, 'representor provider: devlink port dump failed'),
+        );
+      }
+      return notNow('CreatingSf', `created ${what}; waiting for devlink to report it`);
+    }
     if (job?.state === 'running') {
       return notNow(
         job.kind === 'add' ? 'CreatingSf' : 'DeletingSf',
@@ -626,7 +646,9 @@ export class RepresentorProvider implements PlugProvider {
         if (this.#sfJobs.get(id) !== job) return;
         if (failure === undefined) {
           // The kernel announces the new port on the monitor; the table change replans.
-          this.#sfJobs.delete(id);
+          job.state = 'added';
+          job.addedAt = this.#now();
+          this.#after(5_500, () => this.#markChanged());
           this.#logger.info({ sf: id, logicalPort }, 'representor provider: SF created');
         } else {
           this.#failSfJob(job, failure);
@@ -706,7 +728,12 @@ export class RepresentorProvider implements PlugProvider {
     const now = this.#now();
     for (const record of this.#sfIntents.list()) {
       const job = this.#sfJobs.get(record.id);
-      if (job?.state === 'running' || (job?.state === 'failed' && (job.retryAt ?? 0) > now)) continue;
+      if (
+        job?.state === 'running' ||
+        job?.state === 'added' ||
+        (job?.state === 'failed' && (job.retryAt ?? 0) > now)
+      )
+        continue;
       const seen = Math.max(
         this.#createSeenAt.get(record.logicalPort) ?? this.#activeSince,
         this.#removeSeenAt.get(record.logicalPort) ?? this.#activeSince,

@@ -154,11 +154,14 @@ describe('scalable functions', () => {
     });
 
     log.length = 0;
-    await new Promise((resolve) => setTimeout(resolve, 2_050)); // past the replug window
     const remove = request('remove');
     const answer = provider.prepare(remove);
     if (answer.kind !== 'ready') throw new Error(answer.reason);
-    provider.finish(remove);
+    // A replug removing an older name of the same port keeps the SF.
+    provider.finish(remove, { ...answer, name: 'eth9' });
+    await settle();
+    expect(log).toEqual([]);
+    provider.finish(remove, answer);
     await settle();
     expect(log).toEqual([
       `devlink port function set ${SF7_HANDLE} state inactive`,
@@ -178,7 +181,7 @@ describe('scalable functions', () => {
       reason: `SF 7 under PF ${PF_MAC} (pf0hpf, controller 1, pci/0000:03:00.0 pfnum 0) was created for logical port "someone-else"`,
     });
     store.records.clear();
-    provider.finish(request('remove', 'vm-other'));
+    provider.finish(request('remove', 'vm-other'), { kind: 'ready', name: 'en3f0c1pf0sf7', options: {} });
     await settle();
     expect(log).toEqual([]);
   });
