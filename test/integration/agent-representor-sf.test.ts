@@ -37,6 +37,25 @@ const RECORD_KEY = `ovn-plug-agent-sf:${SF7_ID}`;
 let sandbox: Sandbox;
 let agent: AgentHandle;
 let dir: string;
+let wrapperPath: string;
+
+async function startTestAgent(): Promise<AgentHandle> {
+  const parsed = parseCommandLine(
+    [
+      `--ovs-db=${ovs().dbRemote}`,
+      '--providers=representor',
+      `--devlink-command=${wrapperPath}`,
+      '--card-serial=off',
+      // Deleting the only owned port must not be held by the removal guard (DESIGN §3.4 case 1).
+      '--mass-removal-min-ports=8',
+      '--listen=127.0.0.1:0',
+      '--log-level=silent',
+    ],
+    {},
+  );
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  return startAgent(parsed.config);
+}
 
 const ovs = (): Sandbox['nodes'][number]['ovs'] => sandbox.node('hv1').ovs;
 
@@ -83,21 +102,8 @@ beforeAll(async () => {
     ].join('\n'),
     { mode: 0o755 },
   );
-  const parsed = parseCommandLine(
-    [
-      `--ovs-db=${ovs().dbRemote}`,
-      '--providers=representor',
-      `--devlink-command=${wrapper}`,
-      '--card-serial=off',
-      // Deleting the only owned port must not be held by the removal guard (DESIGN §3.4 case 1).
-      '--mass-removal-min-ports=8',
-      '--listen=127.0.0.1:0',
-      '--log-level=silent',
-    ],
-    {},
-  );
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  agent = await startAgent(parsed.config);
+  wrapperPath = wrapper;
+  agent = await startTestAgent();
 }, 60_000);
 
 afterAll(async () => {
@@ -196,5 +202,29 @@ describe('scalable functions created on request (issue 9)', () => {
       `port function set ${SF7_HANDLE} state inactive`,
       `port del ${SF7_HANDLE}`,
     ]);
+  });
+
+  it('after a restart the agent adopts the SF it recorded (no second add) and still deletes it on unplug', async () => {
+    await createPort('vm-sf2', 'fa:16:3e:00:00:09', 9);
+    await waitPortBindingUp(sandbox.central, 'vm-sf2');
+    const record = 'ovn-plug-agent-sf:pci/0000:03:00.0/c1/pf0/sf9';
+    const adds = async (): Promise<number> =>
+      (await devlinkCalls()).filter((c) => c.startsWith('port add') && c.includes('sfnum 9')).length;
+    expect(await adds()).toBe(1);
+    await agent.stop();
+    agent = await startTestAgent();
+    await waitUntil(() => agent.status().ports.find((p) => p.logicalPort === 'vm-sf2')?.state === 'Bound', {
+      description: 'vm-sf2 Bound after restart',
+      timeoutMs: 10_000,
+    });
+    expect(await adds()).toBe(1);
+    await sandbox.central.nbctlWaitSb('lsp-del', 'vm-sf2');
+    await waitUntil(
+      async () =>
+        (await ovs().vsctl('--if-exists', 'get', 'Open_vSwitch', '.', `external_ids:"${record}"`)).trim() ===
+        '',
+      { description: 'SF 9 record dropped', timeoutMs: 15_000 },
+    );
+    expect((await devlinkCalls()).slice(-1)).toEqual(['port del pci/0000:03:00.0/32777']);
   });
 });
