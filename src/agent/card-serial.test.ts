@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeCardSerial, parseVpdSerial, vpdPath } from './card-serial.js';
+import { CardSerialPublisher, mergeCardSerial, parseVpdSerial, vpdPath } from './card-serial.js';
+import { noopLogger } from './logger.js';
 import {
   FIXTURE_FUNCTIONS,
   FIXTURE_SERIAL,
@@ -118,5 +119,64 @@ describe('mergeCardSerial', () => {
         },
       ),
     );
+  });
+});
+
+describe('CardSerialPublisher with a FAKE OVS client', () => {
+  function fakeOvs(externalIds: Record<string, string>): {
+    ovs: ConstructorParameters<typeof CardSerialPublisher>[0]['ovs'];
+    writes: string[];
+  } {
+    const writes: string[] = [];
+    const row = { _uuid: 'ovs-row', external_ids: new Map(Object.entries(externalIds)) };
+    const ovs = {
+      state: 'monitoring',
+      table: () => ({ all: () => [row] }),
+      on: () => undefined,
+      off: () => undefined,
+      transact: (build: (tx: unknown) => void) => {
+        build({
+          verify: () => undefined,
+          comment: () => undefined,
+          mutate: (_t: string, _u: string, mutations: { mutator: string; value: unknown }[]) => {
+            for (const m of mutations) if (m.mutator === 'insert') writes.push(JSON.stringify(m.value));
+          },
+        });
+        return Promise.resolve({ status: 'success' });
+      },
+    };
+    return { ovs: ovs as unknown as ConstructorParameters<typeof CardSerialPublisher>[0]['ovs'], writes };
+  }
+
+  it('reads an unreadable VPD again after 60 s, then publishes', async () => {
+    let now = 0;
+    let readable = false;
+    const { ovs, writes } = fakeOvs({ 'ovn-cms-options': 'enable-chassis-as-gw' });
+    const publisher = new CardSerialPublisher({
+      ovs,
+      sysfsRoot: '/sys-fixture',
+      candidates: () => ['0000:03:00.0'],
+      logger: noopLogger,
+      now: () => now,
+      readBytes: () => (readable ? Promise.resolve(FIXTURE) : Promise.reject(new Error('EIO'))),
+    });
+    publisher.poke();
+    await publisher.idle();
+    expect(publisher.status).toEqual({
+      state: 'unreadable',
+      message: 'no card serial: /sys-fixture/bus/pci/devices/0000:03:00.0/vpd is not readable (EIO)',
+    });
+    readable = true;
+    now = 59_000;
+    publisher.poke();
+    await publisher.idle();
+    expect(publisher.status.state).toBe('unreadable');
+    now = 61_000;
+    publisher.poke();
+    await publisher.idle();
+    expect(publisher.status.state).toBe('published');
+    expect(writes).toEqual([
+      JSON.stringify({ 'ovn-cms-options': 'enable-chassis-as-gw,card-serial-number=MT2109X00001' }),
+    ]);
   });
 });

@@ -147,6 +147,8 @@ export interface CardSerialPublisherOptions {
   readonly registry?: Registry;
   /** Reads a sysfs file as bytes. Default `fs.promises.readFile`. */
   readonly readBytes?: (path: string) => Promise<Uint8Array>;
+  /** Milliseconds clock. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /**
@@ -156,7 +158,9 @@ export interface CardSerialPublisherOptions {
 export class CardSerialPublisher {
   readonly #o: CardSerialPublisherOptions;
   readonly #readBytes: (path: string) => Promise<Uint8Array>;
+  /** VPD results by PCI address; a serial is kept for good, a problem only until `#retryAt`. */
   readonly #serials = new Map<string, VpdSerial>();
+  readonly #retryAt = new Map<string, number>();
   readonly #gauge: Gauge<'state'> | undefined;
   /** The serial this agent wrote, so later passes still say who put it there. */
   #written: string | undefined;
@@ -228,7 +232,12 @@ export class CardSerialPublisher {
       return;
     }
     for (const address of candidates) {
-      if (this.#serials.has(address)) continue;
+      const known = this.#serials.get(address);
+      if (
+        known !== undefined &&
+        ('serial' in known || (this.#retryAt.get(address) ?? 0) > (this.#o.now ?? Date.now)())
+      )
+        continue;
       const path = vpdPath(this.#o.sysfsRoot, address);
       let result: VpdSerial;
       try {
@@ -241,6 +250,8 @@ export class CardSerialPublisher {
       if ('problem' in result && !result.problem.startsWith(path))
         result = { problem: `${path}: ${result.problem}` };
       this.#serials.set(address, result);
+      // A VPD that could not be read (driver still loading, transient EIO) is read again later.
+      if ('problem' in result) this.#retryAt.set(address, (this.#o.now ?? Date.now)() + 60_000);
     }
     const found = new Map<string, string[]>();
     const problems: string[] = [];

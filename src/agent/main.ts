@@ -229,6 +229,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
         candidates: () => representor.dpuPciAddresses(),
         logger: logger.child({ component: 'card-serial' }),
         registry: metricsRegistry,
+        now,
       });
       late.cardSerial = publisher;
       cleanups.push(() => publisher.stop());
