@@ -13,11 +13,16 @@
  * - PF MACs that devlink does not report are read from sysfs asynchronously; until then the PF is
  *   listed without a MAC and lookups say so.
  *
- * MAC programming (ADR 0050): when a request carries `mac` and the VF/SF function's `hw_addr`
- * differs, `prepare()` starts `devlink port function set <port> hw_addr <mac>` in the background
- * and answers not-now (`ProgrammingMac`) until it finished; the table change then triggers a
- * replan. A device that does not support it is reported (log, inventory note) and plugged anyway;
- * other failures keep the port Pending with the error and are retried with backoff.
+ * Port-function configuration (ADRs 0050, 0054): before a VF/SF is plugged, `hw_addr` (the
+ * port's MAC), `roce`/`migratable` (when asked) and `state active` (SFs it created) are set one
+ * by one with `devlink port function set`, in the background, answering not-now meanwhile; the
+ * table change then triggers a replan. What devlink reports afterwards is checked: a different
+ * value is a failed not-now (`Failed`); an attribute the device or devlink cannot set is a
+ * warning on the ready answer; other failures stay Pending and are retried with backoff.
+ *
+ * Scalable functions (ADR 0056): with `sf-add`, a missing SF is recorded (OVS DB, through the
+ * injected store) and then created with `devlink port add`; it is deleted on unplug only when
+ * recorded as ours.
  *
  * Userspace datapaths (ADR 0053): on a `netdev` integration bridge (or when forced by the
  * `datapath` setting) the answer is a `type=dpdk` port named after the representor netdev, with
@@ -589,6 +594,7 @@ export class RepresentorProvider implements PlugProvider {
       return notNow('SfOwnedByOtherPort', `${what} was created for logical port "${record.logicalPort}"`);
     }
     const job = this.#sfJobs.get(id);
+    if (job?.kind === 'delete' && job.state === 'running') return notNow('DeletingSf', `deleting ${what}`);
     if (pf.sfs.has(sfNum)) {
       if (job?.kind === 'add') this.#sfJobs.delete(id);
       return undefined;
