@@ -163,14 +163,20 @@ describe('RepresentorProvider: port-function outcomes', () => {
     });
   });
 
-  it('a device that reports a different value after the set is Failed with both values, and the port is not re-set in a loop', async () => {
+  it('a device that still reports a different value after a second set is Failed with both values, and not set in a loop', async () => {
     const devlink = new FakeDevlinkSpawn(PORTS);
     const provider = await started(devlink);
     provider.prepare(request({}, LSP_MAC));
     await settle();
     expect(provider.prepare(request({}, LSP_MAC))).toMatchObject({ kind: 'ready' });
-    // The kernel's notification after the set says the function kept another address.
+    // The kernel's notification after the set says the function kept another address: set again.
     devlink.lastMonitor.emitOutput(`{"mon":[${vf1Event({ hw_addr: '02:00:00:00:00:99' })}`);
+    await settle();
+    expect(provider.prepare(request({}, LSP_MAC))).toMatchObject({ kind: 'notNow', code: 'ProgrammingMac' });
+    await settle();
+    expect(sets(devlink)).toHaveLength(2);
+    // It still reports the other address after the second set: Failed, and no third set.
+    devlink.lastMonitor.emitOutput(`,${vf1Event({ hw_addr: '02:00:00:00:00:99' })}`);
     await settle();
     expect(provider.prepare(request({}, LSP_MAC))).toEqual({
       kind: 'notNow',
@@ -178,7 +184,8 @@ describe('RepresentorProvider: port-function outcomes', () => {
       failed: true,
       reason: `VF 1 (devlink port ${VF1}) reports hw_addr "02:00:00:00:00:99" after it was set to "${LSP_MAC}"`,
     });
-    expect(sets(devlink)).toHaveLength(1);
+    expect(provider.prepare(request({}, LSP_MAC))).toMatchObject({ code: 'PortFunctionMismatch' });
+    expect(sets(devlink)).toHaveLength(2);
     // A new request value starts over.
     expect(provider.prepare(request({}, 'fa:16:3e:00:00:02'))).toMatchObject({ code: 'ProgrammingMac' });
   });

@@ -140,6 +140,9 @@ interface FunctionJob {
   readBack?: string;
 }
 
+/** Sets of one value whose read-back differed before the port is `Failed` with the mismatch. */
+const MISMATCH_ATTEMPTS = 2;
+
 function jobKey(handle: string, attribute: PortFunctionAttribute): string {
   return `${handle}\u0000${attribute}`;
 }
@@ -493,6 +496,12 @@ export class RepresentorProvider implements PlugProvider {
       if (job.state === 'running') return this.#configuring(what, setting);
       if (job.state === 'done') {
         if (job.readBack === undefined) return undefined;
+        // Set once more before calling it a mismatch: a notification about an earlier value can
+        // arrive after the set, or someone else may have changed the function since.
+        if (job.attempts < MISMATCH_ATTEMPTS) {
+          this.#setFunction(port, setting, job.attempts);
+          return this.#configuring(what, setting);
+        }
         return {
           kind: 'notNow',
           code: 'PortFunctionMismatch',
