@@ -163,7 +163,7 @@ describe('RepresentorProvider: port-function outcomes', () => {
     });
   });
 
-  it('a device that still reports a different value after a second set is Failed with both values, and not set in a loop', async () => {
+  it('a device that still reports a different value after three sets in a row is Failed with both values, and not set in a loop', async () => {
     const devlink = new FakeDevlinkSpawn(PORTS);
     const provider = await started(devlink);
     provider.prepare(request({}, LSP_MAC));
@@ -175,7 +175,12 @@ describe('RepresentorProvider: port-function outcomes', () => {
     expect(provider.prepare(request({}, LSP_MAC))).toMatchObject({ kind: 'notNow', code: 'ProgrammingMac' });
     await settle();
     expect(sets(devlink)).toHaveLength(2);
-    // It still reports the other address after the second set: Failed, and no third set.
+    // Still the other address after the second and the third set: Failed, and no fourth set.
+    devlink.lastMonitor.emitOutput(`,${vf1Event({ hw_addr: '02:00:00:00:00:99' })}`);
+    await settle();
+    expect(provider.prepare(request({}, LSP_MAC))).toMatchObject({ kind: 'notNow', code: 'ProgrammingMac' });
+    await settle();
+    expect(sets(devlink)).toHaveLength(3);
     devlink.lastMonitor.emitOutput(`,${vf1Event({ hw_addr: '02:00:00:00:00:99' })}`);
     await settle();
     expect(provider.prepare(request({}, LSP_MAC))).toEqual({
@@ -185,7 +190,7 @@ describe('RepresentorProvider: port-function outcomes', () => {
       reason: `VF 1 (devlink port ${VF1}) reports hw_addr "02:00:00:00:00:99" after it was set to "${LSP_MAC}"`,
     });
     expect(provider.prepare(request({}, LSP_MAC))).toMatchObject({ code: 'PortFunctionMismatch' });
-    expect(sets(devlink)).toHaveLength(2);
+    expect(sets(devlink)).toHaveLength(3);
     // A new request value starts over.
     expect(provider.prepare(request({}, 'fa:16:3e:00:00:02'))).toMatchObject({ code: 'ProgrammingMac' });
   });

@@ -138,10 +138,12 @@ interface FunctionJob {
   attempts: number;
   retryAt?: number;
   readBack?: string;
+  /** Sets of this value in a row whose read-back differed. */
+  mismatches: number;
 }
 
-/** Sets of one value whose read-back differed before the port is `Failed` with the mismatch. */
-const MISMATCH_ATTEMPTS = 2;
+/** Sets in a row whose read-back differed before the port is `Failed` with the mismatch. */
+const MISMATCH_LIMIT = 3;
 
 function jobKey(handle: string, attribute: PortFunctionAttribute): string {
   return `${handle}\u0000${attribute}`;
@@ -485,7 +487,10 @@ export class RepresentorProvider implements PlugProvider {
     const reported = reportedValue(port, attribute);
     const key = jobKey(port.handle, attribute);
     const job = this.#functionJobs.get(key);
-    if (reported === value) return undefined;
+    if (reported === value) {
+      if (job !== undefined) job.mismatches = 0;
+      return undefined;
+    }
     if (job !== undefined && job.setting.value === value) {
       if (job.state === 'unsupported') {
         return {
@@ -496,10 +501,10 @@ export class RepresentorProvider implements PlugProvider {
       if (job.state === 'running') return this.#configuring(what, setting);
       if (job.state === 'done') {
         if (job.readBack === undefined) return undefined;
-        // Set once more before calling it a mismatch: a notification about an earlier value can
-        // arrive after the set, or someone else may have changed the function since.
-        if (job.attempts < MISMATCH_ATTEMPTS) {
-          this.#setFunction(port, setting, job.attempts);
+        // Set again at once (level-triggered) before calling it a mismatch: a notification about
+        // an earlier value can arrive after the set, or someone may have changed the function.
+        if (job.mismatches + 1 < MISMATCH_LIMIT) {
+          this.#setFunction(port, setting, job.attempts, job.mismatches + 1);
           return this.#configuring(what, setting);
         }
         return {
@@ -517,7 +522,8 @@ export class RepresentorProvider implements PlugProvider {
           : notNow('PortFunctionFailed', `setting ${attribute} ${value} on ${what} failed: ${failure}`);
       }
     }
-    this.#setFunction(port, setting, job?.setting.value === value ? job.attempts : 0);
+    const same = job?.setting.value === value;
+    this.#setFunction(port, setting, same ? job.attempts : 0, same ? job.mismatches : 0);
     return this.#configuring(what, setting);
   }
 
@@ -527,9 +533,14 @@ export class RepresentorProvider implements PlugProvider {
       : notNow('ConfiguringPortFunction', `setting ${setting.attribute} ${setting.value} on ${what}`);
   }
 
-  #setFunction(port: DevlinkPort, setting: PortFunctionSetting, previousAttempts: number): void {
+  #setFunction(
+    port: DevlinkPort,
+    setting: PortFunctionSetting,
+    previousAttempts: number,
+    mismatches = 0,
+  ): void {
     const key = jobKey(port.handle, setting.attribute);
-    const job: FunctionJob = { setting, state: 'running', attempts: previousAttempts + 1 };
+    const job: FunctionJob = { setting, state: 'running', attempts: previousAttempts + 1, mismatches };
     this.#functionJobs.set(key, job);
     const args = ['port', 'function', 'set', port.handle, setting.attribute, setting.value];
     const text = formatCommand(this.#devlink, args);
