@@ -182,6 +182,7 @@ export class RepresentorProvider implements PlugProvider {
   #createSeenAt = new Map<string, number>();
   #removeSeenAt = new Map<string, number>();
   #lastPrepareAt = 0;
+  #lastPruneAt = 0;
   /** The form of the latest create answer, for the inventory. */
   #lastMode: RepresentorDatapathMode | undefined;
 
@@ -752,6 +753,12 @@ export class RepresentorProvider implements PlugProvider {
   #sweepSfRecords(): void {
     if (this.#sfIntents === undefined || !this.#active) return;
     const now = this.#now();
+    if (now - this.#lastPruneAt >= this.#sfCleanupGraceMs) {
+      // Sightings older than twice the grace decide nothing any more; keep the maps bounded.
+      this.#lastPruneAt = now;
+      for (const seen of [this.#createSeenAt, this.#removeSeenAt])
+        for (const [port, at] of seen) if (now - at > 2 * this.#sfCleanupGraceMs) seen.delete(port);
+    }
     for (const record of this.#sfIntents.list()) {
       const job = this.#sfJobs.get(record.id);
       if (
