@@ -13,6 +13,8 @@
  * comma-separated list in the environment.
  */
 
+import { DEFAULT_REMOVAL_MIN_COUNT } from '../plug/index.js';
+
 /** What the process was asked to do. */
 export type Command = 'run' | 'status' | 'providers' | 'remove-kube-status' | 'help' | 'version';
 
@@ -54,11 +56,11 @@ export interface Config {
   readonly kubeconfig?: string;
   readonly nodeName?: string;
   readonly ownershipMarker: OwnershipMarker;
-  /** Removal rounds unplugging more than this share of owned ports are held (0 < share ≤ 1). */
+  /** DESIGN §3.4 case 1: CMS removal rounds above this share of owned ports (0 < share ≤ 1)… */
   readonly massRemovalShare: number;
-  /** Rounds unplugging fewer ports than this are never held. */
+  /** …that remove at least this many ports are held. */
   readonly massRemovalMinPorts: number;
-  /** How long a held removal round waits before it is re-checked and carried out. */
+  /** How long a held removal waits (every case of DESIGN §3.4 that holds). */
   readonly massRemovalGraceMs: number;
   /** Periodic full replan even without changes. */
   readonly resyncIntervalMs: number;
@@ -308,8 +310,8 @@ export function parseCommandLine(
     } else massRemovalShare = share;
   }
 
-  // DESIGN §3.4 as written: any round above the share is held, even the only port (ADR 0081).
-  let massRemovalMinPorts = 1;
+  // DESIGN §3.4 case 1: deleting a handful of VMs at once is never held (ADR 0085).
+  let massRemovalMinPorts = DEFAULT_REMOVAL_MIN_COUNT;
   const minGiven = one('mass-removal-min-ports');
   if (minGiven !== undefined) {
     const n = Number(minGiven.value);
@@ -442,9 +444,12 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --kubeconfig=PATH        report node conditions and per-port resources to Kubernetes
   --node-name=NAME         this node's Kubernetes name
   --ownership-marker=KEY   ovn-plug-agent (default) or ovn-plugged (migration from built-in plugging)
-  --mass-removal-share=S   hold removal rounds above this share of owned ports (default 0.5)
-  --mass-removal-min-ports=N  never hold rounds removing fewer ports (default 1; 2 = single removals immediate)
-  --mass-removal-grace=D   how long such a round is held (default 60s)
+  --mass-removal-share=S   within one Southbound session, hold a round of CMS removals above this
+                           share of owned ports (default 0.5)…
+  --mass-removal-min-ports=N  …and at least this many ports (default 8)
+  --mass-removal-grace=D   how long a held removal waits: ports missing after a Southbound
+                           reconnect/resync/restore, an identity change or at agent start, and
+                           mass removals (default 60s)
   --resync-interval=D      periodic full replan (default 30s)
   --devlink-command=PATH   devlink binary for the representor provider (default devlink)
 

@@ -67,7 +67,12 @@ import type { OwnershipKey } from '../plug/interface-columns.js';
 import type { DesiredInterface } from '../plug/interface-columns.js';
 import { RateLimitedLog, type Logger } from './logger.js';
 import type { AgentMetrics, ReplanTrigger } from './metrics.js';
-import { decideRemovalHold } from '../plug/removal-hold.js';
+import {
+  RemovalGuard,
+  describeHoldCause,
+  type HoldCause,
+  type RemovalGuardPolicy,
+} from '../plug/removal-guard.js';
 import { stringColumn, stringMap, toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
 import {
   derivePortState,
@@ -79,14 +84,8 @@ import {
 } from './status/model.js';
 import type { AgentStatus, DbStatus, ProviderStatus } from './status/types.js';
 
-/** Mass-removal guard settings (DESIGN §3.4). */
-export interface RemovalHoldPolicy {
-  /** Rounds unplugging more than this share of the owned ports are held (0 < share ≤ 1)… */
-  readonly share: number;
-  /** …when they unplug at least this many ports. */
-  readonly minCount: number;
-  readonly graceMs: number;
-}
+/** Removal guard settings (DESIGN §3.4; see src/plug/removal-guard.ts). */
+export type RemovalHoldPolicy = RemovalGuardPolicy;
 
 /** The replica operations the reconciler uses (an {@link OvsdbClient} fits). */
 export interface Replica {
@@ -211,10 +210,11 @@ export class Reconciler {
   #inFlight: InFlight | undefined;
   #inFlightPromise: Promise<void> | undefined;
   #gate: Gate | undefined;
-  /** The running mass-removal hold: `untilMs` is when its last held port's grace ends. */
-  #hold: { readonly sinceMs: number; readonly untilMs: number; readonly count: number } | undefined;
-  /** When each not-wanted owned port was first seen unwanted (per-port grace of the hold). */
-  readonly #unwantedSince = new Map<string, number>();
+  readonly #guard: RemovalGuard;
+  /** Held removals as of the last plan: `untilMs` is when the last held port's grace ends. */
+  #hold: { readonly untilMs: number; readonly count: number } | undefined;
+  /** Held ports already logged, with their cause (each hold is logged once). */
+  readonly #loggedHolds = new Map<string, HoldCause>();
   #started = false;
   #stopped = false;
   #chassisUuid: string | undefined;
@@ -233,6 +233,7 @@ export class Reconciler {
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
+    this.#guard = new RemovalGuard(options.removalHold);
     this.#model = new PortStatusModel({ now: options.now });
     this.#rateLimited = new RateLimitedLog(options.logger, options.now);
     this.#status = this.#buildStatus();
@@ -364,6 +365,9 @@ export class Reconciler {
   }
 
   #onReconnect(db: 'sb' | 'ovs'): void {
+    // Every (re)sync of the Southbound DB begins a session whose first view the removal guard
+    // distrusts (DESIGN §3.4 cases 2 and 5): a reconnect, a resume, a re-monitor after cancellation.
+    if (db === 'sb') this.#guard.beginSession(this.#connectedBefore.has('sb') ? 'resync' : 'startup');
     // The client reports its first connection too; only later ones are reconnects.
     if (!this.#connectedBefore.has(db)) {
       this.#connectedBefore.add(db);
@@ -404,6 +408,8 @@ export class Reconciler {
     }
     this.#chassisUuid = uuid;
     if (uuid === undefined || uuid === this.#conditionChassis) return;
+    // A new Chassis row (re-registration, a restored DB, a new system-id): DESIGN §3.4 case 3.
+    this.#guard.beginSession('identity');
     this.#conditionChassis = uuid;
     this.#conditionSeqno = this.#o.sb.setCondition('Port_Binding', [
       where('requested_chassis', '==', uuid),
@@ -487,6 +493,8 @@ export class Reconciler {
       interfaces: this.#o.ovs.table('Interface').all().map(toInterface),
       providers: this.#o.providers.lookup,
       config: { ownershipKey: this.#o.ownershipKey, canRemove },
+      reviewRemovals: (ports) =>
+        this.#guard.review({ ...ports, nowMs: now, sbInEffect: this.#canRemoveSb() }),
     });
     for (const prepared of plan.release) release(prepared, this.#o.logger);
     for (const warning of plan.warnings) {
@@ -498,98 +506,73 @@ export class Reconciler {
       );
     }
 
-    const { heldPorts, removes } = this.#guardRemovals(plan, now);
-
-    const parts = this.#selectParts(plan, removes, now);
+    this.#trackHolds(plan);
+    const parts = this.#selectParts(plan, now);
     if (parts.length > 0) {
       // Only a port no longer wanted is Unplugging; a wanted port losing a duplicate interface is not.
-      const unwanted = new Set(removes.filter((r) => r.reason === 'NotWanted').map((r) => r.logicalPort));
+      const unwanted = new Set(plan.remove.filter((r) => r.reason === 'NotWanted').map((r) => r.logicalPort));
+      const takenOver = new Map(plan.replug.map((r) => [r.logicalPort, r.old]));
+      const unplug = new Set<string>();
+      for (const p of parts) {
+        if (p.kind === 'remove' && unwanted.has(p.logicalPort)) unplug.add(p.logicalPort);
+        const old = p.kind === 'replug' ? takenOver.get(p.logicalPort) : undefined;
+        if (old?.reason === 'TakenOver') unplug.add(old.logicalPort);
+      }
       this.#inFlight = {
         plug: new Set(parts.filter((p) => p.kind !== 'remove').map((p) => p.logicalPort)),
-        unplug: new Set(
-          parts.filter((p) => p.kind === 'remove' && unwanted.has(p.logicalPort)).map((p) => p.logicalPort),
-        ),
+        unplug,
       };
       // Send first (the request leaves synchronously), then report: status never delays a plug.
-      this.#inFlightPromise = this.#transact(plan, parts, removes);
+      this.#inFlightPromise = this.#transact(plan, parts);
     }
-    const facts = this.#factsFromPlan(plan, heldPorts, parts);
+    const facts = this.#factsFromPlan(plan, parts);
     this.#lastFacts = facts;
     this.#publish(parts.length > 0 ? this.#factsWithInFlight(facts) : facts, now);
     this.#o.metrics?.observeReconcile(performance.now() - started);
   }
 
   /**
-   * The mass-removal guard (DESIGN §3.4), timed per port: each unwanted port's grace runs from the
-   * round that first saw it unwanted. A round removing more than the share starts a hold; while
-   * the hold lasts, only ports whose OWN grace has passed are removed (a port that became unwanted
-   * a moment before another port's grace ended waits its full grace too), and the hold ends once
-   * no held port is left (all removed, or wanted again). Removals of ports still wanted
-   * (duplicates, replaced interfaces) are never held.
+   * Publishes the removal guard's holds (DESIGN §3.4): status and metric, one log line per newly
+   * held port group, and a wake-up when the earliest grace ends.
    */
-  #guardRemovals(
-    plan: Plan,
-    now: number,
-  ): { heldPorts: ReadonlyMap<string, number>; removes: readonly PlannedRemove[] } {
-    const notWanted = plan.remove.filter((r) => r.reason === 'NotWanted');
-    const unwanted = new Set(notWanted.map((r) => r.logicalPort));
-    for (const name of this.#unwantedSince.keys()) if (!unwanted.has(name)) this.#unwantedSince.delete(name);
-    for (const name of unwanted) if (!this.#unwantedSince.has(name)) this.#unwantedSince.set(name, now);
-    const policy = this.#o.removalHold;
-    const decision = decideRemovalHold({
-      removeCount: unwanted.size,
-      ownedCount: plan.ownedCount,
-      share: policy.share,
-      graceMs: policy.graceMs,
-      minimumCount: policy.minCount,
-      nowMs: now,
-    });
-    if (decision.kind === 'hold' && this.#hold === undefined) {
+  #trackHolds(plan: Plan): void {
+    const held = new Map<string, number>();
+    const fresh = new Map<HoldCause, string[]>();
+    for (const h of plan.held) {
+      held.set(h.logicalPort, h.hold.untilMs);
+      if (this.#loggedHolds.get(h.logicalPort) === h.hold.cause) continue;
+      this.#loggedHolds.set(h.logicalPort, h.hold.cause);
+      const list = fresh.get(h.hold.cause) ?? [];
+      list.push(h.logicalPort);
+      fresh.set(h.hold.cause, list);
+    }
+    for (const name of this.#loggedHolds.keys()) if (!held.has(name)) this.#loggedHolds.delete(name);
+    for (const [cause, ports] of fresh) {
       this.#o.logger.warn(
         {
-          removals: unwanted.size,
+          cause,
+          removals: ports.length,
           owned: plan.ownedCount,
-          until: new Date(decision.untilMs).toISOString(),
-          ports: [...unwanted].slice(0, 10),
+          graceMs: this.#o.removalHold.graceMs,
+          ports: ports.slice(0, 10),
         },
-        'mass removal held: too many owned ports became unwanted at once',
-      );
-      this.#hold = { sinceMs: now, untilMs: decision.untilMs, count: unwanted.size };
-    }
-    const hold = this.#hold;
-    if (hold === undefined) return { heldPorts: new Map(), removes: plan.remove };
-    const held = new Map<string, number>();
-    for (const name of unwanted) {
-      const untilMs = (this.#unwantedSince.get(name) ?? now) + policy.graceMs;
-      if (untilMs > now) held.set(name, untilMs);
-    }
-    const due = unwanted.size - held.size;
-    if (due > 0) {
-      this.#o.logger.warn(
-        { removals: due, stillHeld: held.size },
-        'mass removal grace period over: removing ports still unwanted',
+        `removal held: ${describeHoldCause(cause)}`,
       );
     }
     if (held.size === 0) {
       this.#hold = undefined;
-      return { heldPorts: held, removes: plan.remove };
+      return;
     }
     const deadlines = [...held.values()];
-    this.#hold = { sinceMs: hold.sinceMs, untilMs: Math.max(...deadlines), count: held.size };
+    this.#hold = { untilMs: Math.max(...deadlines), count: held.size };
     this.#wakeAt(Math.min(...deadlines));
-    const removes: PlannedRemove[] = [];
-    for (const r of plan.remove) {
-      if (r.reason === 'NotWanted' && held.has(r.logicalPort)) release(r.prepared, this.#o.logger);
-      else removes.push(r);
-    }
-    return { heldPorts: held, removes };
   }
 
   /**
    * Chooses this round's work: everything except quarantined ports; when a quarantined port's
    * backoff ended and it must be retried alone, only that port.
    */
-  #selectParts(plan: Plan, removes: readonly PlannedRemove[], now: number): TxnPart[] {
+  #selectParts(plan: Plan, now: number): TxnPart[] {
     const all: { part: TxnPart; logicalPort: string }[] = [];
     // A port may have several parts (an update and a duplicate's removal): they share one list of
     // operation indexes, since errors are attributed to ports.
@@ -601,15 +584,26 @@ export class Reconciler {
     };
     for (const c of plan.create) add(c.logicalPort, 'create', [c.prepared]);
     for (const u of plan.update) add(u.logicalPort, 'update', [u.prepared]);
-    for (const r of plan.replug) add(r.logicalPort, 'replug', [r.old.prepared, r.prepared]);
-    for (const r of removes) add(r.logicalPort, 'remove', [r.prepared]);
+    for (const r of plan.replug)
+      add(
+        r.logicalPort,
+        'replug',
+        r.old.prepared === undefined ? [r.prepared] : [r.old.prepared, r.prepared],
+      );
+    for (const r of plan.remove) add(r.logicalPort, 'remove', r.prepared === undefined ? [] : [r.prepared]);
+    // A quarantined removal never blocks a wanted port that needs its name (DESIGN §3.4).
+    // (A created Port is named after its Interface.)
+    const claimed = new Set([...plan.create, ...plan.replug].map((c) => c.interface.name));
+    const unblocks = new Set(
+      plan.remove.filter((r) => claimed.has(r.interfaceName)).map((r) => r.logicalPort),
+    );
 
     let isolated: string | undefined;
     const chosen: TxnPart[] = [];
     const skipped: TxnPart[] = [];
     for (const { part, logicalPort } of all) {
       const q = this.#quarantine.get(logicalPort);
-      if (q !== undefined && now < q.untilMs) {
+      if (q !== undefined && now < q.untilMs && !(part.kind === 'remove' && unblocks.has(logicalPort))) {
         skipped.push(part);
         this.#wakeAt(q.untilMs);
         continue;
@@ -627,7 +621,7 @@ export class Reconciler {
     return result;
   }
 
-  async #transact(plan: Plan, parts: TxnPart[], removes: readonly PlannedRemove[]): Promise<void> {
+  async #transact(plan: Plan, parts: TxnPart[]): Promise<void> {
     // One entry per port (its parts share their op-index list, see #selectParts).
     const byPort = new Map<string, TxnPart>();
     for (const part of parts) if (!byPort.has(part.logicalPort)) byPort.set(part.logicalPort, part);
@@ -636,7 +630,7 @@ export class Reconciler {
     const creates = plan.create.filter((c) => chosen('create', c.logicalPort));
     const updates = plan.update.filter((u) => chosen('update', u.logicalPort));
     const replugs = plan.replug.filter((r) => chosen('replug', r.logicalPort));
-    const removals = removes.filter((r) => chosen('remove', r.logicalPort));
+    const removals = plan.remove.filter((r) => chosen('remove', r.logicalPort));
     const sentAtSeqno = this.#o.ovs.seqno;
     const startedMs = this.#o.now();
     let outcome: TxnOutcome;
@@ -965,7 +959,7 @@ export class Reconciler {
     return facts;
   }
 
-  #factsFromPlan(plan: Plan, heldPorts: ReadonlyMap<string, number>, parts: readonly TxnPart[]): PortFacts[] {
+  #factsFromPlan(plan: Plan, parts: readonly TxnPart[]): PortFacts[] {
     const ifaces = this.#interfacesByPort();
     const up = this.#portBindingUp();
     const facts = new Map<string, PortFacts>();
@@ -1011,12 +1005,11 @@ export class Reconciler {
       }
       put(u.logicalPort, u.plugType, { kind: 'steady' });
     }
-    for (const r of plan.remove) {
-      const heldUntilMs = r.reason === 'NotWanted' ? heldPorts.get(r.logicalPort) : undefined;
-      if (heldUntilMs !== undefined)
-        put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: heldUntilMs });
-      else put(r.logicalPort, r.plugType, { kind: 'steady' });
-    }
+    for (const r of plan.remove) put(r.logicalPort, r.plugType, { kind: 'steady' });
+    for (const r of plan.replug)
+      if (r.old.logicalPort !== r.logicalPort) put(r.old.logicalPort, r.old.plugType, { kind: 'steady' });
+    for (const h of plan.held)
+      put(h.logicalPort, h.plugType, { kind: 'removalHeld', untilMs: h.hold.untilMs, cause: h.hold.cause });
     // Forget errors of ports that are gone from the plan (deleted while set aside).
     for (const name of this.#txnErrors.keys()) if (!facts.has(name)) this.#txnErrors.delete(name);
     for (const name of this.#quarantine.keys()) if (!facts.has(name)) this.#quarantine.delete(name);

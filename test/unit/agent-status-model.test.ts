@@ -114,7 +114,7 @@ describe('derivePortState', () => {
       {
         logicalPort: 'lsp1',
         provider: 'dummy',
-        phase: { kind: 'removalHeld', untilMs: 0 },
+        phase: { kind: 'removalHeld', untilMs: 0, cause: 'resync' },
         iface: iface({ ofport: 5, ovnInstalled: true }),
       },
       'Bound',

@@ -13,6 +13,7 @@
  * ports of interest; a port missing from the set is gone (unplugged or no longer wanted and never
  * owned) and leaves the model with a transition to `undefined`.
  */
+import { describeHoldCause, type HoldCause } from '../../plug/removal-guard.js';
 import type { PortState } from '../../plug/states.js';
 import type { PortStatus } from './types.js';
 
@@ -42,8 +43,8 @@ export type PortPhase =
   | { readonly kind: 'transactionFailed'; readonly message: string }
   /** Wanted and consistent, or waiting for its turn in the next transaction. */
   | { readonly kind: 'steady' }
-  /** Not wanted any more, but its removal is held by the mass-removal guard. */
-  | { readonly kind: 'removalHeld'; readonly untilMs: number }
+  /** Not wanted any more, but its removal is held by the removal guard (DESIGN §3.4). */
+  | { readonly kind: 'removalHeld'; readonly untilMs: number; readonly cause: HoldCause }
   /** Not wanted according to a replica that has not completed its initial sync yet. */
   | { readonly kind: 'awaitingSync' };
 
@@ -101,7 +102,7 @@ export function derivePortState(facts: PortFacts): PortObservation {
           ...base,
           state: fromIface.state,
           reason: 'RemovalHeld',
-          message: `no longer wanted here; removal held by the mass-removal guard until ${new Date(phase.untilMs).toISOString()}`,
+          message: `no longer wanted here; removal held until ${new Date(phase.untilMs).toISOString()}: ${describeHoldCause(phase.cause)}`,
         };
       }
       return {
