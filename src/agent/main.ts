@@ -75,7 +75,19 @@ const OVS_TABLES = {
   Bridge: { columns: ['name', 'ports'] },
   Port: { columns: ['name', 'interfaces'] },
   // Never `statistics`: it changes every few seconds and would wake the reconciler for nothing.
-  Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
+  Interface: {
+    columns: [
+      'name',
+      'type',
+      'options',
+      'external_ids',
+      'mtu_request',
+      'ofport',
+      'error',
+      'link_state',
+      'admin_state',
+    ],
+  },
 } as const;
 
 const PORT_BINDING_COLUMNS = [

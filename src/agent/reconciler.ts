@@ -51,6 +51,7 @@ import {
   type TxnOutcome,
 } from '../ovsdb/index.js';
 import type { PlugRequest, PlugReady, PlugProvider } from '../plug/provider.js';
+import type { OvsInterface } from '../plug/rows.js';
 import type {
   Plan,
   PlannedCreate,
@@ -920,6 +921,9 @@ export class Reconciler {
           name: iface.name,
           ...(iface.ofport === undefined ? {} : { ofport: iface.ofport }),
           ...(iface.error === undefined ? {} : { error: iface.error }),
+          ...(iface.linkState === undefined ? {} : { linkState: iface.linkState }),
+          ...(iface.adminState === undefined ? {} : { adminState: iface.adminState }),
+          ...this.#providerLink(marker, iface),
           ovnInstalled: iface.externalIds['ovn-installed'] === 'true',
         };
         const existing = out.get(ifaceId);
@@ -930,6 +934,28 @@ export class Reconciler {
       }
     }
     return out;
+  }
+
+  /** The provider's view of a plugged interface's link (DESIGN §3.5 `Down`), when it is down. */
+  #providerLink(
+    marker: string | undefined,
+    iface: OvsInterface,
+  ): { providerLink?: { up: false; reason: string } } {
+    if (marker === undefined || iface.ofport === undefined || iface.ofport <= 0) return {};
+    const found = this.#o.providers.lookup(marker);
+    if (found?.kind !== 'available' || found.provider.linkState === undefined) return {};
+    try {
+      const seen = found.provider.linkState(iface.name);
+      return seen === undefined || seen.up ? {} : { providerLink: { up: false, reason: seen.reason } };
+    } catch (error) {
+      this.#rateLimited.log(
+        'warn',
+        `linkState:${marker}`,
+        { provider: marker, err: error },
+        'provider linkState() threw',
+      );
+      return {};
+    }
   }
 
   #portBindingUp(): Map<string, boolean> {
@@ -1066,6 +1092,7 @@ export class Reconciler {
           'port failed',
         );
       else if (t.to === 'Bound') logger.info({ ...fields, bindLatencyMs: s.bindLatencyMs }, 'port bound');
+      else if (t.to === 'Down') logger.info({ ...fields, message: s.message }, 'port link down');
       else logger.debug(fields, 'port state changed');
     }
     if ((t.to === 'Pending' || t.to === 'Failed') && t.from !== t.to && isProviderReason(s.reason))
@@ -1145,6 +1172,7 @@ function isProviderReason(reason: string): boolean {
     reason !== 'TransactionFailed' &&
     reason !== 'InterfaceError' &&
     reason !== 'NoOfport' &&
+    reason !== 'InterfaceHeld' &&
     reason !== 'IntegrationBridgeMissing'
   );
 }

@@ -1,6 +1,7 @@
 export type {
   ExistingInterface,
   InventoryItem,
+  LinkObservation,
   LogicalPortOptions,
   NotNow,
   PlugAnswer,

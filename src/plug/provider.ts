@@ -62,6 +62,12 @@ export interface NotNow {
 
 export type PlugAnswer = PlugReady | NotNow;
 
+/**
+ * What a provider sees of a plugged interface's link beyond OVS (e.g. a representor netdev's
+ * operational state). `undefined` from {@link PlugProvider.linkState}: it cannot tell.
+ */
+export type LinkObservation = { readonly up: true } | { readonly up: false; readonly reason: string };
+
 /** One plug target a provider could offer (for `ovn-plug-agent providers`, ovn-org/ovn#169). */
 export interface InventoryItem {
   /** Stable identity inside the provider, e.g. `pf0/vf3` or `c1/pf0/vf3`. */
@@ -95,6 +101,11 @@ export interface PlugProvider {
   release?(request: PlugRequest, answer: PlugReady): void;
   /** What this provider could plug right now. */
   inventory?(): ProviderInventory;
+  /**
+   * The link of a plugged interface as the provider sees it, for the `Down` state (DESIGN §3.5).
+   * Synchronous and cheap (a table `run()` keeps fresh): called for every plugged port each round.
+   */
+  linkState?(interfaceName: string): LinkObservation | undefined;
 }
 
 /**

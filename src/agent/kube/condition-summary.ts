@@ -79,7 +79,8 @@ function readyCondition(status: AgentStatus, maxNames: number): ConditionContent
     dbProblem('Open vSwitch database', 'OvsDb', status.ovs);
   if (db !== undefined) return db;
   const wanted = status.ports.filter((port) => port.state !== 'Unplugging');
-  const unbound = wanted.filter((port) => port.state !== 'Bound');
+  // Down is Bound with its link down (a stopped VM): informational, not a readiness problem (DESIGN §3.5).
+  const unbound = wanted.filter((port) => port.state !== 'Bound' && port.state !== 'Down');
   if (unbound.length === 0) {
     return {
       type: READY_CONDITION,

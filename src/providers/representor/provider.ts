@@ -22,6 +22,7 @@
 import { readFile } from 'node:fs/promises';
 import type {
   InventoryItem,
+  LinkObservation,
   PlugAnswer,
   PlugProvider,
   PlugRequest,
@@ -36,6 +37,7 @@ import { PROVISIONAL_NETDEV_NAME, buildPortTable, pfsNeedingFallbackMac } from '
 import type { RepresentorMatch } from './lookup.js';
 import { lookupRepresentor, notNow, parseSelector } from './lookup.js';
 import { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
+import { OperstateCache } from './operstate.js';
 import type { SpawnProcess, SpawnedProcess, Timers } from './process.js';
 import { CommandError, formatCommand, globalTimers, runCommand, spawnProcess } from './process.js';
 
@@ -118,6 +120,7 @@ export class RepresentorProvider implements PlugProvider {
   readonly #backoff: Required<BackoffOptions>;
   readonly #renameSettleMs: number;
   readonly #onChange: (() => void) | undefined;
+  readonly #operstate: OperstateCache;
 
   #active = false;
   #ports = new Map<string, DevlinkPort>();
@@ -156,6 +159,7 @@ export class RepresentorProvider implements PlugProvider {
     };
     this.#renameSettleMs = options.renameSettleMs ?? 5_000;
     this.#onChange = options.onChange;
+    this.#operstate = new OperstateCache(this.#sysfsRoot, this.#readFile);
   }
 
   /**
@@ -184,7 +188,15 @@ export class RepresentorProvider implements PlugProvider {
   run(): boolean {
     const changed = this.#changed;
     this.#changed = false;
+    void this.#operstate.refresh().then((linkChanged) => {
+      if (linkChanged) this.#markChanged();
+    });
     return changed;
+  }
+
+  /** The representor netdev's operstate from sysfs (DESIGN §3.5 `Down`); undefined when unknown. */
+  linkState(interfaceName: string): LinkObservation | undefined {
+    return this.#operstate.get(interfaceName);
   }
 
   maintainedIfaceOptions(): readonly string[] {
