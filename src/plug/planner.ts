@@ -582,6 +582,7 @@ function planWantedPort(
   binding: SbPortBinding,
   plugType: string,
   removals: RemovalCandidate[],
+  claims: (logicalPort: string) => (interfaceName: string) => boolean,
 ): PlugCandidate | undefined {
   const logicalPort = binding.logicalPort;
   const listed = index.ownedByPort.get(logicalPort) ?? [];
@@ -628,6 +629,7 @@ function planWantedPort(
   };
   if (first !== undefined) request.existing = existingOf(first);
   if (mac !== undefined) request.mac = mac;
+  request.mayClaim = claims(logicalPort);
   const prepared = prepareOrBlock((entry) => builder.block(entry), provider, request, blockedBase);
   if (prepared === undefined) return undefined;
 
@@ -978,6 +980,29 @@ function settleNameClaims(
 }
 
 /**
+ * {@link PlugRequest.mayClaim}: whether `requester` may take the interface `name` in this plan —
+ * free, its own, or held by an unwanted owned port whose removal goes now or that the requester may
+ * take over (see {@link takeOverOrWait}). Anything else that carries the name stays.
+ */
+function mayClaim(
+  input: PlanInput,
+  index: OvsIndex,
+  review: RemovalReview | undefined,
+  unwanted: ReadonlySet<string>,
+  requester: string,
+  name: string,
+): boolean {
+  const iface = index.names().interfaceByName.get(name);
+  if (iface === undefined) return true;
+  const holder = ownValue(iface.externalIds, IFACE_ID_KEY);
+  if (holder === requester) return true;
+  if (holder === undefined || !unwanted.has(holder)) return false;
+  if (ownValue(iface.externalIds, input.config.ownershipKey) === undefined) return false;
+  if (!input.config.canRemove) return false;
+  return review === undefined || !review.held.has(holder) || review.mayTakeOver(requester);
+}
+
+/**
  * Plans what to create, update, replug and remove so that the integration bridge holds exactly
  * one owned interface per wanted port. Pure apart from calling providers' `prepare()` (and the
  * removal guard's `review`, which keeps its own deterministic state).
@@ -999,6 +1024,21 @@ export function planPorts(input: PlanInput): Plan {
   }
 
   const removals: RemovalCandidate[] = [];
+  const unwanted = new Set<string>();
+  for (const [logicalPort, owned] of index.ownedByPort) {
+    if (wanted.has(logicalPort)) continue;
+    unwanted.add(logicalPort);
+    const options = unwantedOptions.get(logicalPort) ?? {};
+    for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
+  }
+  const review = input.reviewRemovals?.({
+    wanted: new Set(wanted.keys()),
+    unwanted,
+    ownedCount: index.ownedCount,
+  });
+  const claims = (requester: string) => (interfaceName: string) =>
+    mayClaim(input, index, review, unwanted, requester, interfaceName);
+
   const candidates: PlugCandidate[] = [];
   for (const [logicalPort, binding] of wanted) {
     const plugType = plugTypeOf(binding.options) ?? '';
@@ -1017,21 +1057,9 @@ export function planPorts(input: PlanInput): Plan {
     if (mtu.kind === 'clear' && mtu.invalid !== undefined) {
       builder.warnings.push({ logicalPort, message: mtu.invalid.message });
     }
-    const candidate = planWantedPort(input, index, builder, binding, plugType, removals);
+    const candidate = planWantedPort(input, index, builder, binding, plugType, removals, claims);
     if (candidate !== undefined) candidates.push(candidate);
   }
-  const unwanted = new Set<string>();
-  for (const [logicalPort, owned] of index.ownedByPort) {
-    if (wanted.has(logicalPort)) continue;
-    unwanted.add(logicalPort);
-    const options = unwantedOptions.get(logicalPort) ?? {};
-    for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
-  }
-  const review = input.reviewRemovals?.({
-    wanted: new Set(wanted.keys()),
-    unwanted,
-    ownedCount: index.ownedCount,
-  });
 
   const freed = new FreedNames();
   const lingering = new LingeringNames();

@@ -38,6 +38,14 @@ export interface PlugRequest {
    * Providers that program the address on hardware (e.g. the representor's host VF) use it.
    */
   readonly mac?: string;
+  /**
+   * Whether this port may take the interface named `interfaceName`: false while a port that stays
+   * holds it (another wanted port, or an unwanted one whose removal is held and that this request
+   * may not take over, DESIGN §3.4). A provider whose `prepare` acts on the device before answering
+   * (e.g. programming a VF's MAC) asks first, so that a request that will be refused never changes a
+   * device another port uses. Absent: no such knowledge (treat as true).
+   */
+  readonly mayClaim?: (interfaceName: string) => boolean;
 }
 
 /** A positive answer: the interface to plug (for `create`) or that may now go (for `remove`). */

@@ -67,6 +67,11 @@ export interface OvsdbServer extends Stoppable {
    * every row (rows get new UUIDs), as an operator restores an old backup.
    */
   restore(snapshot: string): Promise<void>;
+  /**
+   * Replaces the database file by a snapshot while the server is stopped (row UUIDs kept), as an
+   * operator restores a standalone database by hand; start the server afterwards.
+   */
+  restoreFile(snapshot: string): Promise<void>;
   /** Runs one transaction through `ovsdb-client transact`; rejects when any operation failed. */
   transact(operations: readonly object[]): Promise<OperationResult[]>;
   /** `ovsdb-client dump --format=json` of the given tables (all when none), parsed. */
@@ -261,6 +266,10 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
     client,
     backup,
     restore,
+    async restoreFile(snapshot) {
+      if (serverProcess.running) throw new Error(`stop ${name} before replacing its database file`);
+      await writeFile(options.dbPath, snapshot);
+    },
     transact,
     async dump(...tables) {
       const stdout = await client('dump', '--format=json', remote, dbName, ...tables);

@@ -4,7 +4,7 @@
  * guard, DESIGN §3.4), and the real CLI as a child process with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -309,9 +309,7 @@ describe('agent life cycle', () => {
     await heldUntilRefilled(agent, /reconnect or resync/, async () => {
       // An operator replaces the DB file by an old copy (row UUIDs kept) and restarts the server.
       await sb.process.stop();
-      const restored = join(sandbox.dir, 'sb-restored.db');
-      await writeFile(restored, emptyBackup);
-      await copyFile(restored, sb.dbPath);
+      await sb.restoreFile(emptyBackup);
       await sb.process.start();
     });
     await stop(agent);

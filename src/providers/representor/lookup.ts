@@ -33,6 +33,7 @@ export type RepresentorNotNowCode =
   | 'SfNotFound'
   | 'RenameInProgress'
   | 'ProgrammingMac'
+  | 'RepresentorInUse'
   | 'MacProgrammingFailed';
 
 /** What a logical port asks for, after validation. */

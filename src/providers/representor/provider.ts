@@ -212,6 +212,12 @@ export class RepresentorProvider implements PlugProvider {
     const match = lookupRepresentor(this.#table, selector, (port) => this.#isProvisional(port));
     if (match.kind === 'notNow') return match;
     if (request.mac !== undefined && match.function !== undefined) {
+      // Never reprogram a function whose representor another port keeps (DESIGN §3.4).
+      if (request.mayClaim?.(match.netdev) === false && match.port.hwAddr !== request.mac.toLowerCase())
+        return notNow(
+          'RepresentorInUse',
+          `representor "${match.netdev}" is plugged for another logical port that stays; its MAC is not changed to "${request.mac}" while it does`,
+        );
       const pending = this.#macGate(match, request.mac.toLowerCase());
       if (pending !== undefined) return pending;
     }
