@@ -35,7 +35,7 @@ export interface AgentMetricsOptions {
    * Default `DEFAULT_METRICS_PORT_INFO_LIMIT` (`--metrics-port-info-limit`).
    */
   readonly portInfoLimit?: number;
-  /** Labels of `ovn_plug_build_info`; absent: no build info series. */
+  /** Labels of `ovn_plug_build_info`; absent: both `unknown` (the series always exists). */
   readonly build?: { readonly version: string; readonly nodeVersion: string };
 }
 
@@ -71,14 +71,15 @@ export class AgentMetrics {
   constructor(registry: Registry, options: AgentMetricsOptions = {}) {
     const registers = [registry];
     this.#portInfoLimit = options.portInfoLimit ?? DEFAULT_METRICS_PORT_INFO_LIMIT;
-    if (options.build !== undefined) {
-      new Gauge({
-        name: 'ovn_plug_build_info',
-        help: 'Always 1; labels name the agent version and the Node.js runtime it runs on.',
-        labelNames: ['version', 'node_version'],
-        registers,
-      }).set({ version: options.build.version, node_version: options.build.nodeVersion }, 1);
-    }
+    new Gauge({
+      name: 'ovn_plug_build_info',
+      help: 'Always 1; labels name the agent version and the Node.js runtime it runs on.',
+      labelNames: ['version', 'node_version'],
+      registers,
+    }).set(
+      { version: options.build?.version ?? 'unknown', node_version: options.build?.nodeVersion ?? 'unknown' },
+      1,
+    );
     this.#portsDegrading = new Gauge({
       name: 'ovn_plug_ports_degrading',
       help: 'Ports that degrade the node (DESIGN §3.5), by state; not Bound, Down, Unplugging, nor ports plugged by ovn-controller itself.',

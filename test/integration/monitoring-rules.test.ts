@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { parseCommandLine } from '../../src/agent/config.js';
 import { CommandError, runCommand, TOOL_PATH } from '../harness/index.js';
 import {
+  type Manifest,
   PROMTOOL,
   renderChart,
   requirePrometheusTools,
@@ -120,6 +122,28 @@ describe('alert rules from the chart', () => {
       expect(result.output).toMatch(/OvnPlugPortsNotBound/);
     } finally {
       await rm(other, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('metrics.portInfoLimit', () => {
+  function agentArgs(all: Manifest[]): string[] {
+    const ds = all.find((m) => m.kind === 'DaemonSet') as unknown as {
+      spec: { template: { spec: { containers: { name: string; args: string[] }[] } } };
+    };
+    return ds.spec.template.spec.containers.find((c) => c.name === 'agent')?.args ?? [];
+  }
+
+  it('passes --metrics-port-info-limit only when set, as a value the agent accepts', async () => {
+    expect(agentArgs(await renderChart()).filter((a) => a.startsWith('--metrics-port-info'))).toEqual([]);
+    for (const value of ['0', '500']) {
+      const args = agentArgs(await renderChart({ 'metrics.portInfoLimit': value }));
+      expect(args).toContain(`--metrics-port-info-limit=${value}`);
+      const parsed = parseCommandLine(
+        args.map((a) => a.replace('$(NODE_NAME)', 'dpu-1')),
+        {},
+      );
+      expect(parsed.ok && parsed.config.metricsPortInfoLimit).toBe(Number(value));
     }
   });
 });

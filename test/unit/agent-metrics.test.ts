@@ -80,7 +80,7 @@ describe('what degrades the node (DESIGN §3.5)', () => {
 });
 
 describe('ovn_plug_build_info', () => {
-  it('is 1 with the version and Node.js labels, and absent when no build is given', async () => {
+  it('is 1 with the version and Node.js labels, `unknown` when no build is given', async () => {
     const registry = new Registry();
     new AgentMetrics(registry, { build: { version: '0.1.0', nodeVersion: 'v20.19.0' } });
     expect(await scrape(registry)).toContain(
@@ -88,7 +88,7 @@ describe('ovn_plug_build_info', () => {
     );
     const bare = new Registry();
     new AgentMetrics(bare);
-    expect(await scrape(bare)).not.toContain('ovn_plug_build_info');
+    expect(await scrape(bare)).toContain('ovn_plug_build_info{version="unknown",node_version="unknown"} 1');
   });
 });
 
