@@ -110,6 +110,25 @@ describe('alert rules from the chart', () => {
     expect(result.ok).toBe(true);
   });
 
+  it('renders the up/absent alerts only for a known job label', async () => {
+    const own = (await renderChart({ 'metrics.serviceMonitor.enabled': 'false' })).filter(
+      (m) => m.kind === 'PrometheusRule',
+    );
+    const names = ruleGroups(own).flatMap((g) => g.rules.map((r) => r.alert));
+    expect(names).not.toContain('OvnPlugAgentAbsent');
+    expect(names).not.toContain('OvnPlugAgentDown');
+    expect(names).toContain('OvnPlugDatabaseDisconnected');
+    const custom = ruleGroups(
+      await renderChart({
+        'metrics.serviceMonitor.enabled': 'false',
+        'metrics.prometheusRule.agentJob': 'dpu-agents',
+      }),
+    ).flatMap((g) => g.rules);
+    expect(custom.find((r) => r.alert === 'OvnPlugAgentDown')?.expr).toBe(
+      'up{job="dpu-agents", namespace="ovn-plug"} == 0',
+    );
+  });
+
   it('the promtool tests fail when an alert changes (the suite can catch a regression)', async () => {
     // Rendered with a longer bound: the "fires after 10m" case must now fail.
     const changed = ruleGroups(await renderChart({ 'metrics.prometheusRule.portsNotBoundFor': '30m' }));
