@@ -82,6 +82,14 @@ describe('alert rules from the chart', () => {
     ]);
   });
 
+  it('every alert has a severity, a summary and a description', () => {
+    for (const rule of groups.flatMap((g) => g.rules)) {
+      expect(['warning', 'critical'], rule.alert).toContain(rule.labels?.['severity']);
+      expect(rule.annotations?.['summary'], rule.alert).toBeTruthy();
+      expect(rule.annotations?.['description'], rule.alert).toBeTruthy();
+    }
+  });
+
   it('each alert has a firing case and a silent case in its group file', async () => {
     for (const group of groups) {
       const file = parse(await readFile(join(TESTS_DIR, testFileOf(group)), 'utf8')) as PromtoolTestFile;
