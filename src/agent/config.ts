@@ -46,7 +46,7 @@ export interface Config {
   readonly providers: readonly string[];
   /** ES modules exporting extra providers. */
   readonly providerModules: readonly string[];
-  /** HTTP listen address for /metrics, /healthz, /readyz, /status; absent = no HTTP server. */
+  /** HTTP listen address for /metrics, /healthz, /readyz, /status, /providers; absent = no HTTP server. */
   readonly listen?: ListenAddress;
   /** Required when an `ssl:` remote is used. */
   readonly tls?: TlsFiles;
