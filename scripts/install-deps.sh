@@ -33,6 +33,15 @@ for svc in ovn-central ovn-host openvswitch-switch; do
   (systemctl stop "$svc" || service "$svc" stop) >/dev/null 2>&1 || true
 done
 
+# Debian's prometheus package: its promtool and server test the chart's alert rules and dashboard.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "install-deps: installing Debian package: prometheus (promtool and server for the monitoring tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends prometheus
+  (systemctl stop prometheus || service prometheus stop) >/dev/null 2>&1 || true
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

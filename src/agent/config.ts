@@ -48,7 +48,7 @@ export interface Config {
   readonly providers: readonly string[];
   /** ES modules exporting extra providers. */
   readonly providerModules: readonly string[];
-  /** HTTP listen address for /metrics, /healthz, /readyz, /status; absent = no HTTP server. */
+  /** HTTP listen address for /metrics, /healthz, /readyz, /status, /providers; absent = no HTTP server. */
   readonly listen?: ListenAddress;
   /** Required when an `ssl:` remote is used. */
   readonly tls?: TlsFiles;
@@ -65,6 +65,8 @@ export interface Config {
   /** Periodic full replan even without changes. */
   readonly resyncIntervalMs: number;
   readonly devlinkCommand: string;
+  /** Bound on `ovn_plug_port_info` series (metrics.ts `AgentMetricsOptions.portInfoLimit`). */
+  readonly metricsPortInfoLimit: number;
   /** `status`: print the raw JSON instead of a table. */
   readonly json: boolean;
   /** `remove-kube-status`: clean every node instead of `--node-name`. */
@@ -78,6 +80,8 @@ export const BUILTIN_PROVIDERS = ['dummy', 'representor'] as const;
 export const DEFAULT_OVS_DB = 'unix:/var/run/openvswitch/db.sock';
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 9476 };
 export const DEFAULT_INTEGRATION_BRIDGE = 'br-int';
+/** Per-port metric series kept in full up to this many ports (ADR 0091). */
+export const DEFAULT_METRICS_PORT_INFO_LIMIT = 2000;
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const ENV_PREFIX = 'OVN_PLUG_AGENT_';
 
@@ -109,6 +113,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'mass-removal-min-ports', kind: 'value' },
   { name: 'resync-interval', kind: 'value' },
   { name: 'devlink-command', kind: 'value' },
+  { name: 'metrics-port-info-limit', kind: 'value' },
   { name: 'json', kind: 'boolean' },
   { name: 'all-nodes', kind: 'boolean' },
   { name: 'help', kind: 'boolean', short: 'h' },
@@ -325,6 +330,14 @@ export function parseCommandLine(
 
   const devlinkCommand = nonEmpty(one('devlink-command'), errors) ?? 'devlink';
 
+  let metricsPortInfoLimit = DEFAULT_METRICS_PORT_INFO_LIMIT;
+  const limitGiven = one('metrics-port-info-limit');
+  if (limitGiven !== undefined) {
+    if (!/^\d+$/.test(limitGiven.value.trim()))
+      errors.push(`${limitGiven.source}: "${limitGiven.value}" is not a whole number ≥ 0`);
+    else metricsPortInfoLimit = Number(limitGiven.value.trim());
+  }
+
   const tlsKey = nonEmpty(one('private-key'), errors);
   const tlsCert = nonEmpty(one('certificate'), errors);
   const tlsCa = nonEmpty(one('ca-cert'), errors);
@@ -368,6 +381,7 @@ export function parseCommandLine(
     massRemovalGraceMs,
     resyncIntervalMs,
     devlinkCommand,
+    metricsPortInfoLimit,
     json: has('json'),
     allNodes: has('all-nodes'),
   };
@@ -438,7 +452,7 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --integration-bridge=BR  default: external_ids:ovn-bridge, then br-int
   --providers=LIST         built-in providers (dummy, representor; default representor)
   --provider-module=PATH   ES module exporting providers (repeatable)
-  --listen=HOST:PORT|off   /metrics /healthz /readyz /status (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port})
+  --listen=HOST:PORT|off   /metrics /healthz /readyz /status /providers (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port})
   -p, --private-key=FILE   -c, --certificate=FILE   -C, --ca-cert=FILE   (ssl: remotes)
   --log-level=LEVEL        trace, debug, info, warn, error, fatal, silent (default info)
   --kubeconfig=PATH        report node conditions and per-port resources to Kubernetes
@@ -452,6 +466,8 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
                            mass removals (default 60s)
   --resync-interval=D      periodic full replan (default 30s)
   --devlink-command=PATH   devlink binary for the representor provider (default devlink)
+  --metrics-port-info-limit=N  ovn_plug_port_info series for every port up to N ports; above,
+                           only ports not Bound (at most N); 0 = none (default ${DEFAULT_METRICS_PORT_INFO_LIMIT})
 
 Every option has an environment twin: --ovs-db → ${envNameOf('ovs-db')}, and so on.
 `;

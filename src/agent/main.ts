@@ -38,7 +38,13 @@ import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { stringMap } from './replica-rows.js';
 import { formatProvidersTable, formatStatusTable } from './status/table.js';
-import type { AgentStatus, InventoryEntry, ProviderInventoryReport } from './status/types.js';
+import type {
+  AgentStatus,
+  HeldPort,
+  InventoryEntry,
+  ProviderInventoryReport,
+  StatusAnswer,
+} from './status/types.js';
 
 export interface AgentOptions {
   /** Default: pino at `config.logLevel`, JSON to stdout. */
@@ -178,7 +184,10 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       }
     }
 
-    const metrics = new AgentMetrics(metricsRegistry);
+    const metrics = new AgentMetrics(metricsRegistry, {
+      portInfoLimit: resolved.metricsPortInfoLimit,
+      build: { version: AGENT_VERSION, nodeVersion: process.version },
+    });
     let kube: KubeStatusSinks | undefined;
     if (resolved.nodeName !== undefined) {
       const connection = resolveKubeConnection({
@@ -235,6 +244,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
         status: () => running.status(),
         health: () => health(ovs.state, sb.state),
         providers: () => inventories(registry, running.status()),
+        now,
       });
       const server = http;
       cleanups.push(() => server.close());
@@ -324,10 +334,16 @@ function inventories(registry: ProviderRegistry, status: AgentStatus): ProviderI
   for (const port of status.ports)
     if (port.interfaceName !== undefined) portByInterface.set(port.interfaceName, port.logicalPort);
   return registry.list().map((state) => {
+    const ports: HeldPort[] = status.ports.flatMap((port) =>
+      port.provider === state.type && port.interfaceName !== undefined
+        ? [{ logicalPort: port.logicalPort, interfaceName: port.interfaceName, state: port.state }]
+        : [],
+    );
     const base = {
       type: state.type,
       available: state.available,
       ...(state.reason === undefined ? {} : { reason: state.reason }),
+      ports,
     };
     const provider = registry.provider(state.type);
     if (provider?.inventory === undefined) return base;
@@ -411,8 +427,11 @@ async function fetchAndPrint(config: Config, io: CliIo): Promise<number> {
     return 1;
   }
   if (config.json) io.stdout(JSON.stringify(body, null, 2) + '\n');
-  else if (config.command === 'status') io.stdout(formatStatusTable(body as AgentStatus, Date.now()));
-  else io.stdout(formatProvidersTable(body as ProviderInventoryReport[]));
+  else if (config.command === 'status') {
+    // Ages on the agent's clock when it says when it answered (older agents do not).
+    const answer = body as StatusAnswer;
+    io.stdout(formatStatusTable(answer, answer.answeredAtMs ?? Date.now()));
+  } else io.stdout(formatProvidersTable(body as ProviderInventoryReport[]));
   return 0;
 }
 
