@@ -47,7 +47,7 @@ describe('what degrades the node (DESIGN §3.5)', () => {
     for (const state of ['Bound', 'Unplugging'] as const)
       expect(degradingState(port('a', state))).toBeUndefined();
     // `Down` (a stopped VM's link) is informational: not a degrading state, whenever it is added.
-    expect(degradingState(port('a', 'Down' as PortState))).toBeUndefined();
+    expect(degradingState(port('a', 'Down'))).toBeUndefined();
   });
 
   it('a port plugged by ovn-controller itself never degrades, whatever its state', () => {
@@ -64,7 +64,7 @@ describe('what degrades the node (DESIGN §3.5)', () => {
         port('b', 'Failed'),
         port('c', 'Conflict', { pluggedByOvnController: true }),
         port('d', 'Pending'),
-        port('e', 'Down' as PortState),
+        port('e', 'Down'),
       ]),
     );
     const text = await scrape(registry);
@@ -97,7 +97,7 @@ describe('per-port series bound (--metrics-port-info-limit)', () => {
     ...Array.from({ length: 6 }, (_, i) => port(`b${i}`, 'Bound')),
     port('z-failed', 'Failed'),
     port('a-pending', 'Pending'),
-    port('m-down', 'Down' as PortState),
+    port('m-down', 'Down'),
   ];
 
   it('keeps one series per port up to the limit (today’s behaviour at the default)', async () => {
