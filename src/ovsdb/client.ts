@@ -376,8 +376,7 @@ export class OvsdbClient {
     this.resetMinIndex();
     this.failuresInRow = 0;
     const session = this.session;
-    const kept =
-      session === undefined ? -1 : endpoints.findIndex((e) => e.text === session.endpoint.text);
+    const kept = session === undefined ? -1 : endpoints.findIndex((e) => e.text === session.endpoint.text);
     if (session !== undefined && kept !== -1 && list.cid === undefined) {
       this.remoteIndex = kept;
       return true;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOvsdbServer, useHarness, VSWITCH_SCHEMA, waitUntil } from '../harness/index.js';
 import { useOvsdbClients, vswitchRootUuid } from './support/ovsdb-setup.js';
-import { mutation, OvsdbClient, RemoteSyntaxError, type ClientState } from '../../src/ovsdb/index.js';
+import { mutation, RemoteSyntaxError, type ClientState, type OvsdbClient } from '../../src/ovsdb/index.js';
 
 const hooks = { beforeAll, afterAll };
 const first = useHarness(hooks, () =>
@@ -35,7 +35,7 @@ const bridgeNames = (c: OvsdbClient): string[] =>
   c
     .table('Bridge')
     .all()
-    .map((r) => String(r['name']));
+    .map((r) => r['name'] as string);
 
 describe('OvsdbClient.setRemotes', () => {
   it('moves a monitoring client to another server at once, replacing the replica with its content', async () => {
