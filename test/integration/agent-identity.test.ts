@@ -159,6 +159,21 @@ describe('a new system-id (re-provisioned DPU) is followed live', () => {
     expect(await bridgeOfPort(node, (await onlyInterface(node, 'id2'))['name'] as string)).toBe('br-int');
     expect(a.status()).toMatchObject({ chassis: 'hv1-new', sb: { synced: true, state: 'monitoring' } });
   });
+
+  it('a system-id that disappears is reported and the current identity kept: nothing unplugged', async () => {
+    const node = sandbox.node('hv1');
+    const a = agent;
+    if (a === undefined) throw new Error('no agent from the previous test');
+    const before = [await onlyInterface(node, 'id1'), await onlyInterface(node, 'id2')].map(
+      (r) => r['_uuid'],
+    );
+    await node.ovs.vsctl('--no-wait', 'remove', 'Open_vSwitch', '.', 'external_ids', 'system-id');
+    await delay(1_500);
+    expect(a.status()).toMatchObject({ chassis: 'hv1-new', sb: { synced: true } });
+    const after = [await onlyInterface(node, 'id1'), await onlyInterface(node, 'id2')].map((r) => r['_uuid']);
+    expect(after).toEqual(before);
+    await node.ovs.vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'external_ids:system-id=hv1-new');
+  });
 });
 
 describe('a new ovn-remote (node moved to another Southbound DB) is followed live', () => {
