@@ -115,10 +115,13 @@ describe('a new system-id (re-provisioned DPU) is followed live', () => {
     const central = sandbox.central;
     agent = await startAgentOn(node);
     const a = agent;
-    const ports = ['id1', 'id2'];
+    const ports = ['id0', 'id1', 'id2'];
+    await lspAdd(central, 'id0', { options: { 'requested-chassis': 'hv1', ...DUMMY } });
     await lspAdd(central, 'id1', { options: { 'requested-chassis': 'hv1', ...DUMMY } });
     await waitOrDump(() => waitBound(a, 'id1'), a, node, central, ports);
+    await waitOrDump(() => waitBound(a, 'id0'), a, node, central, ports);
     const before = await onlyInterface(node, 'id1');
+    const id0 = await onlyInterface(node, 'id0');
 
     // The operator re-provisions the DPU: new system-id, old Chassis deleted, ovn-controller
     // restarted with the new identity. The CMS then requests the ports on the new name.
@@ -158,6 +161,11 @@ describe('a new system-id (re-provisioned DPU) is followed live', () => {
     expect((await onlyInterface(node, 'id1'))['_uuid']).toBe(before['_uuid']);
     expect(await bridgeOfPort(node, (await onlyInterface(node, 'id2'))['name'] as string)).toBe('br-int');
     expect(a.status()).toMatchObject({ chassis: 'hv1-new', sb: { synced: true, state: 'monitoring' } });
+    // id0 stayed requested on the old name only: after an identity change its absence is not a
+    // CMS decision, so its removal is held for the grace period (DESIGN §3.4 case 3, then case 2).
+    expect((await onlyInterface(node, 'id0'))['_uuid']).toBe(id0['_uuid']);
+    expect(a.status().heldRemovals?.count).toBe(1);
+    expect(portState(a, 'id0')?.reason).toBe('RemovalHeld');
   });
 
   it('a system-id that disappears is reported and the current identity kept: nothing unplugged', async () => {
