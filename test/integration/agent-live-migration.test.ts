@@ -204,6 +204,7 @@ describe('live migration with requested-chassis=src,dst (Neutron, activation-str
     const port = 'lm-vm1';
     const onSource = await vmOnSource(port, 'f0:00:00:00:07:01 10.0.7.1');
     const onDestination = await startMigration(port, onSource);
+    const destinationTxns = agent(DST).reconciler.stats.transactions;
 
     const committed = Date.now();
     await sandbox.central.nbctl('lsp-set-options', port, `requested-chassis=${DST}`, 'vif-plug-type=dummy');
@@ -217,6 +218,8 @@ describe('live migration with requested-chassis=src,dst (Neutron, activation-str
     // Same Interface row on the destination: activated in place, never replugged.
     const after = await ifaces(DST, port);
     expect(after.map((r) => r['_uuid'])).toEqual([onDestination['_uuid']]);
+    // Not even an update: activation changes nothing the destination agent writes.
+    expect(agent(DST).reconciler.stats.transactions).toBe(destinationTxns);
     expect(portState(SRC, port)).toBeUndefined();
     expect(await ifaces(SRC, port)).toEqual([]);
   });
@@ -225,6 +228,7 @@ describe('live migration with requested-chassis=src,dst (Neutron, activation-str
     const port = 'lm-vm2';
     const onSource = await vmOnSource(port, 'f0:00:00:00:07:02 10.0.7.2');
     await startMigration(port, onSource);
+    const sourceTxns = agent(SRC).reconciler.stats.transactions;
 
     const committed = Date.now();
     await sandbox.central.nbctl('lsp-set-options', port, `requested-chassis=${SRC}`, 'vif-plug-type=dummy');
@@ -235,6 +239,7 @@ describe('live migration with requested-chassis=src,dst (Neutron, activation-str
     });
     const after = await ifaces(SRC, port);
     expect(after.map((r) => r['_uuid'])).toEqual([onSource['_uuid']]);
+    expect(agent(SRC).reconciler.stats.transactions).toBe(sourceTxns);
     expect(portState(SRC, port)?.state).toBe('Bound');
     expect(portState(DST, port)).toBeUndefined();
   });
