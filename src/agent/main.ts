@@ -12,7 +12,7 @@
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { OvsdbClient, where, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
+import { OvsdbClient, where, type ChangeBatch, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Timers } from '../plug/index.js';
 import { DummyProvider } from '../providers/dummy/index.js';
 import { loadProviderModules } from '../providers/external/index.js';
@@ -323,7 +323,9 @@ function followOpenVswitch(
     ovnsbDb: initial.ovnsbDb.join(','),
   };
   let lastProblems = '';
-  const onChange = (): void => {
+  const onChange = (batch?: ChangeBatch): void => {
+    // Interface churn must not pay for this: only a batch touching the root row can change it.
+    if (batch !== undefined && !batch.cleared && batch.tables['Open_vSwitch'] === undefined) return;
     const row = ovs.table('Open_vSwitch').all()[0];
     if (row === undefined) return;
     const result = resolveFromOpenVswitch(config, new Map(Object.entries(stringMap(row, 'external_ids'))));
