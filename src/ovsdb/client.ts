@@ -8,7 +8,8 @@
  *   tried round robin: every remote once without delay, then with exponential backoff
  *   (default 1 s doubling to 8 s). Only a connection that stayed `monitoring` for at least
  *   `backoff.maxMs` resets the backoff when it ends (docs/adr/0015); any other lost, rejected or
- *   dropped connection counts as a failed attempt.
+ *   dropped connection counts as a failed attempt. `setRemotes` replaces the list while running
+ *   (an operator's move, not a failure: no backoff; the current connection is kept when still listed).
  * - Per connection: `_Server` is monitored (`Database` row of our database) and the server is
  *   rejected when the database is missing or has no schema yet, when it is clustered/relay and not
  *   connected, when `leaderOnly` and it is not the leader (or is a relay), when its index is below
