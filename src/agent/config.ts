@@ -450,6 +450,7 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --ovnsb-db=REMOTES       SB DB, comma-separated (default: Open_vSwitch external_ids:ovn-remote)
   --chassis=NAME           this chassis (default: Open_vSwitch external_ids:system-id)
   --integration-bridge=BR  default: external_ids:ovn-bridge, then br-int
+                           (values taken from external_ids are followed live; flags are not)
   --providers=LIST         built-in providers (dummy, representor; default representor)
   --provider-module=PATH   ES module exporting providers (repeatable)
   --listen=HOST:PORT|off   /metrics /healthz /readyz /status /providers (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port})

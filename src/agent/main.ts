@@ -12,7 +12,7 @@
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { OvsdbClient, where, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
+import { OvsdbClient, where, type ChangeBatch, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Timers } from '../plug/index.js';
 import { DummyProvider } from '../providers/dummy/index.js';
 import { loadProviderModules } from '../providers/external/index.js';
@@ -236,6 +236,8 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
     late.reconciler = running;
     cleanups.push(() => running.stop());
     running.start();
+    const unfollow = followOpenVswitch(ovs, sb, running, config, resolved, logger);
+    cleanups.push(() => Promise.resolve(unfollow()));
 
     let http: HttpServerHandle | undefined;
     if (resolved.listen !== undefined) {
@@ -320,6 +322,71 @@ async function resolveWhenPossible(
     lastProblems = problems;
     await ovs.waitForChange(ovs.seqno, signal === undefined ? {} : { signal });
   }
+}
+
+/**
+ * Follows the settings ovn-controller follows live (DESIGN §3.5a): `external_ids:system-id` and
+ * `ovn-bridge` go to the reconciler, `ovn-remote` to the SB client. A setting given as a flag is
+ * never taken from the DB (resolveFromOpenVswitch), so it is not followed either. A value that
+ * becomes missing or malformed is reported and the current one kept: never unplug on doubt.
+ * Returns the unsubscribe function.
+ */
+function followOpenVswitch(
+  ovs: OvsdbClient,
+  sb: OvsdbClient,
+  reconciler: Reconciler,
+  config: Config,
+  initial: ResolvedConfig,
+  logger: Logger,
+): () => void {
+  let current = {
+    chassis: initial.chassis,
+    integrationBridge: initial.integrationBridge,
+    ovnsbDb: initial.ovnsbDb.join(','),
+  };
+  let lastProblems = '';
+  const onChange = (batch?: ChangeBatch): void => {
+    // Interface churn must not pay for this: only a batch touching the root row can change it.
+    if (batch !== undefined && !batch.cleared && batch.tables['Open_vSwitch'] === undefined) return;
+    const row = ovs.table('Open_vSwitch').all()[0];
+    if (row === undefined) return;
+    const result = resolveFromOpenVswitch(config, new Map(Object.entries(stringMap(row, 'external_ids'))));
+    if (!result.ok) {
+      const problems = result.errors.join('; ');
+      if (problems !== lastProblems)
+        logger.warn(
+          { problems: result.errors, chassis: current.chassis, sbRemotes: current.ovnsbDb },
+          'local OVS DB settings became unusable: keeping the current ones',
+        );
+      lastProblems = problems;
+      return;
+    }
+    lastProblems = '';
+    const next = {
+      chassis: result.config.chassis,
+      integrationBridge: result.config.integrationBridge,
+      ovnsbDb: result.config.ovnsbDb.join(','),
+    };
+    if (next.ovnsbDb !== current.ovnsbDb) {
+      try {
+        sb.setRemotes(result.config.ovnsbDb);
+        logger.info(
+          { from: current.ovnsbDb, to: next.ovnsbDb },
+          'Southbound remotes changed: following them',
+        );
+      } catch (error) {
+        logger.warn({ err: error, remotes: next.ovnsbDb }, 'cannot use the new Southbound remotes');
+        next.ovnsbDb = current.ovnsbDb;
+      }
+    }
+    if (next.chassis !== current.chassis || next.integrationBridge !== current.integrationBridge)
+      reconciler.setIdentity({ chassisName: next.chassis, integrationBridge: next.integrationBridge });
+    current = next;
+  };
+  ovs.on('change', onChange);
+  // A change between the start-up read and this subscription is picked up now.
+  onChange();
+  return () => void ovs.off('change', onChange);
 }
 
 function health(ovsState: string, sbState: string): HealthReport {

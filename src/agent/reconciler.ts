@@ -222,6 +222,11 @@ export class Reconciler {
   #conditionChassis: string | undefined;
   #conditionSeqno = Number.POSITIVE_INFINITY;
   #sbSyncedOnce = false;
+  /** The identity followed live (DESIGN §3.5a); starts from the options, changed by setIdentity. */
+  #chassisName: string;
+  #integrationBridge: string;
+  /** Previous integration bridges whose owned Ports are still to be moved to the current one. */
+  readonly #bridgesLeft = new Set<string>();
   readonly #connectedBefore = new Set<'sb' | 'ovs'>();
   readonly #abort = new AbortController();
   #sbReconnects = 0;
@@ -234,6 +239,8 @@ export class Reconciler {
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
+    this.#chassisName = options.chassisName;
+    this.#integrationBridge = options.integrationBridge;
     this.#guard = new RemovalGuard(options.removalHold);
     this.#model = new PortStatusModel({ now: options.now });
     this.#rateLimited = new RateLimitedLog(options.logger, options.now);
@@ -298,6 +305,35 @@ export class Reconciler {
     const fresh = this.#buildHeader();
     if (sameHeader(this.#status, { ...this.#status, ...fresh })) return this.#status;
     return { ...this.#status, ...fresh, generatedAtMs: this.#o.now() };
+  }
+
+  /**
+   * Follows a changed identity while running (DESIGN §3.5a): the chassis name (`system-id`) and
+   * the integration bridge (`ovn-bridge`). A new chassis name points the SB `Chassis` condition at
+   * the new name; until the SB shows that Chassis row and the `Port_Binding` condition for it is in
+   * effect, nothing is removed (`canRemove`), so a re-provisioned DPU keeps its ports while the new
+   * Chassis row is being created. A new integration bridge moves the Ports the agent owns on the
+   * previous one to it (same rows: no unplug/replug) once it exists, and plans there from then on.
+   */
+  setIdentity(identity: { readonly chassisName: string; readonly integrationBridge: string }): void {
+    const changes: Record<string, { from: string; to: string }> = {};
+    if (identity.chassisName !== this.#chassisName) {
+      changes['chassis'] = { from: this.#chassisName, to: identity.chassisName };
+      this.#chassisName = identity.chassisName;
+      this.#chassisUuid = undefined;
+      this.#o.sb.setCondition('Chassis', [where('name', '==', identity.chassisName)]);
+    }
+    if (identity.integrationBridge !== this.#integrationBridge) {
+      changes['integrationBridge'] = { from: this.#integrationBridge, to: identity.integrationBridge };
+      this.#bridgesLeft.add(this.#integrationBridge);
+      this.#bridgesLeft.delete(identity.integrationBridge);
+      this.#integrationBridge = identity.integrationBridge;
+    }
+    if (Object.keys(changes).length === 0) return;
+    this.#o.logger.info(changes, 'identity changed: following it');
+    this.#status = this.#buildStatus();
+    this.#o.onStatus?.(this.#status);
+    this.schedule('change');
   }
 
   /** Counters for tests and the benchmark. */
@@ -405,7 +441,7 @@ export class Reconciler {
   #trackChassis(): void {
     let uuid: string | undefined;
     for (const row of this.#o.sb.table('Chassis').all()) {
-      if (stringColumn(row, 'name') === this.#o.chassisName) uuid = row._uuid;
+      if (stringColumn(row, 'name') === this.#chassisName) uuid = row._uuid;
     }
     this.#chassisUuid = uuid;
     if (uuid === undefined || uuid === this.#conditionChassis) return;
@@ -417,7 +453,7 @@ export class Reconciler {
       where('requested_additional_chassis', 'includes', [uuid]),
     ]);
     this.#o.logger.info(
-      { chassis: this.#o.chassisName, chassisUuid: uuid },
+      { chassis: this.#chassisName, chassisUuid: uuid },
       'monitoring port bindings requesting this chassis',
     );
     // The condition taking effect may bring no rows (and so no change event), yet it is what
@@ -483,11 +519,12 @@ export class Reconciler {
     // Waiting for the replica to show our last commit: the next round (armed) publishes, so a
     // port never flips back from Plugging to Pending while its rows are on their way.
     if (!this.#gateOpen(now)) return;
+    if (this.#moveToIntegrationBridge()) return;
 
     const canRemove = this.#canRemove();
     const plan = this.#o.planner({
       chassisUuid: this.#chassisUuid,
-      integrationBridge: this.#o.integrationBridge,
+      integrationBridge: this.#integrationBridge,
       portBindings: this.#o.sb.table('Port_Binding').all().map(toPortBinding),
       bridges: this.#o.ovs.table('Bridge').all().map(toBridge),
       ports: this.#o.ovs.table('Port').all().map(toPort),
@@ -850,11 +887,105 @@ export class Reconciler {
     for (const part of byPort.values()) part.ops.forEach((index, i) => (part.ops[i] = index + verified.size));
   }
 
+  /**
+   * After an integration bridge change: moves the Ports the agent owns (every interface carries
+   * `iface-id` and the marker) from the previous integration bridges to the current one, in one
+   * transaction verify-guarded on each moved Interface's `external_ids`. Returns true when a move
+   * was sent (the round ends; its outcome schedules the next). Until the new bridge exists the
+   * planner reports it missing and nothing moves.
+   */
+  #moveToIntegrationBridge(): boolean {
+    if (this.#bridgesLeft.size === 0) return false;
+    const bridges = this.#o.ovs.table('Bridge').all();
+    const target = bridges.find((row) => stringColumn(row, 'name') === this.#integrationBridge);
+    if (target === undefined) return false;
+    const portTable = this.#o.ovs.table('Port');
+    const ifaceTable = this.#o.ovs.table('Interface');
+    const moves: { bridge: Row; ports: string[]; ifaces: Row[]; logicalPorts: string[] }[] = [];
+    for (const name of this.#bridgesLeft) {
+      const bridge = bridges.find((row) => stringColumn(row, 'name') === name);
+      if (bridge === undefined) continue;
+      const move = { bridge, ports: [] as string[], ifaces: [] as Row[], logicalPorts: [] as string[] };
+      for (const portUuid of toBridge(bridge).ports) {
+        const port = portTable.get(portUuid);
+        if (port === undefined) continue;
+        const rows = toPort(port).interfaces.map((uuid) => ifaceTable.get(uuid));
+        const owned = rows.every((row) => {
+          if (row === undefined) return false;
+          const ids = toInterface(row).externalIds;
+          return ids['iface-id'] !== undefined && ids[this.#o.ownershipKey] !== undefined;
+        });
+        if (!owned || rows.length === 0) continue;
+        move.ports.push(portUuid);
+        for (const row of rows) {
+          if (row === undefined) continue;
+          move.ifaces.push(row);
+          move.logicalPorts.push(toInterface(row).externalIds['iface-id'] ?? '');
+        }
+      }
+      if (move.ports.length > 0) moves.push(move);
+    }
+    if (moves.length === 0) {
+      this.#bridgesLeft.clear();
+      return false;
+    }
+    const from = moves.map((m) => stringColumn(m.bridge, 'name'));
+    const to = this.#integrationBridge;
+    const logicalPorts = moves.flatMap((m) => m.logicalPorts);
+    this.#inFlight = { plug: new Set(logicalPorts), unplug: new Set() };
+    this.#transactions += 1;
+    const sentAtSeqno = this.#o.ovs.seqno;
+    this.#inFlightPromise = (async () => {
+      let outcome: TxnOutcome;
+      try {
+        outcome = await this.#o.ovs.transact((tx) => {
+          for (const m of moves) {
+            for (const row of m.ifaces) tx.verify('Interface', row, ['external_ids']);
+            tx.mutate('Bridge', m.bridge._uuid, [mutation('ports', 'delete', m.ports)]);
+          }
+          tx.mutate('Bridge', target._uuid, [
+            mutation(
+              'ports',
+              'insert',
+              moves.flatMap((m) => m.ports),
+            ),
+          ]);
+        });
+      } catch (error) {
+        outcome = {
+          status: 'error',
+          scope: 'rpc',
+          error: error instanceof Error ? error.message : String(error),
+        };
+      }
+      this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
+      const now = this.#o.now();
+      if (outcome.status === 'success' || outcome.status === 'unchanged') {
+        this.#o.logger.info(
+          { from, to, ports: logicalPorts },
+          'moved owned ports to the new integration bridge',
+        );
+      } else if (outcome.status === 'error' || outcome.status === 'notLocked') {
+        // Not retried: the planner then reports each port's name as taken on the old bridge.
+        this.#bridgesLeft.clear();
+        this.#o.logger.warn(
+          { from, to, ports: logicalPorts, outcome },
+          'could not move owned ports to the new integration bridge',
+        );
+      }
+      this.#gate = { kind: 'replicaMoves', fromSeqno: sentAtSeqno, untilMs: now + CATCH_UP_TIMEOUT_MS };
+      this.#inFlight = undefined;
+      this.#inFlightPromise = undefined;
+      this.schedule('retry');
+    })();
+    return true;
+  }
+
   #bridgeRow(): Row | undefined {
     return this.#o.ovs
       .table('Bridge')
       .all()
-      .find((row) => stringColumn(row, 'name') === this.#o.integrationBridge);
+      .find((row) => stringColumn(row, 'name') === this.#integrationBridge);
   }
 
   #logCommitted(
@@ -1115,9 +1246,9 @@ export class Reconciler {
 
   #buildStatus(now = this.#o.now()): AgentStatus {
     return {
-      chassis: this.#o.chassisName,
+      chassis: this.#chassisName,
       ...(this.#o.nodeName === undefined ? {} : { nodeName: this.#o.nodeName }),
-      integrationBridge: this.#o.integrationBridge,
+      integrationBridge: this.#integrationBridge,
       ...this.#buildHeader(),
       ports: this.#model.ports(),
       ...(this.#hold === undefined
@@ -1154,6 +1285,9 @@ function dbStatus(replica: Replica, synced: boolean, reconnects: number): DbStat
 
 function sameHeader(a: AgentStatus, b: AgentStatus): boolean {
   return (
+    a.chassis === b.chassis &&
+    a.integrationBridge === b.integrationBridge &&
+    a.sb.remote === b.sb.remote &&
     a.sb.state === b.sb.state &&
     a.sb.synced === b.sb.synced &&
     a.ovs.state === b.ovs.state &&

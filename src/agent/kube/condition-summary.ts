@@ -52,7 +52,13 @@ function byState(ports: readonly PortStatus[]): Map<PortState, PortStatus[]> {
   return groups;
 }
 
-function dbProblem(label: string, reasonPrefix: string, db: DbStatus): ConditionContent | undefined {
+/** `chassis`: for the SB, whose synced view needs this chassis' Chassis row (DESIGN §3.5a). */
+function dbProblem(
+  label: string,
+  reasonPrefix: string,
+  db: DbStatus,
+  chassis?: string,
+): ConditionContent | undefined {
   const where = db.remote === undefined ? label : `${label} ${db.remote}`;
   if (db.state !== 'monitoring') {
     return {
@@ -67,7 +73,10 @@ function dbProblem(label: string, reasonPrefix: string, db: DbStatus): Condition
       type: READY_CONDITION,
       status: 'False',
       reason: `${reasonPrefix}NotSynced`,
-      message: `${where} is connected but its initial contents have not arrived yet`,
+      message:
+        chassis === undefined
+          ? `${where} is connected but its initial contents have not arrived yet`
+          : `${where} is connected but the port bindings of chassis ${chassis} have not arrived yet (is there a Chassis row named ${chassis}? ovn-controller creates it)`,
     };
   }
   return undefined;
@@ -75,7 +84,7 @@ function dbProblem(label: string, reasonPrefix: string, db: DbStatus): Condition
 
 function readyCondition(status: AgentStatus, maxNames: number): ConditionContent {
   const db =
-    dbProblem('Southbound database', 'Southbound', status.sb) ??
+    dbProblem('Southbound database', 'Southbound', status.sb, status.chassis) ??
     dbProblem('Open vSwitch database', 'OvsDb', status.ovs);
   if (db !== undefined) return db;
   const wanted = status.ports.filter((port) => port.state !== 'Unplugging');
