@@ -12,7 +12,7 @@ import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { KubeApiError, KubeTransportError, isKubeApiError } from './errors.js';
 import type { KubeConnection, ReadTextFile } from './kubeconfig.js';
-import type { ListResult } from './api-types.js';
+import type { ListMeta } from 'kubernetes-types/meta/v1.js';
 import { systemClock, type Clock } from './runtime.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -102,6 +102,12 @@ function apiError(request: KubeHttpRequest, response: KubeHttpResponse): KubeApi
     method: request.method,
     path: request.path,
   });
+}
+
+/** Any `…List` object: the items and the paging token. */
+interface ListResult<T> {
+  readonly metadata?: ListMeta;
+  readonly items: readonly T[];
 }
 
 /** JSON verbs against the API server. Paths are API paths, e.g. `/api/v1/nodes/n1/status`. */

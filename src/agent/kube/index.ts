@@ -53,4 +53,6 @@ export { systemClock, silentLogger } from './runtime.js';
 export { silentObserver, KUBE_REQUEST_KINDS, KUBE_REQUEST_OUTCOMES } from './observer.js';
 export type { KubeSinkObserver, KubeRequestKind, KubeRequestOutcome } from './observer.js';
 export type { Clock, KubeLogger } from './runtime.js';
-export type { NodeCondition, NodeObject, ObjectMeta, OwnerReference } from './api-types.js';
+// Kubernetes object shapes come from the types-only `kubernetes-types` package (ADR 0070).
+export type { Node as NodeObject, NodeCondition } from 'kubernetes-types/core/v1.js';
+export type { ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
