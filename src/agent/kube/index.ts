@@ -20,8 +20,29 @@ export type {
   DeleteOptions,
   HttpsTransportOptions,
 } from './client.js';
-export { loadKubeconfig, inClusterConfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.js';
-export type { KubeConnection, LoadKubeconfigOptions, InClusterOptions, ReadTextFile } from './kubeconfig.js';
+export { loadKubeconfig, inClusterConfig, SERVICE_ACCOUNT_DIR, EXEC_API_VERSIONS } from './kubeconfig.js';
+export type {
+  KubeConnection,
+  LoadKubeconfigOptions,
+  InClusterOptions,
+  ReadTextFile,
+  ExecCredentialConfig,
+  ExecApiVersion,
+  ExecClusterInfo,
+} from './kubeconfig.js';
+export {
+  createCredentialSource,
+  runExecCredentialPlugin,
+  parseExecCredential,
+  execInfo,
+} from './credentials.js';
+export type {
+  Credentials,
+  CredentialSource,
+  CredentialSourceOptions,
+  ExecCredentialStatus,
+  ExecRunner,
+} from './credentials.js';
 export { KubeApiError, KubeTransportError, KubeConfigError, isKubeApiError } from './errors.js';
 export { NodeConditionManager, removeNodeConditions } from './node-conditions.js';
 export type { NodeConditionManagerOptions } from './node-conditions.js';
