@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { KubeClient } from '../../src/agent/kube/index.js';
 import {
   createKubeClient,
   KubeApiError,
-  KubeClient,
   loadKubeconfig,
   NODE_LABEL,
   removeKubeStatus,
