@@ -19,7 +19,11 @@ import {
   loadKubeconfig,
   NODE_LABEL,
   removeKubeStatus,
+  startKubeStatusSinks,
+  type KubeRequestOutcome,
+  type PortPlugObject,
 } from '../../src/agent/kube/index.js';
+import { port, snapshot } from '../../src/agent/kube/testing/status-builders.js';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube/index.js';
 import { waitUntil } from '../harness/index.js';
 import { prepareCleanupHookIdentity } from './support/kube-setup.js';
@@ -71,6 +75,7 @@ describe('own-node admission policy against a real API server', () => {
   let onA: KubeClient;
   let onB: KubeClient;
   let unbound: KubeClient;
+  let tokenOnA: string;
 
   const clientFor = (token: string): KubeClient =>
     createKubeClient({ server: kube.url, caPem, token, insecureSkipTlsVerify: false });
@@ -114,7 +119,8 @@ describe('own-node admission policy against a real API server', () => {
     await kube.run('kubectl', ['apply', '-f', '-'], { input: agentPod('agent-b', 'dpu-b') });
     const bound = (pod: string) =>
       kube.serviceAccountToken(NAMESPACE, RELEASE, { boundObject: { kind: 'Pod', name: pod } });
-    onA = clientFor(await bound('agent-a'));
+    tokenOnA = await bound('agent-a');
+    onA = clientFor(tokenOnA);
     onB = clientFor(await bound('agent-b'));
     unbound = clientFor(await kube.serviceAccountToken(NAMESPACE, RELEASE));
     // A fresh CRD answers 429 for a moment, and the policy reaches admission through an informer:
@@ -250,6 +256,46 @@ describe('own-node admission policy against a real API server', () => {
     expect(await outcome(removeKubeStatus({ client: onB, nodes: ['dpu-a'] }))).toMatch(/^denied 403/);
   });
 
+  it("the agent's status sinks (conditions, PortPlugs, Events) work under the policy with a pod-bound token", async () => {
+    const outcomes: KubeRequestOutcome[] = [];
+    const sinks = startKubeStatusSinks({
+      nodeName: 'dpu-a',
+      connection: { server: kube.url, caPem, token: tokenOnA, insecureSkipTlsVerify: false },
+      conditions: { flushDelayMs: 50, minWriteIntervalMs: 100, startupGraceMs: 5_000 },
+      portPlugs: { writesPerSecond: 50, burst: 20 },
+      observer: { request: (_kind, outcome) => outcomes.push(outcome), pendingWrites: () => undefined },
+    });
+    try {
+      await sinks.ready;
+      sinks.update(snapshot({ nodeName: 'dpu-a', ports: [port('lp7'), port('lp8', { state: 'Failed' })] }));
+      await waitUntil(
+        async () => {
+          const objects = await onA.list<PortPlugObject>(PORTPLUGS, { labelSelector: `${NODE_LABEL}=dpu-a` });
+          const states = objects.map((o) => `${o.metadata?.name ?? ''}=${o.status?.state ?? ''}`).sort();
+          return JSON.stringify(states) === JSON.stringify(['dpu-a.lp7=Bound', 'dpu-a.lp8=Failed']);
+        },
+        { timeoutMs: 20_000, description: 'the sinks to write both PortPlugs of dpu-a' },
+      );
+      await waitUntil(
+        async () =>
+          (
+            await kube.kubectl(
+              'get',
+              'node',
+              'dpu-a',
+              '-o',
+              'jsonpath={.status.conditions[?(@.type=="OvnPlugDegraded")].reason}',
+            )
+          ).length > 0,
+        { timeoutMs: 20_000, description: 'the OvnPlugDegraded condition on dpu-a' },
+      );
+    } finally {
+      await sinks.stop();
+    }
+    expect(outcomes.length).toBeGreaterThan(3);
+    expect(outcomes.filter((o) => o === 'error')).toEqual([]);
+  });
+
   it("the uninstall hook's identity is not bound by the policy: it cleans every node", async () => {
     expect(await outcome(onA.create(PORTPLUGS, portPlug('dpu-a.lp6', 'dpu-a')))).toBe('allowed');
     expect(await outcome(onB.patch('/api/v1/nodes/dpu-b/status', conditionPatch('Again'), 'strategic'))).toBe(
@@ -257,9 +303,11 @@ describe('own-node admission policy against a real API server', () => {
     );
     const hookKubeconfig = await prepareCleanupHookIdentity(kube, { namespace: NAMESPACE, release: RELEASE });
     const hook = createKubeClient(loadKubeconfig(hookKubeconfig));
+    const existing = (await kube.kubectl('get', 'portplugs', '-o', 'name')).split('\n').filter(Boolean);
+    expect(existing).toContain('portplug.ovn-plug-agent.io/dpu-a.lp6');
     const result = await removeKubeStatus({ client: hook, nodes: 'all' });
     expect(result.nodesCleaned.sort()).toEqual(['dpu-a', 'dpu-b']);
-    expect(result.portPlugsDeleted).toBe(1);
+    expect(result.portPlugsDeleted).toBe(existing.length);
     expect(await kube.kubectl('get', 'portplugs', '-o', 'name')).toBe('');
   });
 });
