@@ -237,11 +237,13 @@ export function createHttpsTransport(
   const credentials = options.credentials ?? createCredentialSource(connection, options);
   const base = new URL(connection.server);
   const secure = base.protocol === 'https:';
-  const newAgent = (clientCertPem?: string, clientKeyPem?: string): HttpAgent =>
+  const newAgent = (clientCertPem?: string, clientKeyPem?: string, idleTimeoutMs?: number): HttpAgent =>
     secure
       ? new HttpsAgent({
           keepAlive: true,
           maxSockets: 4,
+          // An agent's idle sockets are destroyed after this (a request sets its own deadline).
+          ...(idleTimeoutMs !== undefined && { timeout: idleTimeoutMs }),
           rejectUnauthorized: !connection.insecureSkipTlsVerify,
           ...(connection.caPem !== undefined && { ca: connection.caPem }),
           ...(clientCertPem !== undefined && { cert: clientCertPem }),
@@ -255,11 +257,12 @@ export function createHttpsTransport(
   const agentFor = (used: Credentials): HttpAgent => {
     if (used.clientCertPem === undefined || used.clientKeyPem === undefined) return staticAgent;
     if (pluginAgent?.cert !== used.clientCertPem || pluginAgent.key !== used.clientKeyPem) {
-      // Sockets of the previous certificate close when idle; requests in flight finish on them.
+      // Requests in flight finish on the previous agent; its idle sockets close after 30 s, so
+      // a rotating certificate leaves no connections behind.
       pluginAgent = {
         cert: used.clientCertPem,
         key: used.clientKeyPem,
-        agent: newAgent(used.clientCertPem, used.clientKeyPem),
+        agent: newAgent(used.clientCertPem, used.clientKeyPem, 30_000),
       };
     }
     return pluginAgent.agent;
