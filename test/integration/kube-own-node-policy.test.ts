@@ -93,7 +93,8 @@ describe('own-node admission policy against a real API server', () => {
     });
 
   beforeAll(async () => {
-    kube = await startKubeApiServer();
+    // The status controller type-checks every policy expression against Node and the CRD schema.
+    kube = await startKubeApiServer({ extraControllers: ['validatingadmissionpolicy-status-controller'] });
     caPem = await readFile(kube.caFile, 'utf8');
     const installed = await kube.helm(
       'install',
@@ -147,28 +148,55 @@ describe('own-node admission policy against a real API server', () => {
           .filter((m) => m.kind.startsWith('ValidatingAdmissionPolicy')),
       );
     const served = ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'];
-    expect((await rendered(served)).map((m) => m.kind)).toEqual([
+    expect((await rendered(served)).map((m) => m.kind).sort()).toEqual([
       'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicyBinding',
     ]);
     expect(await rendered([])).toEqual([]);
     expect(await rendered([...served, '--set', 'rbac.ownNodePolicy=false'])).toEqual([]);
-    expect((await rendered(['--set', 'rbac.ownNodePolicy=true'])).length).toBe(2);
+    expect((await rendered(['--set', 'rbac.ownNodePolicy=true'])).length).toBe(4);
     const bad = await kube.run('helm', ['template', RELEASE, CHART, '--set', 'rbac.ownNodePolicy=maybe']);
     expect(bad.stderr).toContain('rbac.ownNodePolicy must be auto, true or false, got "maybe"');
 
-    expect(
-      await kube.kubectl('get', 'validatingadmissionpolicy,validatingadmissionpolicybinding', '-o', 'name'),
-    ).toBe(
-      `validatingadmissionpolicy.admissionregistration.k8s.io/${RELEASE}-own-node\n` +
-        `validatingadmissionpolicybinding.admissionregistration.k8s.io/${RELEASE}-own-node\n`,
-    );
-    const policy = JSON.parse(
-      await kube.kubectl('get', 'validatingadmissionpolicy', `${RELEASE}-own-node`, '-o', 'json'),
-    ) as { spec: { matchConditions: { expression: string }[] } };
-    expect(policy.spec.matchConditions.map((c) => c.expression)).toEqual([
-      `request.userInfo.username == "${AGENT_USER}"`,
+    const names = (
+      await kube.kubectl('get', 'validatingadmissionpolicy,validatingadmissionpolicybinding', '-o', 'name')
+    )
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+    expect(names).toEqual([
+      `validatingadmissionpolicy.admissionregistration.k8s.io/${RELEASE}-own-node-nodes`,
+      `validatingadmissionpolicy.admissionregistration.k8s.io/${RELEASE}-own-node-portplugs`,
+      `validatingadmissionpolicybinding.admissionregistration.k8s.io/${RELEASE}-own-node-nodes`,
+      `validatingadmissionpolicybinding.admissionregistration.k8s.io/${RELEASE}-own-node-portplugs`,
     ]);
+    for (const kind of ['nodes', 'portplugs']) {
+      const policy = await waitUntil(
+        async () => {
+          const found = JSON.parse(
+            await kube.kubectl(
+              'get',
+              'validatingadmissionpolicy',
+              `${RELEASE}-own-node-${kind}`,
+              '-o',
+              'json',
+            ),
+          ) as {
+            spec: { matchConditions: { expression: string }[] };
+            status?: { typeChecking?: { expressionWarnings?: unknown[] } };
+          };
+          return found.status?.typeChecking === undefined ? undefined : found;
+        },
+        { timeoutMs: 30_000, description: `the type check of ${RELEASE}-own-node-${kind}` },
+      );
+      expect(policy.spec.matchConditions.map((c) => c.expression)).toEqual([
+        `request.userInfo.username == "${AGENT_USER}"`,
+      ]);
+      // Every expression type-checks against Node and the PortPlug CRD schema.
+      expect(policy.status?.typeChecking?.expressionWarnings ?? []).toEqual([]);
+    }
   });
 
   it('the pod-bound tokens carry their node; the unbound one does not', async () => {

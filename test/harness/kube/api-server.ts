@@ -28,6 +28,11 @@ export interface KubeApiServerOptions {
   readonly binDir?: string;
   /** Also run kube-controller-manager (garbage collector, namespace controller); default false. */
   readonly controllerManager?: boolean;
+  /**
+   * More kube-controller-manager controllers, e.g. `validatingadmissionpolicy-status-controller`
+   * (type-checks admission policies into their status); implies `controllerManager`.
+   */
+  readonly extraControllers?: readonly string[];
   /** Deadline for kube-apiserver's `/readyz`; default 90,000 ms (2 shared cores, cold caches). */
   readonly readyTimeoutMs?: number;
   /** Teardown registry; default: the harness's process-wide one. */
@@ -211,7 +216,12 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       userName: 'admin',
     });
 
-    if (options.controllerManager) {
+    const controllers = [
+      'garbage-collector-controller',
+      'namespace-controller',
+      ...(options.extraControllers ?? []),
+    ];
+    if (options.controllerManager === true || controllers.length > 2) {
       await startWithFreePorts(async () => {
         const port = await pickFreePort();
         const process = new SupervisedProcess(
@@ -228,7 +238,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
               `--tls-cert-file=${pki.servingCert}`,
               `--tls-private-key-file=${pki.servingKey}`,
               '--leader-elect=false',
-              '--controllers=garbage-collector-controller,namespace-controller',
+              `--controllers=${controllers.join(',')}`,
               '--v=1',
             ],
             dir,
