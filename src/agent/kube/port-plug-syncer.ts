@@ -17,7 +17,7 @@
  * - Failed requests are retried with capped backoff per object.
  */
 import type { AgentStatus } from '../status/types.js';
-import type { NodeObject } from './api-types.js';
+import type { Node } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from './client.js';
 import { isSettled } from './condition-summary.js';
 import { isKubeApiError } from './errors.js';
@@ -139,16 +139,17 @@ export class PortPlugSyncer {
       try {
         await this.#take();
         const node = await this.#request(
-          this.#client.get<NodeObject>(`/api/v1/nodes/${encodeURIComponent(this.#nodeName)}`),
+          this.#client.get<Node>(`/api/v1/nodes/${encodeURIComponent(this.#nodeName)}`),
         );
-        if (node.metadata.uid === undefined) throw new Error(`node ${this.#nodeName} has no uid`);
+        const nodeUid = node.metadata?.uid;
+        if (nodeUid === undefined) throw new Error(`node ${this.#nodeName} has no uid`);
         await this.#take();
         const existing = await this.#request(
           this.#client.list<PortPlugObject>(PORT_PLUGS_PATH, {
             labelSelector: `${NODE_LABEL}=${nodeLabelValue(this.#nodeName)}`,
           }),
         );
-        this.#nodeUid = node.metadata.uid;
+        this.#nodeUid = nodeUid;
         this.#adopt(existing);
         break;
       } catch (error) {
@@ -175,9 +176,10 @@ export class PortPlugSyncer {
 
   #adopt(objects: readonly PortPlugObject[]): void {
     for (const object of objects) {
-      if (object.spec?.nodeName !== this.#nodeName || object.metadata.uid === undefined) continue;
-      this.#known.set(object.metadata.name, {
-        uid: object.metadata.uid,
+      const { name, uid } = object.metadata ?? {};
+      if (object.spec?.nodeName !== this.#nodeName || name === undefined || uid === undefined) continue;
+      this.#known.set(name, {
+        uid,
         logicalPort: object.spec.logicalPort,
         status: object.status,
       });
