@@ -153,7 +153,7 @@ export class AgentMetrics {
     });
     this.#removalsHeld = new Gauge({
       name: 'ovn_plug_removals_held',
-      help: 'Ports whose removal the mass-removal guard currently holds.',
+      help: 'Ports whose removal the removal guard currently holds (resync, identity, startup or mass removal).',
       registers,
     });
     this.#replans = new Counter({

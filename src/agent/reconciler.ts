@@ -32,8 +32,9 @@
  * replica moves (or reconnects and resyncs) and plans from what it then shows.
  *
  * Safety (DESIGN §3.4). Nothing is removed until both replicas are monitoring and the Southbound
- * condition for the current Chassis row is in effect (`canRemove`); a round that would remove a
- * large share of the owned ports is held by the mass-removal guard; the agent never removes
+ * condition for the current Chassis row is in effect (`canRemove`); a port the removal guard holds
+ * (src/plug/removal-guard.ts: missing after a resync, an identity change or at start, or a mass
+ * removal) stays until its grace ends; the agent never removes
  * anything on its own exit. Everything else — ownership markers, conflicts, maintained options —
  * is the planner's rule book.
  */

@@ -5,7 +5,7 @@
  * PortPlug objects; Node writes fan out to every node watcher):
  * - `OvnPlugReady` — normal-true: both databases connected and synced, every wanted port Bound.
  * - `OvnPlugDegraded` — abnormal-true, as node-problem-detector's problem conditions: ports
- *   Pending/Failed/Conflict, a provider unavailable, or a mass removal held back.
+ *   Pending/Failed/Conflict, a provider unavailable, or removals held back by the removal guard.
  * Reasons are one CamelCase word; messages count and name (the first few) ports.
  */
 import type { AgentStatus, DbStatus, PortStatus } from '../status/types.js';

@@ -23,7 +23,7 @@ export function formatStatusTable(status: AgentStatus, nowMs: number): string {
   );
   if (status.heldRemovals !== undefined) {
     lines.push(
-      `removal held: ${status.heldRemovals.count} port(s) until ${new Date(status.heldRemovals.untilMs).toISOString()} (mass-removal guard)`,
+      `removal held: ${status.heldRemovals.count} port(s) until ${new Date(status.heldRemovals.untilMs).toISOString()} (removal guard)`,
     );
   }
   lines.push('');

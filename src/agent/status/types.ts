@@ -60,7 +60,7 @@ export interface AgentStatus {
   readonly ovs: DbStatus;
   readonly providers: readonly ProviderStatus[];
   readonly ports: readonly PortStatus[];
-  /** Removal round held by the mass-removal guard (DESIGN §3.4), if any. */
+  /** Removals held by the removal guard (DESIGN §3.4), if any: how many, and the last grace's end. */
   readonly heldRemovals?: { readonly count: number; readonly untilMs: number };
   /**
    * When this snapshot was built: the last reconcile round, or a later change of a database
