@@ -672,25 +672,14 @@ export class Reconciler {
     const removals = plan.remove.filter((r) => chosen('remove', r.logicalPort));
     const sentAtSeqno = this.#o.ovs.seqno;
     const startedMs = this.#o.now();
-    let outcome: TxnOutcome;
-    this.#transactions += 1;
     const effects: TxnEffects = { insertedInterfaces: [], deletedPorts: [], updates: 0 };
-    try {
-      outcome = await this.#o.ovs.transact((tx) => {
-        for (const part of parts) part.ops.length = 0;
-        effects.insertedInterfaces.length = 0;
-        effects.deletedPorts.length = 0;
-        effects.updates = 0;
-        this.#buildTransaction(tx, { creates, updates, replugs, removals }, byPort, effects);
-      });
-    } catch (error) {
-      outcome = {
-        status: 'error',
-        scope: 'rpc',
-        error: error instanceof Error ? error.message : String(error),
-      };
-    }
-    this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
+    const outcome = await this.#transactOvs((tx) => {
+      for (const part of parts) part.ops.length = 0;
+      effects.insertedInterfaces.length = 0;
+      effects.deletedPorts.length = 0;
+      effects.updates = 0;
+      this.#buildTransaction(tx, { creates, updates, replugs, removals }, byPort, effects);
+    });
     const now = this.#o.now();
     switch (outcome.status) {
       case 'success':
@@ -763,6 +752,23 @@ export class Reconciler {
     this.#inFlight = undefined;
     this.#inFlightPromise = undefined;
     this.schedule('retry');
+  }
+
+  /** Sends one OVS transaction, counted in the metrics; a throw is an `rpc` error outcome. */
+  async #transactOvs(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
+    this.#transactions += 1;
+    let outcome: TxnOutcome;
+    try {
+      outcome = await this.#o.ovs.transact(build);
+    } catch (error) {
+      outcome = {
+        status: 'error',
+        scope: 'rpc',
+        error: error instanceof Error ? error.message : String(error),
+      };
+    }
+    this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
+    return outcome;
   }
 
   /**
@@ -934,32 +940,21 @@ export class Reconciler {
     const to = this.#integrationBridge;
     const logicalPorts = moves.flatMap((m) => m.logicalPorts);
     this.#inFlight = { plug: new Set(logicalPorts), unplug: new Set() };
-    this.#transactions += 1;
     const sentAtSeqno = this.#o.ovs.seqno;
     this.#inFlightPromise = (async () => {
-      let outcome: TxnOutcome;
-      try {
-        outcome = await this.#o.ovs.transact((tx) => {
-          for (const m of moves) {
-            for (const row of m.ifaces) tx.verify('Interface', row, ['external_ids']);
-            tx.mutate('Bridge', m.bridge._uuid, [mutation('ports', 'delete', m.ports)]);
-          }
-          tx.mutate('Bridge', target._uuid, [
-            mutation(
-              'ports',
-              'insert',
-              moves.flatMap((m) => m.ports),
-            ),
-          ]);
-        });
-      } catch (error) {
-        outcome = {
-          status: 'error',
-          scope: 'rpc',
-          error: error instanceof Error ? error.message : String(error),
-        };
-      }
-      this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
+      const outcome = await this.#transactOvs((tx) => {
+        for (const m of moves) {
+          for (const row of m.ifaces) tx.verify('Interface', row, ['external_ids']);
+          tx.mutate('Bridge', m.bridge._uuid, [mutation('ports', 'delete', m.ports)]);
+        }
+        tx.mutate('Bridge', target._uuid, [
+          mutation(
+            'ports',
+            'insert',
+            moves.flatMap((m) => m.ports),
+          ),
+        ]);
+      });
       const now = this.#o.now();
       if (outcome.status === 'success' || outcome.status === 'unchanged') {
         this.#o.logger.info(
