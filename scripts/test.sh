@@ -8,7 +8,7 @@
 #   3. the systemd unit's hardening score              → "systemd unit: exposure 2.0 ..."
 #   4. unit + integration tests on the Node on the PATH
 #   5. unit + the agent's end-to-end tests again on the image's Node (Dockerfile NODE_IMAGE), the
-#      agent processes they start included (their `node` is that one too)
+#      agent processes they start included
 # and ends with one summary line `tests: N passed, M failed`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,12 +72,14 @@ systemd_unit_exposure || static=1
 reports=$(mktemp -d)
 trap 'rm -rf "$reports"' EXIT
 status=0
-# run_vitest <report name> <node binary> <vitest args...>: with that node first on the PATH, so
-# that every `node` the tests start is the same release.
+# run_vitest <report name> <node binary> <vitest args...>. The tests start the agent with
+# process.execPath, or (deploy-*.test.ts) with that Node's directory first on the agent's PATH, so
+# the agent runs on the same release. The PATH itself stays: npm (install-cli.sh in a test) keeps
+# running on the Node it came with.
 run_vitest() {
   local report=$1 node=$2
   shift 2
-  PATH="$(dirname "$node"):$PATH" "$node" node_modules/vitest/vitest.mjs run "$@" \
+  "$node" node_modules/vitest/vitest.mjs run "$@" \
     --reporter=default --reporter=json --outputFile="$reports/$report.json" || status=$?
 }
 path_node=$(command -v node)
