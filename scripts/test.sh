@@ -102,15 +102,20 @@ node -e '
     "3-unit-image-node": `unit tests on the image Node ${process.argv[2]}`,
     "4-e2e-image-node": `agent end-to-end tests on the image Node ${process.argv[2]}`,
   };
-  let passed = 0, failed = 0;
+  // A file whose set-up fails has no failed test, only skipped ones: count it separately.
+  const brokenFiles = (r) =>
+    r.testResults.filter((t) => t.status === "failed" && t.assertionResults.every((a) => a.status !== "failed")).length;
+  const summary = (p, f, b) => `${p} passed, ${f} failed` + (b > 0 ? `, ${b} files failed before their tests` : "");
+  let passed = 0, failed = 0, broken = 0;
   for (const f of process.argv.slice(3)) {
     if (!fs.existsSync(f)) continue;
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
-    passed += r.numPassedTests; failed += r.numFailedTests;
+    const b = brokenFiles(r);
+    passed += r.numPassedTests; failed += r.numFailedTests; broken += b;
     const name = path.basename(f, ".json");
-    console.log(`${labels[name] ?? name}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+    console.log(`${labels[name] ?? name}: ${summary(r.numPassedTests, r.numFailedTests, b)}`);
   }
-  console.log(`tests: ${passed} passed, ${failed} failed`);
+  console.log(`tests: ${summary(passed, failed, broken)}`);
  ' "$(node --version)" "$("$image_node" --version)" \
   "$reports/1-unit.json" "$reports/2-integration.json" "$reports/3-unit-image-node.json" "$reports/4-e2e-image-node.json"
 exit "$status"
