@@ -13,14 +13,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Integration tests that run the real agent end to end (as a process, or in-process against the
-# sandbox with an unmodified ovn-controller), repeated on the image's Node release.
+# Integration tests that run the real agent end to end (as a process, as the systemd unit and the
+# image start it, or in-process against a sandbox with an unmodified ovn-controller), repeated on
+# the image's Node release. The OVSDB client and Kubernetes-sink files below the agent run once.
 readonly E2E_ON_IMAGE_NODE=(
-  test/integration/agent-lifecycle.test.ts
-  test/integration/agent-kill9.test.ts
-  test/integration/agent-upstream.test.ts
-  test/integration/deploy-systemd-unit.test.ts
-  test/integration/deploy-image-layout.test.ts
+  test/integration/agent-*.test.ts
+  test/integration/kube-agent-e2e.test.ts
+  test/integration/deploy-*.test.ts
 )
 # systemd-analyze's overall exposure (0 = locked down, 10 = fully exposed) above which the unit
 # fails, in tenths as --threshold takes it. The unit scores 2.0 (ADR 0097).
