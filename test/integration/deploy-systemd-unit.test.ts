@@ -3,11 +3,12 @@
  * the documented install command (scripts/install-cli.sh: `npm pack`, then `npm install -g` of the
  * tarball) staged under a temporary root; `systemd-analyze verify` of the unit with its ExecStart
  * binary in place; and the unit's ExecStart run with exactly its environment file's variables
- * (plus systemd's PATH) against a real OVN sandbox with an unmodified ovn-controller.
+ * (plus systemd's PATH), under the unit's capabilities and read-only file system, against a real
+ * OVN sandbox with an unmodified ovn-controller.
  */
 import { cp, mkdtemp, readFile, readlink, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envNameOf, parseCommandLine, usage } from '../../src/agent/index.js';
 import {
@@ -28,6 +29,7 @@ import {
   type DeployedAgent,
 } from './support/deployed-agent.js';
 import {
+  confinementPrefix,
   environmentFilePath,
   execStartArgv,
   parseEnvironmentFile,
@@ -162,8 +164,14 @@ describe('deploy/systemd/ovn-plug-agent.service', () => {
     vars.set('OVN_PLUG_AGENT_OVS_DB', sandbox.node('hv1').ovs.dbRemote);
     const env = asEnv(vars);
     const [exec, ...args] = execStartArgv(unitValue(unit, 'Service', 'ExecStart'));
-    const command = [staged(exec ?? ''), ...args];
-    const agent = startDeployed(command, env);
+    // The unit's capabilities, no-new-privileges and read-only file system, as far as they can be
+    // had without systemd; its ReadWritePaths entry stands for the sandbox's OVS run directory.
+    const ovsRunDir = dirname(sandbox.node('hv1').ovs.dbRemote.replace(/^unix:/, ''));
+    const confinement = confinementPrefix(unit, (path) => {
+      expect(path).toBe('/run/openvswitch');
+      return ovsRunDir;
+    });
+    const agent = startDeployed([...confinement, staged(exec ?? ''), ...args], env);
     agents.push(agent);
     const url = `http://127.0.0.1:${port}`;
     await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, {
@@ -171,6 +179,17 @@ describe('deploy/systemd/ovn-plug-agent.service', () => {
       timeoutMs: 30_000,
       maxIntervalMs: 200,
     });
+    // unshare, sh and setpriv each exec the next: the spawned pid is the agent's node process.
+    const procStatus = await readFile(`/proc/${agent.proc.pid}/status`, 'utf8');
+    expect(procStatus).toMatch(/^Name:\s+node$/m);
+    expect(procStatus).toMatch(/^CapEff:\s+0000000000001000$/m); // CAP_NET_ADMIN only
+    expect(procStatus).toMatch(/^CapBnd:\s+0000000000001000$/m);
+    expect(procStatus).toMatch(/^NoNewPrivs:\s+1$/m);
+    const mounts = (await readFile(`/proc/${agent.proc.pid}/mountinfo`, 'utf8')).split('\n');
+    const mountOptions = (point: string): string | undefined =>
+      mounts.find((l) => l.split(' ')[4] === point)?.split(' ')[5];
+    expect(mountOptions('/')).toMatch(/^ro\b/);
+    expect(mountOptions(ovsRunDir)).toMatch(/^rw\b/);
 
     await lspAdd(sandbox.central, 'sd1', {
       options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },

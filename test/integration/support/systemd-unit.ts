@@ -89,3 +89,51 @@ export function parseEnvironmentFile(text: string): EnvironmentFile {
   });
   return { vars, examples };
 }
+
+/**
+ * The unit's privilege and file-system confinement, reproduced without systemd as a command
+ * prefix: `unshare` gives a private mount namespace in which `/` is read-only except the
+ * `ReadWritePaths` (`ProtectSystem=strict`), then `setpriv` sets the capability bounding,
+ * inheritable and ambient sets, the secure bits and no-new-privileges, and executes the command.
+ * `mapPath` maps each read-write path of the unit to the test's equivalent (the sandbox's OVS
+ * run directory). The namespace-, device- and system-call-level directives (PrivateTmp,
+ * PrivateDevices, SystemCallFilter, ...) need systemd itself and are not reproduced.
+ */
+export function confinementPrefix(unit: UnitSections, mapPath: (path: string) => string): string[] {
+  const values = (key: string): string[] =>
+    (unit.get('Service') ?? [])
+      .filter(([k]) => k === key)
+      .flatMap(([, v]) => v.split(/\s+/).filter((w) => w !== ''));
+  const caps = (key: string): string => {
+    const names = values(key).map((c) => {
+      if (!/^CAP_[A-Z_]+$/.test(c)) throw new Error(`${key}: "${c}" is not a plain capability name`);
+      return c.slice('CAP_'.length).toLowerCase();
+    });
+    return ['-all', ...names.map((n) => `+${n}`)].join(',');
+  };
+  const setpriv = ['setpriv', `--bounding-set=${caps('CapabilityBoundingSet')}`];
+  const ambient = caps('AmbientCapabilities');
+  setpriv.push(`--inh-caps=${ambient}`, `--ambient-caps=${ambient}`);
+  const secureBits = values('SecureBits');
+  if (secureBits.length > 0) {
+    if (secureBits.join(' ') !== 'noroot-locked')
+      throw new Error(`SecureBits=${secureBits.join(' ')} not reproduced here`);
+    setpriv.push('--securebits=+noroot,+noroot_locked');
+  }
+  if (values('NoNewPrivileges').join('') === 'yes') setpriv.push('--no-new-privs');
+  setpriv.push('--');
+
+  if (values('ProtectSystem').join('') !== 'strict') return setpriv;
+  const writable = values('ReadWritePaths').map((p) => mapPath(p.replace(/^-/, '')));
+  for (const p of writable) {
+    if (!/^\/[\w./-]*$/.test(p)) throw new Error(`read-write path "${p}" needs quoting; not reproduced here`);
+  }
+  const script = [
+    'set -e',
+    'mount --bind / /',
+    'mount -o remount,bind,ro /',
+    ...writable.flatMap((p) => [`mount --bind ${p} ${p}`, `mount -o remount,bind,rw ${p}`]),
+    'exec "$@"',
+  ].join('; ');
+  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', ...setpriv];
+}
