@@ -21,6 +21,10 @@ if [ "$node_major" -lt "$need_node_major" ]; then
   echo "install-deps: Node.js $(node --version) found; >= ${need_node_major} is required" >&2
   exit 1
 fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: npm not found next to Node.js $(node --version); install the npm that comes with it" >&2
+  exit 1
+fi
 
 debs=(openvswitch-switch ovn-central ovn-host iproute2 openssl python3-openvswitch)
 missing=()
