@@ -33,7 +33,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # One Node process for the sandbox (no npx/tsx wrapper in between), so that SIGTERM reaches it.
-node --import tsx scripts/sandbox.ts --chassis=hv1 --env-out="$state/sandbox.env" >"$state/sandbox.out" 2>&1 &
+# With --once the demo removes the sandbox itself before exiting: no commands to try, no Ctrl-C.
+hints=()
+$once && hints=(--no-hints)
+node --import tsx scripts/sandbox.ts --chassis=hv1 --env-out="$state/sandbox.env" "${hints[@]}" \
+  >"$state/sandbox.out" 2>&1 &
 sandbox_pid=$!
 for _ in $(seq 1 600); do
   [ -f "$state/sandbox.env" ] && break
@@ -93,12 +97,17 @@ if agent_ready; then
   echo
   node --import tsx src/agent/cli.ts status --listen="$listen" || true
   echo
+  node --import tsx src/agent/cli.ts providers --listen="$listen" || true
+  echo
   ovs-vsctl --db="$OVS_DB_HV1" --columns=name,type,external_ids list Interface | grep -B2 -A1 ovn-plug-agent || true
   echo
   if ! $once; then
-    echo "Look around:  curl -s http://$listen/status | head   curl -s http://$listen/metrics | grep ^ovn_plug_"
+    # The agent's own metrics only: process_* and nodejs_* share the ovn_plug_ prefix.
+    echo "Look around:  curl -s http://$listen/status | head"
+    echo "              curl -s http://$listen/metrics | grep '^ovn_plug_' | grep -Ev '^ovn_plug_(process|nodejs)_'"
     echo "              node --import tsx src/agent/cli.ts status --listen=$listen"
-    echo "              agent log: $SANDBOX_DIR/ovn-plug-agent.log   other logs: $SANDBOX_DIR/*/*.log"
+    echo "              node --import tsx src/agent/cli.ts providers --listen=$listen"
+    echo "              agent log: $SANDBOX_DIR/ovn-plug-agent.log   all logs: find $SANDBOX_DIR -name '*.log'"
   fi
   if ! $bound; then
     echo "demo: agent log tail:" >&2

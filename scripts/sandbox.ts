@@ -5,15 +5,19 @@
  * --env-out writes them as `KEY=value` lines for scripts (scripts/demo.sh sources that file).
  *
  *   npx tsx scripts/sandbox.ts [--chassis=hv1[,hv2...]] [--enable-dummy-vif-plug] [--sb-cluster]
- *                              [--env-out=PATH] [--keep-files]
+ *                              [--env-out=PATH] [--keep-files] [--no-hints]
+ *
+ * --no-hints leaves out the log files, the commands to try and "Press Ctrl-C" (for scripts that
+ * stop the sandbox themselves, such as `scripts/demo.sh --once`).
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ProcessRegistry, startSandbox, type Sandbox } from '../test/harness/index.js';
 
 const usage =
   'usage: tsx scripts/sandbox.ts [--chassis=hv1[,hv2...]] [--enable-dummy-vif-plug] [--sb-cluster] ' +
-  '[--env-out=PATH] [--keep-files]';
+  '[--env-out=PATH] [--keep-files] [--no-hints]';
 
 function parseCommandLine(argv: readonly string[]) {
   const { values } = parseArgs({
@@ -24,6 +28,7 @@ function parseCommandLine(argv: readonly string[]) {
       'sb-cluster': { type: 'boolean', default: false },
       'env-out': { type: 'string' },
       'keep-files': { type: 'boolean', default: false },
+      'no-hints': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -39,6 +44,7 @@ function parseCommandLine(argv: readonly string[]) {
     sbCluster: values['sb-cluster'],
     envFile: values['env-out'],
     keepFiles: values['keep-files'],
+    hints: !values['no-hints'],
     help: values.help,
   };
 }
@@ -92,19 +98,9 @@ async function main(): Promise<number> {
     await writeFile(tmp, `${lines.join('\n')}\n`);
     await rename(tmp, options.envFile); // readers never see a half-written file
   }
-  const first = sandbox.nodes[0];
   console.log(`sandbox ready in ${Date.now() - started} ms, files and logs in ${sandbox.dir}`);
   console.log(lines.map((l) => `  ${l}`).join('\n'));
-  console.log('\nTry, from another shell:');
-  console.log(`  ovn-nbctl --db=${sandbox.central.nbRemote} show`);
-  console.log(`  ovn-sbctl --db=${sandbox.central.sbRemote} show`);
-  for (const node of sandbox.nodes)
-    console.log(`  ovs-vsctl --db=${node.ovs.dbRemote} show     # ${node.chassis}`);
-  if (first) {
-    console.log(`  OVS_RUNDIR=${first.ovs.dir} ovs-ofctl dump-flows br-int     # ${first.chassis}`);
-  }
-  console.log(`Logs: ${sandbox.dir}/central/*.log and ${sandbox.dir}/<chassis>/*.log`);
-  console.log('Press Ctrl-C to stop.');
+  if (options.hints) printHints(sandbox, await logFiles(sandbox.dir));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -116,6 +112,30 @@ async function main(): Promise<number> {
   if (options.envFile !== undefined) await rm(options.envFile, { force: true });
   if (options.keepFiles) console.log(`sandbox: files kept in ${sandbox.dir}`);
   return 0;
+}
+
+/** Every log file under `dir` (the NB/SB servers log one folder below central/), sorted. */
+async function logFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return entries
+    .filter((name) => name.endsWith('.log'))
+    .map((name) => join(dir, name))
+    .sort();
+}
+
+function printHints(sandbox: Sandbox, logs: readonly string[]): void {
+  const first = sandbox.nodes[0];
+  console.log('Logs:');
+  for (const log of logs) console.log(`  ${log}`);
+  console.log('\nTry, from another shell:');
+  console.log(`  ovn-nbctl --db=${sandbox.central.nbRemote} show`);
+  console.log(`  ovn-sbctl --db=${sandbox.central.sbRemote} show`);
+  for (const node of sandbox.nodes)
+    console.log(`  ovs-vsctl --db=${node.ovs.dbRemote} show     # ${node.chassis}`);
+  if (first) {
+    console.log(`  OVS_RUNDIR=${first.ovs.dir} ovs-ofctl dump-flows br-int     # ${first.chassis}`);
+  }
+  console.log('Press Ctrl-C to stop.');
 }
 
 main().then(

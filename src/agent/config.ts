@@ -13,6 +13,8 @@
  * comma-separated list in the environment.
  */
 
+import { DEFAULT_REMOVAL_MIN_COUNT } from '../plug/index.js';
+
 /** What the process was asked to do. */
 export type Command = 'run' | 'status' | 'providers' | 'remove-kube-status' | 'help' | 'version';
 
@@ -46,7 +48,7 @@ export interface Config {
   readonly providers: readonly string[];
   /** ES modules exporting extra providers. */
   readonly providerModules: readonly string[];
-  /** HTTP listen address for /metrics, /healthz, /readyz, /status; absent = no HTTP server. */
+  /** HTTP listen address for /metrics, /healthz, /readyz, /status, /providers; absent = no HTTP server. */
   readonly listen?: ListenAddress;
   /** Required when an `ssl:` remote is used. */
   readonly tls?: TlsFiles;
@@ -54,11 +56,11 @@ export interface Config {
   readonly kubeconfig?: string;
   readonly nodeName?: string;
   readonly ownershipMarker: OwnershipMarker;
-  /** Removal rounds unplugging more than this share of owned ports are held (0 < share ≤ 1). */
+  /** DESIGN §3.4 case 1: CMS removal rounds above this share of owned ports (0 < share ≤ 1)… */
   readonly massRemovalShare: number;
-  /** Rounds unplugging fewer ports than this are never held. */
+  /** …that remove at least this many ports are held. */
   readonly massRemovalMinPorts: number;
-  /** How long a held removal round waits before it is re-checked and carried out. */
+  /** How long a held removal waits (every case of DESIGN §3.4 that holds). */
   readonly massRemovalGraceMs: number;
   /** Periodic full replan even without changes. */
   readonly resyncIntervalMs: number;
@@ -71,6 +73,8 @@ export interface Config {
   readonly cardSerial: 'auto' | 'off';
   /** Root of sysfs (PF MAC fallback, PCI VPD). */
   readonly sysfsRoot: string;
+  /** Bound on `ovn_plug_port_info` series (metrics.ts `AgentMetricsOptions.portInfoLimit`). */
+  readonly metricsPortInfoLimit: number;
   /** `status`: print the raw JSON instead of a table. */
   readonly json: boolean;
   /** `remove-kube-status`: clean every node instead of `--node-name`. */
@@ -84,6 +88,8 @@ export const BUILTIN_PROVIDERS = ['dummy', 'representor'] as const;
 export const DEFAULT_OVS_DB = 'unix:/var/run/openvswitch/db.sock';
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 9476 };
 export const DEFAULT_INTEGRATION_BRIDGE = 'br-int';
+/** Per-port metric series kept in full up to this many ports (ADR 0091). */
+export const DEFAULT_METRICS_PORT_INFO_LIMIT = 2000;
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 const ENV_PREFIX = 'OVN_PLUG_AGENT_';
 
@@ -119,6 +125,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'dpdk-representor-syntax', kind: 'value' },
   { name: 'card-serial', kind: 'value' },
   { name: 'sysfs-root', kind: 'value' },
+  { name: 'metrics-port-info-limit', kind: 'value' },
   { name: 'json', kind: 'boolean' },
   { name: 'all-nodes', kind: 'boolean' },
   { name: 'help', kind: 'boolean', short: 'h' },
@@ -320,8 +327,8 @@ export function parseCommandLine(
     } else massRemovalShare = share;
   }
 
-  // DESIGN §3.4 as written: any round above the share is held, even the only port (ADR 0081).
-  let massRemovalMinPorts = 1;
+  // DESIGN §3.4 case 1: deleting a handful of VMs at once is never held (ADR 0085).
+  let massRemovalMinPorts = DEFAULT_REMOVAL_MIN_COUNT;
   const minGiven = one('mass-removal-min-ports');
   if (minGiven !== undefined) {
     const n = Number(minGiven.value);
@@ -342,6 +349,14 @@ export function parseCommandLine(
   const dpdkRepresentorSyntax = choiceFlag(one('dpdk-representor-syntax'), ['exclusive', 'plain'], errors);
   const cardSerial = choiceFlag(one('card-serial'), ['auto', 'off'], errors);
   const sysfsRoot = nonEmpty(one('sysfs-root'), errors) ?? '/sys';
+
+  let metricsPortInfoLimit = DEFAULT_METRICS_PORT_INFO_LIMIT;
+  const limitGiven = one('metrics-port-info-limit');
+  if (limitGiven !== undefined) {
+    if (!/^\d+$/.test(limitGiven.value.trim()))
+      errors.push(`${limitGiven.source}: "${limitGiven.value}" is not a whole number ≥ 0`);
+    else metricsPortInfoLimit = Number(limitGiven.value.trim());
+  }
 
   const tlsKey = nonEmpty(one('private-key'), errors);
   const tlsCert = nonEmpty(one('certificate'), errors);
@@ -390,6 +405,7 @@ export function parseCommandLine(
     dpdkRepresentorSyntax,
     cardSerial,
     sysfsRoot,
+    metricsPortInfoLimit,
     json: has('json'),
     allNodes: has('all-nodes'),
   };
@@ -458,23 +474,29 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --ovnsb-db=REMOTES       SB DB, comma-separated (default: Open_vSwitch external_ids:ovn-remote)
   --chassis=NAME           this chassis (default: Open_vSwitch external_ids:system-id)
   --integration-bridge=BR  default: external_ids:ovn-bridge, then br-int
+                           (values taken from external_ids are followed live; flags are not)
   --providers=LIST         built-in providers (dummy, representor; default representor)
   --provider-module=PATH   ES module exporting providers (repeatable)
-  --listen=HOST:PORT|off   /metrics /healthz /readyz /status (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port})
+  --listen=HOST:PORT|off   /metrics /healthz /readyz /status /providers (default ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port})
   -p, --private-key=FILE   -c, --certificate=FILE   -C, --ca-cert=FILE   (ssl: remotes)
   --log-level=LEVEL        trace, debug, info, warn, error, fatal, silent (default info)
   --kubeconfig=PATH        report node conditions and per-port resources to Kubernetes
   --node-name=NAME         this node's Kubernetes name
   --ownership-marker=KEY   ovn-plug-agent (default) or ovn-plugged (migration from built-in plugging)
-  --mass-removal-share=S   hold removal rounds above this share of owned ports (default 0.5)
-  --mass-removal-min-ports=N  never hold rounds removing fewer ports (default 1; 2 = single removals immediate)
-  --mass-removal-grace=D   how long such a round is held (default 60s)
+  --mass-removal-share=S   within one Southbound session, hold a round of CMS removals above this
+                           share of owned ports (default 0.5)…
+  --mass-removal-min-ports=N  …and at least this many ports (default 8)
+  --mass-removal-grace=D   how long a held removal waits: ports missing after a Southbound
+                           reconnect/resync/restore, an identity change or at agent start, and
+                           mass removals (default 60s)
   --resync-interval=D      periodic full replan (default 30s)
   --devlink-command=PATH   devlink binary for the representor provider (default devlink)
   --representor-datapath=M auto (default: follow br-int's datapath_type), system, dpdk, doca
   --dpdk-representor-syntax=S  exclusive (default: (pf1)vf0) or plain (pf1vf0, DPDK before 25.11)
   --card-serial=auto|off   publish the DPU's PCI VPD serial as card-serial-number (default auto)
   --sysfs-root=PATH        sysfs mount (default /sys)
+  --metrics-port-info-limit=N  ovn_plug_port_info series for every port up to N ports; above,
+                           only ports not Bound (at most N); 0 = none (default ${DEFAULT_METRICS_PORT_INFO_LIMIT})
 
 Every option has an environment twin: --ovs-db → ${envNameOf('ovs-db')}, and so on.
 `;

@@ -1,7 +1,8 @@
 /**
  * The agent's HTTP endpoint on `--listen`: `/metrics` (Prometheus text), `/healthz` (the process
  * and both database monitors are alive), `/readyz` (both replicas synced), `/status` (the
- * {@link AgentStatus} JSON) and `/providers` (provider inventories).
+ * {@link StatusAnswer} JSON: the snapshot plus when the agent answered) and `/providers`
+ * (provider inventories).
  *
  * The server only reads snapshots through the injected callbacks; it never reaches into the
  * reconciler, so a slow scrape cannot delay a transaction.
@@ -10,7 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ListenAddress } from './config.js';
-import type { AgentStatus, ProviderInventoryReport } from './status/types.js';
+import type { AgentStatus, ProviderInventoryReport, StatusAnswer } from './status/types.js';
 
 export interface HealthReport {
   readonly ok: boolean;
@@ -23,6 +24,8 @@ export interface HttpHandlers {
   status(): AgentStatus;
   health(): HealthReport;
   providers(): readonly ProviderInventoryReport[];
+  /** Clock for `answeredAtMs` in `/status` (ms since epoch); default `Date.now`. */
+  now?(): number;
 }
 
 export interface HttpServerHandle {
@@ -97,9 +100,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
     case '/readyz':
       sendReport(res, readiness(handlers.status()));
       return;
-    case '/status':
-      send(res, 200, 'application/json', JSON.stringify(handlers.status(), null, 2) + '\n');
+    case '/status': {
+      const answer: StatusAnswer = { ...handlers.status(), answeredAtMs: handlers.now?.() ?? Date.now() };
+      send(res, 200, 'application/json', JSON.stringify(answer, null, 2) + '\n');
       return;
+    }
     case '/providers':
       send(res, 200, 'application/json', JSON.stringify(handlers.providers(), null, 2) + '\n');
       return;

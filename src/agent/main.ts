@@ -12,7 +12,7 @@
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { OvsdbClient, where, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
+import { OvsdbClient, where, type ChangeBatch, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
 import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Timers } from '../plug/index.js';
 import { DummyProvider } from '../providers/dummy/index.js';
 import { loadProviderModules } from '../providers/external/index.js';
@@ -40,7 +40,13 @@ import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { stringMap } from './replica-rows.js';
 import { formatProvidersTable, formatStatusTable } from './status/table.js';
-import type { AgentStatus, InventoryEntry, ProviderInventoryReport } from './status/types.js';
+import type {
+  AgentStatus,
+  HeldPort,
+  InventoryEntry,
+  ProviderInventoryReport,
+  StatusAnswer,
+} from './status/types.js';
 
 export interface AgentOptions {
   /** Default: pino at `config.logLevel`, JSON to stdout. */
@@ -79,7 +85,19 @@ const OVS_TABLES = {
   Bridge: { columns: ['name', 'ports', 'datapath_type'] },
   Port: { columns: ['name', 'interfaces'] },
   // Never `statistics`: it changes every few seconds and would wake the reconciler for nothing.
-  Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
+  Interface: {
+    columns: [
+      'name',
+      'type',
+      'options',
+      'external_ids',
+      'mtu_request',
+      'ofport',
+      'error',
+      'link_state',
+      'admin_state',
+    ],
+  },
 } as const;
 
 const PORT_BINDING_COLUMNS = [
@@ -171,7 +189,10 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       }
     }
 
-    const metrics = new AgentMetrics(metricsRegistry);
+    const metrics = new AgentMetrics(metricsRegistry, {
+      portInfoLimit: resolved.metricsPortInfoLimit,
+      build: { version: AGENT_VERSION, nodeVersion: process.version },
+    });
     let kube: KubeStatusSinks | undefined;
     if (resolved.nodeName !== undefined) {
       const connection = resolveKubeConnection({
@@ -220,6 +241,8 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
     late.reconciler = running;
     cleanups.push(() => running.stop());
     running.start();
+    const unfollow = followOpenVswitch(ovs, sb, running, config, resolved, logger);
+    cleanups.push(() => Promise.resolve(unfollow()));
 
     const representor = builtins.find((p): p is RepresentorProvider => p instanceof RepresentorProvider);
     if (resolved.cardSerial === 'auto' && representor !== undefined) {
@@ -243,6 +266,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
         status: () => running.status(),
         health: () => health(ovs.state, sb.state),
         providers: () => inventories(registry, running.status()),
+        now,
       });
       const server = http;
       cleanups.push(() => server.close());
@@ -330,6 +354,71 @@ async function resolveWhenPossible(
   }
 }
 
+/**
+ * Follows the settings ovn-controller follows live (DESIGN §3.5a): `external_ids:system-id` and
+ * `ovn-bridge` go to the reconciler, `ovn-remote` to the SB client. A setting given as a flag is
+ * never taken from the DB (resolveFromOpenVswitch), so it is not followed either. A value that
+ * becomes missing or malformed is reported and the current one kept: never unplug on doubt.
+ * Returns the unsubscribe function.
+ */
+function followOpenVswitch(
+  ovs: OvsdbClient,
+  sb: OvsdbClient,
+  reconciler: Reconciler,
+  config: Config,
+  initial: ResolvedConfig,
+  logger: Logger,
+): () => void {
+  let current = {
+    chassis: initial.chassis,
+    integrationBridge: initial.integrationBridge,
+    ovnsbDb: initial.ovnsbDb.join(','),
+  };
+  let lastProblems = '';
+  const onChange = (batch?: ChangeBatch): void => {
+    // Interface churn must not pay for this: only a batch touching the root row can change it.
+    if (batch !== undefined && !batch.cleared && batch.tables['Open_vSwitch'] === undefined) return;
+    const row = ovs.table('Open_vSwitch').all()[0];
+    if (row === undefined) return;
+    const result = resolveFromOpenVswitch(config, new Map(Object.entries(stringMap(row, 'external_ids'))));
+    if (!result.ok) {
+      const problems = result.errors.join('; ');
+      if (problems !== lastProblems)
+        logger.warn(
+          { problems: result.errors, chassis: current.chassis, sbRemotes: current.ovnsbDb },
+          'local OVS DB settings became unusable: keeping the current ones',
+        );
+      lastProblems = problems;
+      return;
+    }
+    lastProblems = '';
+    const next = {
+      chassis: result.config.chassis,
+      integrationBridge: result.config.integrationBridge,
+      ovnsbDb: result.config.ovnsbDb.join(','),
+    };
+    if (next.ovnsbDb !== current.ovnsbDb) {
+      try {
+        sb.setRemotes(result.config.ovnsbDb);
+        logger.info(
+          { from: current.ovnsbDb, to: next.ovnsbDb },
+          'Southbound remotes changed: following them',
+        );
+      } catch (error) {
+        logger.warn({ err: error, remotes: next.ovnsbDb }, 'cannot use the new Southbound remotes');
+        next.ovnsbDb = current.ovnsbDb;
+      }
+    }
+    if (next.chassis !== current.chassis || next.integrationBridge !== current.integrationBridge)
+      reconciler.setIdentity({ chassisName: next.chassis, integrationBridge: next.integrationBridge });
+    current = next;
+  };
+  ovs.on('change', onChange);
+  // A change between the start-up read and this subscription is picked up now.
+  onChange();
+  return () => void ovs.off('change', onChange);
+}
+
 function health(ovsState: string, sbState: string): HealthReport {
   const problems: string[] = [];
   if (ovsState === 'closed') problems.push('OVS DB client closed');
@@ -342,10 +431,16 @@ function inventories(registry: ProviderRegistry, status: AgentStatus): ProviderI
   for (const port of status.ports)
     if (port.interfaceName !== undefined) portByInterface.set(port.interfaceName, port.logicalPort);
   return registry.list().map((state) => {
+    const ports: HeldPort[] = status.ports.flatMap((port) =>
+      port.provider === state.type && port.interfaceName !== undefined
+        ? [{ logicalPort: port.logicalPort, interfaceName: port.interfaceName, state: port.state }]
+        : [],
+    );
     const base = {
       type: state.type,
       available: state.available,
       ...(state.reason === undefined ? {} : { reason: state.reason }),
+      ports,
     };
     const provider = registry.provider(state.type);
     if (provider?.inventory === undefined) return base;
@@ -429,8 +524,11 @@ async function fetchAndPrint(config: Config, io: CliIo): Promise<number> {
     return 1;
   }
   if (config.json) io.stdout(JSON.stringify(body, null, 2) + '\n');
-  else if (config.command === 'status') io.stdout(formatStatusTable(body as AgentStatus, Date.now()));
-  else io.stdout(formatProvidersTable(body as ProviderInventoryReport[]));
+  else if (config.command === 'status') {
+    // Ages on the agent's clock when it says when it answered (older agents do not).
+    const answer = body as StatusAnswer;
+    io.stdout(formatStatusTable(answer, answer.answeredAtMs ?? Date.now()));
+  } else io.stdout(formatProvidersTable(body as ProviderInventoryReport[]));
   return 0;
 }
 

@@ -3,11 +3,13 @@
  * global one), all named `ovn_plug_*`.
  *
  * Label cardinality is bounded by what lives on this node: the per-port info gauge carries one
- * series per port the agent wants or owns here (not per SB row), and reason labels are the
- * CamelCase reason codes, never free text.
+ * series per port the agent wants or owns here (not per SB row), at most `portInfoLimit` of them
+ * (see {@link AgentMetricsOptions}), and reason labels are the CamelCase reason codes, never free
+ * text.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { PORT_STATES } from '../plug/states.js';
+import { DEFAULT_METRICS_PORT_INFO_LIMIT } from './config.js';
 import {
   KUBE_REQUEST_KINDS,
   KUBE_REQUEST_OUTCOMES,
@@ -15,7 +17,8 @@ import {
   type KubeRequestOutcome,
   type KubeSinkObserver,
 } from './kube/index.js';
-import type { AgentStatus } from './status/types.js';
+import type { AgentStatus, PortStatus } from './status/types.js';
+import { DEGRADING_STATES, degradingState } from './status/degrading.js';
 
 export type DbName = 'sb' | 'ovs';
 export type TransactionOutcomeLabel = 'success' | 'tryAgain' | 'error' | 'unknown' | 'notLocked' | 'empty';
@@ -24,10 +27,34 @@ export type ReplanTrigger = 'change' | 'provider' | 'timer' | 'reconnect' | 'ret
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const RECONCILE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
+export interface AgentMetricsOptions {
+  /**
+   * Bound on `ovn_plug_port_info` series. Up to this many ports: one series per port. Above it:
+   * only ports that are not `Bound`, sorted by name, at most this many (the ones worth looking
+   * at); `ovn_plug_port_info_omitted` counts the ports left out. 0: no per-port series at all.
+   * Default `DEFAULT_METRICS_PORT_INFO_LIMIT` (`--metrics-port-info-limit`).
+   */
+  readonly portInfoLimit?: number;
+  /** Labels of `ovn_plug_build_info`; absent: both `unknown` (the series always exists). */
+  readonly build?: { readonly version: string; readonly nodeVersion: string };
+}
+
+/** The ports that get an `ovn_plug_port_info` series under `limit` (see {@link AgentMetricsOptions}). */
+export function portsWithInfo(ports: readonly PortStatus[], limit: number): readonly PortStatus[] {
+  if (ports.length <= limit) return ports;
+  return ports
+    .filter((port) => port.state !== 'Bound')
+    .sort((a, b) => (a.logicalPort < b.logicalPort ? -1 : a.logicalPort > b.logicalPort ? 1 : 0))
+    .slice(0, limit);
+}
+
 /** The agent's metric families; one instance per agent, bound to one registry. */
 export class AgentMetrics {
   readonly #ports: Gauge<'state'>;
+  readonly #portsDegrading: Gauge<'state'>;
   readonly #portInfo: Gauge<'logical_port' | 'interface' | 'provider' | 'state'>;
+  readonly #portInfoOmitted: Gauge;
+  readonly #portInfoLimit: number;
   readonly #plugLatency: Histogram;
   readonly #bindLatency: Histogram;
   readonly #providerErrors: Counter<'provider' | 'reason'>;
@@ -41,8 +68,29 @@ export class AgentMetrics {
   readonly #kubeRequests: Counter<'kind' | 'outcome'>;
   readonly #kubePendingWrites: Gauge;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, options: AgentMetricsOptions = {}) {
     const registers = [registry];
+    this.#portInfoLimit = options.portInfoLimit ?? DEFAULT_METRICS_PORT_INFO_LIMIT;
+    new Gauge({
+      name: 'ovn_plug_build_info',
+      help: 'Always 1; labels name the agent version and the Node.js runtime it runs on.',
+      labelNames: ['version', 'node_version'],
+      registers,
+    }).set(
+      { version: options.build?.version ?? 'unknown', node_version: options.build?.nodeVersion ?? 'unknown' },
+      1,
+    );
+    this.#portsDegrading = new Gauge({
+      name: 'ovn_plug_ports_degrading',
+      help: 'Ports that degrade the node (DESIGN §3.5), by state; not Bound, Down, Unplugging, nor ports plugged by ovn-controller itself.',
+      labelNames: ['state'],
+      registers,
+    });
+    this.#portInfoOmitted = new Gauge({
+      name: 'ovn_plug_port_info_omitted',
+      help: 'Ports without an ovn_plug_port_info series because of --metrics-port-info-limit.',
+      registers,
+    });
     this.#ports = new Gauge({
       name: 'ovn_plug_ports',
       help: 'Ports this agent wants or owns, by state.',
@@ -105,7 +153,7 @@ export class AgentMetrics {
     });
     this.#removalsHeld = new Gauge({
       name: 'ovn_plug_removals_held',
-      help: 'Ports whose removal the mass-removal guard currently holds.',
+      help: 'Ports whose removal the removal guard currently holds (resync, identity, startup or mass removal).',
       registers,
     });
     this.#replans = new Counter({
@@ -127,6 +175,7 @@ export class AgentMetrics {
     });
     for (const kind of KUBE_REQUEST_KINDS)
       for (const outcome of KUBE_REQUEST_OUTCOMES) this.#kubeRequests.inc({ kind, outcome }, 0);
+    for (const state of DEGRADING_STATES) this.#portsDegrading.set({ state }, 0);
     for (const db of ['sb', 'ovs'] as const) {
       this.#dbConnected.set({ db }, 0);
       this.#dbReconnects.inc({ db }, 0);
@@ -136,9 +185,16 @@ export class AgentMetrics {
   /** Refreshes the gauges that mirror a status snapshot. */
   recordSnapshot(status: AgentStatus): void {
     const counts = new Map<string, number>(PORT_STATES.map((s) => [s, 0]));
-    this.#portInfo.reset();
+    const degrading = new Map<string, number>(DEGRADING_STATES.map((s) => [s, 0]));
     for (const port of status.ports) {
       counts.set(port.state, (counts.get(port.state) ?? 0) + 1);
+      const state = degradingState(port);
+      if (state !== undefined) degrading.set(state, (degrading.get(state) ?? 0) + 1);
+    }
+    this.#portInfo.reset();
+    const withInfo = portsWithInfo(status.ports, this.#portInfoLimit);
+    this.#portInfoOmitted.set(status.ports.length - withInfo.length);
+    for (const port of withInfo) {
       this.#portInfo.set(
         {
           logical_port: port.logicalPort,
@@ -150,6 +206,7 @@ export class AgentMetrics {
       );
     }
     for (const [state, n] of counts) this.#ports.set({ state }, n);
+    for (const [state, n] of degrading) this.#portsDegrading.set({ state }, n);
     for (const provider of status.providers)
       this.#providerAvailable.set({ provider: provider.type }, provider.available ? 1 : 0);
     this.#dbConnected.set({ db: 'sb' }, status.sb.state === 'monitoring' ? 1 : 0);

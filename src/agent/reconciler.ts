@@ -32,8 +32,9 @@
  * replica moves (or reconnects and resyncs) and plans from what it then shows.
  *
  * Safety (DESIGN §3.4). Nothing is removed until both replicas are monitoring and the Southbound
- * condition for the current Chassis row is in effect (`canRemove`); a round that would remove a
- * large share of the owned ports is held by the mass-removal guard; the agent never removes
+ * condition for the current Chassis row is in effect (`canRemove`); a port the removal guard holds
+ * (src/plug/removal-guard.ts: missing after a resync, an identity change or at start, or a mass
+ * removal) stays until its grace ends; the agent never removes
  * anything on its own exit. Everything else — ownership markers, conflicts, maintained options —
  * is the planner's rule book.
  */
@@ -51,6 +52,7 @@ import {
   type TxnOutcome,
 } from '../ovsdb/index.js';
 import type { PlugRequest, PlugReady, PlugProvider } from '../plug/provider.js';
+import type { OvsInterface } from '../plug/rows.js';
 import type {
   Plan,
   PlannedCreate,
@@ -67,7 +69,12 @@ import type { OwnershipKey } from '../plug/interface-columns.js';
 import type { DesiredInterface } from '../plug/interface-columns.js';
 import { RateLimitedLog, type Logger } from './logger.js';
 import type { AgentMetrics, ReplanTrigger } from './metrics.js';
-import { decideRemovalHold } from '../plug/removal-hold.js';
+import {
+  RemovalGuard,
+  describeHoldCause,
+  type HoldCause,
+  type RemovalGuardPolicy,
+} from '../plug/removal-guard.js';
 import { stringColumn, stringMap, toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
 import { ovsOtherConfigOf } from './replica-rows.js';
 import {
@@ -80,14 +87,8 @@ import {
 } from './status/model.js';
 import type { AgentStatus, DbStatus, ProviderStatus } from './status/types.js';
 
-/** Mass-removal guard settings (DESIGN §3.4). */
-export interface RemovalHoldPolicy {
-  /** Rounds unplugging more than this share of the owned ports are held (0 < share ≤ 1)… */
-  readonly share: number;
-  /** …when they unplug at least this many ports. */
-  readonly minCount: number;
-  readonly graceMs: number;
-}
+/** Removal guard settings (DESIGN §3.4; see src/plug/removal-guard.ts). */
+export type RemovalHoldPolicy = RemovalGuardPolicy;
 
 /** The replica operations the reconciler uses (an {@link OvsdbClient} fits). */
 export interface Replica {
@@ -212,16 +213,22 @@ export class Reconciler {
   #inFlight: InFlight | undefined;
   #inFlightPromise: Promise<void> | undefined;
   #gate: Gate | undefined;
-  /** The running mass-removal hold: `untilMs` is when its last held port's grace ends. */
-  #hold: { readonly sinceMs: number; readonly untilMs: number; readonly count: number } | undefined;
-  /** When each not-wanted owned port was first seen unwanted (per-port grace of the hold). */
-  readonly #unwantedSince = new Map<string, number>();
+  readonly #guard: RemovalGuard;
+  /** Held removals as of the last plan: `untilMs` is when the last held port's grace ends. */
+  #hold: { readonly untilMs: number; readonly count: number } | undefined;
+  /** Held ports already logged, with their cause (each hold is logged once). */
+  readonly #loggedHolds = new Map<string, HoldCause>();
   #started = false;
   #stopped = false;
   #chassisUuid: string | undefined;
   #conditionChassis: string | undefined;
   #conditionSeqno = Number.POSITIVE_INFINITY;
   #sbSyncedOnce = false;
+  /** The identity followed live (DESIGN §3.5a); starts from the options, changed by setIdentity. */
+  #chassisName: string;
+  #integrationBridge: string;
+  /** Previous integration bridges whose owned Ports are still to be moved to the current one. */
+  readonly #bridgesLeft = new Set<string>();
   readonly #connectedBefore = new Set<'sb' | 'ovs'>();
   readonly #abort = new AbortController();
   #sbReconnects = 0;
@@ -236,6 +243,9 @@ export class Reconciler {
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
+    this.#chassisName = options.chassisName;
+    this.#integrationBridge = options.integrationBridge;
+    this.#guard = new RemovalGuard(options.removalHold);
     this.#model = new PortStatusModel({ now: options.now });
     this.#rateLimited = new RateLimitedLog(options.logger, options.now);
     this.#status = this.#buildStatus();
@@ -299,6 +309,35 @@ export class Reconciler {
     const fresh = this.#buildHeader();
     if (sameHeader(this.#status, { ...this.#status, ...fresh })) return this.#status;
     return { ...this.#status, ...fresh, generatedAtMs: this.#o.now() };
+  }
+
+  /**
+   * Follows a changed identity while running (DESIGN §3.5a): the chassis name (`system-id`) and
+   * the integration bridge (`ovn-bridge`). A new chassis name points the SB `Chassis` condition at
+   * the new name; until the SB shows that Chassis row and the `Port_Binding` condition for it is in
+   * effect, nothing is removed (`canRemove`), so a re-provisioned DPU keeps its ports while the new
+   * Chassis row is being created. A new integration bridge moves the Ports the agent owns on the
+   * previous one to it (same rows: no unplug/replug) once it exists, and plans there from then on.
+   */
+  setIdentity(identity: { readonly chassisName: string; readonly integrationBridge: string }): void {
+    const changes: Record<string, { from: string; to: string }> = {};
+    if (identity.chassisName !== this.#chassisName) {
+      changes['chassis'] = { from: this.#chassisName, to: identity.chassisName };
+      this.#chassisName = identity.chassisName;
+      this.#chassisUuid = undefined;
+      this.#o.sb.setCondition('Chassis', [where('name', '==', identity.chassisName)]);
+    }
+    if (identity.integrationBridge !== this.#integrationBridge) {
+      changes['integrationBridge'] = { from: this.#integrationBridge, to: identity.integrationBridge };
+      this.#bridgesLeft.add(this.#integrationBridge);
+      this.#bridgesLeft.delete(identity.integrationBridge);
+      this.#integrationBridge = identity.integrationBridge;
+    }
+    if (Object.keys(changes).length === 0) return;
+    this.#o.logger.info(changes, 'identity changed: following it');
+    this.#status = this.#buildStatus();
+    this.#o.onStatus?.(this.#status);
+    this.schedule('change');
   }
 
   /** Counters for tests and the benchmark. */
@@ -367,6 +406,9 @@ export class Reconciler {
   }
 
   #onReconnect(db: 'sb' | 'ovs'): void {
+    // Every (re)sync of the Southbound DB begins a session whose first view the removal guard
+    // distrusts (DESIGN §3.4 cases 2 and 5): a reconnect, a resume, a re-monitor after cancellation.
+    if (db === 'sb') this.#guard.beginSession(this.#connectedBefore.has('sb') ? 'resync' : 'startup');
     // The client reports its first connection too; only later ones are reconnects.
     if (!this.#connectedBefore.has(db)) {
       this.#connectedBefore.add(db);
@@ -403,17 +445,19 @@ export class Reconciler {
   #trackChassis(): void {
     let uuid: string | undefined;
     for (const row of this.#o.sb.table('Chassis').all()) {
-      if (stringColumn(row, 'name') === this.#o.chassisName) uuid = row._uuid;
+      if (stringColumn(row, 'name') === this.#chassisName) uuid = row._uuid;
     }
     this.#chassisUuid = uuid;
     if (uuid === undefined || uuid === this.#conditionChassis) return;
+    // A new Chassis row (re-registration, a restored DB, a new system-id): DESIGN §3.4 case 3.
+    this.#guard.beginSession('identity');
     this.#conditionChassis = uuid;
     this.#conditionSeqno = this.#o.sb.setCondition('Port_Binding', [
       where('requested_chassis', '==', uuid),
       where('requested_additional_chassis', 'includes', [uuid]),
     ]);
     this.#o.logger.info(
-      { chassis: this.#o.chassisName, chassisUuid: uuid },
+      { chassis: this.#chassisName, chassisUuid: uuid },
       'monitoring port bindings requesting this chassis',
     );
     // The condition taking effect may bring no rows (and so no change event), yet it is what
@@ -479,11 +523,12 @@ export class Reconciler {
     // Waiting for the replica to show our last commit: the next round (armed) publishes, so a
     // port never flips back from Plugging to Pending while its rows are on their way.
     if (!this.#gateOpen(now)) return;
+    if (this.#moveToIntegrationBridge()) return;
 
     const canRemove = this.#canRemove();
     const plan = this.#o.planner({
       chassisUuid: this.#chassisUuid,
-      integrationBridge: this.#o.integrationBridge,
+      integrationBridge: this.#integrationBridge,
       portBindings: this.#o.sb.table('Port_Binding').all().map(toPortBinding),
       bridges: this.#o.ovs.table('Bridge').all().map(toBridge),
       ports: this.#o.ovs.table('Port').all().map(toPort),
@@ -491,6 +536,8 @@ export class Reconciler {
       ovsOtherConfig: ovsOtherConfigOf(this.#o.ovs.table('Open_vSwitch').all()[0]),
       providers: this.#o.providers.lookup,
       config: { ownershipKey: this.#o.ownershipKey, canRemove },
+      reviewRemovals: (ports) =>
+        this.#guard.review({ ...ports, nowMs: now, sbInEffect: this.#canRemoveSb() }),
     });
     for (const prepared of plan.release) release(prepared, this.#o.logger);
     this.#countProviderWarnings(plan);
@@ -503,98 +550,73 @@ export class Reconciler {
       );
     }
 
-    const { heldPorts, removes } = this.#guardRemovals(plan, now);
-
-    const parts = this.#selectParts(plan, removes, now);
+    this.#trackHolds(plan);
+    const parts = this.#selectParts(plan, now);
     if (parts.length > 0) {
       // Only a port no longer wanted is Unplugging; a wanted port losing a duplicate interface is not.
-      const unwanted = new Set(removes.filter((r) => r.reason === 'NotWanted').map((r) => r.logicalPort));
+      const unwanted = new Set(plan.remove.filter((r) => r.reason === 'NotWanted').map((r) => r.logicalPort));
+      const takenOver = new Map(plan.replug.map((r) => [r.logicalPort, r.old]));
+      const unplug = new Set<string>();
+      for (const p of parts) {
+        if (p.kind === 'remove' && unwanted.has(p.logicalPort)) unplug.add(p.logicalPort);
+        const old = p.kind === 'replug' ? takenOver.get(p.logicalPort) : undefined;
+        if (old?.reason === 'TakenOver') unplug.add(old.logicalPort);
+      }
       this.#inFlight = {
         plug: new Set(parts.filter((p) => p.kind !== 'remove').map((p) => p.logicalPort)),
-        unplug: new Set(
-          parts.filter((p) => p.kind === 'remove' && unwanted.has(p.logicalPort)).map((p) => p.logicalPort),
-        ),
+        unplug,
       };
       // Send first (the request leaves synchronously), then report: status never delays a plug.
-      this.#inFlightPromise = this.#transact(plan, parts, removes);
+      this.#inFlightPromise = this.#transact(plan, parts);
     }
-    const facts = this.#factsFromPlan(plan, heldPorts, parts);
+    const facts = this.#factsFromPlan(plan, parts);
     this.#lastFacts = facts;
     this.#publish(parts.length > 0 ? this.#factsWithInFlight(facts) : facts, now);
     this.#o.metrics?.observeReconcile(performance.now() - started);
   }
 
   /**
-   * The mass-removal guard (DESIGN §3.4), timed per port: each unwanted port's grace runs from the
-   * round that first saw it unwanted. A round removing more than the share starts a hold; while
-   * the hold lasts, only ports whose OWN grace has passed are removed (a port that became unwanted
-   * a moment before another port's grace ended waits its full grace too), and the hold ends once
-   * no held port is left (all removed, or wanted again). Removals of ports still wanted
-   * (duplicates, replaced interfaces) are never held.
+   * Publishes the removal guard's holds (DESIGN §3.4): status and metric, one log line per newly
+   * held port group, and a wake-up when the earliest grace ends.
    */
-  #guardRemovals(
-    plan: Plan,
-    now: number,
-  ): { heldPorts: ReadonlyMap<string, number>; removes: readonly PlannedRemove[] } {
-    const notWanted = plan.remove.filter((r) => r.reason === 'NotWanted');
-    const unwanted = new Set(notWanted.map((r) => r.logicalPort));
-    for (const name of this.#unwantedSince.keys()) if (!unwanted.has(name)) this.#unwantedSince.delete(name);
-    for (const name of unwanted) if (!this.#unwantedSince.has(name)) this.#unwantedSince.set(name, now);
-    const policy = this.#o.removalHold;
-    const decision = decideRemovalHold({
-      removeCount: unwanted.size,
-      ownedCount: plan.ownedCount,
-      share: policy.share,
-      graceMs: policy.graceMs,
-      minimumCount: policy.minCount,
-      nowMs: now,
-    });
-    if (decision.kind === 'hold' && this.#hold === undefined) {
+  #trackHolds(plan: Plan): void {
+    const held = new Map<string, number>();
+    const fresh = new Map<HoldCause, string[]>();
+    for (const h of plan.held) {
+      held.set(h.logicalPort, h.hold.untilMs);
+      if (this.#loggedHolds.get(h.logicalPort) === h.hold.cause) continue;
+      this.#loggedHolds.set(h.logicalPort, h.hold.cause);
+      const list = fresh.get(h.hold.cause) ?? [];
+      list.push(h.logicalPort);
+      fresh.set(h.hold.cause, list);
+    }
+    for (const name of this.#loggedHolds.keys()) if (!held.has(name)) this.#loggedHolds.delete(name);
+    for (const [cause, ports] of fresh) {
       this.#o.logger.warn(
         {
-          removals: unwanted.size,
+          cause,
+          removals: ports.length,
           owned: plan.ownedCount,
-          until: new Date(decision.untilMs).toISOString(),
-          ports: [...unwanted].slice(0, 10),
+          graceMs: this.#o.removalHold.graceMs,
+          ports: ports.slice(0, 10),
         },
-        'mass removal held: too many owned ports became unwanted at once',
-      );
-      this.#hold = { sinceMs: now, untilMs: decision.untilMs, count: unwanted.size };
-    }
-    const hold = this.#hold;
-    if (hold === undefined) return { heldPorts: new Map(), removes: plan.remove };
-    const held = new Map<string, number>();
-    for (const name of unwanted) {
-      const untilMs = (this.#unwantedSince.get(name) ?? now) + policy.graceMs;
-      if (untilMs > now) held.set(name, untilMs);
-    }
-    const due = unwanted.size - held.size;
-    if (due > 0) {
-      this.#o.logger.warn(
-        { removals: due, stillHeld: held.size },
-        'mass removal grace period over: removing ports still unwanted',
+        `removal held: ${describeHoldCause(cause)}`,
       );
     }
     if (held.size === 0) {
       this.#hold = undefined;
-      return { heldPorts: held, removes: plan.remove };
+      return;
     }
     const deadlines = [...held.values()];
-    this.#hold = { sinceMs: hold.sinceMs, untilMs: Math.max(...deadlines), count: held.size };
+    this.#hold = { untilMs: Math.max(...deadlines), count: held.size };
     this.#wakeAt(Math.min(...deadlines));
-    const removes: PlannedRemove[] = [];
-    for (const r of plan.remove) {
-      if (r.reason === 'NotWanted' && held.has(r.logicalPort)) release(r.prepared, this.#o.logger);
-      else removes.push(r);
-    }
-    return { heldPorts: held, removes };
   }
 
   /**
    * Chooses this round's work: everything except quarantined ports; when a quarantined port's
    * backoff ended and it must be retried alone, only that port.
    */
-  #selectParts(plan: Plan, removes: readonly PlannedRemove[], now: number): TxnPart[] {
+  #selectParts(plan: Plan, now: number): TxnPart[] {
     const all: { part: TxnPart; logicalPort: string }[] = [];
     // A port may have several parts (an update and a duplicate's removal): they share one list of
     // operation indexes, since errors are attributed to ports.
@@ -606,15 +628,26 @@ export class Reconciler {
     };
     for (const c of plan.create) add(c.logicalPort, 'create', [c.prepared]);
     for (const u of plan.update) add(u.logicalPort, 'update', [u.prepared]);
-    for (const r of plan.replug) add(r.logicalPort, 'replug', [r.old.prepared, r.prepared]);
-    for (const r of removes) add(r.logicalPort, 'remove', [r.prepared]);
+    for (const r of plan.replug)
+      add(
+        r.logicalPort,
+        'replug',
+        r.old.prepared === undefined ? [r.prepared] : [r.old.prepared, r.prepared],
+      );
+    for (const r of plan.remove) add(r.logicalPort, 'remove', r.prepared === undefined ? [] : [r.prepared]);
+    // A quarantined removal never blocks a wanted port that needs its name (DESIGN §3.4).
+    // (A created Port is named after its Interface.)
+    const claimed = new Set([...plan.create, ...plan.replug].map((c) => c.interface.name));
+    const unblocks = new Set(
+      plan.remove.filter((r) => claimed.has(r.interfaceName)).map((r) => r.logicalPort),
+    );
 
     let isolated: string | undefined;
     const chosen: TxnPart[] = [];
     const skipped: TxnPart[] = [];
     for (const { part, logicalPort } of all) {
       const q = this.#quarantine.get(logicalPort);
-      if (q !== undefined && now < q.untilMs) {
+      if (q !== undefined && now < q.untilMs && !(part.kind === 'remove' && unblocks.has(logicalPort))) {
         skipped.push(part);
         this.#wakeAt(q.untilMs);
         continue;
@@ -632,7 +665,7 @@ export class Reconciler {
     return result;
   }
 
-  async #transact(plan: Plan, parts: TxnPart[], removes: readonly PlannedRemove[]): Promise<void> {
+  async #transact(plan: Plan, parts: TxnPart[]): Promise<void> {
     // One entry per port (its parts share their op-index list, see #selectParts).
     const byPort = new Map<string, TxnPart>();
     for (const part of parts) if (!byPort.has(part.logicalPort)) byPort.set(part.logicalPort, part);
@@ -641,28 +674,17 @@ export class Reconciler {
     const creates = plan.create.filter((c) => chosen('create', c.logicalPort));
     const updates = plan.update.filter((u) => chosen('update', u.logicalPort));
     const replugs = plan.replug.filter((r) => chosen('replug', r.logicalPort));
-    const removals = removes.filter((r) => chosen('remove', r.logicalPort));
+    const removals = plan.remove.filter((r) => chosen('remove', r.logicalPort));
     const sentAtSeqno = this.#o.ovs.seqno;
     const startedMs = this.#o.now();
-    let outcome: TxnOutcome;
-    this.#transactions += 1;
     const effects: TxnEffects = { insertedInterfaces: [], deletedPorts: [], updates: 0 };
-    try {
-      outcome = await this.#o.ovs.transact((tx) => {
-        for (const part of parts) part.ops.length = 0;
-        effects.insertedInterfaces.length = 0;
-        effects.deletedPorts.length = 0;
-        effects.updates = 0;
-        this.#buildTransaction(tx, { creates, updates, replugs, removals }, byPort, effects);
-      });
-    } catch (error) {
-      outcome = {
-        status: 'error',
-        scope: 'rpc',
-        error: error instanceof Error ? error.message : String(error),
-      };
-    }
-    this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
+    const outcome = await this.#transactOvs((tx) => {
+      for (const part of parts) part.ops.length = 0;
+      effects.insertedInterfaces.length = 0;
+      effects.deletedPorts.length = 0;
+      effects.updates = 0;
+      this.#buildTransaction(tx, { creates, updates, replugs, removals }, byPort, effects);
+    });
     const now = this.#o.now();
     switch (outcome.status) {
       case 'success':
@@ -735,6 +757,23 @@ export class Reconciler {
     this.#inFlight = undefined;
     this.#inFlightPromise = undefined;
     this.schedule('retry');
+  }
+
+  /** Sends one OVS transaction, counted in the metrics; a throw is an `rpc` error outcome. */
+  async #transactOvs(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
+    this.#transactions += 1;
+    let outcome: TxnOutcome;
+    try {
+      outcome = await this.#o.ovs.transact(build);
+    } catch (error) {
+      outcome = {
+        status: 'error',
+        scope: 'rpc',
+        error: error instanceof Error ? error.message : String(error),
+      };
+    }
+    this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
+    return outcome;
   }
 
   /**
@@ -860,11 +899,94 @@ export class Reconciler {
     for (const part of byPort.values()) part.ops.forEach((index, i) => (part.ops[i] = index + verified.size));
   }
 
+  /**
+   * After an integration bridge change: moves the Ports the agent owns (every interface carries
+   * `iface-id` and the marker) from the previous integration bridges to the current one, in one
+   * transaction verify-guarded on each moved Interface's `external_ids`. Returns true when a move
+   * was sent (the round ends; its outcome schedules the next). Until the new bridge exists the
+   * planner reports it missing and nothing moves.
+   */
+  #moveToIntegrationBridge(): boolean {
+    if (this.#bridgesLeft.size === 0) return false;
+    const bridges = this.#o.ovs.table('Bridge').all();
+    const target = bridges.find((row) => stringColumn(row, 'name') === this.#integrationBridge);
+    if (target === undefined) return false;
+    const portTable = this.#o.ovs.table('Port');
+    const ifaceTable = this.#o.ovs.table('Interface');
+    const moves: { bridge: Row; ports: string[]; ifaces: Row[]; logicalPorts: string[] }[] = [];
+    for (const name of this.#bridgesLeft) {
+      const bridge = bridges.find((row) => stringColumn(row, 'name') === name);
+      if (bridge === undefined) continue;
+      const move = { bridge, ports: [] as string[], ifaces: [] as Row[], logicalPorts: [] as string[] };
+      for (const portUuid of toBridge(bridge).ports) {
+        const port = portTable.get(portUuid);
+        if (port === undefined) continue;
+        const rows = toPort(port).interfaces.map((uuid) => ifaceTable.get(uuid));
+        const owned = rows.every((row) => {
+          if (row === undefined) return false;
+          const ids = toInterface(row).externalIds;
+          return ids['iface-id'] !== undefined && ids[this.#o.ownershipKey] !== undefined;
+        });
+        if (!owned || rows.length === 0) continue;
+        move.ports.push(portUuid);
+        for (const row of rows) {
+          if (row === undefined) continue;
+          move.ifaces.push(row);
+          move.logicalPorts.push(toInterface(row).externalIds['iface-id'] ?? '');
+        }
+      }
+      if (move.ports.length > 0) moves.push(move);
+    }
+    if (moves.length === 0) {
+      this.#bridgesLeft.clear();
+      return false;
+    }
+    const from = moves.map((m) => stringColumn(m.bridge, 'name'));
+    const to = this.#integrationBridge;
+    const logicalPorts = moves.flatMap((m) => m.logicalPorts);
+    this.#inFlight = { plug: new Set(logicalPorts), unplug: new Set() };
+    const sentAtSeqno = this.#o.ovs.seqno;
+    this.#inFlightPromise = (async () => {
+      const outcome = await this.#transactOvs((tx) => {
+        for (const m of moves) {
+          for (const row of m.ifaces) tx.verify('Interface', row, ['external_ids']);
+          tx.mutate('Bridge', m.bridge._uuid, [mutation('ports', 'delete', m.ports)]);
+        }
+        tx.mutate('Bridge', target._uuid, [
+          mutation(
+            'ports',
+            'insert',
+            moves.flatMap((m) => m.ports),
+          ),
+        ]);
+      });
+      const now = this.#o.now();
+      if (outcome.status === 'success' || outcome.status === 'unchanged') {
+        this.#o.logger.info(
+          { from, to, ports: logicalPorts },
+          'moved owned ports to the new integration bridge',
+        );
+      } else if (outcome.status === 'error' || outcome.status === 'notLocked') {
+        // Not retried: the planner then reports each port's name as taken on the old bridge.
+        this.#bridgesLeft.clear();
+        this.#o.logger.warn(
+          { from, to, ports: logicalPorts, outcome },
+          'could not move owned ports to the new integration bridge',
+        );
+      }
+      this.#gate = { kind: 'replicaMoves', fromSeqno: sentAtSeqno, untilMs: now + CATCH_UP_TIMEOUT_MS };
+      this.#inFlight = undefined;
+      this.#inFlightPromise = undefined;
+      this.schedule('retry');
+    })();
+    return true;
+  }
+
   #bridgeRow(): Row | undefined {
     return this.#o.ovs
       .table('Bridge')
       .all()
-      .find((row) => stringColumn(row, 'name') === this.#o.integrationBridge);
+      .find((row) => stringColumn(row, 'name') === this.#integrationBridge);
   }
 
   #logCommitted(
@@ -931,6 +1053,9 @@ export class Reconciler {
           name: iface.name,
           ...(iface.ofport === undefined ? {} : { ofport: iface.ofport }),
           ...(iface.error === undefined ? {} : { error: iface.error }),
+          ...(iface.linkState === undefined ? {} : { linkState: iface.linkState }),
+          ...(iface.adminState === undefined ? {} : { adminState: iface.adminState }),
+          ...this.#providerLink(marker, iface),
           ovnInstalled: iface.externalIds['ovn-installed'] === 'true',
         };
         const existing = out.get(ifaceId);
@@ -941,6 +1066,28 @@ export class Reconciler {
       }
     }
     return out;
+  }
+
+  /** The provider's view of a plugged interface's link (DESIGN §3.5 `Down`), when it is down. */
+  #providerLink(
+    marker: string | undefined,
+    iface: OvsInterface,
+  ): { providerLink?: { up: false; reason: string } } {
+    if (marker === undefined || iface.ofport === undefined || iface.ofport <= 0) return {};
+    const found = this.#o.providers.lookup(marker);
+    if (found?.kind !== 'available' || found.provider.linkState === undefined) return {};
+    try {
+      const seen = found.provider.linkState(iface.name);
+      return seen === undefined || seen.up ? {} : { providerLink: { up: false, reason: seen.reason } };
+    } catch (error) {
+      this.#rateLimited.log(
+        'warn',
+        `linkState:${marker}`,
+        { provider: marker, err: error },
+        'provider linkState() threw',
+      );
+      return {};
+    }
   }
 
   #portBindingUp(): Map<string, boolean> {
@@ -985,7 +1132,7 @@ export class Reconciler {
     this.#warningKeys = current;
   }
 
-  #factsFromPlan(plan: Plan, heldPorts: ReadonlyMap<string, number>, parts: readonly TxnPart[]): PortFacts[] {
+  #factsFromPlan(plan: Plan, parts: readonly TxnPart[]): PortFacts[] {
     const ifaces = this.#interfacesByPort();
     const warnings = new Map<string, string[]>();
     for (const w of plan.warnings)
@@ -1036,12 +1183,11 @@ export class Reconciler {
       }
       put(u.logicalPort, u.plugType, { kind: 'steady' });
     }
-    for (const r of plan.remove) {
-      const heldUntilMs = r.reason === 'NotWanted' ? heldPorts.get(r.logicalPort) : undefined;
-      if (heldUntilMs !== undefined)
-        put(r.logicalPort, r.plugType, { kind: 'removalHeld', untilMs: heldUntilMs });
-      else put(r.logicalPort, r.plugType, { kind: 'steady' });
-    }
+    for (const r of plan.remove) put(r.logicalPort, r.plugType, { kind: 'steady' });
+    for (const r of plan.replug)
+      if (r.old.logicalPort !== r.logicalPort) put(r.old.logicalPort, r.old.plugType, { kind: 'steady' });
+    for (const h of plan.held)
+      put(h.logicalPort, h.plugType, { kind: 'removalHeld', untilMs: h.hold.untilMs, cause: h.hold.cause });
     // Forget errors of ports that are gone from the plan (deleted while set aside).
     for (const name of this.#txnErrors.keys()) if (!facts.has(name)) this.#txnErrors.delete(name);
     for (const name of this.#quarantine.keys()) if (!facts.has(name)) this.#quarantine.delete(name);
@@ -1098,6 +1244,7 @@ export class Reconciler {
           'port failed',
         );
       else if (t.to === 'Bound') logger.info({ ...fields, bindLatencyMs: s.bindLatencyMs }, 'port bound');
+      else if (t.to === 'Down') logger.info({ ...fields, message: s.message }, 'port link down');
       else logger.debug(fields, 'port state changed');
     }
     if ((t.to === 'Pending' || t.to === 'Failed') && t.from !== t.to && isProviderReason(s.reason))
@@ -1120,9 +1267,9 @@ export class Reconciler {
 
   #buildStatus(now = this.#o.now()): AgentStatus {
     return {
-      chassis: this.#o.chassisName,
+      chassis: this.#chassisName,
       ...(this.#o.nodeName === undefined ? {} : { nodeName: this.#o.nodeName }),
-      integrationBridge: this.#o.integrationBridge,
+      integrationBridge: this.#integrationBridge,
       ...this.#buildHeader(),
       ports: this.#model.ports(),
       ...(this.#hold === undefined
@@ -1159,6 +1306,9 @@ function dbStatus(replica: Replica, synced: boolean, reconnects: number): DbStat
 
 function sameHeader(a: AgentStatus, b: AgentStatus): boolean {
   return (
+    a.chassis === b.chassis &&
+    a.integrationBridge === b.integrationBridge &&
+    a.sb.remote === b.sb.remote &&
     a.sb.state === b.sb.state &&
     a.sb.synced === b.sb.synced &&
     a.ovs.state === b.ovs.state &&
@@ -1177,6 +1327,7 @@ function isProviderReason(reason: string): boolean {
     reason !== 'TransactionFailed' &&
     reason !== 'InterfaceError' &&
     reason !== 'NoOfport' &&
+    reason !== 'InterfaceHeld' &&
     reason !== 'IntegrationBridgeMissing'
   );
 }

@@ -117,6 +117,8 @@ export function toInterface(row: Row): OvsInterface {
     const mtuRequest = optionalInteger(r, 'mtu_request');
     const ofport = optionalInteger(r, 'ofport');
     const error = optionalString(r, 'error');
+    const linkState = optionalString(r, 'link_state');
+    const adminState = optionalString(r, 'admin_state');
     return {
       uuid: r._uuid,
       name: stringColumn(r, 'name'),
@@ -126,6 +128,8 @@ export function toInterface(row: Row): OvsInterface {
       ...(mtuRequest === undefined ? {} : { mtuRequest }),
       ...(ofport === undefined ? {} : { ofport }),
       ...(error === undefined ? {} : { error }),
+      ...(linkState === undefined ? {} : { linkState }),
+      ...(adminState === undefined ? {} : { adminState }),
     };
   });
 }

@@ -8,7 +8,8 @@
  *   tried round robin: every remote once without delay, then with exponential backoff
  *   (default 1 s doubling to 8 s). Only a connection that stayed `monitoring` for at least
  *   `backoff.maxMs` resets the backoff when it ends (docs/adr/0015); any other lost, rejected or
- *   dropped connection counts as a failed attempt.
+ *   dropped connection counts as a failed attempt. `setRemotes` replaces the list while running
+ *   (an operator's move, not a failure: no backoff; the current connection is kept when still listed).
  * - Per connection: `_Server` is monitored (`Database` row of our database) and the server is
  *   rejected when the database is missing or has no schema yet, when it is clustered/relay and not
  *   connected, when `leaderOnly` and it is not the leader (or is a relay), when its index is below
@@ -199,8 +200,10 @@ type ListenerMap = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
 export class OvsdbClient {
   private readonly opts: OvsdbClientOptions;
   private readonly logger: OvsdbLogger;
-  private readonly endpoints: readonly RemoteEndpoint[];
-  private readonly cid: string | undefined;
+  private endpoints: readonly RemoteEndpoint[];
+  private cid: string | undefined;
+  /** Bumped by `setRemotes`: a connection opened for an older list is not used. */
+  private remotesGeneration = 0;
   private readonly clientSchema: DatabaseSchema | undefined;
   private readonly leaderOnly: boolean;
   private readonly minBackoffMs: number;
@@ -348,6 +351,46 @@ export class OvsdbClient {
   resetMinIndex(): void {
     this.minIndex = -1n;
     this.minIndexCid = undefined;
+  }
+
+  /**
+   * Replaces the remotes (e.g. `external_ids:ovn-remote` changed while running, as ovn-controller
+   * follows it). Same syntax as the `remotes` option; a bad list throws naming it and changes
+   * nothing. When the current connection's remote is in the new list it is kept; otherwise it is
+   * dropped and the new list is tried at once, without backoff (in-flight transactions resolve
+   * `unknown`). The stale-server index is forgotten (another cluster may be behind). Returns
+   * whether the list changed.
+   */
+  setRemotes(remotes: string | readonly string[]): boolean {
+    if (this.closed) throw new ClientClosedError();
+    const list = parseRemoteList(remotes);
+    const same =
+      list.cid === this.cid &&
+      list.endpoints.length === this.endpoints.length &&
+      list.endpoints.every((e) => this.endpoints.some((have) => have.text === e.text));
+    if (same) return false;
+    const endpoints = [...list.endpoints];
+    if (this.opts.shuffleRemotes ?? true) shuffle(endpoints, this.opts.random ?? Math.random);
+    this.endpoints = endpoints;
+    this.cid = list.cid;
+    this.remotesGeneration += 1;
+    this.resetMinIndex();
+    this.failuresInRow = 0;
+    const session = this.session;
+    const kept = session === undefined ? -1 : endpoints.findIndex((e) => e.text === session.endpoint.text);
+    if (session !== undefined && kept !== -1 && list.cid === undefined) {
+      this.remoteIndex = kept;
+      return true;
+    }
+    this.remoteIndex = 0;
+    if (this.stateValue === 'idle') return true;
+    if (session !== undefined) {
+      this.session = undefined;
+      this.setLockHeld(false);
+      session.conn.close('remotes changed');
+    }
+    this.scheduleConnect(0);
+    return true;
   }
 
   serverHasTable(table: string): boolean {
@@ -523,6 +566,7 @@ export class OvsdbClient {
 
   private async connect(endpoint: RemoteEndpoint): Promise<void> {
     if (this.closed) return;
+    const generation = this.remotesGeneration;
     this.setState('connecting', { remote: endpoint.text });
     let conn: RpcConnection;
     try {
@@ -536,11 +580,17 @@ export class OvsdbClient {
         onClose: (error) => this.onConnectionClosed(conn, error),
       });
     } catch (e) {
+      // setRemotes already started an attempt on the new list.
+      if (generation !== this.remotesGeneration) return;
       this.attemptFailed(endpoint, (e as Error).message);
       return;
     }
     if (this.closed) {
       conn.close('client closed');
+      return;
+    }
+    if (generation !== this.remotesGeneration) {
+      conn.close('remotes changed');
       return;
     }
     this.startSession(conn);

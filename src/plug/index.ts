@@ -1,6 +1,7 @@
 export type {
   ExistingInterface,
   InventoryItem,
+  LinkObservation,
   LogicalPortOptions,
   NotNow,
   PlugAnswer,
@@ -41,6 +42,7 @@ export {
   unicastMacOf,
   type BlockedPort,
   type BlockedState,
+  type HeldPort,
   type Plan,
   type PlanInput,
   type PlanWarning,
@@ -52,10 +54,21 @@ export {
   type PreparedPlug,
   type ProviderLookup,
   type ProviderLookupResult,
+  type RemovalPorts,
   type RemovalReason,
   type UnchangedPort,
 } from './planner.js';
-export { decideRemovalHold, type RemovalHoldDecision, type RemovalHoldInput } from './removal-hold.js';
+export {
+  DEFAULT_REMOVAL_MIN_COUNT,
+  RemovalGuard,
+  describeHoldCause,
+  type HeldRemoval,
+  type HoldCause,
+  type RemovalGuardPolicy,
+  type RemovalReview,
+  type RemovalRound,
+  type SessionCause,
+} from './removal-guard.js';
 export {
   ProviderRegistry,
   type ProviderRegistryOptions,

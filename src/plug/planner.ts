@@ -30,6 +30,7 @@ import {
   type OwnershipKey,
 } from './interface-columns.js';
 import type { IntegrationBridgeInfo, PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
+import type { HeldRemoval, RemovalReview } from './removal-guard.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 
 /** What the planner learns about a provider type. `undefined` from the lookup: no such provider. */
@@ -59,6 +60,19 @@ export interface PlanInput {
   readonly ovsOtherConfig?: Readonly<Record<string, string>>;
   readonly providers: ProviderLookup;
   readonly config: PlannerConfig;
+  /**
+   * The removal guard (removal-guard.ts), consulted once per plan with the ports wanted here and
+   * the owned ports that are not. Absent: no removal is held and every wanted port may take over
+   * an interface an unwanted port holds.
+   */
+  readonly reviewRemovals?: (ports: RemovalPorts) => RemovalReview;
+}
+
+/** What the planner tells the removal guard. */
+export interface RemovalPorts {
+  readonly wanted: ReadonlySet<string>;
+  readonly unwanted: ReadonlySet<string>;
+  readonly ownedCount: number;
 }
 
 /** A ready answer the reconciler must `finish` (after a commit that applied it) and/or `release`. */
@@ -95,7 +109,12 @@ export type RemovalReason =
   /** A second owned interface for a wanted port; the one matching the provider's answer stays. */
   | 'DuplicateInterface'
   /** The old half of a replug: the provider now names another interface. */
-  | 'Replaced';
+  | 'Replaced'
+  /**
+   * The interface of a port no longer wanted, whose removal was held or postponed, taken over by a
+   * wanted port whose request arrived within the current session (DESIGN §3.4: VF reuse).
+   */
+  | 'TakenOver';
 
 /** Remove an owned Port (and its only Interface) from the integration bridge. */
 export interface PlannedRemove {
@@ -106,10 +125,17 @@ export interface PlannedRemove {
   readonly interfaceName: string;
   readonly portUuid: string;
   readonly reason: RemovalReason;
-  readonly prepared: PreparedPlug;
+  /**
+   * The provider's ready answer to `prepare(remove)`. Absent only for a take-over of a port whose
+   * provider postponed its removal: the interface goes all the same, since a wanted port needs it.
+   */
+  readonly prepared?: PreparedPlug;
 }
 
-/** The provider now names a different interface: remove the old one and create the new one in one transaction. */
+/**
+ * The provider now names a different interface: remove the old one and create the new one in one
+ * transaction. `old.logicalPort` is another port's for a take-over (`old.reason` `TakenOver`).
+ */
 export interface PlannedReplug {
   readonly logicalPort: string;
   readonly plugType: string;
@@ -136,6 +162,15 @@ export interface BlockedPort {
   readonly interfaceUuid?: string;
 }
 
+/** An unwanted port whose removal the removal guard holds; its interface stays for now. */
+export interface HeldPort {
+  readonly logicalPort: string;
+  readonly plugType: string;
+  readonly interfaceUuid: string;
+  readonly interfaceName: string;
+  readonly hold: HeldRemoval;
+}
+
 /** A wanted port whose owned interface already matches: nothing to write. */
 export interface UnchangedPort {
   readonly logicalPort: string;
@@ -160,6 +195,8 @@ export interface Plan {
   readonly replug: readonly PlannedReplug[];
   readonly remove: readonly PlannedRemove[];
   readonly blocked: readonly BlockedPort[];
+  /** Unwanted ports whose removal is held (not in `remove`, nor in `blocked`). */
+  readonly held: readonly HeldPort[];
   readonly unchanged: readonly UnchangedPort[];
   /** Ready answers no entry uses (nothing to write, or blocked afterwards): release them now, no `finish`. */
   readonly release: readonly PreparedPlug[];
@@ -330,6 +367,7 @@ class PlanBuilder {
   readonly replug: PlannedReplug[] = [];
   readonly remove: PlannedRemove[] = [];
   readonly blocked: BlockedPort[] = [];
+  readonly held: HeldPort[] = [];
   readonly unchanged: UnchangedPort[] = [];
   readonly release: PreparedPlug[] = [];
   readonly warnings: PlanWarning[] = [];
@@ -345,6 +383,7 @@ class PlanBuilder {
       replug: this.replug,
       remove: this.remove,
       blocked: this.blocked,
+      held: this.held,
       unchanged: this.unchanged,
       release: this.release,
       warnings: this.warnings,
@@ -587,6 +626,7 @@ function planWantedPort(
   binding: SbPortBinding,
   plugType: string,
   removals: RemovalCandidate[],
+  claims: (logicalPort: string) => (interfaceName: string) => boolean,
 ): PlugCandidate | undefined {
   const logicalPort = binding.logicalPort;
   const listed = index.ownedByPort.get(logicalPort) ?? [];
@@ -634,6 +674,7 @@ function planWantedPort(
   if (first !== undefined) request.existing = existingOf(first);
   if (mac !== undefined) request.mac = mac;
   if (index.bridgeInfo !== undefined) request.bridge = index.bridgeInfo;
+  request.mayClaim = claims(logicalPort);
   const prepared = prepareOrBlock((entry) => builder.block(entry), provider, request, blockedBase);
   if (prepared === undefined) return undefined;
   for (const warning of prepared.answer.warnings ?? [])
@@ -772,10 +813,121 @@ function nameConflict(
 }
 
 /**
+ * An unwanted owned interface that stays this round although its port is not wanted: its removal
+ * is held by the removal guard, or its provider postponed it. A wanted port may take it over.
+ */
+interface LingeringInterface {
+  readonly logicalPort: string;
+  readonly options: Readonly<Record<string, string>>;
+  readonly owned: OwnedInterface;
+  readonly hold?: HeldRemoval;
+  /** Kept because the databases are not synced yet: nothing may take it over before. */
+  readonly awaitingSync?: boolean;
+}
+
+/** Lingering interfaces by the names they hold (Interface name and Port name). */
+class LingeringNames {
+  readonly #byName = new Map<string, LingeringInterface>();
+
+  add(entry: LingeringInterface): void {
+    this.#byName.set(entry.owned.iface.name, entry);
+    this.#byName.set(entry.owned.port.name, entry);
+  }
+
+  holderOf(name: string): LingeringInterface | undefined {
+    return this.#byName.get(name);
+  }
+
+  delete(entry: LingeringInterface): void {
+    this.#byName.delete(entry.owned.iface.name);
+    this.#byName.delete(entry.owned.port.name);
+  }
+}
+
+/**
+ * A create whose interface name a lingering unwanted port holds becomes a take-over: one replug
+ * that removes the unwanted port and plugs the wanted one (DESIGN §3.4, VF reuse) — when the
+ * wanted request arrived within the current session. A request that came with a fresh sync waits
+ * (`Pending`) for the hold, like the removal it would cause.
+ */
+function takeOverOrWait(
+  input: PlanInput,
+  builder: PlanBuilder,
+  review: RemovalReview | undefined,
+  candidate: ClaimingCandidate,
+  lingering: LingeringInterface,
+): ClaimingCandidate | undefined {
+  const logicalPort = candidate.binding.logicalPort;
+  if (lingering.awaitingSync === true) {
+    builder.block({
+      logicalPort,
+      operation: 'plug',
+      plugType: candidate.plugType,
+      state: 'Pending',
+      reason: 'AwaitingSync',
+      message: `interface ${JSON.stringify(lingering.owned.iface.name)} belongs to ${JSON.stringify(lingering.logicalPort)}, which is no longer wanted; it is taken over once both databases are synced`,
+    });
+    builder.release.push(candidate.prepared);
+    return undefined;
+  }
+  if (review !== undefined && !review.mayTakeOver(logicalPort)) {
+    const until =
+      lingering.hold === undefined
+        ? 'its removal is postponed'
+        : `its removal is held until ${new Date(lingering.hold.untilMs).toISOString()}`;
+    builder.block({
+      logicalPort,
+      operation: 'plug',
+      plugType: candidate.plugType,
+      state: 'Pending',
+      reason: 'InterfaceHeld',
+      message: `interface ${JSON.stringify(lingering.owned.iface.name)} belongs to ${JSON.stringify(lingering.logicalPort)}, which is no longer wanted but ${until}; this request came with a Southbound resync, so it does not take the interface over before then`,
+    });
+    builder.release.push(candidate.prepared);
+    return undefined;
+  }
+  const { owned } = lingering;
+  const provider = input.providers(owned.plugType);
+  let prepared: PreparedPlug | undefined;
+  if (provider?.kind === 'available') {
+    const request: PlugRequest = {
+      operation: 'remove',
+      logicalPort: lingering.logicalPort,
+      options: lingering.options,
+      existing: existingOf(owned),
+    };
+    const call = callPrepare(provider.provider, request);
+    if (call.ok && call.value.kind === 'ready')
+      prepared = { provider: provider.provider, request, answer: call.value };
+  }
+  if (lingering.hold === undefined) {
+    // Its postponed removal was reported as blocked; it is being removed now instead.
+    const at = builder.blocked.findIndex(
+      (b) => b.logicalPort === lingering.logicalPort && b.operation === 'unplug',
+    );
+    if (at !== -1) builder.blocked.splice(at, 1);
+  } else {
+    const at = builder.held.findIndex((h) => h.logicalPort === lingering.logicalPort);
+    if (at !== -1) builder.held.splice(at, 1);
+  }
+  const old: PlannedRemove = {
+    logicalPort: lingering.logicalPort,
+    plugType: owned.plugType,
+    interfaceUuid: owned.iface.uuid,
+    interfaceName: owned.iface.name,
+    portUuid: owned.port.uuid,
+    reason: 'TakenOver',
+    ...(prepared === undefined ? {} : { prepared }),
+  };
+  return { ...candidate, replacing: owned, old };
+}
+
+/**
  * Settles creates and replugs against the unique Port/Interface names: names freed by this
  * plan's removals and replugs may be reused, but a blocked replug gives its name back, which can
  * block others in turn; blocking only ever shrinks the freed set, so this ends (usually after one
- * pass) with a set of claims a single transaction can commit.
+ * pass) with a set of claims a single transaction can commit. Before that, a create claiming the
+ * name of a lingering unwanted interface takes it over or waits ({@link takeOverOrWait}).
  */
 function settleNameClaims(
   input: PlanInput,
@@ -783,6 +935,8 @@ function settleNameClaims(
   builder: PlanBuilder,
   candidates: readonly PlugCandidate[],
   freed: FreedNames,
+  lingering: LingeringNames,
+  review: RemovalReview | undefined,
 ): void {
   const live = new Set<ClaimingCandidate>();
   for (const candidate of candidates) {
@@ -802,6 +956,19 @@ function settleNameClaims(
     }
     live.add({ ...candidate, old });
     freed.add(candidate.replacing);
+  }
+  const winners = nameWinners(live);
+  for (const candidate of [...live]) {
+    const name = candidate.prepared.answer.name;
+    const holder = lingering.holderOf(name);
+    if (holder === undefined || candidate.old !== undefined || winners.get(name) !== candidate) continue;
+    if (holder.owned.port.interfaces.length !== 1) continue;
+    live.delete(candidate);
+    const taking = takeOverOrWait(input, builder, review, candidate, holder);
+    if (taking === undefined) continue;
+    live.add(taking);
+    lingering.delete(holder);
+    freed.add(holder.owned);
   }
   for (;;) {
     const winners = nameWinners(live);
@@ -823,7 +990,7 @@ function settleNameClaims(
       });
       builder.release.push(candidate.prepared);
       if (candidate.old !== undefined && candidate.replacing !== undefined) {
-        builder.release.push(candidate.old.prepared);
+        if (candidate.old.prepared !== undefined) builder.release.push(candidate.old.prepared);
         freed.delete(candidate.replacing);
       }
     }
@@ -860,8 +1027,32 @@ function settleNameClaims(
 }
 
 /**
+ * {@link PlugRequest.mayClaim}: whether `requester` may take the interface `name` in this plan —
+ * free, its own, or held by an unwanted owned port whose removal goes now or that the requester may
+ * take over (see {@link takeOverOrWait}). Anything else that carries the name stays.
+ */
+function mayClaim(
+  input: PlanInput,
+  index: OvsIndex,
+  review: RemovalReview | undefined,
+  unwanted: ReadonlySet<string>,
+  requester: string,
+  name: string,
+): boolean {
+  const iface = index.names().interfaceByName.get(name);
+  if (iface === undefined) return true;
+  const holder = ownValue(iface.externalIds, IFACE_ID_KEY);
+  if (holder === requester) return true;
+  if (holder === undefined || !unwanted.has(holder)) return false;
+  if (ownValue(iface.externalIds, input.config.ownershipKey) === undefined) return false;
+  if (!input.config.canRemove) return false;
+  return review === undefined || !review.held.has(holder) || review.mayTakeOver(requester);
+}
+
+/**
  * Plans what to create, update, replug and remove so that the integration bridge holds exactly
- * one owned interface per wanted port. Pure apart from calling providers' `prepare()`.
+ * one owned interface per wanted port. Pure apart from calling providers' `prepare()` (and the
+ * removal guard's `review`, which keeps its own deterministic state).
  */
 export function planPorts(input: PlanInput): Plan {
   const builder = new PlanBuilder();
@@ -880,6 +1071,21 @@ export function planPorts(input: PlanInput): Plan {
   }
 
   const removals: RemovalCandidate[] = [];
+  const unwanted = new Set<string>();
+  for (const [logicalPort, owned] of index.ownedByPort) {
+    if (wanted.has(logicalPort)) continue;
+    unwanted.add(logicalPort);
+    const options = unwantedOptions.get(logicalPort) ?? {};
+    for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
+  }
+  const review = input.reviewRemovals?.({
+    wanted: new Set(wanted.keys()),
+    unwanted,
+    ownedCount: index.ownedCount,
+  });
+  const claims = (requester: string) => (interfaceName: string) =>
+    mayClaim(input, index, review, unwanted, requester, interfaceName);
+
   const candidates: PlugCandidate[] = [];
   for (const [logicalPort, binding] of wanted) {
     const plugType = plugTypeOf(binding.options) ?? '';
@@ -898,24 +1104,41 @@ export function planPorts(input: PlanInput): Plan {
     if (mtu.kind === 'clear' && mtu.invalid !== undefined) {
       builder.warnings.push({ logicalPort, message: mtu.invalid.message });
     }
-    const candidate = planWantedPort(input, index, builder, binding, plugType, removals);
+    const candidate = planWantedPort(input, index, builder, binding, plugType, removals, claims);
     if (candidate !== undefined) candidates.push(candidate);
-  }
-  for (const [logicalPort, owned] of index.ownedByPort) {
-    if (wanted.has(logicalPort)) continue;
-    const options = unwantedOptions.get(logicalPort) ?? {};
-    for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
   }
 
   const freed = new FreedNames();
+  const lingering = new LingeringNames();
   for (const candidate of removals) {
+    // Before both databases are synced nothing is removed anyway: the state says AwaitingSync.
+    const hold =
+      candidate.reason === 'NotWanted' && input.config.canRemove
+        ? review?.held.get(candidate.logicalPort)
+        : undefined;
+    if (hold !== undefined) {
+      builder.held.push({
+        logicalPort: candidate.logicalPort,
+        plugType: candidate.owned.plugType,
+        interfaceUuid: candidate.owned.iface.uuid,
+        interfaceName: candidate.owned.iface.name,
+        hold,
+      });
+      lingering.add({ ...candidate, hold });
+      continue;
+    }
     const planned = prepareRemoval(input, builder, candidate);
-    if (planned === undefined) continue;
-    builder.remove.push(planned);
-    freed.add(candidate.owned);
+    if (planned !== undefined) {
+      builder.remove.push(planned);
+      freed.add(candidate.owned);
+    } else if (candidate.reason === 'NotWanted') {
+      // Postponed by its provider (or the provider is missing): a wanted port may still take it
+      // over, once both databases are synced.
+      lingering.add({ ...candidate, awaitingSync: !input.config.canRemove });
+    }
   }
 
-  settleNameClaims(input, index, builder, candidates, freed);
+  settleNameClaims(input, index, builder, candidates, freed, lingering, review);
 
   return builder.build(index.ownedCount);
 }

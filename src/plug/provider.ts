@@ -52,6 +52,14 @@ export interface PlugRequest {
   readonly mac?: string;
   /** The integration bridge, when it exists (absent in tests and while it is missing). */
   readonly bridge?: IntegrationBridgeInfo;
+  /**
+   * Whether this port may take the interface named `interfaceName`: false while a port that stays
+   * holds it (another wanted port, or an unwanted one whose removal is held and that this request
+   * may not take over, DESIGN §3.4). A provider whose `prepare` acts on the device before answering
+   * (e.g. programming a VF's MAC) asks first, so that a request that will be refused never changes a
+   * device another port uses. Absent: no such knowledge (treat as true).
+   */
+  readonly mayClaim?: (interfaceName: string) => boolean;
 }
 
 /** A positive answer: the interface to plug (for `create`) or that may now go (for `remove`). */
@@ -95,6 +103,12 @@ export interface NotNow {
 
 export type PlugAnswer = PlugReady | NotNow;
 
+/**
+ * What a provider sees of a plugged interface's link beyond OVS (e.g. a representor netdev's
+ * operational state). `undefined` from {@link PlugProvider.linkState}: it cannot tell.
+ */
+export type LinkObservation = { readonly up: true } | { readonly up: false; readonly reason: string };
+
 /** One plug target a provider could offer (for `ovn-plug-agent providers`, ovn-org/ovn#169). */
 export interface InventoryItem {
   /** Stable identity inside the provider, e.g. `pf0/vf3` or `c1/pf0/vf3`. */
@@ -128,6 +142,11 @@ export interface PlugProvider {
   release?(request: PlugRequest, answer: PlugReady): void;
   /** What this provider could plug right now. */
   inventory?(): ProviderInventory;
+  /**
+   * The link of a plugged interface as the provider sees it, for the `Down` state (DESIGN §3.5).
+   * Synchronous and cheap (a table `run()` keeps fresh): called for every plugged port each round.
+   */
+  linkState?(interfaceName: string): LinkObservation | undefined;
 }
 
 /**

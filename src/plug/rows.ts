@@ -58,4 +58,8 @@ export interface OvsInterface {
   readonly ofport?: number;
   /** `error`, set by ovs-vswitchd when the interface cannot be opened. */
   readonly error?: string;
+  /** `link_state` (`up`/`down`), as ovs-vswitchd reports it; absent when unknown. */
+  readonly linkState?: string;
+  /** `admin_state` (`up`/`down`), as ovs-vswitchd reports it; absent when unknown. */
+  readonly adminState?: string;
 }

@@ -7,6 +7,7 @@ export const PORT_STATES = [
   'Plugging',
   'Plugged',
   'Bound',
+  'Down',
   'Failed',
   'Conflict',
   'Unplugging',

@@ -2,7 +2,7 @@
  * Standalone (and, through raft.ts, clustered) `ovsdb-server` instances in a private directory,
  * with the tools to talk to them: `ovsdb-client` and `ovs-appctl`.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { toolEnv } from './env.js';
@@ -60,6 +60,18 @@ export interface OvsdbServer extends Stoppable {
   appctl(...args: string[]): Promise<string>;
   /** Runs `ovsdb-client ...args` (give the remote yourself); resolves with stdout. */
   client(...args: string[]): Promise<string>;
+  /** `ovsdb-client backup` of the database: a standalone snapshot, as an operator takes it. */
+  backup(): Promise<string>;
+  /**
+   * `ovsdb-client restore` of a snapshot into the running server: one transaction that replaces
+   * every row (rows get new UUIDs), as an operator restores an old backup.
+   */
+  restore(snapshot: string): Promise<void>;
+  /**
+   * Replaces the database file by a snapshot while the server is stopped (row UUIDs kept), as an
+   * operator restores a standalone database by hand; start the server afterwards.
+   */
+  restoreFile(snapshot: string): Promise<void>;
   /** Runs one transaction through `ovsdb-client transact`; rejects when any operation failed. */
   transact(operations: readonly object[]): Promise<OperationResult[]>;
   /** `ovsdb-client dump --format=json` of the given tables (all when none), parsed. */
@@ -223,6 +235,15 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
     : [];
   const client = async (...args: string[]): Promise<string> =>
     (await runCommand('ovsdb-client', [...sslClientArgs, '--timeout=20', ...args], { env })).stdout;
+  const backup = async (): Promise<string> => client('backup', remote, dbName);
+  const restore = async (snapshot: string): Promise<void> => {
+    // ovsdb-client seeks in its input: give it a file, not a pipe.
+    const file = join(dir, `restore-${Date.now()}.db`);
+    await writeFile(file, snapshot);
+    const args = [...sslClientArgs, '--timeout=20', 'restore', remote, dbName];
+    await runCommand('sh', ['-c', 'exec ovsdb-client "$@" < "$0"', file, ...args], { env });
+    await rm(file, { force: true });
+  };
   const transact = async (operations: readonly object[]): Promise<OperationResult[]> =>
     parseTransactReply(await client('transact', remote, JSON.stringify([dbName, ...operations])), operations);
 
@@ -243,6 +264,12 @@ export async function launchOvsdbServer(options: LaunchOptions): Promise<OvsdbSe
     env,
     appctl,
     client,
+    backup,
+    restore,
+    async restoreFile(snapshot) {
+      if (serverProcess.running) throw new Error(`stop ${name} before replacing its database file`);
+      await writeFile(options.dbPath, snapshot);
+    },
     transact,
     async dump(...tables) {
       const stdout = await client('dump', '--format=json', remote, dbName, ...tables);

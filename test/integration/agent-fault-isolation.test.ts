@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommandLine, startAgent, type AgentHandle, type PortStatus } from '../../src/agent/index.js';
 import { interfacesForLogicalPort, lspAdd, startSandbox, waitUntil, type Sandbox } from '../harness/index.js';
+import { metricSamples, metricValue as metricValueAt } from './support/metrics.js';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/providers/faulty-providers.js');
 /** The registry's default run() time limit, which the agent uses. */
@@ -105,24 +106,8 @@ async function ifaceUuids(name: string): Promise<unknown[]> {
   return (await interfacesForLogicalPort(sandbox.node('hv1').ovs, name)).map((row) => row['_uuid']);
 }
 
-/** Samples of one metric family from `/metrics`: label map and value per series. */
-async function metricSamples(family: string): Promise<{ labels: Record<string, string>; value: number }[]> {
-  const text = await (await fetch(`${agent.url ?? ''}/metrics`)).text();
-  const samples: { labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match?.[1] !== family) continue;
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-z_]+)="([^"]*)"/g))
-      labels[pair[1] ?? ''] = pair[2] ?? '';
-    samples.push({ labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-async function metricValue(family: string, labels: Record<string, string>): Promise<number | undefined> {
-  const samples = await metricSamples(family);
-  return samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+function metricValue(family: string, labels: Record<string, string>): Promise<number | undefined> {
+  return metricValueAt(agent.url ?? '', family, labels);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -209,7 +194,9 @@ describe('provider fault isolation (real sandbox, FAKE faulty providers)', () =>
       }),
     ).toBeGreaterThanOrEqual(2);
     expect(
-      (await metricSamples('ovn_plug_provider_errors_total')).filter((s) => s.labels['provider'] === 'dummy'),
+      (await metricSamples(agent.url ?? '', 'ovn_plug_provider_errors_total')).filter(
+        (s) => s.labels['provider'] === 'dummy',
+      ),
     ).toEqual([]);
     // Never unplugged while the provider failed.
     expect(await ifaceUuids('fr1')).toEqual(fr1Before);

@@ -22,9 +22,14 @@ import {
 
 let sandbox: Sandbox;
 const running: AgentHandle[] = [];
+/** `ovsdb-client backup` of the SB before any port was created: Chassis hv1, no port bindings. */
+let emptyBackup: string;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ chassis: ['hv1'] });
+  const sb = sandbox.central.sb;
+  if (sb === undefined) throw new Error('standalone SB expected');
+  emptyBackup = await sb.backup();
 }, 60_000);
 
 afterAll(async () => {
@@ -131,7 +136,7 @@ describe('agent life cycle', () => {
     await stop(agent);
   });
 
-  it('removes a stale interface of ours left from before a restart once both replicas are synced (E20)', async () => {
+  it('holds a stale interface of ours found at start for the grace, then removes it (E20; DESIGN §3.4 case 5)', async () => {
     await sandbox
       .node('hv1')
       .ovs.vsctl(
@@ -146,9 +151,17 @@ describe('agent life cycle', () => {
         'external-ids:ovn-plug-agent=dummy',
         'external-ids:iface-id=gone20',
       );
-    const agent = await start();
+    // A deletion made while the agent was down cannot be told from an emptied SB: held at start.
+    const agent = await start(['--mass-removal-grace=3s']);
+    const held = await waitUntil(
+      () => agent.status().ports.find((p) => p.logicalPort === 'gone20' && p.reason === 'RemovalHeld'),
+      { description: 'gone20 held' },
+    );
+    expect(held.message).toContain('agent start');
+    expect((await ifaces()).some((r) => r['name'] === 'stale20')).toBe(true);
     await waitUntil(async () => !(await ifaces()).some((r) => r['name'] === 'stale20'), {
-      description: 'stale20 removed',
+      description: 'stale20 removed after the grace',
+      timeoutMs: 15_000,
     });
     expect([...(await uuidsByPort()).keys()].sort()).toEqual(PORTS);
     await stop(agent);
@@ -176,7 +189,8 @@ describe('agent life cycle', () => {
           'external-ids:ovn-plug-agent=dummy',
           'external-ids:iface-id=gone21',
         );
-      agent = await start();
+      // Found at start (DESIGN §3.4 case 5): removed only after the grace, shortened here.
+      agent = await start(['--mass-removal-grace=3s']);
       await waitUntil(() => agent?.status().ovs.synced, { description: 'OVS replica synced' });
       await new Promise((r) => setTimeout(r, 1500));
       const status = agent.status();
@@ -197,7 +211,8 @@ describe('agent life cycle', () => {
       timeoutMs: 20_000,
     });
     await waitUntil(async () => !(await uuidsByPort()).has('gone21'), {
-      description: 'stale21 removed after the SB came back',
+      description: 'stale21 removed after the SB came back and the grace passed',
+      timeoutMs: 20_000,
     });
     await waitAllBound(started, PORTS);
     const after = await uuidsByPort();
@@ -249,32 +264,31 @@ describe('agent life cycle', () => {
     await stop(next);
   });
 
-  it('an emptied Southbound DB holds the removal round and reports it; ports stay plugged (DESIGN §3.4)', async () => {
-    const agent = await start();
+  /**
+   * Asserts that every port is held (not removed) while ovn-northd is paused after `lose` made the
+   * SB forget the port bindings, then that ovn-northd's refill clears the hold with no churn.
+   */
+  async function heldUntilRefilled(agent: AgentHandle, cause: RegExp, lose: () => Promise<void>) {
     await waitAllBound(agent, PORTS);
     const before = await uuidsByPort();
-    // Keep ovn-northd from refilling the SB while we empty it, like a restore of an empty backup.
+    const transactions = agent.reconciler.stats.transactions;
     sandbox.central.northd.pause();
     try {
-      const bindings = (
-        await sandbox.central.sbctl('--bare', '--columns=_uuid', 'find', 'Port_Binding', 'type=""')
-      )
-        .split('\n')
-        .filter(Boolean);
-      await sandbox.central.sbctl(
-        ...bindings.flatMap((uuid, i) =>
-          i === 0 ? ['destroy', 'Port_Binding', uuid] : ['--', 'destroy', 'Port_Binding', uuid],
-        ),
-      );
-      const held = await waitUntil(() => agent.status().heldRemovals, { description: 'removal held' });
-      expect(held.count).toBe(PORTS.length);
-      expect(held.untilMs).toBeGreaterThan(Date.now() + 50_000);
-      expect(agent.status().ports.find((p) => p.logicalPort === 'lc1')).toMatchObject({
-        reason: 'RemovalHeld',
+      await lose();
+      const held = await waitUntil(() => agent.status().heldRemovals, {
+        description: 'removal held',
+        timeoutMs: 20_000,
       });
+      expect(held.count).toBe(PORTS.length);
+      expect(held.untilMs).toBeGreaterThan(Date.now() + 45_000);
+      const lc1 = agent.status().ports.find((p) => p.logicalPort === 'lc1');
+      expect(lc1).toMatchObject({ reason: 'RemovalHeld' });
+      expect(lc1?.message).toMatch(cause);
       const metrics = await (await fetch(`${agent.url ?? ''}/metrics`)).text();
       expect(metrics).toContain(`ovn_plug_removals_held ${PORTS.length}`);
+      await new Promise((r) => setTimeout(r, 1500));
       expect(await uuidsByPort()).toEqual(before);
+      expect(agent.reconciler.stats.transactions).toBe(transactions);
     } finally {
       sandbox.central.northd.resume();
     }
@@ -286,11 +300,75 @@ describe('agent life cycle', () => {
     });
     await waitAllBound(agent, PORTS);
     expect(await uuidsByPort()).toEqual(before);
+  }
+
+  it('an SB restarted on an emptied DB file holds every removal for the grace; ports stay plugged (DESIGN §3.4 case 2)', async () => {
+    const sb = sandbox.central.sb;
+    if (sb === undefined) throw new Error('standalone SB expected');
+    const agent = await start();
+    await heldUntilRefilled(agent, /reconnect or resync/, async () => {
+      // An operator replaces the DB file by an old copy (row UUIDs kept) and restarts the server.
+      await sb.process.stop();
+      await sb.restoreFile(emptyBackup);
+      await sb.process.start();
+    });
     await stop(agent);
   });
 
-  it('a held removal goes ahead after the grace period for ports still unwanted', async () => {
-    const agent = await start(['--mass-removal-grace=1500ms', '--mass-removal-share=0.25']);
+  it('an old SB backup restored with ovsdb-client restore holds every removal for the grace (DESIGN §3.4 cases 2, 3)', async () => {
+    const sb = sandbox.central.sb;
+    if (sb === undefined) throw new Error('standalone SB expected');
+    const agent = await start();
+    // One transaction replaces every row, our Chassis row too (new UUID): a new monitor condition.
+    await heldUntilRefilled(agent, /identity|reconnect or resync/, () => sb.restore(emptyBackup));
+    await stop(agent);
+  });
+
+  it('within a session, the CMS deleting all ports of a small node unplugs them at once at default flags (DESIGN §3.4 case 1)', async () => {
+    const agent = await start();
+    for (const name of ['tmp1', 'tmp2']) {
+      await lspAdd(sandbox.central, name, {
+        options: { 'requested-chassis': 'hv1', 'vif-plug-type': 'dummy' },
+      });
+    }
+    await waitAllBound(agent, [...PORTS, 'tmp1', 'tmp2']);
+    // 2 of 6 owned ports, then a stale interface of ours appearing through OVS (case 4).
+    const deleted = Date.now();
+    await sandbox.central.nbctl('lsp-del', 'tmp1', '--', 'lsp-del', 'tmp2');
+    await waitUntil(async () => !(await uuidsByPort()).has('tmp1') && !(await uuidsByPort()).has('tmp2'), {
+      description: 'tmp1, tmp2 unplugged at once',
+      timeoutMs: 5_000,
+      maxIntervalMs: 50,
+    });
+    expect(Date.now() - deleted).toBeLessThan(3_000);
+    await sandbox
+      .node('hv1')
+      .ovs.vsctl(
+        'add-port',
+        'br-int',
+        'stale22',
+        '--',
+        'set',
+        'Interface',
+        'stale22',
+        'type=internal',
+        'external-ids:ovn-plug-agent=dummy',
+        'external-ids:iface-id=gone22',
+      );
+    await waitUntil(async () => !(await ifaces()).some((r) => r['name'] === 'stale22'), {
+      description: 'stale22 removed at once (case 4)',
+      timeoutMs: 5_000,
+    });
+    expect(agent.status().heldRemovals).toBeUndefined();
+    await stop(agent);
+  });
+
+  it('a mass removal within a session (above the share and the minimum) is held, then goes after the grace', async () => {
+    const agent = await start([
+      '--mass-removal-grace=1500ms',
+      '--mass-removal-share=0.25',
+      '--mass-removal-min-ports=2',
+    ]);
     await waitAllBound(agent, PORTS);
     await sandbox.central.nbctlWaitSb('lsp-del', 'lc3', '--', 'lsp-del', 'lc4');
     const held = await waitUntil(() => agent.status().heldRemovals, { description: 'removal held' });

@@ -8,9 +8,8 @@
  * The logical ports carry exactly the options Neutron's ML2/OVN driver writes for a
  * `remote-managed` port (reference/dpu-peers.md §2), plus the `addresses` Neutron always sets.
  */
-import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   parseCommandLine,
@@ -32,9 +31,11 @@ import {
   type CtlRow,
   type Sandbox,
 } from '../harness/index.js';
-
-const FIXTURES = fileURLToPath(new URL('../fixtures/devlink/', import.meta.url));
-const FAKE_DEVLINK = join(FIXTURES, 'fake-devlink.js');
+import {
+  DEVLINK_FIXTURES,
+  writeFakeDevlink,
+  type FakeDevlink,
+} from '../fixtures/devlink/fake-devlink-wrapper.js';
 
 /** Host PF 0 of the BlueField-2 fixture (`pf0hpf`, controller 1) and its devlink device. */
 const PF_MAC = '08:c0:eb:c4:2a:10';
@@ -58,6 +59,7 @@ function neutronRemoteManagedOptions(chassis: string, vfNum: number): Record<str
 let sandbox: Sandbox;
 let agent: AgentHandle;
 let eventsFile: string;
+let fakeDevlink: FakeDevlink;
 /** Every state change of every port, from the agent's status stream, to explain timings. */
 const transitions: { atMs: number; logicalPort: string; state: string; reason: string }[] = [];
 
@@ -81,46 +83,9 @@ function timelineSince(startMs: number, logicalPort: string): string {
     .join(', ');
 }
 
-/**
- * The fake devlink reads its files from the environment; a wrapper script in the sandbox directory
- * sets them for this test only (the agent spawns `--devlink-command` with its own environment).
- *
- * `port function set` answers at once, as the kernel's netlink call does, and the fake records the
- * new hw_addr (and emits its monitor event, like the kernel's notification) in the background:
- * starting Node for the fake takes 0.1–0.8 s on this loaded machine, which would otherwise be
- * measured as the agent's plug latency although real devlink needs milliseconds.
- */
-async function writeFakeDevlinkWrapper(dir: string): Promise<string> {
-  const portsFile = join(dir, 'ports.json');
-  eventsFile = join(dir, 'events.ndjson');
-  await copyFile(join(FIXTURES, 'bluefield2-dpu.port-show.json'), portsFile);
-  await writeFile(eventsFile, '');
-  const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
-  const wrapper = join(dir, 'fake-devlink-e2e.sh');
-  await writeFile(
-    wrapper,
-    [
-      '#!/bin/sh',
-      `export FAKE_DEVLINK_PORTS=${quote(portsFile)}`,
-      `export FAKE_DEVLINK_EVENTS=${quote(eventsFile)}`,
-      `node=${quote(process.execPath)}`,
-      `fake=${quote(FAKE_DEVLINK)}`,
-      'case " $* " in',
-      '  *" port function set "*)',
-      '    "$node" "$fake" "$@" </dev/null >/dev/null 2>&1 &',
-      '    exit 0 ;;',
-      'esac',
-      'exec "$node" "$fake" "$@"',
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  return wrapper;
-}
-
 /** Feeds kernel events to the running `devlink -j monitor port` (one JSON object per line). */
 async function emitDevlinkEvents(events: readonly unknown[]): Promise<void> {
-  await appendFile(eventsFile, events.map((event) => `${JSON.stringify(event)}\n`).join(''));
+  await fakeDevlink.emit(events);
 }
 
 /** Waits until the fake devlink has set `mac` on the function of `handle` (its monitor event is out). */
@@ -143,7 +108,9 @@ function waitMacProgrammed(handle: string, mac: string): Promise<true> {
 beforeAll(async () => {
   sandbox = await startSandbox({ chassis: ['hv1'] });
   const devlinkDir = await makeWorkDir('devlink', sandbox.dir, 'devlink');
-  const devlink = await writeFakeDevlinkWrapper(devlinkDir.path);
+  fakeDevlink = await writeFakeDevlink(devlinkDir.path);
+  eventsFile = fakeDevlink.eventsFile;
+  const devlink = fakeDevlink.command;
   const parsed = parseCommandLine(
     [
       `--ovs-db=${sandbox.node('hv1').ovs.dbRemote}`,
@@ -263,7 +230,7 @@ describe('representor provider end to end (issue 4)', () => {
     expect(await ifaceByName('pf0vf4')).toBeUndefined();
 
     // VF 4 is created on the host: the kernel registers it as eth7, udev renames it pf0vf4.
-    const hotplug = (await readFile(join(FIXTURES, 'bluefield2-vf-hotplug.events.ndjson'), 'utf8'))
+    const hotplug = (await readFile(join(DEVLINK_FIXTURES, 'bluefield2-vf-hotplug.events.ndjson'), 'utf8'))
       .split('\n')
       .filter((line) => line !== '')
       .map((line): unknown => JSON.parse(line));
@@ -332,7 +299,9 @@ describe('representor provider end to end (issue 4)', () => {
   it('turns the port Pending with a reason when its representor is removed, and keeps its interface (DESIGN §3.4)', async () => {
     const before = await ifaceByName('pf0vf1');
     expect(before?.['_uuid']).toBe(vm1IfaceUuid);
-    const vf1 = JSON.parse(await readFile(join(FIXTURES, 'bluefield2-dpu.port-show.json'), 'utf8')) as {
+    const vf1 = JSON.parse(
+      await readFile(join(DEVLINK_FIXTURES, 'bluefield2-dpu.port-show.json'), 'utf8'),
+    ) as {
       port: Record<string, Record<string, unknown>>;
     };
     const entry = vf1.port[VF1_HANDLE];

@@ -20,7 +20,12 @@ import {
   type RowSelector,
   type TxnOutcome,
 } from '../../src/ovsdb/index.js';
-import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
+import {
+  DEFAULT_REMOVAL_MIN_COUNT,
+  planPorts,
+  ProviderRegistry,
+  systemTimers,
+} from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
 import { noopLogger, Reconciler, type OvsReplica } from '../../src/agent/index.js';
 import {
@@ -124,22 +129,7 @@ async function vsctl(...args: string[]): Promise<string> {
 
 describe('a stale removal against a real ovsdb-server (FAKE: held transaction)', () => {
   it('fails its verify once the marker is gone, and the now-foreign port is left alone', async () => {
-    await vsctl(
-      'init',
-      '--',
-      'add-br',
-      'br-int',
-      '--',
-      'add-port',
-      'br-int',
-      'x',
-      '--',
-      'set',
-      'Interface',
-      'x',
-      'external_ids:iface-id=x',
-      'external_ids:ovn-plug-agent=dummy',
-    );
+    await vsctl('init', '--', 'add-br', 'br-int');
     await runCommand('ovn-sbctl', [`--db=${sbServer.remote}`, 'chassis-add', 'hv1', 'geneve', '127.0.0.1'], {
       env: sbServer.env,
     });
@@ -180,6 +170,7 @@ describe('a stale removal against a real ovsdb-server (FAKE: held transaction)',
     sb.start();
     await Promise.all([ovs.ready(), sb.ready()]);
     const held = new HeldTransactions(ovs);
+    let sbSynced = false;
     const registry = new ProviderRegistry();
     await registry.register(new DummyProvider());
     reconciler = new Reconciler({
@@ -189,17 +180,35 @@ describe('a stale removal against a real ovsdb-server (FAKE: held transaction)',
       chassisName: 'hv1',
       integrationBridge: 'br-int',
       ownershipKey: 'ovn-plug-agent',
-      // The only owned port is unwanted: share 1 lets its removal go without a hold.
-      removalHold: { share: 1, minCount: 1, graceMs: 60_000 },
+      // Default policy: x appears through OVS while the SB session is established (DESIGN §3.4
+      // case 4), so its removal goes at once, without a hold.
+      removalHold: { share: 0.5, minCount: DEFAULT_REMOVAL_MIN_COUNT, graceMs: 60_000 },
       resyncIntervalMs: 200,
       providerRunIntervalMs: 600_000,
       planner: planPorts,
       now: Date.now,
       timers: systemTimers,
       logger: noopLogger,
+      onStatus: (status) => {
+        if (status.sb.synced) sbSynced = true;
+      },
     });
     reconciler.start();
-    // x is ours and wanted by no Port_Binding: the reconciler plans its removal.
+    await waitUntil(() => sbSynced, { description: 'the Southbound sync', timeoutMs: 10_000 });
+    // onStatus reports changes only; two resync rounds later the first view has surely been planned.
+    await new Promise((r) => setTimeout(r, 500));
+    // A stale interface of ours appears, wanted by no Port_Binding: the reconciler plans its removal.
+    await vsctl(
+      'add-port',
+      'br-int',
+      'x',
+      '--',
+      'set',
+      'Interface',
+      'x',
+      'external_ids:iface-id=x',
+      'external_ids:ovn-plug-agent=dummy',
+    );
     await waitUntil(() => held.held.length === 1, {
       description: 'the removal of x is planned',
       timeoutMs: 10_000,

@@ -50,9 +50,6 @@ function configFor(node: SandboxNode, extra: string[] = []): Config {
       '--listen=127.0.0.1:0',
       '--log-level=silent',
       '--resync-interval=2s',
-      // These nodes own one or two ports, and upstream unplugs a single withdrawn port at once: the
-      // default minimum of 1 would hold it for the grace period (1 of 1 is more than half).
-      '--mass-removal-min-ports=2',
       ...extra,
     ],
     {},

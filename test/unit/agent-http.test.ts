@@ -69,6 +69,7 @@ describe('HTTP endpoint', () => {
             items: [{ id: 'lsp1', name: 'lsp1', details: {}, logicalPort: 'lsp1' }],
           },
         ],
+        now: () => 7000,
       },
     );
     return server;
@@ -94,7 +95,8 @@ describe('HTTP endpoint', () => {
   it('answers /status with the snapshot JSON and /readyz by sync state', async () => {
     let current = status();
     const { url } = await start(() => current);
-    expect(await (await fetch(`${url}/status`)).json()).toEqual(current);
+    // The snapshot as built at the last round (generatedAtMs) plus when the agent answered.
+    expect(await (await fetch(`${url}/status`)).json()).toEqual({ ...current, answeredAtMs: 7000 });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     current = status({ sb: { state: 'connecting', synced: false, reconnects: 0 } });
     const notReady = await fetch(`${url}/readyz`);
@@ -154,5 +156,35 @@ describe('status table', () => {
     expect(text).toMatch(/c1\/pf0\/vf0\s+pf0vf0\s+vm1\s+vfNum=0/);
     expect(text).toContain('note: SFs not enabled');
     expect(text).toContain('dummy: available\n  (no inventory');
+  });
+
+  it('says what an on-demand provider can plug and lists the ports it holds', () => {
+    const text = formatProvidersTable([
+      {
+        type: 'dummy',
+        available: true,
+        items: [],
+        notes: ['can plug any logical port: an OVS internal interface named after the port'],
+        ports: [
+          { logicalPort: 'vm1', interfaceName: 'vm1', state: 'Bound' },
+          { logicalPort: 'vm2', interfaceName: 'vm2', state: 'Plugged' },
+        ],
+      },
+      { type: 'representor', available: true, items: [], ports: [] },
+    ]);
+    expect(text).not.toContain('nothing to plug');
+    expect(text).toContain('dummy: available\n  no fixed list of plug targets (see the note)\n');
+    expect(text).toContain('  note: can plug any logical port');
+    expect(text).toContain('  holds 2 port(s):');
+    expect(text).toMatch(/^ {4}vm2\s+vm2\s+Plugged$/m);
+    expect(text).toContain('representor: available\n  nothing it could plug right now\n  holds no ports\n');
+  });
+
+  it('shows how old the snapshot is at the time of the answer', () => {
+    const text = formatStatusTable(
+      status({ generatedAtMs: Date.parse('2026-12-04T05:00:00Z') }),
+      Date.parse('2026-12-04T05:00:42Z'),
+    );
+    expect(text).toContain('snapshot:   2026-12-04T05:00:00.000Z (42s old)');
   });
 });

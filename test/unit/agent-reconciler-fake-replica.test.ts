@@ -365,9 +365,11 @@ function ownedUnwantedX(ovs: FakeOvs): void {
 describe('Reconciler safety guards (review findings)', () => {
   it('verifies the removed Port’s interfaces and its Interface’s external_ids as the plan read them', async () => {
     const { ovs, sb } = world([]);
-    ownedUnwantedX(ovs);
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     running = await startReconciler(ovs, sb);
+    // A stale interface of ours appearing within the session goes at once (DESIGN §3.4 case 4).
+    await vi.waitFor(() => expect(running?.stats.rounds).toBeGreaterThan(0));
+    ownedUnwantedX(ovs);
     await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
     const tx = ovs.sent[0]!;
     expect(waitsOn(tx, 'Port').get(PORT_X)).toEqual({ interfaces: ['set', [['uuid', IF_X]]] });
@@ -384,7 +386,6 @@ describe('Reconciler safety guards (review findings)', () => {
 
   it('a removal whose ownership marker vanished before the commit gets tryAgain and the now-foreign port is left alone', async () => {
     const { ovs, sb } = world([]);
-    ownedUnwantedX(ovs);
     // The "server": someone removed the marker just before our transaction executes. A wait on the
     // Interface's external_ids with the old value fails (tryAgain); without one, the delete commits.
     ovs.outcomes.push((tx) => {
@@ -405,6 +406,8 @@ describe('Reconciler safety guards (review findings)', () => {
       };
     });
     running = await startReconciler(ovs, sb);
+    await vi.waitFor(() => expect(running?.stats.rounds).toBeGreaterThan(0));
+    ownedUnwantedX(ovs);
     await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
     await sleep(100);
     expect(ovs.table('Port').get(PORT_X)).toBeDefined();
@@ -462,7 +465,7 @@ describe('Reconciler safety guards (review findings)', () => {
     expect(ovs.sent).toHaveLength(2);
   });
 
-  it('after a mass-removal hold, removes only the ports whose own grace has passed', async () => {
+  it('a mass removal within a session is held per port, while a later small removal goes at once', async () => {
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
     const { ovs, sb } = world(names);
     ovs.outcomes.push((tx) => commit(ovs, tx));
@@ -491,14 +494,25 @@ describe('Reconciler safety guards (review findings)', () => {
       ];
       return ports[1].map(([, u]) => portName.get(u) ?? u).sort();
     };
-    // t=0: a, b, c, d go (4 of 6 > 50 %): held.
+    const dropFromReplica = (gone: string[]): void =>
+      ovs.apply({
+        Port: Object.fromEntries(
+          ovs
+            .table('Port')
+            .all()
+            .filter((r) => gone.includes(r['name'] as string))
+            .map((r) => [r._uuid, { delete: null }]),
+        ),
+      });
+    // t=0: a, b, c, d go in one round (4 of 6 > 50 %, ≥ 2): held.
     const t0 = Date.now();
     sb.apply({ Port_Binding: Object.fromEntries([0, 1, 2, 3].map((i) => [pbUuid(i), { delete: null }])) });
-    await sleep(400);
+    await sleep(300);
     expect(ovs.sent).toHaveLength(1);
     expect(running.status().heldRemovals?.count).toBe(4);
-    // t≈400 ms: a and b come back, e and f go: still 4 of 6 unwanted.
-    const t1 = Date.now();
+    expect(running.status().ports.find((p) => p.logicalPort === 'c')?.reason).toBe('RemovalHeld');
+    // a and b come back, e and f go: 2 of 6 in that round, below the share: at once.
+    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     sb.apply({
       Port_Binding: {
         [pbUuid(0)]: { insert: pb('a') },
@@ -507,27 +521,16 @@ describe('Reconciler safety guards (review findings)', () => {
         [pbUuid(5)]: { delete: null },
       },
     });
-    ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     await vi.waitFor(() => expect(ovs.sent).toHaveLength(2), { timeout: 3000 });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
-    // c and d were unwanted for the whole grace; e and f only since t1: still held, and reported.
-    expect(removedBy(ovs.sent[1]!)).toEqual(['c', 'd']);
-    expect(running.status().ports.find((p) => p.logicalPort === 'e')?.state).not.toBe('Unplugging');
+    expect(Date.now() - t0).toBeLessThan(600);
+    expect(removedBy(ovs.sent[1]!)).toEqual(['e', 'f']);
     expect(running.status().heldRemovals?.count).toBe(2);
-    // The replica catches up (c and d are gone); e and f go once their own grace is over.
-    ovs.apply({
-      Port: Object.fromEntries(
-        ovs
-          .table('Port')
-          .all()
-          .filter((r) => ['c', 'd'].includes(r['name'] as string))
-          .map((r) => [r._uuid, { delete: null }]),
-      ),
-    });
+    // The replica shows e and f gone; c and d go once their grace is over.
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
+    dropFromReplica(['e', 'f']);
     await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 3000 });
-    expect(Date.now() - t1).toBeGreaterThanOrEqual(600);
-    expect(removedBy(ovs.sent[2]!)).toEqual(['e', 'f']);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
+    expect(removedBy(ovs.sent[2]!)).toEqual(['c', 'd']);
   });
 
   it('a wanted port whose duplicate interface is being removed is not reported Unplugging', async () => {

@@ -114,11 +114,71 @@ describe('derivePortState', () => {
       {
         logicalPort: 'lsp1',
         provider: 'dummy',
-        phase: { kind: 'removalHeld', untilMs: 0 },
+        phase: { kind: 'removalHeld', untilMs: 0, cause: 'resync' },
         iface: iface({ ofport: 5, ovnInstalled: true }),
       },
       'Bound',
       'RemovalHeld',
+    ],
+    [
+      'admin_state down on a bound interface is Down (admin first)',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'steady' },
+        iface: iface({ ofport: 5, ovnInstalled: true, adminState: 'down', linkState: 'down' }),
+      },
+      'Down',
+      'AdminDown',
+    ],
+    [
+      'link_state down alone (carrier lost, admin up) is Down',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'steady' },
+        iface: iface({ ofport: 5, ovnInstalled: true, adminState: 'up', linkState: 'down' }),
+      },
+      'Down',
+      'LinkDown',
+    ],
+    [
+      'the provider seeing the device down (representor operstate) is Down',
+      {
+        logicalPort: 'lsp1',
+        provider: 'representor',
+        phase: { kind: 'steady' },
+        iface: iface({
+          ofport: 5,
+          ovnInstalled: true,
+          linkState: 'up',
+          providerLink: { up: false, reason: 'representor netdev "pf0vf1" has operstate down' },
+        }),
+      },
+      'Down',
+      'DeviceLinkDown',
+    ],
+    [
+      'both up and bound is Bound',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'steady' },
+        iface: iface({ ofport: 5, ovnInstalled: true, adminState: 'up', linkState: 'up' }),
+      },
+      'Bound',
+      'Bound',
+    ],
+    [
+      'Interface.error wins over a down link',
+      {
+        logicalPort: 'lsp1',
+        provider: 'dummy',
+        phase: { kind: 'steady' },
+        iface: iface({ ofport: -1, error: 'no such device', linkState: 'down' }),
+      },
+      'Failed',
+      'InterfaceError',
     ],
   ])('%s', (_name, facts, state, reason) => {
     const observed = derivePortState(facts);

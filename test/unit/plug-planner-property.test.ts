@@ -248,7 +248,7 @@ function checkProperties(world: World, bindings: readonly SbPortBinding[], confi
   const inPlan =
     plan.create.length +
     plan.update.length +
-    2 * plan.replug.length +
+    plan.replug.reduce((n, r) => n + (r.old.prepared === undefined ? 1 : 2), 0) +
     plan.remove.length +
     plan.release.length;
   expect(inPlan).toBe(counted.readyAnswers());

@@ -4,7 +4,7 @@
  * Run by the Helm chart's pre-delete hook (`ovn-plug-agent remove-kube-status --all-nodes`).
  * The running agents never do this on their own: they are stopped on every upgrade too.
  */
-import type { NodeObject } from './api-types.js';
+import type { Node } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from './client.js';
 import { removeNodeConditions } from './node-conditions.js';
 import {
@@ -35,7 +35,7 @@ export async function removeKubeStatus(options: RemoveKubeStatusOptions): Promis
   const logger = options.logger ?? silentLogger;
   const nodeNames =
     options.nodes === 'all'
-      ? (await options.client.list<NodeObject>('/api/v1/nodes')).map((node) => node.metadata.name)
+      ? (await options.client.list<Node>('/api/v1/nodes')).flatMap((node) => node.metadata?.name ?? [])
       : [...options.nodes];
   const nodesCleaned: string[] = [];
   for (const name of nodeNames) {
@@ -57,7 +57,8 @@ export async function removeKubeStatus(options: RemoveKubeStatusOptions): Promis
     }
     for (const object of objects) {
       if (options.nodes !== 'all' && !nodeNames.includes(object.spec?.nodeName ?? '')) continue;
-      if (await options.client.delete(portPlugPath(object.metadata.name))) portPlugsDeleted += 1;
+      const name = object.metadata?.name;
+      if (name !== undefined && (await options.client.delete(portPlugPath(name)))) portPlugsDeleted += 1;
     }
   }
   logger.info({ nodesCleaned, portPlugsDeleted }, 'removed Kubernetes status written by ovn-plug-agent');

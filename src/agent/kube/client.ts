@@ -9,11 +9,15 @@
  */
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { KubeApiError, KubeTransportError, isKubeApiError } from './errors.js';
-import type { KubeConnection, ReadTextFile } from './kubeconfig.js';
-import type { ListResult } from './api-types.js';
-import { systemClock, type Clock } from './runtime.js';
+import {
+  createCredentialSource,
+  type CredentialSource,
+  type CredentialSourceOptions,
+  type Credentials,
+} from './credentials.js';
+import type { KubeConnection } from './kubeconfig.js';
+import type { ListMeta } from 'kubernetes-types/meta/v1.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -102,6 +106,12 @@ function apiError(request: KubeHttpRequest, response: KubeHttpResponse): KubeApi
     method: request.method,
     path: request.path,
   });
+}
+
+/** Any `…List` object: the items and the paging token. */
+interface ListResult<T> {
+  readonly metadata?: ListMeta;
+  readonly items: readonly T[];
 }
 
 /** JSON verbs against the API server. Paths are API paths, e.g. `/api/v1/nodes/n1/status`. */
@@ -208,65 +218,62 @@ export class KubeClient {
 }
 
 /** Options for {@link createHttpsTransport}. */
-export interface HttpsTransportOptions {
-  readonly readFile?: ReadTextFile;
-  readonly clock?: Clock;
-  /** How long a token read from `tokenFile` is reused before the file is read again; default 60 s. */
-  readonly tokenRefreshMs?: number;
+export interface HttpsTransportOptions extends CredentialSourceOptions {
+  /** Where each request's token or client certificate comes from; default: from the connection. */
+  readonly credentials?: CredentialSource;
 }
 
 /**
  * The production transport: Node's https (or http, for a plain `http://` server) with a
- * keep-alive agent, the cluster CA, optional client certificate, and a bearer token (fixed, or
- * re-read from `tokenFile` so rotated ServiceAccount tokens are picked up).
+ * keep-alive agent, the cluster CA, and the credentials of {@link createCredentialSource} (fixed
+ * token, token file, client certificate, exec plugin). A 401 makes the source fetch fresh
+ * credentials (a rotated token file, a re-run plugin) and the request is sent once more with them:
+ * the API server rejected it before doing anything, so repeating it is safe.
  */
 export function createHttpsTransport(
   connection: KubeConnection,
   options: HttpsTransportOptions = {},
 ): KubeTransport {
-  const read = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
-  const clock = options.clock ?? systemClock;
-  const refreshMs = options.tokenRefreshMs ?? 60_000;
+  const credentials = options.credentials ?? createCredentialSource(connection, options);
   const base = new URL(connection.server);
   const secure = base.protocol === 'https:';
-  const agent = secure
-    ? new HttpsAgent({
-        keepAlive: true,
-        maxSockets: 4,
-        rejectUnauthorized: !connection.insecureSkipTlsVerify,
-        ...(connection.caPem !== undefined && { ca: connection.caPem }),
-        ...(connection.clientCertPem !== undefined && { cert: connection.clientCertPem }),
-        ...(connection.clientKeyPem !== undefined && { key: connection.clientKeyPem }),
-        ...(connection.tlsServerName !== undefined && { servername: connection.tlsServerName }),
-      })
-    : new HttpAgent({ keepAlive: true, maxSockets: 4 });
-  let cachedToken: { value: string; readAtMs: number } | undefined;
-
-  const bearer = (): string | undefined => {
-    if (connection.token !== undefined) return connection.token;
-    if (connection.tokenFile === undefined) return undefined;
-    const now = clock.now();
-    if (cachedToken === undefined || now - cachedToken.readAtMs >= refreshMs) {
-      try {
-        cachedToken = { value: read(connection.tokenFile).trim(), readAtMs: now };
-      } catch (error) {
-        if (cachedToken === undefined) {
-          throw new KubeTransportError(`cannot read the token file "${connection.tokenFile}"`, {
-            cause: error,
-          });
-        }
-      }
+  const newAgent = (clientCertPem?: string, clientKeyPem?: string, idleTimeoutMs?: number): HttpAgent =>
+    secure
+      ? new HttpsAgent({
+          keepAlive: true,
+          maxSockets: 4,
+          // An agent's idle sockets are destroyed after this (a request sets its own deadline).
+          ...(idleTimeoutMs !== undefined && { timeout: idleTimeoutMs }),
+          rejectUnauthorized: !connection.insecureSkipTlsVerify,
+          ...(connection.caPem !== undefined && { ca: connection.caPem }),
+          ...(clientCertPem !== undefined && { cert: clientCertPem }),
+          ...(clientKeyPem !== undefined && { key: clientKeyPem }),
+          ...(connection.tlsServerName !== undefined && { servername: connection.tlsServerName }),
+        })
+      : new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  const staticAgent = newAgent(connection.clientCertPem, connection.clientKeyPem);
+  // An exec plugin may hand out a client certificate (and rotate it): one agent per certificate.
+  let pluginAgent: { cert: string; key: string; agent: HttpAgent } | undefined;
+  const agentFor = (used: Credentials): HttpAgent => {
+    if (used.clientCertPem === undefined || used.clientKeyPem === undefined) return staticAgent;
+    if (pluginAgent?.cert !== used.clientCertPem || pluginAgent.key !== used.clientKeyPem) {
+      // Requests in flight finish on the previous agent; its idle sockets close after 30 s, so
+      // a rotating certificate leaves no connections behind.
+      pluginAgent = {
+        cert: used.clientCertPem,
+        key: used.clientKeyPem,
+        agent: newAgent(used.clientCertPem, used.clientKeyPem, 30_000),
+      };
     }
-    return cachedToken.value;
+    return pluginAgent.agent;
   };
+  const basePath = base.pathname.replace(/\/+$/, '');
 
-  return (request) =>
+  const sendOnce = (request: KubeHttpRequest, used: Credentials): Promise<KubeHttpResponse> =>
     new Promise<KubeHttpResponse>((resolvePromise, rejectPromise) => {
       const headers: Record<string, string> = { ...request.headers };
-      const token = bearer();
-      if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+      if (used.token !== undefined) headers['authorization'] = `Bearer ${used.token}`;
       if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
-      const basePath = base.pathname.replace(/\/+$/, '');
       const send = secure ? httpsRequest : httpRequest;
       const outgoing = send(
         {
@@ -276,7 +283,7 @@ export function createHttpsTransport(
           path: basePath + request.path,
           method: request.method,
           headers,
-          agent,
+          agent: agentFor(used),
           timeout: request.timeoutMs,
         },
         (incoming) => {
@@ -307,4 +314,12 @@ export function createHttpsTransport(
       );
       outgoing.end(request.body);
     });
+
+  return async (request) => {
+    const used = await credentials.current();
+    const response = await sendOnce(request, used);
+    if (response.status !== 401) return response;
+    const fresh = await credentials.refreshAfterUnauthorized(used);
+    return fresh === undefined ? response : sendOnce(request, fresh);
+  };
 }

@@ -17,6 +17,16 @@ describe('summarizeConditions', () => {
       },
     },
     {
+      name: 'SB connected but not synced names the chassis it waits for (e.g. a new system-id)',
+      status: { ...snapshot({ sb: { synced: false } }), chassis: 'dpu-7' },
+      ready: {
+        status: 'False',
+        reason: 'SouthboundNotSynced',
+        message:
+          'Southbound database tcp:127.0.0.1:6642 is connected but the port bindings of chassis dpu-7 have not arrived yet (is there a Chassis row named dpu-7? ovn-controller creates it)',
+      },
+    },
+    {
       name: 'OVS connected but not synced',
       status: snapshot({ ovs: { synced: false } }),
       ready: { status: 'False', reason: 'OvsDbNotSynced' },

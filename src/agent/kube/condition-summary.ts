@@ -5,7 +5,7 @@
  * PortPlug objects; Node writes fan out to every node watcher):
  * - `OvnPlugReady` — normal-true: both databases connected and synced, every wanted port Bound.
  * - `OvnPlugDegraded` — abnormal-true, as node-problem-detector's problem conditions: ports
- *   Pending/Failed/Conflict, a provider unavailable, or a mass removal held back.
+ *   Pending/Failed/Conflict, a provider unavailable, or removals held back by the removal guard.
  * Reasons are one CamelCase word; messages count and name (the first few) ports.
  */
 import type { AgentStatus, DbStatus, PortStatus } from '../status/types.js';
@@ -52,7 +52,13 @@ function byState(ports: readonly PortStatus[]): Map<PortState, PortStatus[]> {
   return groups;
 }
 
-function dbProblem(label: string, reasonPrefix: string, db: DbStatus): ConditionContent | undefined {
+/** `chassis`: for the SB, whose synced view needs this chassis' Chassis row (DESIGN §3.5a). */
+function dbProblem(
+  label: string,
+  reasonPrefix: string,
+  db: DbStatus,
+  chassis?: string,
+): ConditionContent | undefined {
   const where = db.remote === undefined ? label : `${label} ${db.remote}`;
   if (db.state !== 'monitoring') {
     return {
@@ -67,7 +73,10 @@ function dbProblem(label: string, reasonPrefix: string, db: DbStatus): Condition
       type: READY_CONDITION,
       status: 'False',
       reason: `${reasonPrefix}NotSynced`,
-      message: `${where} is connected but its initial contents have not arrived yet`,
+      message:
+        chassis === undefined
+          ? `${where} is connected but its initial contents have not arrived yet`
+          : `${where} is connected but the port bindings of chassis ${chassis} have not arrived yet (is there a Chassis row named ${chassis}? ovn-controller creates it)`,
     };
   }
   return undefined;
@@ -75,11 +84,12 @@ function dbProblem(label: string, reasonPrefix: string, db: DbStatus): Condition
 
 function readyCondition(status: AgentStatus, maxNames: number): ConditionContent {
   const db =
-    dbProblem('Southbound database', 'Southbound', status.sb) ??
+    dbProblem('Southbound database', 'Southbound', status.sb, status.chassis) ??
     dbProblem('Open vSwitch database', 'OvsDb', status.ovs);
   if (db !== undefined) return db;
   const wanted = status.ports.filter((port) => port.state !== 'Unplugging');
-  const unbound = wanted.filter((port) => port.state !== 'Bound');
+  // Down is Bound with its link down (a stopped VM): informational, not a readiness problem (DESIGN §3.5).
+  const unbound = wanted.filter((port) => port.state !== 'Bound' && port.state !== 'Down');
   if (unbound.length === 0) {
     return {
       type: READY_CONDITION,

@@ -3,7 +3,7 @@
  * does it: a repeat of the same (object, reason, message) within `dedupWindowMs` bumps `count`
  * and `lastTimestamp` of the existing Event instead of creating another one.
  */
-import type { ObjectReference } from './api-types.js';
+import type { Event, ObjectReference } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from './client.js';
 import { isKubeApiError } from './errors.js';
 import { observed, silentObserver, type KubeSinkObserver } from './observer.js';
@@ -28,7 +28,8 @@ export interface EventRecorderOptions {
 }
 
 export interface RecordedEvent {
-  readonly involvedObject: ObjectReference;
+  /** Named: the Event's own name is derived from it. */
+  readonly involvedObject: ObjectReference & { readonly name: string };
   readonly type: 'Normal' | 'Warning';
   readonly reason: string;
   readonly message: string;
@@ -101,7 +102,7 @@ export class EventRecorder {
     }
     const name = `${event.involvedObject.name.slice(0, 240).replace(/[.-]+$/, '')}.${now.toString(16)}`;
     const stamp = kubeTime(now);
-    const created = this.#client.create(this.#eventsPath(), {
+    const body: Event = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace: this.#namespace },
@@ -115,7 +116,8 @@ export class EventRecorder {
       firstTimestamp: stamp,
       lastTimestamp: stamp,
       count: 1,
-    });
+    };
+    const created = this.#client.create(this.#eventsPath(), body);
     await observed(this.#observer, 'event', created);
     this.#recent.delete(key);
     this.#recent.set(key, { name, count: 1, lastMs: now });

@@ -69,6 +69,24 @@ describe('createHttpsTransport', () => {
     ]);
   });
 
+  it('after a 401 re-reads a rotated token file and sends the request once more; a 401 with no newer token stands', async () => {
+    const seen: string[] = [];
+    const url = await listen((headers) => {
+      seen.push(headers.authorization ?? '');
+      return headers.authorization === 'Bearer rotated' ? [200, '{}'] : [401, '{"reason":"Unauthorized"}'];
+    });
+    let token = 'old';
+    const transport = createHttpsTransport(
+      { server: url, tokenFile: '/sa/token', insecureSkipTlsVerify: false },
+      { readFile: () => token, clock: steppedClock(), tokenRefreshMs: 60_000 },
+    );
+    const request = { method: 'GET' as const, path: '/api', headers: {}, timeoutMs: 2000 };
+    expect((await transport(request)).status).toBe(401);
+    token = 'rotated';
+    expect((await transport(request)).status).toBe(200);
+    expect(seen).toEqual(['Bearer old', 'Bearer old', 'Bearer rotated']);
+  });
+
   it('returns error statuses as responses and rejects only when no answer arrives', async () => {
     const url = await listen(() => [409, '{"reason":"AlreadyExists"}']);
     const transport = createHttpsTransport({ server: url, insecureSkipTlsVerify: false });

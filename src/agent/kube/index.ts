@@ -20,8 +20,29 @@ export type {
   DeleteOptions,
   HttpsTransportOptions,
 } from './client.js';
-export { loadKubeconfig, inClusterConfig, SERVICE_ACCOUNT_DIR } from './kubeconfig.js';
-export type { KubeConnection, LoadKubeconfigOptions, InClusterOptions, ReadTextFile } from './kubeconfig.js';
+export { loadKubeconfig, inClusterConfig, SERVICE_ACCOUNT_DIR, EXEC_API_VERSIONS } from './kubeconfig.js';
+export type {
+  KubeConnection,
+  LoadKubeconfigOptions,
+  InClusterOptions,
+  ReadTextFile,
+  ExecCredentialConfig,
+  ExecApiVersion,
+  ExecClusterInfo,
+} from './kubeconfig.js';
+export {
+  createCredentialSource,
+  runExecCredentialPlugin,
+  parseExecCredential,
+  execInfo,
+} from './credentials.js';
+export type {
+  Credentials,
+  CredentialSource,
+  CredentialSourceOptions,
+  ExecCredentialStatus,
+  ExecRunner,
+} from './credentials.js';
 export { KubeApiError, KubeTransportError, KubeConfigError, isKubeApiError } from './errors.js';
 export { NodeConditionManager, removeNodeConditions } from './node-conditions.js';
 export type { NodeConditionManagerOptions } from './node-conditions.js';
@@ -53,4 +74,6 @@ export { systemClock, silentLogger } from './runtime.js';
 export { silentObserver, KUBE_REQUEST_KINDS, KUBE_REQUEST_OUTCOMES } from './observer.js';
 export type { KubeSinkObserver, KubeRequestKind, KubeRequestOutcome } from './observer.js';
 export type { Clock, KubeLogger } from './runtime.js';
-export type { NodeCondition, NodeObject, ObjectMeta, OwnerReference } from './api-types.js';
+// Kubernetes object shapes come from the types-only `kubernetes-types` package (ADR 0070).
+export type { Node as NodeObject, NodeCondition } from 'kubernetes-types/core/v1.js';
+export type { ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';

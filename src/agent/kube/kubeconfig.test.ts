@@ -55,6 +55,66 @@ describe('loadKubeconfig', () => {
     expect(connection.token).toBeUndefined();
   });
 
+  it('resolves an exec plugin: command against the kubeconfig directory, inherited env plus its own, cluster info', () => {
+    const text = KUBECONFIG.replace(
+      '{ token: secret-token }',
+      `
+        exec:
+          apiVersion: client.authentication.k8s.io/v1
+          command: ./bin/get-token
+          args: [--audience, api]
+          env: [{ name: MODE, value: node }, { name: PATH, value: /opt/bin }]
+          interactiveMode: IfAvailable
+          installHint: install get-token from the ops repo
+          provideClusterInfo: true`,
+    ).replace(
+      '      certificate-authority: pki/ca.crt',
+      `      certificate-authority-data: ${b64(CA)}
+      extensions: [{ name: client.authentication.k8s.io/exec, extension: { audience: api } }]`,
+    );
+    const connection = loadKubeconfig('/etc/kube/config', {
+      readFile: files({ '/etc/kube/config': text }),
+      env: { PATH: '/usr/bin', HOME: '/root', UNSET: undefined },
+    });
+    expect(connection.token).toBeUndefined();
+    expect(connection.exec).toEqual({
+      command: '/etc/kube/bin/get-token',
+      args: ['--audience', 'api'],
+      env: { PATH: '/opt/bin', HOME: '/root', MODE: 'node' },
+      apiVersion: 'client.authentication.k8s.io/v1',
+      installHint: 'install get-token from the ops repo',
+      cluster: {
+        server: 'https://127.0.0.1:6443/',
+        'certificate-authority-data': b64(CA),
+        config: { audience: 'api' },
+      },
+    });
+    const onPath = loadKubeconfig('/etc/kube/config', {
+      readFile: files({
+        '/etc/kube/config': KUBECONFIG.replace(
+          '{ token: secret-token }',
+          '{ exec: { command: aws, apiVersion: client.authentication.k8s.io/v1beta1 } }',
+        ),
+        '/etc/kube/pki/ca.crt': CA,
+      }),
+    });
+    expect(onPath.exec).toEqual({
+      command: 'aws',
+      args: [],
+      env: {},
+      apiVersion: 'client.authentication.k8s.io/v1beta1',
+    });
+  });
+
+  it('resolves a tokenFile against the kubeconfig directory', () => {
+    const text = KUBECONFIG.replace('{ token: secret-token }', '{ tokenFile: secrets/token }');
+    expect(
+      loadKubeconfig('/etc/kube/config', {
+        readFile: files({ '/etc/kube/config': text, '/etc/kube/pki/ca.crt': CA }),
+      }).tokenFile,
+    ).toBe('/etc/kube/secrets/token');
+  });
+
   it.each([
     [
       'a missing context',
@@ -69,10 +129,55 @@ describe('loadKubeconfig', () => {
       '"server" must be an http(s) URL, got "ftp://x"',
     ],
     [
-      'exec credentials',
+      'auth-provider credentials',
       {},
-      KUBECONFIG.replace('{ token: secret-token }', '{ exec: { command: aws } }'),
-      '"exec" credentials are not supported',
+      KUBECONFIG.replace('{ token: secret-token }', '{ auth-provider: { name: gcp } }'),
+      '"auth-provider" credentials are not supported',
+    ],
+    [
+      'an exec plugin without a command',
+      {},
+      KUBECONFIG.replace(
+        '{ token: secret-token }',
+        '{ exec: { apiVersion: client.authentication.k8s.io/v1beta1 } }',
+      ),
+      'user "agent-sa": exec: "command" is missing',
+    ],
+    [
+      'an exec plugin of an unknown apiVersion',
+      {},
+      KUBECONFIG.replace(
+        '{ token: secret-token }',
+        '{ exec: { command: aws, apiVersion: client.authentication.k8s.io/v1alpha1 } }',
+      ),
+      'exec: apiVersion "client.authentication.k8s.io/v1alpha1" is not supported; use one of client.authentication.k8s.io/v1, client.authentication.k8s.io/v1beta1',
+    ],
+    [
+      'a v1 exec plugin without interactiveMode',
+      {},
+      KUBECONFIG.replace(
+        '{ token: secret-token }',
+        '{ exec: { command: aws, apiVersion: client.authentication.k8s.io/v1 } }',
+      ),
+      'exec: "interactiveMode" must be set for client.authentication.k8s.io/v1 (Never or IfAvailable)',
+    ],
+    [
+      'an exec plugin that needs a terminal',
+      {},
+      KUBECONFIG.replace(
+        '{ token: secret-token }',
+        '{ exec: { command: kubelogin, apiVersion: client.authentication.k8s.io/v1, interactiveMode: Always } }',
+      ),
+      'plugin "kubelogin" needs a terminal (interactiveMode: Always)',
+    ],
+    [
+      'exec env entries without a value',
+      {},
+      KUBECONFIG.replace(
+        '{ token: secret-token }',
+        '{ exec: { command: aws, apiVersion: client.authentication.k8s.io/v1beta1, env: [{ name: A }] } }',
+      ),
+      'exec: env entry {"name":"A"} needs a string name and value',
     ],
     [
       'an unreadable CA file',

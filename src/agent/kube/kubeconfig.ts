@@ -1,7 +1,7 @@
 /**
  * Where and how to reach the API server: from a kubeconfig file (the `--kubeconfig` flag; its
- * current context) or from the ServiceAccount files mounted into every pod (the DaemonSet's
- * default). Everything is resolved once, at start, into a {@link KubeConnection}; problems are
+ * current context: token, token file, client certificate, or an exec credential plugin) or from
+ * the ServiceAccount files mounted into every pod (the DaemonSet's default). Everything is resolved once, at start, into a {@link KubeConnection}; problems are
  * reported as {@link KubeConfigError} naming the file, context or field at fault.
  */
 import { readFileSync } from 'node:fs';
@@ -29,6 +29,36 @@ export interface KubeConnection {
   readonly tlsServerName?: string;
   /** The context's namespace, or the pod's namespace in-cluster. */
   readonly namespace?: string;
+  /** An exec credential plugin that supplies the token or client certificate (credentials.ts). */
+  readonly exec?: ExecCredentialConfig;
+}
+
+export const EXEC_API_VERSIONS = [
+  'client.authentication.k8s.io/v1',
+  'client.authentication.k8s.io/v1beta1',
+] as const;
+export type ExecApiVersion = (typeof EXEC_API_VERSIONS)[number];
+
+/** `spec.cluster` of the ExecCredential a plugin receives when `provideClusterInfo` is set. */
+export interface ExecClusterInfo {
+  readonly server: string;
+  readonly 'tls-server-name'?: string;
+  readonly 'insecure-skip-tls-verify'?: boolean;
+  readonly 'certificate-authority-data'?: string;
+  readonly 'proxy-url'?: string;
+  readonly config?: unknown;
+}
+
+/** A kubeconfig user's `exec` section, resolved. */
+export interface ExecCredentialConfig {
+  /** The program; a relative path with a `/` is resolved against the kubeconfig's directory. */
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The whole environment of the plugin: the agent's (when given) plus the section's `env`. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly apiVersion: ExecApiVersion;
+  readonly installHint?: string;
+  readonly cluster?: ExecClusterInfo;
 }
 
 /** Reads a file as UTF-8; injectable so tests need no files. */
@@ -101,12 +131,100 @@ export interface LoadKubeconfigOptions {
   /** Use this context instead of `current-context`. */
   readonly context?: string;
   readonly readFile?: ReadTextFile;
+  /**
+   * The environment an exec credential plugin inherits (`process.env`, passed in by `main.ts`);
+   * default none, so the plugin sees only its section's `env`.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+function execSection(
+  user: Record<string, unknown>,
+  cluster: Record<string, unknown>,
+  server: string,
+  userWhere: string,
+  file: string,
+  inherited: Readonly<Record<string, string | undefined>>,
+): ExecCredentialConfig {
+  const exec = user['exec'];
+  const where = `${userWhere}: exec`;
+  if (!isRecord(exec)) throw new KubeConfigError(`${where} must be a map`);
+  const command = optionalString(exec, 'command', where);
+  if (command === undefined || command === '') throw new KubeConfigError(`${where}: "command" is missing`);
+  const apiVersion = optionalString(exec, 'apiVersion', where);
+  const known = EXEC_API_VERSIONS.find((version) => version === apiVersion);
+  if (known === undefined) {
+    throw new KubeConfigError(
+      `${where}: apiVersion ${JSON.stringify(apiVersion)} is not supported; use one of ${EXEC_API_VERSIONS.join(', ')}`,
+    );
+  }
+  const interactiveMode = optionalString(exec, 'interactiveMode', where);
+  if (interactiveMode === undefined && known === 'client.authentication.k8s.io/v1') {
+    throw new KubeConfigError(`${where}: "interactiveMode" must be set for ${known} (Never or IfAvailable)`);
+  }
+  if (interactiveMode === 'Always') {
+    throw new KubeConfigError(
+      `${where}: plugin "${command}" needs a terminal (interactiveMode: Always), which the agent never has; use Never or IfAvailable`,
+    );
+  }
+  if (interactiveMode !== undefined && interactiveMode !== 'Never' && interactiveMode !== 'IfAvailable') {
+    throw new KubeConfigError(
+      `${where}: interactiveMode "${interactiveMode}" is not Never, IfAvailable or Always`,
+    );
+  }
+  const rawArgs = exec['args'] ?? [];
+  if (!Array.isArray(rawArgs) || !rawArgs.every((arg): arg is string => typeof arg === 'string')) {
+    throw new KubeConfigError(`${where}: "args" must be a list of strings`);
+  }
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inherited)) if (value !== undefined) env[name] = value;
+  const rawEnv = exec['env'] ?? [];
+  if (!Array.isArray(rawEnv)) throw new KubeConfigError(`${where}: "env" must be a list of {name, value}`);
+  for (const entry of rawEnv) {
+    if (!isRecord(entry) || typeof entry['name'] !== 'string' || typeof entry['value'] !== 'string') {
+      throw new KubeConfigError(`${where}: env entry ${JSON.stringify(entry)} needs a string name and value`);
+    }
+    env[entry['name']] = entry['value'];
+  }
+  const installHint = optionalString(exec, 'installHint', where);
+  const resolvedCommand =
+    command.includes('/') && !isAbsolute(command) ? resolve(dirname(file), command) : command;
+  let clusterInfo: ExecClusterInfo | undefined;
+  if (exec['provideClusterInfo'] === true) {
+    const extensions = cluster['extensions'];
+    const config = Array.isArray(extensions)
+      ? extensions.find(
+          (e): e is Record<string, unknown> =>
+            isRecord(e) && e['name'] === 'client.authentication.k8s.io/exec',
+        )?.['extension']
+      : undefined;
+    const tlsServerName = optionalString(cluster, 'tls-server-name', where);
+    const caData = optionalString(cluster, 'certificate-authority-data', where);
+    const proxyUrl = optionalString(cluster, 'proxy-url', where);
+    clusterInfo = {
+      server,
+      ...(tlsServerName !== undefined && { 'tls-server-name': tlsServerName }),
+      ...(cluster['insecure-skip-tls-verify'] === true && { 'insecure-skip-tls-verify': true }),
+      ...(caData !== undefined && { 'certificate-authority-data': caData }),
+      ...(proxyUrl !== undefined && { 'proxy-url': proxyUrl }),
+      ...(config !== undefined && { config }),
+    };
+  }
+  return {
+    command: resolvedCommand,
+    args: rawArgs,
+    env,
+    apiVersion: known,
+    ...(installHint !== undefined && { installHint }),
+    ...(clusterInfo !== undefined && { cluster: clusterInfo }),
+  };
 }
 
 /**
  * Resolves the current (or the named) context of the kubeconfig at `file`. Supports token,
- * tokenFile, client certificate/key (data or file) and CA (data or file); exec and
- * auth-provider plugins are refused with a clear error (the agent is not an interactive client).
+ * tokenFile, client certificate/key (data or file), CA (data or file) and exec credential
+ * plugins (client.authentication.k8s.io v1/v1beta1, never interactive); `auth-provider` (removed
+ * from client-go) is refused with a clear error.
  */
 export function loadKubeconfig(file: string, options: LoadKubeconfigOptions = {}): KubeConnection {
   const read = options.readFile ?? defaultRead;
@@ -136,13 +254,15 @@ export function loadKubeconfig(file: string, options: LoadKubeconfigOptions = {}
       `${clusterWhere}: "server" must be an http(s) URL, got ${JSON.stringify(server)}`,
     );
   }
-  for (const unsupported of ['exec', 'auth-provider']) {
-    if (user[unsupported] !== undefined) {
-      throw new KubeConfigError(
-        `${userWhere}: "${unsupported}" credentials are not supported; use a token or a client certificate`,
-      );
-    }
+  if (user['auth-provider'] !== undefined) {
+    throw new KubeConfigError(
+      `${userWhere}: "auth-provider" credentials are not supported (client-go removed them); use an exec plugin, a token or a client certificate`,
+    );
   }
+  const exec =
+    user['exec'] === undefined || user['exec'] === null
+      ? undefined
+      : execSection(user, cluster, server, userWhere, file, options.env ?? {});
   const tokenFile = optionalString(user, 'tokenFile', userWhere);
   const namespace = optionalString(context, 'namespace', `context "${contextName}"`);
   const tlsServerName = optionalString(cluster, 'tls-server-name', clusterWhere);
@@ -182,6 +302,7 @@ export function loadKubeconfig(file: string, options: LoadKubeconfigOptions = {}
     }),
     ...(tlsServerName !== undefined && { tlsServerName }),
     ...(namespace !== undefined && { namespace }),
+    ...(exec !== undefined && { exec }),
   };
 }
 

@@ -18,7 +18,7 @@
  * - {@link NodeConditionManager.removeConditions} deletes our conditions (uninstall, ADR 0072).
  */
 import type { AgentStatus } from '../status/types.js';
-import type { NodeCondition, NodeObject } from './api-types.js';
+import type { Node, NodeCondition } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from './client.js';
 import {
   OWNED_CONDITION_PREFIX,
@@ -37,6 +37,11 @@ import {
   type KubeLogger,
   type TimerHandle,
 } from './runtime.js';
+
+/** A condition status read from the server; anything outside the API's three values is `Unknown`. */
+function conditionStatus(value: string): ConditionContent['status'] {
+  return value === 'True' || value === 'False' ? value : 'Unknown';
+}
 
 export interface NodeConditionManagerOptions {
   readonly client: KubeClient;
@@ -138,7 +143,7 @@ export class NodeConditionManager {
         const node = await observed(
           this.#observer,
           'node_status',
-          this.#client.get<NodeObject>(nodePath(this.#nodeName)),
+          this.#client.get<Node>(nodePath(this.#nodeName)),
         );
         this.#adopt(node.status?.conditions ?? []);
         break;
@@ -163,7 +168,7 @@ export class NodeConditionManager {
         this.#written.set(condition.type, {
           content: {
             type: condition.type,
-            status: condition.status,
+            status: conditionStatus(condition.status),
             reason: condition.reason ?? '',
             message: condition.message ?? '',
           },
@@ -379,7 +384,7 @@ export class NodeConditionManager {
  * from one node. Resolves `false` when the node carried none or does not exist.
  */
 export async function removeNodeConditions(client: KubeClient, nodeName: string): Promise<boolean> {
-  const node = await client.getIfExists<NodeObject>(nodePath(nodeName));
+  const node = await client.getIfExists<Node>(nodePath(nodeName));
   const types = (node?.status?.conditions ?? [])
     .map((condition) => condition.type)
     .filter((type) => type.startsWith(OWNED_CONDITION_PREFIX));

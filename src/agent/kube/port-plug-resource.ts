@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { PortStatus } from '../status/types.js';
 import type { PortState } from '../../plug/states.js';
-import type { ObjectMeta, OwnerReference } from './api-types.js';
+import type { ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { kubeTime } from './runtime.js';
 
 export const PORT_PLUG_GROUP = 'ovn-plug-agent.io';

@@ -11,13 +11,13 @@
  * - At start the node's existing objects are listed and adopted; objects of ports the agent no
  *   longer reports are deleted, but only once the agent has synced both databases (a snapshot
  *   taken before that may simply not know the port yet).
- * - A transition into `Failed` or `Conflict` records a Warning Event on the object (folded with
- *   an identical recent one, see {@link EventRecorder}); an object adopted at start already in
+ * - A transition into `Failed` or `Conflict` records a Warning Event, into `Down` a Normal one,
+ *   on the object (folded with an identical recent one, see {@link EventRecorder}); an object adopted at start already in
  *   that state with that reason produces no new Event.
  * - Failed requests are retried with capped backoff per object.
  */
 import type { AgentStatus } from '../status/types.js';
-import type { NodeObject } from './api-types.js';
+import type { Node } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from './client.js';
 import { isSettled } from './condition-summary.js';
 import { isKubeApiError } from './errors.js';
@@ -79,7 +79,12 @@ export interface PortPlugSyncStats {
   errors: number;
 }
 
-const EVENT_STATES = new Set(['Failed', 'Conflict']);
+/** Transitions that record an Event, and its type: `Down` is informational (DESIGN §3.5). */
+const EVENT_TYPES: ReadonlyMap<string, 'Warning' | 'Normal'> = new Map([
+  ['Failed', 'Warning'],
+  ['Conflict', 'Warning'],
+  ['Down', 'Normal'],
+]);
 
 /** Keeps this node's PortPlug objects equal to the newest snapshot. */
 export class PortPlugSyncer {
@@ -134,16 +139,17 @@ export class PortPlugSyncer {
       try {
         await this.#take();
         const node = await this.#request(
-          this.#client.get<NodeObject>(`/api/v1/nodes/${encodeURIComponent(this.#nodeName)}`),
+          this.#client.get<Node>(`/api/v1/nodes/${encodeURIComponent(this.#nodeName)}`),
         );
-        if (node.metadata.uid === undefined) throw new Error(`node ${this.#nodeName} has no uid`);
+        const nodeUid = node.metadata?.uid;
+        if (nodeUid === undefined) throw new Error(`node ${this.#nodeName} has no uid`);
         await this.#take();
         const existing = await this.#request(
           this.#client.list<PortPlugObject>(PORT_PLUGS_PATH, {
             labelSelector: `${NODE_LABEL}=${nodeLabelValue(this.#nodeName)}`,
           }),
         );
-        this.#nodeUid = node.metadata.uid;
+        this.#nodeUid = nodeUid;
         this.#adopt(existing);
         break;
       } catch (error) {
@@ -170,9 +176,10 @@ export class PortPlugSyncer {
 
   #adopt(objects: readonly PortPlugObject[]): void {
     for (const object of objects) {
-      if (object.spec?.nodeName !== this.#nodeName || object.metadata.uid === undefined) continue;
-      this.#known.set(object.metadata.name, {
-        uid: object.metadata.uid,
+      const { name, uid } = object.metadata ?? {};
+      if (object.spec?.nodeName !== this.#nodeName || name === undefined || uid === undefined) continue;
+      this.#known.set(name, {
+        uid,
         logicalPort: object.spec.logicalPort,
         status: object.status,
       });
@@ -208,7 +215,7 @@ export class PortPlugSyncer {
   }
 
   #noteEvent(name: string, before: PortPlugStatus | undefined, next: PortPlugStatus): void {
-    if (this.#events === undefined || !EVENT_STATES.has(next.state)) return;
+    if (this.#events === undefined || !EVENT_TYPES.has(next.state)) return;
     if (before !== undefined && before.state === next.state && before.reason === next.reason) return;
     this.#pendingEvents.set(name, next);
   }
@@ -369,7 +376,7 @@ export class PortPlugSyncer {
     await this.#take();
     await this.#events.record({
       involvedObject: { apiVersion: PORT_PLUG_API_VERSION, kind: PORT_PLUG_KIND, name, uid },
-      type: 'Warning',
+      type: EVENT_TYPES.get(status.state) ?? 'Warning',
       reason: status.reason === '' ? `Port${status.state}` : status.reason,
       message: `${status.state}: ${status.message}`,
     });

@@ -46,14 +46,15 @@ export interface KubeStatusSinks {
 
 /**
  * Resolves how to reach the API server: `--kubeconfig` when given, else the in-cluster
- * ServiceAccount (`env` is `process.env`, passed in by `main.ts`).
+ * ServiceAccount (`env` is `process.env`, passed in by `main.ts`; an exec credential plugin
+ * inherits it).
  */
 export function resolveKubeConnection(options: {
   readonly kubeconfig?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
 }): KubeConnection {
   return options.kubeconfig !== undefined && options.kubeconfig !== ''
-    ? loadKubeconfig(options.kubeconfig)
+    ? loadKubeconfig(options.kubeconfig, { env: options.env })
     : inClusterConfig({ env: options.env });
 }
 

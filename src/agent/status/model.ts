@@ -13,6 +13,7 @@
  * ports of interest; a port missing from the set is gone (unplugged or no longer wanted and never
  * owned) and leaves the model with a transition to `undefined`.
  */
+import { describeHoldCause, type HoldCause } from '../../plug/removal-guard.js';
 import type { PortState } from '../../plug/states.js';
 import type { PortStatus } from './types.js';
 
@@ -25,6 +26,12 @@ export interface InterfaceFacts {
   readonly error?: string;
   /** `external_ids:ovn-installed=true`, set by ovn-controller once flows are installed. */
   readonly ovnInstalled: boolean;
+  /** `Interface.link_state`, verbatim (`up`/`down`), when ovs-vswitchd reports it. */
+  readonly linkState?: string;
+  /** `Interface.admin_state`, verbatim (`up`/`down`), when ovs-vswitchd reports it. */
+  readonly adminState?: string;
+  /** What the provider sees of the link (e.g. the representor netdev's operstate). */
+  readonly providerLink?: { readonly up: false; readonly reason: string };
 }
 
 /** The reconciler's view of one port in one round. */
@@ -42,8 +49,8 @@ export type PortPhase =
   | { readonly kind: 'transactionFailed'; readonly message: string }
   /** Wanted and consistent, or waiting for its turn in the next transaction. */
   | { readonly kind: 'steady' }
-  /** Not wanted any more, but its removal is held by the mass-removal guard. */
-  | { readonly kind: 'removalHeld'; readonly untilMs: number }
+  /** Not wanted any more, but its removal is held by the removal guard (DESIGN §3.4). */
+  | { readonly kind: 'removalHeld'; readonly untilMs: number; readonly cause: HoldCause }
   /** Not wanted according to a replica that has not completed its initial sync yet. */
   | { readonly kind: 'awaitingSync' };
 
@@ -105,7 +112,7 @@ export function derivePortState(facts: PortFacts): PortObservation {
           ...base,
           state: fromIface.state,
           reason: 'RemovalHeld',
-          message: `no longer wanted here; removal held by the mass-removal guard until ${new Date(phase.untilMs).toISOString()}`,
+          message: `no longer wanted here; removal held until ${new Date(phase.untilMs).toISOString()}: ${describeHoldCause(phase.cause)}`,
         };
       }
       return {
@@ -141,7 +148,16 @@ function stateFromInterface(facts: PortFacts): { state: PortState; reason: strin
       message: `interface "${iface.name}" committed, waiting for ovs-vswitchd to assign an ofport`,
     };
   }
-  if (iface.ovnInstalled || facts.portBindingUp === true) {
+  const bound = iface.ovnInstalled || facts.portBindingUp === true;
+  const down = linkDown(iface);
+  if (down !== undefined) {
+    return {
+      state: 'Down',
+      reason: down.reason,
+      message: `${down.message}; ${bound ? 'bound by ovn-controller' : 'not bound by ovn-controller yet'}, back to Bound when the link comes up`,
+    };
+  }
+  if (bound) {
     return {
       state: 'Bound',
       reason: 'Bound',
@@ -153,6 +169,21 @@ function stateFromInterface(facts: PortFacts): { state: PortState; reason: strin
     reason: 'WaitingForOvnController',
     message: `interface "${iface.name}" has ofport ${iface.ofport}; waiting for ovn-controller to bind it`,
   };
+}
+
+/**
+ * Why a plugged interface's link is down (DESIGN §3.5 `Down`): the administrative state first (an
+ * operator or the VM set it down), then the carrier as ovs-vswitchd sees it, then what the provider
+ * sees of the device (a representor netdev whose VF is not in use). Undefined when it is up or unknown.
+ */
+function linkDown(iface: InterfaceFacts): { reason: string; message: string } | undefined {
+  if (iface.adminState === 'down')
+    return { reason: 'AdminDown', message: `interface "${iface.name}" has admin_state down` };
+  if (iface.linkState === 'down')
+    return { reason: 'LinkDown', message: `interface "${iface.name}" has link_state down` };
+  if (iface.providerLink !== undefined)
+    return { reason: 'DeviceLinkDown', message: iface.providerLink.reason };
+  return undefined;
 }
 
 /** A change of one port's state, handed to sinks (logs, metrics, events). */
@@ -203,7 +234,11 @@ export class PortStatusModel {
       seen.add(obs.logicalPort);
       const tracked = this.#ports.get(obs.logicalPort);
       if (tracked === undefined) {
-        const measurable = obs.state !== 'Plugged' && obs.state !== 'Bound' && obs.state !== 'Unplugging';
+        const measurable =
+          obs.state !== 'Plugged' &&
+          obs.state !== 'Bound' &&
+          obs.state !== 'Down' &&
+          obs.state !== 'Unplugging';
         const status = buildStatus(obs, now, now, undefined);
         this.#ports.set(obs.logicalPort, { status, measurable });
         transitions.push({ logicalPort: obs.logicalPort, to: obs.state, status });
@@ -218,7 +253,10 @@ export class PortStatusModel {
         ...(prev.bindLatencyMs === undefined ? {} : { bind: prev.bindLatencyMs }),
       };
       if (tracked.measurable && stateChanged) {
-        if ((obs.state === 'Plugged' || obs.state === 'Bound') && latencies.plug === undefined) {
+        if (
+          (obs.state === 'Plugged' || obs.state === 'Bound' || obs.state === 'Down') &&
+          latencies.plug === undefined
+        ) {
           plugLatencyMs = now - prev.firstSeenMs;
           latencies = { ...latencies, plug: plugLatencyMs };
         }

@@ -4,7 +4,10 @@
  */
 import type { AgentStatus, DbStatus, ProviderInventoryReport } from './types.js';
 
-/** Renders `/status` as a header and one row per port, like `kubectl get -o wide`. */
+/**
+ * Renders `/status` as a header and one row per port, like `kubectl get -o wide`. `nowMs` is when
+ * the agent answered (`answeredAtMs`), so ages do not depend on the reader's clock.
+ */
 export function formatStatusTable(status: AgentStatus, nowMs: number): string {
   const lines: string[] = [];
   lines.push(
@@ -15,9 +18,12 @@ export function formatStatusTable(status: AgentStatus, nowMs: number): string {
   lines.push(
     `providers:  ${status.providers.length === 0 ? '(none)' : status.providers.map((p) => (p.available ? p.type : `${p.type} (unavailable: ${p.reason ?? 'unknown'})`)).join(', ')}`,
   );
+  lines.push(
+    `snapshot:   ${new Date(status.generatedAtMs).toISOString()} (${formatAge(nowMs - status.generatedAtMs)} old)`,
+  );
   if (status.heldRemovals !== undefined) {
     lines.push(
-      `removal held: ${status.heldRemovals.count} port(s) until ${new Date(status.heldRemovals.untilMs).toISOString()} (mass-removal guard)`,
+      `removal held: ${status.heldRemovals.count} port(s) until ${new Date(status.heldRemovals.untilMs).toISOString()} (removal guard)`,
     );
   }
   lines.push('');
@@ -57,7 +63,12 @@ export function formatProvidersTable(reports: readonly ProviderInventoryReport[]
       if (report.error === undefined)
         lines.push('  (no inventory: the provider does not list what it can plug)');
     } else if (report.items.length === 0) {
-      lines.push('  (nothing to plug)');
+      // A provider that plugs on demand (dummy) lists no targets; its notes say what it plugs.
+      lines.push(
+        report.notes === undefined || report.notes.length === 0
+          ? '  nothing it could plug right now'
+          : '  no fixed list of plug targets (see the note)',
+      );
     } else {
       const rows = report.items.map((item) => [
         item.id,
@@ -70,6 +81,14 @@ export function formatProvidersTable(reports: readonly ProviderInventoryReport[]
       lines.push(...alignColumns([['ID', 'NAME', 'LOGICAL PORT', 'DETAILS'], ...rows]).map((l) => `  ${l}`));
     }
     for (const note of report.notes ?? []) lines.push(`  note: ${note}`);
+    if (report.ports !== undefined) {
+      if (report.ports.length === 0) lines.push('  holds no ports');
+      else {
+        lines.push(`  holds ${report.ports.length} port(s):`);
+        const rows = report.ports.map((p) => [p.logicalPort, p.interfaceName, p.state]);
+        lines.push(...alignColumns([['LOGICAL PORT', 'INTERFACE', 'STATE'], ...rows]).map((l) => `    ${l}`));
+      }
+    }
   }
   if (reports.length === 0) lines.push('no providers registered');
   return lines.join('\n') + '\n';

@@ -31,6 +31,12 @@ export interface PortStatus {
   /** Time from first sighting to `Plugged` / `Bound`, once reached. */
   readonly plugLatencyMs?: number;
   readonly bindLatencyMs?: number;
+  /**
+   * The interface was made by ovn-controller's own plugging (plug mode: the `Conflict` naming
+   * it; observe mode: every port it plugs). Such a port never degrades the node or pages
+   * (DESIGN §3.5, `status/degrading.ts`).
+   */
+  readonly pluggedByOvnController?: boolean;
 }
 
 export type DbConnectionState = 'connecting' | 'syncing' | 'monitoring' | 'backoff' | 'closed';
@@ -59,9 +65,26 @@ export interface AgentStatus {
   readonly ovs: DbStatus;
   readonly providers: readonly ProviderStatus[];
   readonly ports: readonly PortStatus[];
-  /** Removal round held by the mass-removal guard (DESIGN §3.4), if any. */
+  /** Removals held by the removal guard (DESIGN §3.4), if any: how many, and the last grace's end. */
   readonly heldRemovals?: { readonly count: number; readonly untilMs: number };
+  /**
+   * When this snapshot was built: the last reconcile round, or a later change of a database
+   * connection or provider. Not when `/status` answered: see {@link StatusAnswer.answeredAtMs}.
+   */
   readonly generatedAtMs: number;
+}
+
+/** The body of `GET /status`: the snapshot and when the agent answered (its own clock). */
+export interface StatusAnswer extends AgentStatus {
+  /** When the agent answered this request; absent from older agents. */
+  readonly answeredAtMs?: number;
+}
+
+/** A port whose interface a provider's answer named, for `ovn-plug-agent providers`. */
+export interface HeldPort {
+  readonly logicalPort: string;
+  readonly interfaceName: string;
+  readonly state: PortState;
 }
 
 /** One plug target in the `GET /providers` body, with the logical port using it, if any. */
@@ -83,4 +106,6 @@ export interface ProviderInventoryReport {
   readonly notes?: readonly string[];
   /** `inventory()` threw: its message. */
   readonly error?: string;
+  /** The ports of this provider's type that have an interface on the integration bridge. */
+  readonly ports?: readonly HeldPort[];
 }

@@ -60,7 +60,7 @@ export class DummyProvider implements PlugProvider {
   inventory(): ProviderInventory {
     return {
       items: [],
-      notes: ['plugs any logical port as an OVS internal interface named after the port (cut to 15 bytes)'],
+      notes: ['can plug any logical port: an OVS internal interface named after the port (cut to 15 bytes)'],
     };
   }
 }

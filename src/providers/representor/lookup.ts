@@ -33,6 +33,7 @@ export type RepresentorNotNowCode =
   | 'SfNotFound'
   | 'RenameInProgress'
   | 'ProgrammingMac'
+  | 'RepresentorInUse'
   | 'MacProgrammingFailed'
   | 'NoDpdkDevargs'
   | 'MalformedPortFunctionOption'

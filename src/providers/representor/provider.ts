@@ -33,6 +33,7 @@
 import { readFile } from 'node:fs/promises';
 import type {
   InventoryItem,
+  LinkObservation,
   PlugAnswer,
   PlugProvider,
   PlugReady,
@@ -51,6 +52,7 @@ import { describePf, lookupRepresentor, notNow, parseSelector } from './lookup.j
 import type { SfIntentStore, SfRecord } from './scalable-functions.js';
 import { sfAddArgs, sfId, wantsSfAdd } from './scalable-functions.js';
 import { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
+import { OperstateCache } from './operstate.js';
 import type { SpawnProcess, SpawnedProcess, Timers } from './process.js';
 import { CommandError, formatCommand, globalTimers, runCommand, spawnProcess } from './process.js';
 import type { PortFunctionAttribute, PortFunctionSetting } from './port-function.js';
@@ -185,6 +187,7 @@ export class RepresentorProvider implements PlugProvider {
   #lastPruneAt = 0;
   /** The form of the latest create answer, for the inventory. */
   #lastMode: RepresentorDatapathMode | undefined;
+  readonly #operstate: OperstateCache;
 
   #active = false;
   #activeSince = 0;
@@ -229,6 +232,7 @@ export class RepresentorProvider implements PlugProvider {
     this.#dpdkSyntax = options.dpdkRepresentorSyntax ?? 'exclusive';
     this.#sfIntents = options.sfIntents;
     this.#sfCleanupGraceMs = options.sfCleanupGraceMs ?? 120_000;
+    this.#operstate = new OperstateCache(this.#sysfsRoot, this.#readFile);
   }
 
   /**
@@ -259,7 +263,15 @@ export class RepresentorProvider implements PlugProvider {
     this.#sweepSfRecords();
     const changed = this.#changed;
     this.#changed = false;
+    void this.#operstate.refresh().then((linkChanged) => {
+      if (linkChanged) this.#markChanged();
+    });
     return changed;
+  }
+
+  /** The representor netdev's operstate from sysfs (DESIGN §3.5 `Down`); undefined when unknown. */
+  linkState(interfaceName: string): LinkObservation | undefined {
+    return this.#operstate.get(interfaceName);
   }
 
   maintainedIfaceOptions(): readonly string[] {
@@ -284,6 +296,16 @@ export class RepresentorProvider implements PlugProvider {
     if (match.kind === 'notNow') return match;
     const warnings: ProviderWarning[] = [];
     if (match.function !== undefined) {
+      // Never reprogram a function whose representor another port keeps (DESIGN §3.4).
+      if (
+        request.mac !== undefined &&
+        request.mayClaim?.(match.netdev) === false &&
+        match.port.hwAddr !== request.mac.toLowerCase()
+      )
+        return notNow(
+          'RepresentorInUse',
+          `representor "${match.netdev}" is plugged for another logical port that stays; its MAC is not changed to "${request.mac}" while it does`,
+        );
       const settings = portFunctionSettings(request.options, request.mac);
       if ('kind' in settings) return settings;
       // An SF the agent creates is activated once configured (hw_addr must be set before).

@@ -16,6 +16,7 @@ import { TOOL_PATH } from '../env.js';
 import { pickFreePort } from '../net.js';
 import { defaultRegistry, ProcessStartError, SupervisedProcess, type ProcessRegistry } from '../process.js';
 import { makeWorkDir, removeWorkDir } from '../tempdir.js';
+import { runCommand } from '../exec.js';
 import { apiRequest, type ApiRequestOptions, type ApiResponse } from './http.js';
 import { writeTokenKubeconfig } from './kubeconfig.js';
 import { createKubePki } from './pki.js';
@@ -27,6 +28,11 @@ export interface KubeApiServerOptions {
   readonly binDir?: string;
   /** Also run kube-controller-manager (garbage collector, namespace controller); default false. */
   readonly controllerManager?: boolean;
+  /**
+   * More kube-controller-manager controllers, e.g. `validatingadmissionpolicy-status-controller`
+   * (type-checks admission policies into their status); implies `controllerManager`.
+   */
+  readonly extraControllers?: readonly string[];
   /** Deadline for kube-apiserver's `/readyz`; default 90,000 ms (2 shared cores, cold caches). */
   readonly readyTimeoutMs?: number;
   /** Teardown registry; default: the harness's process-wide one. */
@@ -40,6 +46,18 @@ export interface ServiceAccountTokenOptions {
   readonly expirationSeconds?: number;
   /** Audiences; default: the API server's own. */
   readonly audiences?: readonly string[];
+  /**
+   * Bind the token to an object in the ServiceAccount's namespace: it stops working when the
+   * object is deleted, and a token bound to a Pod carries the Pod's node as the
+   * `authentication.kubernetes.io/node-name` claim (what the kubelet's tokens carry).
+   */
+  readonly boundObject?: { readonly kind: 'Pod' | 'Secret'; readonly name: string };
+}
+
+/** A client certificate signed by the CA the API server trusts for client authentication. */
+export interface ClientCertificate {
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 export interface KubeApiServer {
@@ -72,6 +90,8 @@ export interface KubeApiServer {
     serviceAccount: string,
     options?: ServiceAccountTokenOptions,
   ): Promise<string>;
+  /** A client certificate for user `user` in `groups` (CN and O of the subject), valid 2 days. */
+  clientCertificate(user: string, groups?: readonly string[]): Promise<ClientCertificate>;
   /** Runs kubectl (admin kubeconfig) and returns its stdout; rejects with {@link ToolCommandError}. */
   kubectl(...args: string[]): Promise<string>;
   /** Runs helm (admin kubeconfig, private helm home) and returns stdout; rejects like {@link kubectl}. */
@@ -196,7 +216,12 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       userName: 'admin',
     });
 
-    if (options.controllerManager) {
+    const controllers = [
+      'garbage-collector-controller',
+      'namespace-controller',
+      ...(options.extraControllers ?? []),
+    ];
+    if (options.controllerManager === true || controllers.length > 2) {
       await startWithFreePorts(async () => {
         const port = await pickFreePort();
         const process = new SupervisedProcess(
@@ -213,7 +238,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
               `--tls-cert-file=${pki.servingCert}`,
               `--tls-private-key-file=${pki.servingKey}`,
               '--leader-elect=false',
-              '--controllers=garbage-collector-controller,namespace-controller',
+              `--controllers=${controllers.join(',')}`,
               '--v=1',
             ],
             dir,
@@ -270,6 +295,21 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         kind: 'ServiceAccount',
         metadata: { name: serviceAccount, namespace },
       });
+      let boundObjectRef: { apiVersion: 'v1'; kind: string; name: string; uid: string } | undefined;
+      if (tokenOptions.boundObject !== undefined) {
+        const { kind, name } = tokenOptions.boundObject;
+        const plural = kind === 'Pod' ? 'pods' : 'secrets';
+        const found = await request(
+          `/api/v1/namespaces/${encodeURIComponent(namespace)}/${plural}/${encodeURIComponent(name)}`,
+        );
+        const uid = (found.json() as { metadata?: { uid?: string } }).metadata?.uid;
+        if (found.status !== 200 || uid === undefined) {
+          throw new Error(
+            `the ${kind} ${namespace}/${name} to bind a token to answered ${found.status}: ${found.body}`,
+          );
+        }
+        boundObjectRef = { apiVersion: 'v1', kind, name, uid };
+      }
       const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(serviceAccount)}/token`;
       const response = await request(path, {
         method: 'POST',
@@ -279,6 +319,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
           spec: {
             expirationSeconds: tokenOptions.expirationSeconds ?? 86_400,
             ...(tokenOptions.audiences ? { audiences: tokenOptions.audiences } : {}),
+            ...(boundObjectRef !== undefined && { boundObjectRef }),
           },
         },
       });
@@ -309,6 +350,40 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
           userName: `system:serviceaccount:${namespace}:${serviceAccount}`,
           namespace,
         });
+      },
+      async clientCertificate(user, groups = []) {
+        const base = join(dir, 'pki', `client-${randomBytes(4).toString('hex')}`);
+        const subject = [`/CN=${user}`, ...groups.map((group) => `/O=${group}`)].join('');
+        await runCommand(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-CA',
+            pki.caCert,
+            '-CAkey',
+            pki.caKey,
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:prime256v1',
+            '-nodes',
+            '-keyout',
+            `${base}.key`,
+            '-out',
+            `${base}.crt`,
+            '-days',
+            '2',
+            '-subj',
+            subject,
+            '-addext',
+            'extendedKeyUsage=clientAuth',
+            '-addext',
+            'basicConstraints=critical,CA:FALSE',
+          ],
+          { env: serverEnv, cwd: dir },
+        );
+        return { certFile: `${base}.crt`, keyFile: `${base}.key` };
       },
       kubectl: (...args) => runOrThrow('kubectl', args),
       helm: (...args) => runOrThrow('helm', args),

@@ -3,6 +3,7 @@ export {
   type KubeApiServer,
   type KubeApiServerOptions,
   type ServiceAccountTokenOptions,
+  type ClientCertificate,
 } from './api-server.js';
 export { apiRequest, type ApiRequestOptions, type ApiResponse } from './http.js';
 export { tokenKubeconfig, writeTokenKubeconfig, type TokenKubeconfig } from './kubeconfig.js';

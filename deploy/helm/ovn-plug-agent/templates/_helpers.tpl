@@ -52,3 +52,28 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $parts := .Values.agent.listen | splitList ":" }}
 {{- $parts | initial | join ":" | trimPrefix "[" | trimSuffix "]" }}
 {{- end }}
+
+{{/*
+What both own-node policies share (templates/own-node-policy.yaml): only the agent's
+ServiceAccount, the node from its token's claim, and the claim required. Ends inside
+`validations:` so each policy appends its own rule. Argument: dict with "user".
+*/}}
+{{- define "ovn-plug-agent.ownNodeCommon" -}}
+matchConditions:
+  - name: agent-service-account
+    expression: request.userInfo.username == {{ .user | quote }}
+variables:
+  # The node of the pod the token is bound to; empty when the token carries no such claim
+  # (a TokenRequest not bound to a pod, a legacy Secret token, a cluster without the claim).
+  - name: nodeName
+    expression: >-
+      'authentication.kubernetes.io/node-name' in request.userInfo.extra &&
+      size(request.userInfo.extra['authentication.kubernetes.io/node-name']) == 1
+      ? request.userInfo.extra['authentication.kubernetes.io/node-name'][0] : ''
+validations:
+  - expression: variables.nodeName != ''
+    reason: Forbidden
+    message: >-
+      {{ .user }} may write only with a token bound to a pod on a node (no
+      authentication.kubernetes.io/node-name claim in this request)
+{{- end }}

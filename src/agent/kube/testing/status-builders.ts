@@ -23,6 +23,7 @@ const REASONS: Record<PortState, string> = {
   Plugging: 'InTransaction',
   Plugged: 'WaitingForOfport',
   Bound: 'Installed',
+  Down: 'LinkDown',
   Failed: 'InterfaceError',
   Conflict: 'ForeignInterface',
   Unplugging: 'NotWanted',
