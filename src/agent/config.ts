@@ -54,6 +54,11 @@ export interface Config {
   readonly kubeconfig?: string;
   readonly nodeName?: string;
   readonly ownershipMarker: OwnershipMarker;
+  /**
+   * Plug types in observe mode (DESIGN §3.5a): ovn-controller's built-in plugging plugs them; the
+   * agent never writes their ports and reports those marked `ovn-plugged`. Empty: plug mode.
+   */
+  readonly observePlugTypes: readonly string[];
   /** Removal rounds unplugging more than this share of owned ports are held (0 < share ≤ 1). */
   readonly massRemovalShare: number;
   /** Rounds unplugging fewer ports than this are never held. */
@@ -102,6 +107,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'kubeconfig', kind: 'value' },
   { name: 'node-name', kind: 'value' },
   { name: 'ownership-marker', kind: 'value' },
+  { name: 'observe-plug-types', kind: 'value' },
   { name: 'mass-removal-share', kind: 'value' },
   { name: 'mass-removal-grace', kind: 'value' },
   { name: 'mass-removal-min-ports', kind: 'value' },
@@ -299,6 +305,21 @@ export function parseCommandLine(
       errors.push(`${markerGiven.source}: "${markerGiven.value}" is not one of ovn-plug-agent, ovn-plugged`);
   }
 
+  let observePlugTypes: string[] = [];
+  const observeGiven = one('observe-plug-types');
+  if (observeGiven !== undefined) {
+    const types = observeGiven.value.split(',').map((s) => s.trim());
+    if (types.some((t) => t === '')) {
+      errors.push(`${observeGiven.source}: empty plug type in "${observeGiven.value}"`);
+    } else if (new Set(types).size !== types.length) {
+      errors.push(`${observeGiven.source}: plug type listed twice in "${observeGiven.value}"`);
+    } else if (ownershipMarker === 'ovn-plugged') {
+      errors.push(
+        `${observeGiven.source}: "${observeGiven.value}" cannot be combined with --ownership-marker=ovn-plugged (that marker makes ovn-controller's interfaces the agent's own; observe mode leaves them to ovn-controller)`,
+      );
+    } else observePlugTypes = types;
+  }
+
   let massRemovalShare = 0.5;
   const shareGiven = one('mass-removal-share');
   if (shareGiven !== undefined) {
@@ -361,6 +382,7 @@ export function parseCommandLine(
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
     ...(nodeName === undefined ? {} : { nodeName }),
     ownershipMarker,
+    observePlugTypes,
     massRemovalShare,
     massRemovalMinPorts,
     massRemovalGraceMs,
@@ -442,6 +464,8 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --kubeconfig=PATH        report node conditions and per-port resources to Kubernetes
   --node-name=NAME         this node's Kubernetes name
   --ownership-marker=KEY   ovn-plug-agent (default) or ovn-plugged (migration from built-in plugging)
+  --observe-plug-types=LIST  plug types ovn-controller's built-in plugging plugs (e.g. representor):
+                           never written, reported (default none: the agent plugs every type)
   --mass-removal-share=S   hold removal rounds above this share of owned ports (default 0.5)
   --mass-removal-min-ports=N  never hold rounds removing fewer ports (default 1; 2 = single removals immediate)
   --mass-removal-grace=D   how long such a round is held (default 60s)

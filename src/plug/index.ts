@@ -35,10 +35,12 @@ export {
 export {
   isEmptyPlan,
   isWantedHere,
+  OVN_CONTROLLER_PLUGGED_KEY,
   planPorts,
   unicastMacOf,
   type BlockedPort,
   type BlockedState,
+  type ObservedPort,
   type Plan,
   type PlanInput,
   type PlanWarning,

@@ -5,10 +5,18 @@
  * PortPlug objects; Node writes fan out to every node watcher):
  * - `OvnPlugReady` — normal-true: both databases connected and synced, every wanted port Bound.
  * - `OvnPlugDegraded` — abnormal-true, as node-problem-detector's problem conditions: ports
- *   Pending/Failed/Conflict, a provider unavailable, or a mass removal held back.
+ *   Pending/Failed/Conflict, a provider unavailable, or a mass removal held back. Ports that
+ *   ovn-controller's built-in plugging plugged never count here (DESIGN §3.5): in plug mode they
+ *   are a `Conflict` naming ovn-controller, in observe mode their observed state; they are
+ *   ovn-controller's to fix, and `OvnPlugReady` and the per-port objects still show them.
  * Reasons are one CamelCase word; messages count and name (the first few) ports.
  */
-import type { AgentStatus, DbStatus, PortStatus } from '../status/types.js';
+import {
+  isPluggedByOvnController,
+  type AgentStatus,
+  type DbStatus,
+  type PortStatus,
+} from '../status/types.js';
 import type { PortState } from '../../plug/states.js';
 
 export const READY_CONDITION = 'OvnPlugReady';
@@ -109,7 +117,7 @@ const PROBLEM_STATES: readonly { state: PortState; reason: string }[] = [
 ];
 
 function degradedCondition(status: AgentStatus, maxNames: number): ConditionContent {
-  const groups = byState(status.ports);
+  const groups = byState(status.ports.filter((port) => !isPluggedByOvnController(port)));
   const reasons: string[] = [];
   const parts: string[] = [];
   for (const { state, reason } of PROBLEM_STATES) {

@@ -14,7 +14,7 @@
  * owned) and leaves the model with a transition to `undefined`.
  */
 import type { PortState } from '../../plug/states.js';
-import type { PortStatus } from './types.js';
+import { PLUGGED_BY_OVN_CONTROLLER, type PortStatus } from './types.js';
 
 /** What the OVS Interface row owned for (or blocking) the port says. */
 export interface InterfaceFacts {
@@ -45,7 +45,12 @@ export type PortPhase =
   /** Not wanted any more, but its removal is held by the mass-removal guard. */
   | { readonly kind: 'removalHeld'; readonly untilMs: number }
   /** Not wanted according to a replica that has not completed its initial sync yet. */
-  | { readonly kind: 'awaitingSync' };
+  | { readonly kind: 'awaitingSync' }
+  /**
+   * Observe mode (DESIGN §3.5a): ovn-controller's built-in plugging plugged it; the state is read
+   * from its interface, the reason names ovn-controller.
+   */
+  | { readonly kind: 'pluggedByOvnController' };
 
 export interface PortFacts {
   readonly logicalPort: string;
@@ -91,6 +96,15 @@ export function derivePortState(facts: PortFacts): PortObservation {
           };
     case 'transactionFailed':
       return { ...base, state: 'Failed', reason: 'TransactionFailed', message: phase.message };
+    case 'pluggedByOvnController': {
+      const fromIface = stateFromInterface(facts);
+      return {
+        ...base,
+        state: fromIface.state,
+        reason: PLUGGED_BY_OVN_CONTROLLER,
+        message: `plugged by ovn-controller's built-in plugging (observe mode): ${fromIface.message}`,
+      };
+    }
     case 'steady':
     case 'removalHeld':
     case 'awaitingSync': {
