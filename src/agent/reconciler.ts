@@ -234,6 +234,10 @@ export class Reconciler {
   #wakeAtMs = 0;
   #inFlight: InFlight | undefined;
   #inFlightPromise: Promise<void> | undefined;
+  /** The parts of the transaction in flight, released by `stop()` if it outlasts the wait. */
+  #inFlightParts: readonly TxnPart[] | undefined;
+  /** Set by `stop()` once it released the answers of a transaction still in flight. */
+  #abandoned = false;
   #gate: Gate | undefined;
   #unsure: UnsureTxn | undefined;
   /** Consecutive commits lost to a concurrent writer's row of the same name (see #lostNameRace). */
@@ -312,6 +316,13 @@ export class Reconciler {
         this.#inFlightPromise,
         new Promise<void>((resolve) => this.#o.timers.setTimer(resolve, 5_000)),
       ]);
+    }
+    // Still in flight: the agent is going away and will never look at its outcome (nor call
+    // `finish`); its answers are released now, before the providers are destroyed.
+    if (this.#inFlightPromise !== undefined && !this.#abandoned) {
+      this.#abandoned = true;
+      for (const part of this.#inFlightParts ?? [])
+        for (const prepared of part.prepared) release(prepared, this.#o.logger);
     }
     // An unknown outcome nobody will look at again: its answers are no longer needed.
     this.#settleUnsure(false);
@@ -545,6 +556,7 @@ export class Reconciler {
         ),
       };
       // Send first (the request leaves synchronously), then report: status never delays a plug.
+      this.#inFlightParts = parts;
       this.#inFlightPromise = this.#transact(plan, parts, removes);
     }
     const facts = this.#factsFromPlan(plan, heldPorts, parts);
@@ -691,6 +703,7 @@ export class Reconciler {
         error: error instanceof Error ? error.message : String(error),
       };
     }
+    if (this.#abandoned) return;
     const lostRace = this.#isLostNameRace(outcome);
     this.#lostRaces = lostRace ? this.#lostRaces + 1 : 0;
     this.#o.metrics?.transaction(
@@ -790,6 +803,7 @@ export class Reconciler {
       for (const part of parts) for (const prepared of part.prepared) release(prepared, this.#o.logger);
     this.#inFlight = undefined;
     this.#inFlightPromise = undefined;
+    this.#inFlightParts = undefined;
     this.schedule('retry');
   }
 
