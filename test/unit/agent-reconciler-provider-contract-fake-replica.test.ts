@@ -21,7 +21,14 @@ import {
 } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
 import { AgentMetrics, noopLogger, Reconciler, type PortTransition } from '../../src/agent/index.js';
-import { BRIDGE, commit, FakeOvs, FakeReplica, insertedNames, world } from './fake-replica-world.js';
+import {
+  BRIDGE,
+  commit,
+  insertedNames,
+  world,
+  type FakeOvs,
+  type FakeReplica,
+} from './fake-replica-world.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,13 +46,13 @@ class Server {
       this.ovs
         .table('Port')
         .all()
-        .map((r) => [r._uuid, String(r['name'])]),
+        .map((r) => [r._uuid, r['name'] as string]),
     );
     const ifaceName = new Map(
       this.ovs
         .table('Interface')
         .all()
-        .map((r) => [r._uuid, String(r['name'])]),
+        .map((r) => [r._uuid, r['name'] as string]),
     );
     const deletes: Record<string, unknown> = {};
     for (const op of tx.ops as Record<string, unknown>[]) {
