@@ -810,12 +810,13 @@ export class Reconciler {
   /**
    * A commit-time uniqueness violation against a row that "existed in the database before this
    * transaction" means another writer committed a Port or Interface of the same name after the
-   * plan read the replica — on a DPU, ovn-controller's built-in plugging winning the race for
-   * the same port (DESIGN §3.5a). The planner never claims a name the replica shows taken, so
-   * this is a stale replica, as with `tryAgain`: no port is failed or set aside; the next round
-   * plans from the replica once it shows the other writer's row. Counted as outcome `conflict`;
-   * bounded (consecutive lost races) so that a violation the replica cannot explain still ends in
-   * the error path.
+   * plan read the replica. (When that writer plugged onto the integration bridge — ovn-controller's
+   * built-in plugging winning the race for the same port, DESIGN §3.5a — the verify on the
+   * bridge's `ports` already turns the race into `tryAgain`; this covers a same-name row anywhere
+   * else.) The planner never claims a name the replica shows taken, so this is a stale replica,
+   * as with `tryAgain`: no port is failed or set aside; the next round plans from the replica once
+   * it shows the other writer's row. Counted as outcome `conflict`; bounded (consecutive lost
+   * races) so that a violation the replica cannot explain still ends in the error path.
    */
   #isLostNameRace(outcome: TxnOutcome): boolean {
     return (
