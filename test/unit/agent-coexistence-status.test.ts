@@ -98,7 +98,12 @@ describe('node conditions (DESIGN §3.5): ports plugged by ovn-controller never 
   it('plug mode: a Conflict naming ovn-controller is not a problem; a foreign interface still is', () => {
     const status = snapshot({ ports: [port('a'), byOvnController('b', 'Conflict')] });
     const [ready, degraded] = summarizeConditions(status);
-    expect(degraded).toMatchObject({ status: 'False', reason: 'NoPortProblems' });
+    expect(degraded).toMatchObject({
+      status: 'False',
+      reason: 'NoPortProblems',
+      message:
+        "no port is Pending, Failed or in Conflict and every provider is available (1 port plugged by ovn-controller's built-in plugging not counted)",
+    });
     // Ready still tells the truth: the agent did not plug b.
     expect(ready).toMatchObject({ status: 'False', reason: 'PortsNotBound' });
     expect(ready?.message).toContain('1 Conflict (b)');

@@ -117,6 +117,7 @@ const PROBLEM_STATES: readonly { state: PortState; reason: string }[] = [
 ];
 
 function degradedCondition(status: AgentStatus, maxNames: number): ConditionContent {
+  const byOvnController = status.ports.filter(isPluggedByOvnController).length;
   const groups = byState(status.ports.filter((port) => !isPluggedByOvnController(port)));
   const reasons: string[] = [];
   const parts: string[] = [];
@@ -147,7 +148,11 @@ function degradedCondition(status: AgentStatus, maxNames: number): ConditionCont
       type: DEGRADED_CONDITION,
       status: 'False',
       reason: 'NoPortProblems',
-      message: 'no port is Pending, Failed or in Conflict and every provider is available',
+      message:
+        'no port is Pending, Failed or in Conflict and every provider is available' +
+        (byOvnController === 0
+          ? ''
+          : ` (${byOvnController} ${byOvnController === 1 ? 'port' : 'ports'} plugged by ovn-controller's built-in plugging not counted)`),
     };
   }
   return { type: DEGRADED_CONDITION, status: 'True', reason, message: parts.join('; ') };
