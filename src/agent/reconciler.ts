@@ -29,7 +29,9 @@
  * (a commit-time constraint violation), the ports of that transaction are later retried one per
  * transaction to find the culprit. `unknown` (connection lost or timed out while in flight): the
  * transaction may or may not have committed, so it is never resent; the reconciler waits until the
- * replica moves (or reconnects and resyncs) and plans from what it then shows.
+ * replica moves (or reconnects and resyncs) and plans from what it then shows — and its providers
+ * get `finish` then `release` if the replica shows the transaction's rows, `release` only if not
+ * (ADR 0089).
  *
  * Safety (DESIGN §3.4). Nothing is removed until both replicas are monitoring and the Southbound
  * condition for the current Chassis row is in effect (`canRemove`); a round that would remove a
