@@ -242,7 +242,7 @@ export class Reconciler {
   #abandoned = false;
   #gate: Gate | undefined;
   #unsure: UnsureTxn | undefined;
-  /** Consecutive commits lost to a concurrent writer's row of the same name (see #lostNameRace). */
+  /** Consecutive commits lost to a concurrent writer's row of the same name (see #isLostNameRace). */
   #lostRaces = 0;
   /** The running mass-removal hold: `untilMs` is when its last held port's grace ends. */
   #hold: { readonly sinceMs: number; readonly untilMs: number; readonly count: number } | undefined;
