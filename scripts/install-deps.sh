@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the agent, its tests and the demo need on a Debian machine (run as root):
-# Debian's Open vSwitch and OVN packages, iproute2 and prometheus (for promtool's rule tests), then
-# the npm dependencies.
+# Debian's Open vSwitch and OVN packages and iproute2, then the npm dependencies.
 # Idempotent: each step is skipped when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +16,7 @@ if [ "$node_major" -lt "$need_node_major" ]; then
   exit 1
 fi
 
-debs=(openvswitch-switch ovn-central ovn-host iproute2 openssl python3-openvswitch prometheus)
+debs=(openvswitch-switch ovn-central ovn-host iproute2 openssl python3-openvswitch)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -30,7 +29,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # The packages start system-wide daemons; the harness runs its own private ones, so stop these
 # to keep the default sockets and ports free (ignored where there is no init system).
-for svc in ovn-central ovn-host openvswitch-switch prometheus; do
+for svc in ovn-central ovn-host openvswitch-switch; do
   (systemctl stop "$svc" || service "$svc" stop) >/dev/null 2>&1 || true
 done
 

@@ -53,12 +53,12 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly kubeconfig?: string;
   readonly nodeName?: string;
-  readonly ownershipMarker: OwnershipMarker;
   /**
    * Plug types in observe mode (DESIGN §3.5a): ovn-controller's built-in plugging plugs them; the
    * agent never writes their ports and reports those marked `ovn-plugged`. Empty: plug mode.
    */
   readonly observePlugTypes: readonly string[];
+  readonly ownershipMarker: OwnershipMarker;
   /** Removal rounds unplugging more than this share of owned ports are held (0 < share ≤ 1). */
   readonly massRemovalShare: number;
   /** Rounds unplugging fewer ports than this are never held. */
@@ -463,9 +463,9 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --log-level=LEVEL        trace, debug, info, warn, error, fatal, silent (default info)
   --kubeconfig=PATH        report node conditions and per-port resources to Kubernetes
   --node-name=NAME         this node's Kubernetes name
-  --ownership-marker=KEY   ovn-plug-agent (default) or ovn-plugged (migration from built-in plugging)
   --observe-plug-types=LIST  plug types ovn-controller's built-in plugging plugs (e.g. representor):
                            never written, reported (default none: the agent plugs every type)
+  --ownership-marker=KEY   ovn-plug-agent (default) or ovn-plugged (migration from built-in plugging)
   --mass-removal-share=S   hold removal rounds above this share of owned ports (default 0.5)
   --mass-removal-min-ports=N  never hold rounds removing fewer ports (default 1; 2 = single removals immediate)
   --mass-removal-grace=D   how long such a round is held (default 60s)

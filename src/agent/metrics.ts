@@ -15,7 +15,7 @@ import {
   type KubeRequestOutcome,
   type KubeSinkObserver,
 } from './kube/index.js';
-import { isPluggedByOvnController, type AgentStatus } from './status/types.js';
+import type { AgentStatus } from './status/types.js';
 
 export type DbName = 'sb' | 'ovs';
 /** `conflict`: lost a name race to another writer (e.g. ovn-controller's built-in plugging), replanned. */
@@ -30,7 +30,6 @@ const RECONCILE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 export class AgentMetrics {
   readonly #ports: Gauge<'state'>;
   readonly #portInfo: Gauge<'logical_port' | 'interface' | 'provider' | 'state'>;
-  readonly #ovnControllerPorts: Gauge<'state'>;
   readonly #plugLatency: Histogram;
   readonly #bindLatency: Histogram;
   readonly #providerErrors: Counter<'provider' | 'reason'>;
@@ -56,12 +55,6 @@ export class AgentMetrics {
       name: 'ovn_plug_port_info',
       help: 'One series per port on this node (value 1) with its interface, provider and state.',
       labelNames: ['logical_port', 'interface', 'provider', 'state'],
-      registers,
-    });
-    this.#ovnControllerPorts = new Gauge({
-      name: 'ovn_plug_ports_plugged_by_ovn_controller',
-      help: "Of ovn_plug_ports, those whose interface ovn-controller's built-in plugging created (DESIGN §3.5a: Conflict in plug mode, the observed state in observe mode), by state; they never count as the agent's problems.",
-      labelNames: ['state'],
       registers,
     });
     this.#plugLatency = new Histogram({
@@ -145,12 +138,9 @@ export class AgentMetrics {
   /** Refreshes the gauges that mirror a status snapshot. */
   recordSnapshot(status: AgentStatus): void {
     const counts = new Map<string, number>(PORT_STATES.map((s) => [s, 0]));
-    const byOvnController = new Map<string, number>(PORT_STATES.map((s) => [s, 0]));
     this.#portInfo.reset();
     for (const port of status.ports) {
       counts.set(port.state, (counts.get(port.state) ?? 0) + 1);
-      if (isPluggedByOvnController(port))
-        byOvnController.set(port.state, (byOvnController.get(port.state) ?? 0) + 1);
       this.#portInfo.set(
         {
           logical_port: port.logicalPort,
@@ -162,7 +152,6 @@ export class AgentMetrics {
       );
     }
     for (const [state, n] of counts) this.#ports.set({ state }, n);
-    for (const [state, n] of byOvnController) this.#ovnControllerPorts.set({ state }, n);
     for (const provider of status.providers)
       this.#providerAvailable.set({ provider: provider.type }, provider.available ? 1 : 0);
     this.#dbConnected.set({ db: 'sb' }, status.sb.state === 'monitoring' ? 1 : 0);

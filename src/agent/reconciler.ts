@@ -70,15 +70,7 @@ import type { DesiredInterface, InterfaceChanges } from '../plug/interface-colum
 import { RateLimitedLog, type Logger } from './logger.js';
 import type { AgentMetrics, ReplanTrigger } from './metrics.js';
 import { decideRemovalHold } from '../plug/removal-hold.js';
-import {
-  optionalInteger,
-  stringColumn,
-  stringMap,
-  toBridge,
-  toInterface,
-  toPort,
-  toPortBinding,
-} from './replica-rows.js';
+import { stringColumn, stringMap, toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
 import {
   derivePortState,
   PortStatusModel,
@@ -240,10 +232,11 @@ export class Reconciler {
   #inFlightParts: readonly TxnPart[] | undefined;
   /** Set by `stop()` once it released the answers of a transaction still in flight. */
   #abandoned = false;
-  #gate: Gate | undefined;
+  /** The answers of a transaction whose outcome was unknown, until the replica tells (ADR 0089). */
   #unsure: UnsureTxn | undefined;
   /** Consecutive commits lost to a concurrent writer's row of the same name (see #isLostNameRace). */
   #lostRaces = 0;
+  #gate: Gate | undefined;
   /** The running mass-removal hold: `untilMs` is when its last held port's grace ends. */
   #hold: { readonly sinceMs: number; readonly untilMs: number; readonly count: number } | undefined;
   /** When each not-wanted owned port was first seen unwanted (per-port grace of the hold). */
@@ -558,7 +551,6 @@ export class Reconciler {
         ),
       };
       // Send first (the request leaves synchronously), then report: status never delays a plug.
-      this.#inFlightParts = parts;
       this.#inFlightPromise = this.#transact(plan, parts, removes);
     }
     const facts = this.#factsFromPlan(plan, heldPorts, parts);
@@ -676,6 +668,7 @@ export class Reconciler {
   }
 
   async #transact(plan: Plan, parts: TxnPart[], removes: readonly PlannedRemove[]): Promise<void> {
+    this.#inFlightParts = parts;
     // One entry per port (its parts share their op-index list, see #selectParts).
     const byPort = new Map<string, TxnPart>();
     for (const part of parts) if (!byPort.has(part.logicalPort)) byPort.set(part.logicalPort, part);
@@ -1284,13 +1277,13 @@ function sameHeader(a: AgentStatus, b: AgentStatus): boolean {
 function isProviderReason(reason: string): boolean {
   return (
     reason !== 'AwaitingSync' &&
+    reason !== 'PluggedByOvnController' &&
+    reason !== 'AwaitingOvnController' &&
     reason !== 'Queued' &&
     reason !== 'TransactionFailed' &&
     reason !== 'InterfaceError' &&
     reason !== 'NoOfport' &&
-    reason !== 'IntegrationBridgeMissing' &&
-    reason !== 'PluggedByOvnController' &&
-    reason !== 'AwaitingOvnController'
+    reason !== 'IntegrationBridgeMissing'
   );
 }
 
@@ -1324,14 +1317,15 @@ function mapMutations(
 
 /** Whether `row` carries every change of a planned update (its columns as the update left them). */
 function updateApplied(row: Row, changes: InterfaceChanges): boolean {
-  if (changes.type !== undefined && stringColumn(row, 'type') !== changes.type) return false;
-  const options = stringMap(row, 'options');
-  for (const [key, value] of Object.entries(changes.setOptions)) if (options[key] !== value) return false;
-  if (changes.deleteOptions.some((key) => options[key] !== undefined)) return false;
-  const ids = stringMap(row, 'external_ids');
-  for (const [key, value] of Object.entries(changes.setExternalIds)) if (ids[key] !== value) return false;
+  const iface = toInterface(row);
+  if (changes.type !== undefined && iface.type !== changes.type) return false;
+  for (const [key, value] of Object.entries(changes.setOptions))
+    if (iface.options[key] !== value) return false;
+  if (changes.deleteOptions.some((key) => iface.options[key] !== undefined)) return false;
+  for (const [key, value] of Object.entries(changes.setExternalIds))
+    if (iface.externalIds[key] !== value) return false;
   if (changes.mtuRequest !== undefined) {
-    const mtu = optionalInteger(row, 'mtu_request');
+    const mtu = iface.mtuRequest;
     if (changes.mtuRequest.kind === 'set' ? mtu !== changes.mtuRequest.value : mtu !== undefined)
       return false;
   }

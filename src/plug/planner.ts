@@ -140,18 +140,6 @@ export interface BlockedPort {
   readonly interfaceUuid?: string;
 }
 
-/**
- * Observe mode (DESIGN §3.5a): a wanted port whose interface ovn-controller's built-in plugging
- * created (marked `ovn-plugged`); reported from its interface, never written.
- */
-export interface ObservedPort {
-  readonly logicalPort: string;
-  readonly plugType: string;
-  readonly portBindingUuid: string;
-  readonly interfaceUuid: string;
-  readonly interfaceName: string;
-}
-
 /** A wanted port whose owned interface already matches: nothing to write. */
 export interface UnchangedPort {
   readonly logicalPort: string;
@@ -164,6 +152,18 @@ export interface UnchangedPort {
 export interface PlanWarning {
   readonly logicalPort: string;
   readonly message: string;
+}
+
+/**
+ * Observe mode (DESIGN §3.5a): a wanted port whose interface ovn-controller's built-in plugging
+ * created (marked `ovn-plugged`); reported from its interface, never written.
+ */
+export interface ObservedPort {
+  readonly logicalPort: string;
+  readonly plugType: string;
+  readonly portBindingUuid: string;
+  readonly interfaceUuid: string;
+  readonly interfaceName: string;
 }
 
 export interface Plan {

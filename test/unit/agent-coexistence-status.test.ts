@@ -1,13 +1,12 @@
 /**
  * Coexistence with ovn-controller's built-in plugging (DESIGN §3.5, §3.5a) in the status vocabulary:
  * the flag, the observed state of an observe-mode port, the node conditions (never degraded by
- * ovn-controller's ports) and the metrics that let the alert leave them out.
+ * ovn-controller's ports) and the `pluggedByOvnController` mark the alerts' degrading rule reads.
  */
 import { describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
 import {
-  AgentMetrics,
   derivePortState,
+  PortStatusModel,
   isPluggedByOvnController,
   parseCommandLine,
   PLUGGED_BY_OVN_CONTROLLER,
@@ -92,8 +91,10 @@ describe('the observed state of a port ovn-controller plugged (observe mode)', (
 });
 
 describe('node conditions (DESIGN §3.5): ports plugged by ovn-controller never degrade', () => {
-  const byOvnController = (name: string, state: 'Conflict' | 'Bound' | 'Failed' | 'Plugged') =>
-    port(name, { state, reason: PLUGGED_BY_OVN_CONTROLLER });
+  const byOvnController = (name: string, state: 'Conflict' | 'Bound' | 'Failed' | 'Plugged') => ({
+    ...port(name, { state, reason: PLUGGED_BY_OVN_CONTROLLER }),
+    pluggedByOvnController: true,
+  });
 
   it('plug mode: a Conflict naming ovn-controller is not a problem; a foreign interface still is', () => {
     const status = snapshot({ ports: [port('a'), byOvnController('b', 'Conflict')] });
@@ -127,30 +128,42 @@ describe('node conditions (DESIGN §3.5): ports plugged by ovn-controller never 
     expect(summarizeConditions(own)[1]?.message).toBe('1 Failed (c)');
   });
 
-  it('isPluggedByOvnController reads the reason', () => {
+  it('isPluggedByOvnController reads PortStatus.pluggedByOvnController', () => {
     expect(isPluggedByOvnController(byOvnController('a', 'Bound'))).toBe(true);
-    expect(isPluggedByOvnController(port('a'))).toBe(false);
+    expect(isPluggedByOvnController(port('a', { reason: PLUGGED_BY_OVN_CONTROLLER }))).toBe(false);
   });
 });
 
-describe('metrics', () => {
-  it('ovn_plug_ports_plugged_by_ovn_controller counts them by state, within ovn_plug_ports', async () => {
-    const registry = new Registry();
-    const metrics = new AgentMetrics(registry);
-    metrics.recordSnapshot(
-      snapshot({
-        ports: [
-          port('a'),
-          port('b', { state: 'Conflict', reason: PLUGGED_BY_OVN_CONTROLLER }),
-          port('c', { state: 'Conflict', reason: 'ForeignInterface' }),
-          port('d', { state: 'Bound', reason: PLUGGED_BY_OVN_CONTROLLER }),
-        ],
+describe('PortStatus.pluggedByOvnController (what the degrading rule and the alerts read)', () => {
+  it('is set for both modes and only for them, and kept by the status model', () => {
+    const model = new PortStatusModel({ now: () => 1 });
+    const iface: InterfaceFacts = { name: 'p', ofport: 3, ovnInstalled: true };
+    model.update([
+      derivePortState({
+        logicalPort: 'observed',
+        provider: 'dummy',
+        phase: { kind: 'pluggedByOvnController' },
+        iface,
       }),
-    );
-    const text = await registry.metrics();
-    expect(text).toContain('ovn_plug_ports{state="Conflict"} 2');
-    expect(text).toContain('ovn_plug_ports_plugged_by_ovn_controller{state="Conflict"} 1');
-    expect(text).toContain('ovn_plug_ports_plugged_by_ovn_controller{state="Bound"} 1');
-    expect(text).toContain('ovn_plug_ports_plugged_by_ovn_controller{state="Failed"} 0');
+      derivePortState({
+        logicalPort: 'taken',
+        provider: 'dummy',
+        phase: { kind: 'blocked', state: 'Conflict', reason: PLUGGED_BY_OVN_CONTROLLER, message: 'm' },
+        iface,
+      }),
+      derivePortState({
+        logicalPort: 'foreign',
+        provider: 'dummy',
+        phase: { kind: 'blocked', state: 'Conflict', reason: 'ForeignInterface', message: 'm' },
+        iface,
+      }),
+      derivePortState({ logicalPort: 'own', provider: 'dummy', phase: { kind: 'steady' }, iface }),
+    ]);
+    expect(model.ports().map((p) => [p.logicalPort, p.state, p.pluggedByOvnController])).toEqual([
+      ['foreign', 'Conflict', undefined],
+      ['observed', 'Bound', true],
+      ['own', 'Bound', undefined],
+      ['taken', 'Conflict', true],
+    ]);
   });
 });

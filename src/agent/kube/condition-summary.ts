@@ -5,10 +5,7 @@
  * PortPlug objects; Node writes fan out to every node watcher):
  * - `OvnPlugReady` — normal-true: both databases connected and synced, every wanted port Bound.
  * - `OvnPlugDegraded` — abnormal-true, as node-problem-detector's problem conditions: ports
- *   Pending/Failed/Conflict, a provider unavailable, or a mass removal held back. Ports that
- *   ovn-controller's built-in plugging plugged never count here (DESIGN §3.5): in plug mode they
- *   are a `Conflict` naming ovn-controller, in observe mode their observed state; they are
- *   ovn-controller's to fix, and `OvnPlugReady` and the per-port objects still show them.
+ *   Pending/Failed/Conflict, a provider unavailable, or a mass removal held back.
  * Reasons are one CamelCase word; messages count and name (the first few) ports.
  */
 import {
@@ -117,6 +114,8 @@ const PROBLEM_STATES: readonly { state: PortState; reason: string }[] = [
 ];
 
 function degradedCondition(status: AgentStatus, maxNames: number): ConditionContent {
+  // Ports ovn-controller's own plugging made never degrade (DESIGN §3.5): they are its to fix;
+  // OvnPlugReady and the PortPlugs still show them.
   const byOvnController = status.ports.filter(isPluggedByOvnController).length;
   const groups = byState(status.ports.filter((port) => !isPluggedByOvnController(port)));
   const reasons: string[] = [];

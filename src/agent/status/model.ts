@@ -71,6 +71,8 @@ export interface PortObservation {
   readonly message: string;
   readonly interfaceName?: string;
   readonly ofport?: number;
+  /** Set when ovn-controller's built-in plugging made the interface (DESIGN §3.5a). */
+  readonly pluggedByOvnController?: true;
 }
 
 /** Maps the reconciler's facts on a port to its state, reason and message. */
@@ -84,7 +86,14 @@ export function derivePortState(facts: PortFacts): PortObservation {
   const phase = facts.phase;
   switch (phase.kind) {
     case 'blocked':
-      return { ...base, state: phase.state, reason: phase.reason, message: phase.message };
+      return {
+        ...base,
+        state: phase.state,
+        reason: phase.reason,
+        message: phase.message,
+        // Plug mode: the Conflict naming ovn-controller.
+        ...(phase.reason === PLUGGED_BY_OVN_CONTROLLER ? { pluggedByOvnController: true as const } : {}),
+      };
     case 'inTransaction':
       return phase.operation === 'plug'
         ? { ...base, state: 'Plugging', reason: 'TransactionInFlight', message: 'OVS transaction in flight' }
@@ -103,6 +112,7 @@ export function derivePortState(facts: PortFacts): PortObservation {
         state: fromIface.state,
         reason: PLUGGED_BY_OVN_CONTROLLER,
         message: `plugged by ovn-controller's built-in plugging (observe mode): ${fromIface.message}`,
+        pluggedByOvnController: true,
       };
     }
     case 'steady':
@@ -295,5 +305,6 @@ function buildStatus(
     sinceMs,
     ...(latencies?.plug === undefined ? {} : { plugLatencyMs: latencies.plug }),
     ...(latencies?.bind === undefined ? {} : { bindLatencyMs: latencies.bind }),
+    ...(obs.pluggedByOvnController === true ? { pluggedByOvnController: true } : {}),
   });
 }

@@ -12,8 +12,8 @@ import type { PortState } from '../../plug/states.js';
 export const PLUGGED_BY_OVN_CONTROLLER = 'PluggedByOvnController';
 
 /** Whether ovn-controller's built-in plugging, not the agent, plugged this port (DESIGN §3.5). */
-export function isPluggedByOvnController(port: Pick<PortStatus, 'reason'>): boolean {
-  return port.reason === PLUGGED_BY_OVN_CONTROLLER;
+export function isPluggedByOvnController(port: Pick<PortStatus, 'pluggedByOvnController'>): boolean {
+  return port.pluggedByOvnController === true;
 }
 
 /** One logical port the agent wants, owns, or is in conflict over, on this chassis. */
@@ -37,6 +37,12 @@ export interface PortStatus {
   /** Time from first sighting to `Plugged` / `Bound`, once reached. */
   readonly plugLatencyMs?: number;
   readonly bindLatencyMs?: number;
+  /**
+   * The interface was made by ovn-controller's own plugging (plug mode: the `Conflict` naming
+   * it; observe mode: every port it plugs). Such a port never degrades the node or pages
+   * (DESIGN §3.5, `status/degrading.ts`).
+   */
+  readonly pluggedByOvnController?: boolean;
 }
 
 export type DbConnectionState = 'connecting' | 'syncing' | 'monitoring' | 'backoff' | 'closed';
