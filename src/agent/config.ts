@@ -55,6 +55,11 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly kubeconfig?: string;
   readonly nodeName?: string;
+  /**
+   * Plug types in observe mode (DESIGN §3.5a): ovn-controller's built-in plugging plugs them; the
+   * agent never writes their ports and reports those marked `ovn-plugged`. Empty: plug mode.
+   */
+  readonly observePlugTypes: readonly string[];
   readonly ownershipMarker: OwnershipMarker;
   /** DESIGN §3.4 case 1: CMS removal rounds above this share of owned ports (0 < share ≤ 1)… */
   readonly massRemovalShare: number;
@@ -116,6 +121,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'kubeconfig', kind: 'value' },
   { name: 'node-name', kind: 'value' },
   { name: 'ownership-marker', kind: 'value' },
+  { name: 'observe-plug-types', kind: 'value' },
   { name: 'mass-removal-share', kind: 'value' },
   { name: 'mass-removal-grace', kind: 'value' },
   { name: 'mass-removal-min-ports', kind: 'value' },
@@ -318,6 +324,21 @@ export function parseCommandLine(
       errors.push(`${markerGiven.source}: "${markerGiven.value}" is not one of ovn-plug-agent, ovn-plugged`);
   }
 
+  let observePlugTypes: string[] = [];
+  const observeGiven = one('observe-plug-types');
+  if (observeGiven !== undefined) {
+    const types = observeGiven.value.split(',').map((s) => s.trim());
+    if (types.some((t) => t === '')) {
+      errors.push(`${observeGiven.source}: empty plug type in "${observeGiven.value}"`);
+    } else if (new Set(types).size !== types.length) {
+      errors.push(`${observeGiven.source}: plug type listed twice in "${observeGiven.value}"`);
+    } else if (ownershipMarker === 'ovn-plugged') {
+      errors.push(
+        `${observeGiven.source}: "${observeGiven.value}" cannot be combined with --ownership-marker=ovn-plugged (that marker makes ovn-controller's interfaces the agent's own; observe mode leaves them to ovn-controller)`,
+      );
+    } else observePlugTypes = types;
+  }
+
   let massRemovalShare = 0.5;
   const shareGiven = one('mass-removal-share');
   if (shareGiven !== undefined) {
@@ -396,6 +417,7 @@ export function parseCommandLine(
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
     ...(nodeName === undefined ? {} : { nodeName }),
     ownershipMarker,
+    observePlugTypes,
     massRemovalShare,
     massRemovalMinPorts,
     massRemovalGraceMs,
@@ -482,6 +504,8 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
   --log-level=LEVEL        trace, debug, info, warn, error, fatal, silent (default info)
   --kubeconfig=PATH        report node conditions and per-port resources to Kubernetes
   --node-name=NAME         this node's Kubernetes name
+  --observe-plug-types=LIST  plug types ovn-controller's built-in plugging plugs (e.g. representor):
+                           never written, reported (default none: the agent plugs every type)
   --ownership-marker=KEY   ovn-plug-agent (default) or ovn-plugged (migration from built-in plugging)
   --mass-removal-share=S   within one Southbound session, hold a round of CMS removals above this
                            share of owned ports (default 0.5)…

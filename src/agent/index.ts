@@ -50,6 +50,7 @@ export type {
   PortTransition,
 } from './status/model.js';
 export { formatStatusTable, formatProvidersTable, formatAge } from './status/table.js';
+export { isPluggedByOvnController, PLUGGED_BY_OVN_CONTROLLER } from './status/types.js';
 export type {
   AgentStatus,
   DbConnectionState,

@@ -221,6 +221,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       chassisName: resolved.chassis,
       integrationBridge: resolved.integrationBridge,
       ownershipKey: resolved.ownershipMarker,
+      observePlugTypes: new Set(resolved.observePlugTypes),
       removalHold: {
         share: resolved.massRemovalShare,
         minCount: resolved.massRemovalMinPorts,

@@ -21,7 +21,9 @@ import type { AgentStatus, PortStatus } from './status/types.js';
 import { DEGRADING_STATES, degradingState } from './status/degrading.js';
 
 export type DbName = 'sb' | 'ovs';
-export type TransactionOutcomeLabel = 'success' | 'tryAgain' | 'error' | 'unknown' | 'notLocked' | 'empty';
+/** `conflict`: lost a name race to another writer (e.g. ovn-controller's built-in plugging), replanned. */
+export type TransactionOutcomeLabel =
+  'success' | 'tryAgain' | 'conflict' | 'error' | 'unknown' | 'notLocked' | 'empty';
 export type ReplanTrigger = 'change' | 'provider' | 'timer' | 'reconnect' | 'retry' | 'startup';
 
 const LATENCY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];

@@ -29,7 +29,9 @@
  * (a commit-time constraint violation), the ports of that transaction are later retried one per
  * transaction to find the culprit. `unknown` (connection lost or timed out while in flight): the
  * transaction may or may not have committed, so it is never resent; the reconciler waits until the
- * replica moves (or reconnects and resyncs) and plans from what it then shows.
+ * replica moves (or reconnects and resyncs) and plans from what it then shows — and its providers
+ * get `finish` then `release` if the replica shows the transaction's rows, `release` only if not
+ * (ADR 0089).
  *
  * Safety (DESIGN §3.4). Nothing is removed until both replicas are monitoring and the Southbound
  * condition for the current Chassis row is in effect (`canRemove`); a port the removal guard holds
@@ -66,7 +68,7 @@ import type {
 import type { ProviderState, RunAllResult } from '../plug/registry.js';
 import type { Timer, Timers } from '../plug/clock.js';
 import type { OwnershipKey } from '../plug/interface-columns.js';
-import type { DesiredInterface } from '../plug/interface-columns.js';
+import type { DesiredInterface, InterfaceChanges } from '../plug/interface-columns.js';
 import { RateLimitedLog, type Logger } from './logger.js';
 import type { AgentMetrics, ReplanTrigger } from './metrics.js';
 import {
@@ -127,6 +129,8 @@ export interface ReconcilerOptions {
   readonly chassisName: string;
   readonly integrationBridge: string;
   readonly ownershipKey: OwnershipKey;
+  /** Plug types in observe mode (DESIGN §3.5a): never written, reported from ovn-controller's interfaces. */
+  readonly observePlugTypes?: ReadonlySet<string>;
   readonly removalHold: RemovalHoldPolicy;
   /** Periodic full replan; DESIGN default 30 s. */
   readonly resyncIntervalMs: number;
@@ -193,8 +197,22 @@ interface TxnEffects {
   updates: number;
 }
 
+/**
+ * A transaction whose outcome was `unknown`: its ready answers are neither finished nor released
+ * until the replica tells whether it committed (DESIGN §3.3: `finish` only after a commit,
+ * `release` always). What it wrote is recognised by rows only this transaction could produce.
+ */
+interface UnsureTxn {
+  readonly prepared: readonly PreparedPlug[];
+  /** Interfaces it inserted: name, iface-id and our marker (their UUIDs never came back). */
+  readonly inserted: readonly { readonly name: string; readonly logicalPort: string }[];
+  readonly deletedPorts: readonly string[];
+  readonly updates: readonly PlannedUpdate[];
+}
+
 const CATCH_UP_TIMEOUT_MS = 5_000;
 const UNKNOWN_OUTCOME_WAIT_MS = 10_000;
+const MAX_LOST_RACES = 3;
 const QUARANTINE_BASE_MS = 1_000;
 const QUARANTINE_MAX_MS = 30_000;
 
@@ -212,6 +230,14 @@ export class Reconciler {
   #wakeAtMs = 0;
   #inFlight: InFlight | undefined;
   #inFlightPromise: Promise<void> | undefined;
+  /** The parts of the transaction in flight, released by `stop()` if it outlasts the wait. */
+  #inFlightParts: readonly TxnPart[] | undefined;
+  /** Set by `stop()` once it released the answers of a transaction still in flight. */
+  #abandoned = false;
+  /** The answers of a transaction whose outcome was unknown, until the replica tells (ADR 0089). */
+  #unsure: UnsureTxn | undefined;
+  /** Consecutive commits lost to a concurrent writer's row of the same name (see #isLostNameRace). */
+  #lostRaces = 0;
   #gate: Gate | undefined;
   readonly #guard: RemovalGuard;
   /** Held removals as of the last plan: `untilMs` is when the last held port's grace ends. */
@@ -299,6 +325,15 @@ export class Reconciler {
         new Promise<void>((resolve) => this.#o.timers.setTimer(resolve, 5_000)),
       ]);
     }
+    // Still in flight: the agent is going away and will never look at its outcome (nor call
+    // `finish`); its answers are released now, before the providers are destroyed.
+    if (this.#inFlightPromise !== undefined && !this.#abandoned) {
+      this.#abandoned = true;
+      for (const part of this.#inFlightParts ?? [])
+        for (const prepared of part.prepared) release(prepared, this.#o.logger);
+    }
+    // An unknown outcome nobody will look at again: its answers are no longer needed.
+    this.#settleUnsure(false);
   }
 
   /**
@@ -497,6 +532,7 @@ export class Reconciler {
     }
     if (open || now >= gate.untilMs) {
       this.#gate = undefined;
+      if (this.#unsure !== undefined) this.#settleUnsure(this.#showsCommitted(this.#unsure));
       return true;
     }
     this.#wakeAt(gate.untilMs);
@@ -535,7 +571,11 @@ export class Reconciler {
       interfaces: this.#o.ovs.table('Interface').all().map(toInterface),
       ovsOtherConfig: ovsOtherConfigOf(this.#o.ovs.table('Open_vSwitch').all()[0]),
       providers: this.#o.providers.lookup,
-      config: { ownershipKey: this.#o.ownershipKey, canRemove },
+      config: {
+        ownershipKey: this.#o.ownershipKey,
+        canRemove,
+        ...(this.#o.observePlugTypes === undefined ? {} : { observePlugTypes: this.#o.observePlugTypes }),
+      },
       reviewRemovals: (ports) =>
         this.#guard.review({ ...ports, nowMs: now, sbInEffect: this.#canRemoveSb() }),
     });
@@ -666,6 +706,7 @@ export class Reconciler {
   }
 
   async #transact(plan: Plan, parts: TxnPart[]): Promise<void> {
+    this.#inFlightParts = parts;
     // One entry per port (its parts share their op-index list, see #selectParts).
     const byPort = new Map<string, TxnPart>();
     for (const part of parts) if (!byPort.has(part.logicalPort)) byPort.set(part.logicalPort, part);
@@ -685,6 +726,9 @@ export class Reconciler {
       effects.updates = 0;
       this.#buildTransaction(tx, { creates, updates, replugs, removals }, byPort, effects);
     });
+    if (this.#abandoned) return;
+    const lostRace = this.#isLostNameRace(outcome);
+    this.#lostRaces = lostRace ? this.#lostRaces + 1 : 0;
     const now = this.#o.now();
     switch (outcome.status) {
       case 'success':
@@ -720,9 +764,31 @@ export class Reconciler {
           'OVS transaction outcome unknown; replanning once the replica catches up',
         );
         this.#gate = { kind: 'replicaMoves', fromSeqno: sentAtSeqno, untilMs: now + UNKNOWN_OUTCOME_WAIT_MS };
+        this.#unsure = {
+          prepared: parts.flatMap((p) => p.prepared),
+          inserted: [...creates, ...replugs].map((c) => ({
+            name: c.interface.name,
+            logicalPort: c.logicalPort,
+          })),
+          deletedPorts: effects.deletedPorts.slice(),
+          updates,
+        };
+        // Stopped meanwhile: nobody will look at the replica again.
+        if (this.#stopped) this.#settleUnsure(false);
         break;
       case 'notLocked':
       case 'error': {
+        if (lostRace) {
+          this.#o.logger.info(
+            {
+              details: outcome.status === 'error' ? outcome.details : undefined,
+              ports: parts.map((p) => p.logicalPort).slice(0, 10),
+            },
+            'OVS transaction lost a name race to another writer; replanning from the fresh replica',
+          );
+          this.#gate = { kind: 'replicaMoves', fromSeqno: sentAtSeqno, untilMs: now + CATCH_UP_TIMEOUT_MS };
+          break;
+        }
         const message =
           outcome.status === 'error'
             ? `${outcome.error}${outcome.details === undefined ? '' : `: ${outcome.details}`}`
@@ -753,9 +819,11 @@ export class Reconciler {
         break;
       }
     }
-    for (const part of parts) for (const prepared of part.prepared) release(prepared, this.#o.logger);
+    if (outcome.status !== 'unknown')
+      for (const part of parts) for (const prepared of part.prepared) release(prepared, this.#o.logger);
     this.#inFlight = undefined;
     this.#inFlightPromise = undefined;
+    this.#inFlightParts = undefined;
     this.schedule('retry');
   }
 
@@ -772,8 +840,65 @@ export class Reconciler {
         error: error instanceof Error ? error.message : String(error),
       };
     }
-    this.#o.metrics?.transaction(outcome.status === 'unchanged' ? 'empty' : outcome.status);
+    this.#o.metrics?.transaction(
+      this.#isLostNameRace(outcome) ? 'conflict' : outcome.status === 'unchanged' ? 'empty' : outcome.status,
+    );
     return outcome;
+  }
+
+  /**
+   * A commit-time uniqueness violation against a row that "existed in the database before this
+   * transaction" means another writer committed a Port or Interface of the same name after the
+   * plan read the replica. (When that writer plugged onto the integration bridge — ovn-controller's
+   * built-in plugging winning the race for the same port, DESIGN §3.5a — the verify on the
+   * bridge's `ports` already turns the race into `tryAgain`; this covers a same-name row anywhere
+   * else.) The planner never claims a name the replica shows taken, so this is a stale replica,
+   * as with `tryAgain`: no port is failed or set aside; the next round plans from the replica once
+   * it shows the other writer's row. Counted as outcome `conflict`; bounded (consecutive lost
+   * races) so that a violation the replica cannot explain still ends in the error path.
+   */
+  #isLostNameRace(outcome: TxnOutcome): boolean {
+    return (
+      outcome.status === 'error' &&
+      outcome.error === 'constraint violation' &&
+      (outcome.details ?? '').includes('existed in the database before this transaction') &&
+      this.#lostRaces < MAX_LOST_RACES
+    );
+  }
+
+  /** Whether the replica shows what the unsure transaction wrote (it commits atomically: any part will do). */
+  #showsCommitted(unsure: UnsureTxn): boolean {
+    const ifaces = this.#o.ovs.table('Interface');
+    if (unsure.inserted.length > 0) {
+      const byName = new Map(ifaces.all().map((row) => [stringColumn(row, 'name'), row]));
+      for (const { name, logicalPort } of unsure.inserted) {
+        const row = byName.get(name);
+        if (row === undefined) continue;
+        const ids = stringMap(row, 'external_ids');
+        if (ids['iface-id'] === logicalPort && ids[this.#o.ownershipKey] !== undefined) return true;
+      }
+    }
+    const ports = this.#o.ovs.table('Port');
+    if (unsure.deletedPorts.some((uuid) => ports.get(uuid) === undefined)) return true;
+    return unsure.updates.some((u) => {
+      const row = ifaces.get(u.interfaceUuid);
+      return row !== undefined && updateApplied(row, u.changes);
+    });
+  }
+
+  /** Ends an unknown outcome: `finish` each answer when it committed, then `release` each. */
+  #settleUnsure(committed: boolean): void {
+    const unsure = this.#unsure;
+    if (unsure === undefined) return;
+    this.#unsure = undefined;
+    this.#o.logger.info(
+      { committed, answers: unsure.prepared.length },
+      committed
+        ? 'the replica shows the transaction with an unknown outcome committed'
+        : 'the replica does not show the transaction with an unknown outcome',
+    );
+    if (committed) for (const prepared of unsure.prepared) finish(prepared, this.#o.logger);
+    for (const prepared of unsure.prepared) release(prepared, this.#o.logger);
   }
 
   /**
@@ -1153,7 +1278,10 @@ export class Reconciler {
         logicalPort,
         provider,
         phase: effective,
-        ...(found === undefined || (found.marker === undefined && effective.kind !== 'blocked')
+        ...(found === undefined ||
+        (found.marker === undefined &&
+          effective.kind !== 'blocked' &&
+          effective.kind !== 'pluggedByOvnController')
           ? {}
           : { iface: found.facts }),
         ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
@@ -1171,6 +1299,7 @@ export class Reconciler {
           message: b.message,
         });
     }
+    for (const o of plan.observed) put(o.logicalPort, o.plugType, { kind: 'pluggedByOvnController' });
     for (const c of plan.create) put(c.logicalPort, c.plugType, { kind: 'steady' });
     for (const u of plan.update) put(u.logicalPort, u.plugType, { kind: 'steady' });
     for (const r of plan.replug) put(r.logicalPort, r.plugType, { kind: 'steady' });
@@ -1323,6 +1452,8 @@ function sameHeader(a: AgentStatus, b: AgentStatus): boolean {
 function isProviderReason(reason: string): boolean {
   return (
     reason !== 'AwaitingSync' &&
+    reason !== 'PluggedByOvnController' &&
+    reason !== 'AwaitingOvnController' &&
     reason !== 'Queued' &&
     reason !== 'TransactionFailed' &&
     reason !== 'InterfaceError' &&
@@ -1358,6 +1489,23 @@ function mapMutations(
   if (toDelete.size > 0) mutations.push(mutation(column, 'delete', toDelete));
   if (toInsert.size > 0) mutations.push(mutation(column, 'insert', toInsert));
   return mutations;
+}
+
+/** Whether `row` carries every change of a planned update (its columns as the update left them). */
+function updateApplied(row: Row, changes: InterfaceChanges): boolean {
+  const iface = toInterface(row);
+  if (changes.type !== undefined && iface.type !== changes.type) return false;
+  for (const [key, value] of Object.entries(changes.setOptions))
+    if (iface.options[key] !== value) return false;
+  if (changes.deleteOptions.some((key) => iface.options[key] !== undefined)) return false;
+  for (const [key, value] of Object.entries(changes.setExternalIds))
+    if (iface.externalIds[key] !== value) return false;
+  if (changes.mtuRequest !== undefined) {
+    const mtu = iface.mtuRequest;
+    if (changes.mtuRequest.kind === 'set' ? mtu !== changes.mtuRequest.value : mtu !== undefined)
+      return false;
+  }
+  return true;
 }
 
 function finish(prepared: PreparedPlug, logger: Logger): void {

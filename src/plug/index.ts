@@ -38,6 +38,7 @@ export {
 export {
   isEmptyPlan,
   isWantedHere,
+  OVN_CONTROLLER_PLUGGED_KEY,
   planPorts,
   unicastMacOf,
   type BlockedPort,
@@ -50,6 +51,7 @@ export {
   type PlannedRemove,
   type PlannedReplug,
   type PlannedUpdate,
+  type ObservedPort,
   type PlannerConfig,
   type PreparedPlug,
   type ProviderLookup,

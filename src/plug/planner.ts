@@ -45,6 +45,12 @@ export interface PlannerConfig {
   readonly ownershipKey: OwnershipKey;
   /** Both replicas completed their initial sync with the final monitor conditions. */
   readonly canRemove: boolean;
+  /**
+   * Plug types in *observe* mode (DESIGN §3.5a): ovn-controller's built-in plugging plugs them;
+   * the agent never creates or updates their interfaces and reports the ones it finds marked
+   * `ovn-plugged`. Absent or empty: every type is in *plug* mode.
+   */
+  readonly observePlugTypes?: ReadonlySet<string>;
 }
 
 export interface PlanInput {
@@ -189,6 +195,18 @@ export interface PlanWarning {
   readonly plugType?: string;
 }
 
+/**
+ * Observe mode (DESIGN §3.5a): a wanted port whose interface ovn-controller's built-in plugging
+ * created (marked `ovn-plugged`); reported from its interface, never written.
+ */
+export interface ObservedPort {
+  readonly logicalPort: string;
+  readonly plugType: string;
+  readonly portBindingUuid: string;
+  readonly interfaceUuid: string;
+  readonly interfaceName: string;
+}
+
 export interface Plan {
   readonly create: readonly PlannedCreate[];
   readonly update: readonly PlannedUpdate[];
@@ -198,6 +216,8 @@ export interface Plan {
   /** Unwanted ports whose removal is held (not in `remove`, nor in `blocked`). */
   readonly held: readonly HeldPort[];
   readonly unchanged: readonly UnchangedPort[];
+  /** Observe-mode ports plugged by ovn-controller's built-in plugging (DESIGN §3.5a). */
+  readonly observed: readonly ObservedPort[];
   /** Ready answers no entry uses (nothing to write, or blocked afterwards): release them now, no `finish`. */
   readonly release: readonly PreparedPlug[];
   /** Input problems that do not block the port (e.g. an invalid MTU option, which clears the column). */
@@ -369,6 +389,7 @@ class PlanBuilder {
   readonly blocked: BlockedPort[] = [];
   readonly held: HeldPort[] = [];
   readonly unchanged: UnchangedPort[] = [];
+  readonly observed: ObservedPort[] = [];
   readonly release: PreparedPlug[] = [];
   readonly warnings: PlanWarning[] = [];
 
@@ -385,6 +406,7 @@ class PlanBuilder {
       blocked: this.blocked,
       held: this.held,
       unchanged: this.unchanged,
+      observed: this.observed,
       release: this.release,
       warnings: this.warnings,
       ownedCount,
@@ -615,6 +637,85 @@ function prepareRemoval(
   };
 }
 
+/** `external_ids` key of ovn-controller's built-in plugging (ovn-vif), value = plug type. */
+export const OVN_CONTROLLER_PLUGGED_KEY = 'ovn-plugged';
+
+/**
+ * The foreign-interface rule (DESIGN §3.4) and the coexistence modes (DESIGN §3.5a). Returns true
+ * when the port may go on to its provider; otherwise the port's outcome is recorded. An unmarked
+ * interface carrying the iface-id is a `Conflict` in either mode. One that ovn-controller's
+ * built-in plugging marked `ovn-plugged` is, in plug mode, a `Conflict` naming ovn-controller
+ * (the built-in took the port or won the race; its interface is left alone, so there stays one
+ * interface per port) and, in observe mode, reported from its interface. In observe mode the
+ * agent never asks the provider and never writes: with no built-in interface yet the port waits
+ * for ovn-controller, and an interface the agent plugged earlier is kept as it is.
+ */
+function checkForeignInterfaces(
+  input: PlanInput,
+  index: OvsIndex,
+  builder: PlanBuilder,
+  binding: SbPortBinding,
+  plugType: string,
+  owned: readonly OwnedInterface[],
+  blockedBase: Pick<BlockedPort, 'logicalPort' | 'operation' | 'plugType' | 'interfaceUuid'>,
+): boolean {
+  const logicalPort = binding.logicalPort;
+  const observing = input.config.observePlugTypes?.has(plugType) === true;
+  const foreign = index.foreignByPort.get(logicalPort) ?? [];
+  const unmarked = foreign.find((f) => ownValue(f.externalIds, OVN_CONTROLLER_PLUGGED_KEY) === undefined);
+  if (unmarked !== undefined) {
+    builder.block({
+      ...blockedBase,
+      interfaceUuid: unmarked.uuid,
+      state: 'Conflict',
+      reason: 'ForeignInterface',
+      message: `interface ${JSON.stringify(unmarked.name)} on ${input.integrationBridge} carries iface-id ${JSON.stringify(logicalPort)} without the ${input.config.ownershipKey} marker; it is left untouched`,
+    });
+    return false;
+  }
+  const builtIn = foreign[0];
+  if (builtIn !== undefined) {
+    const marker = ownValue(builtIn.externalIds, OVN_CONTROLLER_PLUGGED_KEY) ?? '';
+    if (observing) {
+      builder.observed.push({
+        logicalPort,
+        plugType,
+        portBindingUuid: binding.uuid,
+        interfaceUuid: builtIn.uuid,
+        interfaceName: builtIn.name,
+      });
+    } else {
+      builder.block({
+        ...blockedBase,
+        interfaceUuid: builtIn.uuid,
+        state: 'Conflict',
+        reason: 'PluggedByOvnController',
+        message: `interface ${JSON.stringify(builtIn.name)} was plugged by ovn-controller's built-in plugging (external_ids:${OVN_CONTROLLER_PLUGGED_KEY}=${JSON.stringify(marker)}); the agent leaves it to ovn-controller (plug type ${JSON.stringify(plugType)} is in plug mode: observe it with --observe-plug-types, or hand it over with --ownership-marker=ovn-plugged)`,
+      });
+    }
+    return false;
+  }
+  if (!observing) return true;
+  const mine = owned[0];
+  if (mine !== undefined) {
+    builder.unchanged.push({
+      logicalPort,
+      plugType,
+      portBindingUuid: binding.uuid,
+      interfaceUuid: mine.iface.uuid,
+      interfaceName: mine.iface.name,
+    });
+  } else {
+    builder.block({
+      ...blockedBase,
+      state: 'Pending',
+      reason: 'AwaitingOvnController',
+      message: `plug type ${JSON.stringify(plugType)} is in observe mode: waiting for ovn-controller's built-in plugging to plug it (no interface on ${input.integrationBridge} carries iface-id ${JSON.stringify(logicalPort)} yet)`,
+    });
+  }
+  return false;
+}
+
 /**
  * Plans one wanted port up to its provider's answer. Updates and unchanged ports are final here;
  * creates and replugs become candidates that still need the name checks.
@@ -647,17 +748,7 @@ function planWantedPort(
     });
     return undefined;
   }
-  const foreign = index.foreignByPort.get(logicalPort);
-  if (foreign?.[0] !== undefined) {
-    builder.block({
-      ...blockedBase,
-      interfaceUuid: foreign[0].uuid,
-      state: 'Conflict',
-      reason: 'ForeignInterface',
-      message: `interface ${JSON.stringify(foreign[0].name)} on ${input.integrationBridge} carries iface-id ${JSON.stringify(logicalPort)} without the ${input.config.ownershipKey} marker; it is left untouched`,
-    });
-    return undefined;
-  }
+  if (!checkForeignInterfaces(input, index, builder, binding, plugType, owned, blockedBase)) return undefined;
   const provider = resolveProvider(input, (entry) => builder.block(entry), plugType, blockedBase);
   if (provider === undefined) return undefined;
   const maintained = callMaintained(provider);

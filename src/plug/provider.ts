@@ -9,9 +9,11 @@
  * - `prepare()` is synchronous and non-blocking. Lookups come from tables that `run()` keeps fresh.
  *   A provider that cannot answer *now* returns {@link NotNow} with a reason a person can act on;
  *   it never throws for an expected miss (a throw is reported as `Failed` for that port only).
- * - `finish()` is called only after the transaction that applied the answer committed.
+ * - `finish()` is called only after the transaction that applied the answer committed (for a
+ *   transaction whose reply was lost: once the replica shows that it committed).
  * - `release()` is called exactly once for every `ready` answer that is no longer needed (after
- *   `finish`, or instead of it when the transaction failed or was abandoned).
+ *   `finish`, or instead of it when the transaction failed or was abandoned), and before
+ *   `destroy()`.
  */
 
 /** Options as read from `Port_Binding.options` (all keys, not only the `vif-plug*` ones). */

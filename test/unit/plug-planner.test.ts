@@ -704,7 +704,7 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
     });
   });
 
-  it('marker key (DESIGN §3.2): an interface marked only with ovn-plugged is foreign by default, ours in compat mode', () => {
+  it('marker key (DESIGN §3.2): an interface marked only with ovn-plugged is ovn-controller’s by default, ours in compat mode', () => {
     const { world, interfaceUuid } = withInterface(emptyWorld(), BR_INT, 'lsp1', {
       type: 'internal',
       options: { 'vif-plug-dummy-option': 'value' },
@@ -715,7 +715,7 @@ describe('DESIGN §3.4 rules beyond upstream', () => {
     expect(writes(byDefault)).toEqual(nothing);
     expect(byDefault.blocked[0]).toMatchObject({
       state: 'Conflict',
-      reason: 'ForeignInterface',
+      reason: 'PluggedByOvnController',
       interfaceUuid,
     });
     const compat = plan(world, [lsp1()], { config: { ownershipKey: 'ovn-plugged' } });

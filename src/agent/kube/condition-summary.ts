@@ -8,7 +8,12 @@
  *   Pending/Failed/Conflict, a provider unavailable, or removals held back by the removal guard.
  * Reasons are one CamelCase word; messages count and name (the first few) ports.
  */
-import type { AgentStatus, DbStatus, PortStatus } from '../status/types.js';
+import {
+  isPluggedByOvnController,
+  type AgentStatus,
+  type DbStatus,
+  type PortStatus,
+} from '../status/types.js';
 import type { PortState } from '../../plug/states.js';
 
 export const READY_CONDITION = 'OvnPlugReady';
@@ -119,7 +124,10 @@ const PROBLEM_STATES: readonly { state: PortState; reason: string }[] = [
 ];
 
 function degradedCondition(status: AgentStatus, maxNames: number): ConditionContent {
-  const groups = byState(status.ports);
+  // Ports ovn-controller's own plugging made never degrade (DESIGN §3.5): they are its to fix;
+  // OvnPlugReady and the PortPlugs still show them.
+  const byOvnController = status.ports.filter(isPluggedByOvnController).length;
+  const groups = byState(status.ports.filter((port) => !isPluggedByOvnController(port)));
   const reasons: string[] = [];
   const parts: string[] = [];
   for (const { state, reason } of PROBLEM_STATES) {
@@ -149,7 +157,11 @@ function degradedCondition(status: AgentStatus, maxNames: number): ConditionCont
       type: DEGRADED_CONDITION,
       status: 'False',
       reason: 'NoPortProblems',
-      message: 'no port is Pending, Failed or in Conflict and every provider is available',
+      message:
+        'no port is Pending, Failed or in Conflict and every provider is available' +
+        (byOvnController === 0
+          ? ''
+          : ` (${byOvnController} ${byOvnController === 1 ? 'port' : 'ports'} plugged by ovn-controller's built-in plugging not counted)`),
     };
   }
   return { type: DEGRADED_CONDITION, status: 'True', reason, message: parts.join('; ') };

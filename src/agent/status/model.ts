@@ -15,7 +15,7 @@
  */
 import { describeHoldCause, type HoldCause } from '../../plug/removal-guard.js';
 import type { PortState } from '../../plug/states.js';
-import type { PortStatus } from './types.js';
+import { PLUGGED_BY_OVN_CONTROLLER, type PortStatus } from './types.js';
 
 /** What the OVS Interface row owned for (or blocking) the port says. */
 export interface InterfaceFacts {
@@ -52,7 +52,12 @@ export type PortPhase =
   /** Not wanted any more, but its removal is held by the removal guard (DESIGN §3.4). */
   | { readonly kind: 'removalHeld'; readonly untilMs: number; readonly cause: HoldCause }
   /** Not wanted according to a replica that has not completed its initial sync yet. */
-  | { readonly kind: 'awaitingSync' };
+  | { readonly kind: 'awaitingSync' }
+  /**
+   * Observe mode (DESIGN §3.5a): ovn-controller's built-in plugging plugged it; the state is read
+   * from its interface, the reason names ovn-controller.
+   */
+  | { readonly kind: 'pluggedByOvnController' };
 
 export interface PortFacts {
   readonly logicalPort: string;
@@ -76,6 +81,8 @@ export interface PortObservation {
   readonly interfaceName?: string;
   readonly ofport?: number;
   readonly warnings?: readonly string[];
+  /** Set when ovn-controller's built-in plugging made the interface (DESIGN §3.5a). */
+  readonly pluggedByOvnController?: true;
 }
 
 /** Maps the reconciler's facts on a port to its state, reason and message. */
@@ -90,7 +97,14 @@ export function derivePortState(facts: PortFacts): PortObservation {
   const phase = facts.phase;
   switch (phase.kind) {
     case 'blocked':
-      return { ...base, state: phase.state, reason: phase.reason, message: phase.message };
+      return {
+        ...base,
+        state: phase.state,
+        reason: phase.reason,
+        message: phase.message,
+        // Plug mode: the Conflict naming ovn-controller.
+        ...(phase.reason === PLUGGED_BY_OVN_CONTROLLER ? { pluggedByOvnController: true as const } : {}),
+      };
     case 'inTransaction':
       return phase.operation === 'plug'
         ? { ...base, state: 'Plugging', reason: 'TransactionInFlight', message: 'OVS transaction in flight' }
@@ -102,6 +116,16 @@ export function derivePortState(facts: PortFacts): PortObservation {
           };
     case 'transactionFailed':
       return { ...base, state: 'Failed', reason: 'TransactionFailed', message: phase.message };
+    case 'pluggedByOvnController': {
+      const fromIface = stateFromInterface(facts);
+      return {
+        ...base,
+        state: fromIface.state,
+        reason: PLUGGED_BY_OVN_CONTROLLER,
+        message: `plugged by ovn-controller's built-in plugging (observe mode): ${fromIface.message}`,
+        pluggedByOvnController: true,
+      };
+    }
     case 'steady':
     case 'removalHeld':
     case 'awaitingSync': {
@@ -325,5 +349,6 @@ function buildStatus(
     sinceMs,
     ...(latencies?.plug === undefined ? {} : { plugLatencyMs: latencies.plug }),
     ...(latencies?.bind === undefined ? {} : { bindLatencyMs: latencies.bind }),
+    ...(obs.pluggedByOvnController === true ? { pluggedByOvnController: true } : {}),
   });
 }

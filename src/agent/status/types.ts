@@ -5,6 +5,17 @@
  */
 import type { PortState } from '../../plug/states.js';
 
+/**
+ * Reason of a port whose interface ovn-controller's built-in plugging created (DESIGN §3.5a):
+ * `Conflict` in plug mode, its observed state in observe mode. Never degrades the node condition.
+ */
+export const PLUGGED_BY_OVN_CONTROLLER = 'PluggedByOvnController';
+
+/** Whether ovn-controller's built-in plugging, not the agent, plugged this port (DESIGN §3.5). */
+export function isPluggedByOvnController(port: Pick<PortStatus, 'pluggedByOvnController'>): boolean {
+  return port.pluggedByOvnController === true;
+}
+
 /** One logical port the agent wants, owns, or is in conflict over, on this chassis. */
 export interface PortStatus {
   /** `Port_Binding.logical_port`. */
