@@ -5,3 +5,4 @@ export * from './monitor-capture.js';
 export * from './probe.js';
 export * from './proc.js';
 export * from './stats.js';
+export * from './topology.js';

@@ -78,7 +78,8 @@ const OVS_TABLES = {
   Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
 } as const;
 
-const PORT_BINDING_COLUMNS = [
+/** Port_Binding columns of the agent's SB monitor (bench/scale.ts replays the same monitor). */
+export const PORT_BINDING_COLUMNS = [
   'logical_port',
   'type',
   'parent_port',

@@ -12,6 +12,8 @@ import {
   parseProcStat,
   parseProcStatusRss,
   trimmedMean,
+  buildTopology,
+  datapathsOfChassis,
 } from '../../bench/support/index.js';
 
 describe('/proc parsers', () => {
@@ -157,5 +159,26 @@ describe('stats', () => {
         [1000, 5000],
       ]).maxDeviation,
     ).toBeGreaterThan(0.5);
+  });
+});
+
+describe('scale topology', () => {
+  it('gives each chassis its ports on the 10 switches of its group, tunnel keys unique per switch', () => {
+    const t = buildTopology(30, 100);
+    expect(t.ports).toHaveLength(3000);
+    const keys = new Set(t.ports.map((p) => `${p.datapath}/${p.tunnelKey}`));
+    expect(keys.size).toBe(3000);
+    expect(new Set(t.ports.map((p) => p.name)).size).toBe(3000);
+    const ofChassis12 = t.ports.filter((p) => p.chassis === 12);
+    expect(new Set(ofChassis12.map((p) => p.datapath))).toEqual(new Set(datapathsOfChassis(t, 12)));
+    expect(datapathsOfChassis(t, 12)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    // A switch spans the 10 chassis of its group with 100 ports.
+    const onSwitch15 = t.ports.filter((p) => p.datapath === 15);
+    expect(onSwitch15).toHaveLength(100);
+    expect(new Set(onSwitch15.map((p) => p.chassis)).size).toBe(10);
+  });
+
+  it('refuses a chassis count that is not a multiple of the group, naming it', () => {
+    expect(() => buildTopology(25, 10)).toThrow(/multiple of 10, got 25/);
   });
 });
