@@ -72,8 +72,14 @@ import {
 
 interface Profile {
   readonly name: 'full' | 'quick';
+  /** The SB of the foreign-bindings RSS figure (and of the connect cost at that size). */
   readonly chassis: number;
   readonly portsPerChassis: number;
+  /** The SB of the per-N cost figures (one simulated chassis per monitor, so ≥ the largest N). */
+  readonly sbChassis: number;
+  readonly sbPortsPerChassis: number;
+  /** Monitors per shape connected to the big (foreign) SB to show the connect cost there. */
+  readonly bigSbMonitors: number;
   readonly monitorCounts: readonly number[];
   readonly windowMs: number;
   /** Port_Binding rows updated per second, in 10 transactions per second. */
@@ -87,8 +93,11 @@ const FULL: Profile = {
   name: 'full',
   chassis: 1000,
   portsPerChassis: 100,
+  sbChassis: 1000,
+  sbPortsPerChassis: 10,
+  bigSbMonitors: 10,
   monitorCounts: [10, 100, 1000],
-  windowMs: 8000,
+  windowMs: 6000,
   updatesPerSecond: 1000,
   nodePorts: 10_000,
   singleRuns: 15,
@@ -99,6 +108,9 @@ const QUICK: Profile = {
   name: 'quick',
   chassis: 50,
   portsPerChassis: 20,
+  sbChassis: 50,
+  sbPortsPerChassis: 4,
+  bigSbMonitors: 5,
   monitorCounts: [5, 20, 50],
   windowMs: 2000,
   updatesPerSecond: 200,
@@ -253,7 +265,7 @@ class UpdateStream {
   }
 
   async start(): Promise<void> {
-    this.#conn = await RpcConnection.open(parseRemote(this.remote));
+    this.#conn = await RpcConnection.open(parseRemote(this.remote), { probeIntervalMs: 0 });
     const perTick = Math.max(1, Math.round(this.perSecond / 10));
     this.#timer = setInterval(() => {
       if (this.#busy) {
@@ -306,6 +318,9 @@ interface Monitor {
   close(): Promise<void>;
 }
 
+/** Monitor connections lost (and, for our client, re-established) other than by closing them. */
+const drops = { count: 0 };
+
 /**
  * The agent's SB client for chassis `c` (src/agent/main.ts: Chassis by name, Port_Binding with
  * the agent's columns and no rows until the chassis is known), then the condition the reconciler
@@ -316,11 +331,19 @@ async function agentMonitor(remotes: string, c: number): Promise<Monitor> {
     remotes,
     database: 'OVN_Southbound',
     leaderOnly: false,
+    // The servers still probe every connection; our own probes are off so that this one busy
+    // process cannot drop servers (and cause resync storms) while it handles 1,000 monitors.
+    probeIntervalMs: 0,
     tables: {
       Chassis: { columns: ['name'], where: [where('name', '==', chassisName(c))] },
       Port_Binding: { columns: PORT_BINDING_COLUMNS, where: false },
     },
     timeouts: { initialSyncMs: 600_000, requestMs: 600_000 },
+  });
+  let connected = false;
+  client.on('reconnect', () => {
+    if (connected) drops.count++;
+    connected = true;
   });
   client.start();
   try {
@@ -363,7 +386,13 @@ async function controllerMonitor(
     datapathUuids: datapathsOfChassis(topology, c).map((d) => content.datapathUuids[d] ?? ''),
     logicalPorts: topology.ports.filter((p) => p.chassis === c).map((p) => p.name),
   });
-  const conn = await RpcConnection.open(parseRemote(remote));
+  const state = { closing: false };
+  const conn = await RpcConnection.open(parseRemote(remote), {
+    probeIntervalMs: 0,
+    onClose: () => {
+      if (!state.closing) drops.count++;
+    },
+  });
   try {
     const server = capture.requests.find(
       (r) => r.method === 'monitor_cond' && Array.isArray(r.params) && r.params[0] === '_Server',
@@ -382,6 +411,7 @@ async function controllerMonitor(
   }
   return {
     close: () => {
+      state.closing = true;
       conn.close();
       return Promise.resolve();
     },
@@ -401,7 +431,7 @@ async function inBatches<T>(count: number, make: (i: number) => Promise<T>): Pro
 // SB cost per backend
 
 interface Backend {
-  readonly name: 'standalone' | 'raft' | 'relay';
+  readonly name: string;
   /** Remote(s) monitors connect to (comma list for a cluster). */
   readonly monitorRemotes: string;
   /** One remote per monitor (raw connections pick one; OvsdbClient shuffles the list itself). */
@@ -454,6 +484,7 @@ async function measureShape(
 ): Promise<ShapeFigures[]> {
   const monitors: Monitor[] = [];
   const figures: ShapeFigures[] = [];
+  const dropsBefore = drops.count;
   try {
     for (const n of profile.monitorCounts) {
       const before = await cpuOf(backend.servingPids());
@@ -482,6 +513,10 @@ async function measureShape(
   } finally {
     await Promise.all(monitors.map((m) => m.close()));
   }
+  if (drops.count > dropsBefore)
+    log(
+      `  WARNING: ${drops.count - dropsBefore} ${shape} monitor connections were lost during the run: figures include resyncs`,
+    );
   return figures;
 }
 
@@ -831,8 +866,47 @@ async function measureNodeAtScale(ctx: Context): Promise<{ ratio: number; change
 
 // ---------------------------------------------------------------------------------------------
 
+function describe(t: Topology): string {
+  return `${t.chassis} chassis × ${t.portsPerChassis} bound port bindings = ${t.ports.length} bindings on ${t.datapaths} logical switches (10 chassis share 10 switches)`;
+}
+
+/** `--chassis=`, `--ports-per-chassis=`, `--sb-chassis=`, `--sb-ports-per-chassis=`, `--big-sb-monitors=`, `--monitors=a,b,c`, `--window-s=`, `--rate=`, `--node-ports=`, `--single-runs=`. */
+function withOverrides(base: Profile): Profile {
+  const int = (name: string, value: number): number => {
+    const text = arg(name);
+    if (text === undefined) return value;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new Error(`--${name}: expected a positive integer, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  const monitors = arg('monitors');
+  const counts =
+    monitors === undefined
+      ? base.monitorCounts
+      : monitors.split(',').map((t) => {
+          const n = Number(t);
+          if (!Number.isInteger(n) || n <= 0)
+            throw new Error(`--monitors: expected positive integers, got ${JSON.stringify(t)}`);
+          return n;
+        });
+  return {
+    ...base,
+    chassis: int('chassis', base.chassis),
+    portsPerChassis: int('ports-per-chassis', base.portsPerChassis),
+    sbChassis: int('sb-chassis', base.sbChassis),
+    sbPortsPerChassis: int('sb-ports-per-chassis', base.sbPortsPerChassis),
+    bigSbMonitors: int('big-sb-monitors', base.bigSbMonitors),
+    monitorCounts: counts,
+    windowMs: int('window-s', base.windowMs / 1000) * 1000,
+    updatesPerSecond: int('rate', base.updatesPerSecond),
+    nodePorts: int('node-ports', base.nodePorts),
+    singleRuns: int('single-runs', base.singleRuns),
+  };
+}
+
 async function main(): Promise<void> {
-  const profile = process.argv.includes('--quick') ? QUICK : FULL;
+  const profile = withOverrides(process.argv.includes('--quick') ? QUICK : FULL);
   const only = arg('only');
   const backends = (arg('backends') ?? 'standalone,raft,relay').split(',');
   const bad = backends.find((b) => !['standalone', 'raft', 'relay'].includes(b));
@@ -841,6 +915,10 @@ async function main(): Promise<void> {
   if (only !== undefined && !['foreign', 'sb', 'plug'].includes(only))
     throw new Error(`--only: unknown part ${JSON.stringify(only)} (foreign, sb, plug)`);
   const maxN = Math.max(...profile.monitorCounts);
+  if (maxN > profile.sbChassis || profile.bigSbMonitors > profile.chassis)
+    throw new Error(
+      `every monitor needs its own chassis: ${maxN} monitors on ${profile.sbChassis} chassis, ${profile.bigSbMonitors} on ${profile.chassis}`,
+    );
   const limit = await ownOpenFilesLimit();
   // Each monitor is one socket here and one in the server; the servers inherit our limit.
   if (limit < maxN + 200)
@@ -856,6 +934,7 @@ async function main(): Promise<void> {
   const capture = parseMonitorCaptureFixture(JSON.parse(await readFile(MONITOR_FIXTURE, 'utf8')));
   const tables = monitorInEffect(capture.requests, capture.database);
   const topology = buildTopology(profile.chassis, profile.portsPerChassis);
+  const sbTopology = buildTopology(profile.sbChassis, profile.sbPortsPerChassis);
   log(`profile ${profile.name}; ${runtime.description}; open-files limit ${limit}`);
 
   let foreignRatio = Number.NaN;
@@ -864,42 +943,43 @@ async function main(): Promise<void> {
   const results: BackendResult[] = [];
 
   const wantSb = only === undefined || only === 'sb';
-  if (only === undefined || only === 'foreign' || only === 'sb') {
-    const sb = await startOvsdbServer({
-      schema: OVN_SB_SCHEMA,
-      name: 'sb-standalone',
-      remotes: ['punix', 'ptcp'],
-    });
+  const standalone = (sb: OvsdbServer, name: string): Backend => {
+    const remote = sb.tcpRemote ?? sb.remote;
+    return {
+      name,
+      monitorRemotes: remote,
+      remoteFor: () => remote,
+      writeRemote: remote,
+      servingPids: () => [sb.process.pid],
+      upstreamPids: () => [],
+    };
+  };
+  if (only === undefined || only === 'foreign') {
+    const sb = await startOvsdbServer({ schema: OVN_SB_SCHEMA, name: 'sb-big', remotes: ['punix', 'ptcp'] });
     try {
-      let content: SbContent;
-      if (only === 'sb') {
-        content = await populate(sb.tcpRemote ?? sb.remote, topology, 1);
-      } else {
-        log('foreign bindings:');
-        const foreign = await measureForeign(ctx, sb, topology);
-        foreignRatio = foreign.ratio;
-        content = foreign.content;
-      }
-      if (wantSb && backends.includes('standalone')) {
-        log('Southbound cost, standalone:');
-        const remote = sb.tcpRemote ?? sb.remote;
-        results.push(
-          await measureBackend(
-            {
-              name: 'standalone',
-              monitorRemotes: remote,
-              remoteFor: () => remote,
-              writeRemote: remote,
-              servingPids: () => [sb.process.pid],
-              upstreamPids: () => [],
-            },
-            profile,
-            content,
-            capture,
-            tables,
-          ),
-        );
-      }
+      log('foreign bindings:');
+      const foreign = await measureForeign(ctx, sb, topology);
+      foreignRatio = foreign.ratio;
+      log(
+        `connect cost on that SB (${topology.ports.length} bindings), ${profile.bigSbMonitors} monitors per shape:`,
+      );
+      await measureBackend(
+        standalone(sb, `standalone@${topology.ports.length}`),
+        { ...profile, monitorCounts: [profile.bigSbMonitors] },
+        foreign.content,
+        capture,
+        tables,
+      );
+    } finally {
+      await sb.stop();
+    }
+  }
+  if (wantSb && backends.includes('standalone')) {
+    const sb = await startOvsdbServer({ schema: OVN_SB_SCHEMA, name: 'sb-standalone', remotes: ['ptcp'] });
+    try {
+      log('Southbound cost, standalone:');
+      const content = await populate(sb.tcpRemote ?? sb.remote, sbTopology, 1);
+      results.push(await measureBackend(standalone(sb, 'standalone'), profile, content, capture, tables));
     } finally {
       await sb.stop();
     }
@@ -912,10 +992,10 @@ async function main(): Promise<void> {
     });
     try {
       const leader = await cluster.leader();
-      const content = await populate(leader.remote, topology, 1);
+      log('Southbound cost, 3-member Raft cluster (monitors spread over the members, CPU summed):');
+      const content = await populate(leader.remote, sbTopology, 1);
       const memberRemotes = cluster.members.map((m) => m.remote);
       if (backends.includes('raft')) {
-        log('Southbound cost, 3-member Raft cluster (monitors spread over the members, CPU summed):');
         results.push(
           await measureBackend(
             {
@@ -991,7 +1071,7 @@ async function main(): Promise<void> {
   }
 
   log(
-    `topology: ${topology.chassis} chassis × ${topology.portsPerChassis} bound port bindings = ${topology.ports.length} bindings on ${topology.datapaths} logical switches (10 chassis share 10 switches); ` +
+    `topology: foreign-RSS SB ${describe(topology)}; per-N SB ${describe(sbTopology)}; ` +
       `monitors N=${profile.monitorCounts.join(',')} per shape (agent: OvsdbClient in this process; ovn-controller: captured ${capture.capturedFrom} monitor replayed), ` +
       `update stream ${profile.updatesPerSecond} Port_Binding rows/s (up toggled, 10 transactions/s) over all chassis, CPU windows ${profile.windowMs / 1000} s; ` +
       `node: ${profile.nodePorts} ports, ${profile.singleRuns} single-port samples per plugger; agent-own SB for the RSS ratio: ${OWN_PORTS} ports; run took ${((performance.now() - started) / 60000).toFixed(1)} min`,
