@@ -255,6 +255,8 @@ class UpdateStream {
   readonly #up: Uint8Array;
   updated = 0;
   skipped = 0;
+  /** While paused no transaction is sent (connect phases measure connecting alone). */
+  paused = false;
 
   constructor(
     private readonly remote: string,
@@ -268,6 +270,7 @@ class UpdateStream {
     this.#conn = await RpcConnection.open(parseRemote(this.remote), { probeIntervalMs: 0 });
     const perTick = Math.max(1, Math.round(this.perSecond / 10));
     this.#timer = setInterval(() => {
+      if (this.paused) return;
       if (this.#busy) {
         this.skipped++;
         return;
@@ -303,6 +306,12 @@ class UpdateStream {
   #next(): number {
     this.#seed = (Math.imul(this.#seed, 1103515245) + 12345) >>> 0;
     return this.#seed >>> 8;
+  }
+
+  /** Pauses and resolves once the transaction in flight (if any) is answered. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    await waitUntil(() => !this.#busy, { description: 'the update in flight', timeoutMs: 120_000 });
   }
 
   stop(): void {
@@ -418,6 +427,18 @@ async function controllerMonitor(
   };
 }
 
+/** A raw connection the server dropped while it was overloaded is opened again (and counted). */
+async function withRetry(connect: () => Promise<Monitor>): Promise<Monitor> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      drops.count++;
+    }
+  }
+}
+
 async function inBatches<T>(count: number, make: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
   for (let base = 0; base < count; base += CONNECT_PARALLEL) {
@@ -444,14 +465,6 @@ interface Backend {
   readonly upstreamPids: () => number[];
 }
 
-interface ShapeFigures {
-  readonly n: number;
-  readonly connectCpuPerMonitorMs: number;
-  readonly streamCpuPerMonitorMs: number;
-  readonly rssPerMonitorKb: number;
-  readonly upstreamCpuPerMonitorMs: number;
-}
-
 async function cpuOf(pids: readonly number[]): Promise<number> {
   let sum = 0;
   for (const pid of pids) sum += await processCpuSeconds(pid);
@@ -464,54 +477,83 @@ async function rssOf(pids: readonly number[]): Promise<number> {
   return sum;
 }
 
-/** CPU seconds of the serving and upstream processes over one window of the update stream. */
-async function window(backend: Backend, profile: Profile): Promise<{ serving: number; upstream: number }> {
+/** CPU of the serving and upstream processes over one window of the update stream. */
+interface WindowCpu {
+  /** ms of CPU per 1,000 updated rows. */
+  readonly serving: number;
+  readonly upstream: number;
+  readonly rows: number;
+}
+
+async function window(backend: Backend, profile: Profile, stream: UpdateStream): Promise<WindowCpu> {
   const s0 = await cpuOf(backend.servingPids());
   const u0 = await cpuOf(backend.upstreamPids());
+  const r0 = stream.updated;
   await sleep(profile.windowMs);
+  const rows = stream.updated - r0;
+  if (rows === 0)
+    throw new Error(`${backend.name}: no row was updated during a ${profile.windowMs} ms window`);
   return {
-    serving: (await cpuOf(backend.servingPids())) - s0,
-    upstream: (await cpuOf(backend.upstreamPids())) - u0,
+    serving: (((await cpuOf(backend.servingPids())) - s0) * 1e6) / rows,
+    upstream: (((await cpuOf(backend.upstreamPids())) - u0) * 1e6) / rows,
+    rows,
   };
+}
+
+interface ShapeFigures {
+  readonly n: number;
+  /** SB CPU (serving processes) to connect and sync one monitor, stream paused. */
+  readonly connectCpuPerMonitorMs: number;
+  /** SB CPU per monitor per 1,000 updated rows, above the no-monitor baseline. */
+  readonly streamCpuPerMonitorMs: number;
+  readonly rssPerMonitorKb: number;
+  readonly upstreamCpuPerMonitorMs: number;
 }
 
 async function measureShape(
   backend: Backend,
   profile: Profile,
+  stream: UpdateStream,
   shape: 'agent' | 'ovn-controller',
   connect: (i: number) => Promise<Monitor>,
-  baseline: { serving: number; upstream: number; rss: number },
+  baseline: WindowCpu & { readonly rss: number },
 ): Promise<ShapeFigures[]> {
   const monitors: Monitor[] = [];
   const figures: ShapeFigures[] = [];
   const dropsBefore = drops.count;
   try {
     for (const n of profile.monitorCounts) {
+      await stream.pause();
       const before = await cpuOf(backend.servingPids());
       const t0 = performance.now();
       const added = n - monitors.length;
       monitors.push(...(await inBatches(added, (k) => connect(monitors.length + k))));
       await sleep(500);
       const connectCpu = (await cpuOf(backend.servingPids())) - before;
+      const connectS = (performance.now() - t0) / 1000;
       const rss = await rssOf(backend.servingPids());
-      const w = await window(backend, profile);
+      stream.paused = false;
+      await sleep(1000);
+      const w = await window(backend, profile, stream);
       const f: ShapeFigures = {
         n,
         connectCpuPerMonitorMs: (connectCpu * 1000) / added,
-        streamCpuPerMonitorMs: ((w.serving - baseline.serving) * 1000) / n,
+        streamCpuPerMonitorMs: (w.serving - baseline.serving) / n,
         rssPerMonitorKb: (rss - baseline.rss) / 1024 / n,
-        upstreamCpuPerMonitorMs: ((w.upstream - baseline.upstream) * 1000) / n,
+        upstreamCpuPerMonitorMs: (w.upstream - baseline.upstream) / n,
       };
       figures.push(f);
       log(
-        `  ${backend.name} ${shape.padEnd(14)} N=${String(n).padStart(4)}: connect+sync ${((performance.now() - t0) / 1000).toFixed(1)} s, ${f.connectCpuPerMonitorMs.toFixed(2)} ms CPU/monitor; ` +
-          `stream window ${(w.serving * 1000).toFixed(0)} ms CPU (baseline ${(baseline.serving * 1000).toFixed(0)}) → ${f.streamCpuPerMonitorMs.toFixed(3)} ms/monitor; ` +
+        `  ${backend.name} ${shape.padEnd(14)} N=${String(n).padStart(4)}: connect+sync ${connectS.toFixed(1)} s, ${f.connectCpuPerMonitorMs.toFixed(2)} ms CPU/monitor; ` +
+          `stream ${w.rows} rows: ${w.serving.toFixed(1)} ms CPU per 1,000 rows (baseline ${baseline.serving.toFixed(1)}) → ${f.streamCpuPerMonitorMs.toFixed(4)} ms/monitor; ` +
           `server RSS ${mb(rss).toFixed(1)} MB → ${f.rssPerMonitorKb.toFixed(1)} KiB/monitor` +
-          (backend.upstreamPids().length > 0 ? `; upstream ${(w.upstream * 1000).toFixed(0)} ms CPU` : ''),
+          (backend.upstreamPids().length > 0 ? `; upstream ${w.upstream.toFixed(1)} ms per 1,000 rows` : ''),
       );
     }
   } finally {
+    await stream.pause();
     await Promise.all(monitors.map((m) => m.close()));
+    stream.paused = false;
   }
   if (drops.count > dropsBefore)
     log(
@@ -525,7 +567,8 @@ function linearity(label: string, figures: readonly ShapeFigures[]): string {
   const points = figures.map((f) => [f.n, f.streamCpuPerMonitorMs * f.n] as const);
   if (points.length < 2) return `${label}: one N only`;
   const fit = linearFit(points);
-  return `${label}: stream CPU ≈ ${fit.slope.toFixed(3)} ms × N + ${fit.intercept.toFixed(1)} ms per window, max deviation from the line ${(fit.maxDeviation * 100).toFixed(0)} %`;
+  const perN = figures.map((f) => `N=${f.n}: ${f.streamCpuPerMonitorMs.toFixed(4)}`).join(', ');
+  return `${label}: per-monitor stream CPU (ms per 1,000 rows) ${perN}; total ≈ ${fit.slope.toFixed(4)} × N + ${fit.intercept.toFixed(2)}, largest deviation from that line ${(fit.maxDeviation * 100).toFixed(0)} %`;
 }
 
 interface BackendResult {
@@ -545,30 +588,37 @@ async function measureBackend(
   await stream.start();
   try {
     await sleep(1000);
-    const measureBaseline = async (): Promise<{ serving: number; upstream: number; rss: number }> => {
-      const w = await window(backend, profile);
+    const measureBaseline = async (): Promise<WindowCpu & { rss: number }> => {
+      const w = await window(backend, profile, stream);
+      log(
+        `  ${backend.name} no monitors: stream ${w.rows} rows: ${w.serving.toFixed(1)} ms CPU per 1,000 rows, server RSS ${mb(await rssOf(backend.servingPids())).toFixed(1)} MB`,
+      );
       return { ...w, rss: await rssOf(backend.servingPids()) };
     };
     const base1 = await measureBaseline();
-    log(
-      `  ${backend.name} no monitors: stream window ${(base1.serving * 1000).toFixed(0)} ms CPU, server RSS ${mb(base1.rss).toFixed(1)} MB`,
-    );
-    const agent = await measureShape(
-      backend,
-      profile,
-      'agent',
-      (i) => agentMonitor(backend.monitorRemotes, i),
-      base1,
-    );
+    const shapes = (arg('shapes') ?? 'agent,ovn-controller').split(',');
+    const agent = !shapes.includes('agent')
+      ? []
+      : await measureShape(
+          backend,
+          profile,
+          stream,
+          'agent',
+          (i) => agentMonitor(backend.monitorRemotes, i),
+          base1,
+        );
     await sleep(1000);
     const base2 = await measureBaseline();
-    const controller = await measureShape(
-      backend,
-      profile,
-      'ovn-controller',
-      (i) => controllerMonitor(backend.remoteFor(i), capture, tables, content, i),
-      base2,
-    );
+    const controller = !shapes.includes('ovn-controller')
+      ? []
+      : await measureShape(
+          backend,
+          profile,
+          stream,
+          'ovn-controller',
+          (i) => withRetry(() => controllerMonitor(backend.remoteFor(i), capture, tables, content, i)),
+          base2,
+        );
     log(`  ${linearity(`${backend.name} agent`, agent)}`);
     log(`  ${linearity(`${backend.name} ovn-controller`, controller)}`);
     log(
@@ -805,10 +855,10 @@ async function measureNodeAtScale(ctx: Context): Promise<{ ratio: number; change
   const { profile } = ctx;
   const builtin = await startNode(ctx, true);
   try {
-    await fillNode(builtin, profile.nodePorts);
     const ours = await startNode(ctx, false);
     try {
-      await fillNode(ours, profile.nodePorts);
+      // Both nodes fill at once (each in batches of 1,000): half the wall time of one after the other.
+      await Promise.all([fillNode(builtin, profile.nodePorts), fillNode(ours, profile.nodePorts)]);
       const agentPid = ours.agent?.pid ?? 0;
       for (const setup of [builtin, ours]) {
         await setup.sandbox.central.sb?.appctl('vlog/set', 'jsonrpc:file:dbg');
@@ -975,7 +1025,12 @@ async function main(): Promise<void> {
     }
   }
   if (wantSb && backends.includes('standalone')) {
-    const sb = await startOvsdbServer({ schema: OVN_SB_SCHEMA, name: 'sb-standalone', remotes: ['ptcp'] });
+    const sb = await startOvsdbServer({
+      schema: OVN_SB_SCHEMA,
+      name: 'sb-standalone',
+      remotes: ['ptcp'],
+      ...(arg('keep-dir') === undefined ? {} : { dir: arg('keep-dir') }),
+    });
     try {
       log('Southbound cost, standalone:');
       const content = await populate(sb.tcpRemote ?? sb.remote, sbTopology, 1);
@@ -1055,11 +1110,12 @@ async function main(): Promise<void> {
       const c = r.controller.find((f) => f.n === maxN);
       if (a === undefined || c === undefined) continue;
       const cpu = a.streamCpuPerMonitorMs / c.streamCpuPerMonitorMs;
+      // (per 1,000 updated rows, so a stream the server throttled does not skew the ratio)
       const sync = a.connectCpuPerMonitorMs / c.connectCpuPerMonitorMs;
       const mem = a.rssPerMonitorKb / c.rssPerMonitorKb;
       ratios.push(cpu);
       log(
-        `  ${r.backend}: stream CPU ${a.streamCpuPerMonitorMs.toFixed(3)} / ${c.streamCpuPerMonitorMs.toFixed(3)} ms per window = ${cpu.toFixed(3)}; connect+sync CPU ${a.connectCpuPerMonitorMs.toFixed(2)} / ${c.connectCpuPerMonitorMs.toFixed(2)} ms = ${sync.toFixed(3)}; RSS ${a.rssPerMonitorKb.toFixed(1)} / ${c.rssPerMonitorKb.toFixed(1)} KiB = ${mem.toFixed(3)}`,
+        `  ${r.backend}: stream CPU ${a.streamCpuPerMonitorMs.toFixed(4)} / ${c.streamCpuPerMonitorMs.toFixed(4)} ms per 1,000 rows = ${cpu.toFixed(3)}; connect+sync CPU ${a.connectCpuPerMonitorMs.toFixed(2)} / ${c.connectCpuPerMonitorMs.toFixed(2)} ms = ${sync.toFixed(3)}; RSS ${a.rssPerMonitorKb.toFixed(1)} / ${c.rssPerMonitorKb.toFixed(1)} KiB = ${mem.toFixed(3)}`,
       );
     }
     sbRatio = Math.max(...ratios);
