@@ -778,7 +778,7 @@ interface NodeSetup {
 
 async function fillNode(setup: NodeSetup, count: number): Promise<void> {
   const t0 = performance.now();
-  const BATCH = 1000;
+  const BATCH = Number(arg('fill-batch') ?? 1000);
   for (let base = 0; base < count; base += BATCH) {
     const names = Array.from(
       { length: Math.min(BATCH, count - base) },

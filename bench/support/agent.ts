@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pickFreePort, waitUntil } from '../../test/harness/index.js';
 
+const PDEATHSIG_WRAPPER = '/usr/bin/setpriv';
+
 /** Where the agent is compiled to for the run (inside node_modules so its imports resolve). */
 export const BUILD_DIR = 'node_modules/.cache/ovn-plug-bench';
 
@@ -128,9 +130,14 @@ export async function startAgentProcess(options: StartAgentOptions): Promise<Age
   const extra = options.extraArgs ?? [];
   const port = await pickFreePort();
   const out = options.logFile === undefined ? 'ignore' : openSync(options.logFile, 'w');
+  // setpriv execs the agent (same pid) with a parent-death signal: a benchmark killed half-way
+  // must not leave an agent behind (the harness starts its servers the same way).
+  const wrapper = existsSync(PDEATHSIG_WRAPPER) ? [PDEATHSIG_WRAPPER, '--pdeathsig', 'KILL', '--'] : [];
+  const command = [...wrapper, options.runtime.node];
   const child = spawn(
-    options.runtime.node,
+    command[0] ?? options.runtime.node,
     [
+      ...command.slice(1),
       ...options.runtime.flags,
       options.entry,
       `--ovs-db=${options.ovsDb}`,
