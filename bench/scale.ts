@@ -1034,6 +1034,9 @@ async function main(): Promise<void> {
     try {
       log('Southbound cost, standalone:');
       const content = await populate(sb.tcpRemote ?? sb.remote, sbTopology, 1);
+      // A fresh process on the filled database: the memory the big insert transactions freed would
+      // otherwise absorb the monitors' allocations and hide them from RSS.
+      await sb.restart();
       results.push(await measureBackend(standalone(sb, 'standalone'), profile, content, capture, tables));
     } finally {
       await sb.stop();
@@ -1046,9 +1049,12 @@ async function main(): Promise<void> {
       remotes: ['ptcp'],
     });
     try {
-      const leader = await cluster.leader();
       log('Southbound cost, 3-member Raft cluster (monitors spread over the members, CPU summed):');
-      const content = await populate(leader.remote, sbTopology, 1);
+      const content = await populate((await cluster.leader()).remote, sbTopology, 1);
+      // Fresh member processes on the filled database (see the standalone server's restart).
+      for (const member of cluster.members) await member.restart();
+      await cluster.waitHealthy(120_000);
+      const leader = await cluster.leader(60_000);
       const memberRemotes = cluster.members.map((m) => m.remote);
       if (backends.includes('raft')) {
         results.push(
