@@ -327,6 +327,18 @@ interface Monitor {
   close(): Promise<void>;
 }
 
+/**
+ * `--agent-variant=` (experiments for docs/scale.md, not the shipped agent): `no-rows` keeps the
+ * Port_Binding condition `false` (the cost of merely monitoring the table), `no-status-columns`
+ * leaves out `up` and `chassis` (the columns ovn-controller rewrites most).
+ */
+function agentVariant(): 'as-shipped' | 'no-rows' | 'no-status-columns' {
+  const v = arg('agent-variant') ?? 'as-shipped';
+  if (v !== 'as-shipped' && v !== 'no-rows' && v !== 'no-status-columns')
+    throw new Error(`--agent-variant: unknown ${JSON.stringify(v)} (as-shipped, no-rows, no-status-columns)`);
+  return v;
+}
+
 /** Monitor connections lost (and, for our client, re-established) other than by closing them. */
 const drops = { count: 0 };
 
@@ -336,6 +348,11 @@ const drops = { count: 0 };
  * sets once it sees its Chassis row (src/agent/reconciler.ts #trackChassis).
  */
 async function agentMonitor(remotes: string, c: number): Promise<Monitor> {
+  const variant = agentVariant();
+  const columns =
+    variant === 'no-status-columns'
+      ? PORT_BINDING_COLUMNS.filter((col) => col !== 'up' && col !== 'chassis')
+      : PORT_BINDING_COLUMNS;
   const client = new OvsdbClient({
     remotes,
     database: 'OVN_Southbound',
@@ -345,7 +362,7 @@ async function agentMonitor(remotes: string, c: number): Promise<Monitor> {
     probeIntervalMs: 0,
     tables: {
       Chassis: { columns: ['name'], where: [where('name', '==', chassisName(c))] },
-      Port_Binding: { columns: PORT_BINDING_COLUMNS, where: false },
+      Port_Binding: { columns, where: false },
     },
     timeouts: { initialSyncMs: 600_000, requestMs: 600_000 },
   });
@@ -361,11 +378,13 @@ async function agentMonitor(remotes: string, c: number): Promise<Monitor> {
       description: `Chassis ${chassisName(c)} in the agent monitor`,
       timeoutMs: 120_000,
     });
-    const seqno = client.setCondition('Port_Binding', [
-      where('requested_chassis', '==', uuid),
-      where('requested_additional_chassis', 'includes', [uuid]),
-    ]);
-    await client.waitForConditionSeqno(seqno);
+    if (variant !== 'no-rows') {
+      const seqno = client.setCondition('Port_Binding', [
+        where('requested_chassis', '==', uuid),
+        where('requested_additional_chassis', 'includes', [uuid]),
+      ]);
+      await client.waitForConditionSeqno(seqno);
+    }
   } catch (error) {
     await client.close();
     throw error;
@@ -985,7 +1004,10 @@ async function main(): Promise<void> {
   const tables = monitorInEffect(capture.requests, capture.database);
   const topology = buildTopology(profile.chassis, profile.portsPerChassis);
   const sbTopology = buildTopology(profile.sbChassis, profile.sbPortsPerChassis);
-  log(`profile ${profile.name}; ${runtime.description}; open-files limit ${limit}`);
+  log(
+    `profile ${profile.name}; ${runtime.description}; open-files limit ${limit}` +
+      (agentVariant() === 'as-shipped' ? '' : `; EXPERIMENT agent monitor variant ${agentVariant()}`),
+  );
 
   let foreignRatio = Number.NaN;
   let sbRatio = Number.NaN;
