@@ -24,11 +24,8 @@
  * The last line is exactly:
  *   plug single_p50_ratio=<ours/builtin> bulk1000_ratio=<ours/builtin> plan10k_ms=<x> rss10k_mb=<y>
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { mutation, OvsdbClient, where, type NamedUuid } from '../src/ovsdb/index.js';
+import { where } from '../src/ovsdb/index.js';
 import {
   planPorts,
   type OvsBridge,
@@ -37,228 +34,49 @@ import {
   type SbPortBinding,
 } from '../src/plug/index.js';
 import { DummyProvider } from '../src/providers/dummy/index.js';
+import { startSandbox, waitUntil, type Sandbox } from '../test/harness/index.js';
 import {
-  pickFreePort,
-  startOvnCentral,
-  startOvsdbServer,
-  startSandbox,
-  VSWITCH_SCHEMA,
-  waitUntil,
-  type OvnCentral,
-  type Sandbox,
-} from '../test/harness/index.js';
+  agentRuntime,
+  BUILD_DIR,
+  compileAgent,
+  median,
+  metricMb,
+  Probe,
+  startAgentProcess,
+  startHeadlessChassis,
+  type AgentProcess,
+  type AgentRuntime,
+} from './support/index.js';
 
 const SINGLE_RUNS = 25;
 const BULK = 1000;
 const TRACE_RUNS = 20;
 const SCALE = 10_000;
 /**
- * V8 flags of the agent process. Default: the young-generation cap docs/operations.md recommends
- * (`NODE_OPTIONS=--max-semi-space-size=1`); override with `--agent-node-flag=...` (repeatable) or
- * `--agent-node-flag=none`.
+ * V8 flags of the agent process. Default: the image's NODE_OPTIONS (bench/support/agent.ts);
+ * override with `--agent-node-flag=...` (repeatable) or `--agent-node-flag=none`.
  */
 const GIVEN_FLAGS = process.argv
   .filter((a) => a.startsWith('--agent-node-flag='))
   .map((a) => a.slice('--agent-node-flag='.length));
-const NODE_FLAGS: string[] =
-  GIVEN_FLAGS.length === 0 ? ['--max-semi-space-size=1'] : GIVEN_FLAGS.filter((f) => f !== 'none');
+
+let runtime: AgentRuntime | undefined;
+let agentEntry = '';
+
+/** The compiled agent on the image's Node settings (set up by main). */
+function startAgent(ovsDb: string, extraArgs: string[] = [], logFile?: string): Promise<AgentProcess> {
+  if (runtime === undefined) throw new Error('agent runtime not resolved');
+  return startAgentProcess({
+    runtime,
+    entry: agentEntry,
+    ovsDb,
+    extraArgs,
+    ...(logFile === undefined ? {} : { logFile }),
+  });
+}
 
 function log(message: string): void {
   console.log(message);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
-/** NB writer and SB watcher on our own client, so t0/t1 are not skewed by process spawns. */
-class Probe {
-  readonly nb: OvsdbClient;
-  readonly sb: OvsdbClient;
-  readonly #up = new Set<string>();
-  readonly #waiters: { names: Set<string>; resolve: () => void }[] = [];
-
-  constructor(central: OvnCentral) {
-    this.nb = new OvsdbClient({
-      remotes: central.nbRemote,
-      database: 'OVN_Northbound',
-      tables: {
-        Logical_Switch: { columns: ['name', 'ports'] },
-        Logical_Switch_Port: { columns: ['name', 'addresses', 'options'], where: false },
-      },
-    });
-    this.sb = new OvsdbClient({
-      remotes: central.sbRemote,
-      database: 'OVN_Southbound',
-      leaderOnly: false,
-      tables: { Port_Binding: { columns: ['logical_port', 'up'] } },
-    });
-    this.sb.on('change', () => this.#check());
-  }
-
-  async start(): Promise<void> {
-    this.nb.start();
-    this.sb.start();
-    await Promise.all([this.nb.ready(), this.sb.ready()]);
-    const outcome = await this.nb.transact((tx) => {
-      tx.insert('Logical_Switch', { name: 'bench' });
-    });
-    if (outcome.status !== 'success')
-      throw new Error(`creating the switch failed: ${JSON.stringify(outcome)}`);
-    await waitUntil(() => this.nb.table('Logical_Switch').all().length > 0, {
-      description: 'switch in the NB replica',
-    });
-  }
-
-  #check(): void {
-    for (const row of this.sb.table('Port_Binding').all()) {
-      const name = row['logical_port'];
-      if (row['up'] === true && typeof name === 'string') this.#up.add(name);
-    }
-    for (let i = this.#waiters.length - 1; i >= 0; i--) {
-      const waiter = this.#waiters[i];
-      if (waiter !== undefined && [...waiter.names].every((n) => this.#up.has(n))) {
-        this.#waiters.splice(i, 1);
-        waiter.resolve();
-      }
-    }
-  }
-
-  /**
-   * Commits `names` as plug-requesting ports in one NB transaction; resolves with t0, taken when
-   * the transaction is sent (the reply can be processed after SB updates it caused, which would
-   * make a reply-time t0 late by a variable amount; sending time is the same for both setups).
-   */
-  async addPorts(names: readonly string[], chassis: string): Promise<number> {
-    const sw = this.nb.table('Logical_Switch').all()[0];
-    if (sw === undefined) throw new Error('no switch');
-    const t0 = performance.now();
-    const outcome = await this.nb.transact((tx) => {
-      const refs: NamedUuid[] = names.map((name, i) =>
-        tx.insert('Logical_Switch_Port', {
-          name,
-          addresses: [`f0:00:00:${hex(i >> 16)}:${hex((i >> 8) & 255)}:${hex(i & 255)}`],
-          options: new Map([
-            ['requested-chassis', chassis],
-            ['vif-plug-type', 'dummy'],
-          ]),
-        }),
-      );
-      tx.mutate('Logical_Switch', [where('name', '==', 'bench')], [mutation('ports', 'insert', refs)]);
-    });
-    if (outcome.status !== 'success') throw new Error(`NB transaction failed: ${JSON.stringify(outcome)}`);
-    return t0;
-  }
-
-  waitUp(names: readonly string[], timeoutMs = 120_000): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out waiting for ${names.length} port(s) up`)),
-        timeoutMs,
-      );
-      this.#waiters.push({
-        names: new Set(names),
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(performance.now());
-        },
-      });
-      this.#check();
-    });
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([this.nb.close(), this.sb.close()]);
-  }
-}
-
-function hex(n: number): string {
-  return n.toString(16).padStart(2, '0');
-}
-
-interface AgentProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-/** Where the agent is compiled to for the run (inside node_modules so its imports resolve). */
-const BUILD_DIR = 'node_modules/.cache/ovn-plug-bench';
-
-/**
- * Compiles src/ with tsconfig.build.json into {@link BUILD_DIR}, as production runs compiled
- * JavaScript (tsx would add its own compiler's memory to the RSS figure). Type errors elsewhere in
- * the tree do not stop the emit; a missing cli.js does.
- */
-async function compileAgent(): Promise<string> {
-  const started = performance.now();
-  await new Promise<void>((resolve) => {
-    const tsc = spawn(
-      process.execPath,
-      [
-        'node_modules/typescript/bin/tsc',
-        '-p',
-        'tsconfig.build.json',
-        '--outDir',
-        BUILD_DIR,
-        '--declaration',
-        'false',
-        '--sourceMap',
-        'false',
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    tsc.on('exit', () => resolve());
-  });
-  const cli = `${BUILD_DIR}/src/agent/cli.js`;
-  await access(cli);
-  log(`compiled the agent to ${BUILD_DIR} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return cli;
-}
-
-let agentEntry: string[] = ['--import', 'tsx', 'src/agent/cli.ts'];
-
-async function startAgentProcess(
-  ovsDb: string,
-  extra: string[] = [],
-  logFile?: string,
-): Promise<AgentProcess> {
-  const port = await pickFreePort();
-  const out = logFile === undefined ? 'ignore' : openSync(logFile, 'w');
-  const child = spawn(
-    process.execPath,
-    [
-      ...NODE_FLAGS,
-      ...agentEntry,
-      `--ovs-db=${ovsDb}`,
-      '--providers=dummy',
-      `--listen=127.0.0.1:${port}`,
-      ...(extra.some((a) => a.startsWith('--log-level=')) ? [] : ['--log-level=warn']),
-      ...extra,
-    ],
-    {
-      stdio: ['ignore', out, 'inherit'],
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, {
-    description: 'agent ready',
-    timeoutMs: 60_000,
-    maxIntervalMs: 100,
-  });
-  return {
-    child,
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 interface LatencyResult {
@@ -279,7 +97,7 @@ async function startSetup(builtin: boolean): Promise<Setup> {
   const probe = new Probe(sandbox.central);
   let agent: AgentProcess | undefined;
   try {
-    if (!builtin) agent = await startAgentProcess(sandbox.node('hv1').ovs.dbRemote);
+    if (!builtin) agent = await startAgent(sandbox.node('hv1').ovs.dbRemote);
     await probe.start();
     const label = builtin ? 'builtin' : 'agent';
     // Warm-up port (first flows, first datapath setup), not counted.
@@ -430,61 +248,6 @@ function measurePlanner(): { steadyMs: number; createMs: number } {
 }
 
 /**
- * OVN central plus a bare local OVS DB (no ovs-vswitchd) registered as chassis hv1: enough for the
- * agent to plug ports (they stay `Plugged`, never `Bound`), and cheap enough for 10,000 of them.
- */
-interface HeadlessChassis {
-  readonly ovsRemote: string;
-  readonly probe: Probe;
-  stop(): Promise<void>;
-}
-
-async function startHeadlessChassis(name: string): Promise<HeadlessChassis> {
-  const central = await startOvnCentral();
-  const ovsDb = await startOvsdbServer({ schema: VSWITCH_SCHEMA, name, remotes: ['punix'] });
-  const probe = new Probe(central);
-  const stop = async (): Promise<void> => {
-    await probe.close();
-    await ovsDb.stop();
-    await central.stop();
-  };
-  try {
-    await central.sbctl('chassis-add', 'hv1', 'geneve', '127.0.0.1');
-    await ovsDb.transact([
-      { op: 'insert', table: 'Bridge', row: { name: 'br-int' }, 'uuid-name': 'br' },
-      {
-        op: 'insert',
-        table: 'Open_vSwitch',
-        row: {
-          bridges: ['named-uuid', 'br'],
-          external_ids: [
-            'map',
-            [
-              ['system-id', 'hv1'],
-              ['ovn-remote', central.sbRemote],
-              ['ovn-bridge', 'br-int'],
-            ],
-          ],
-        },
-      },
-    ]);
-    await probe.start();
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { ovsRemote: ovsDb.unixRemote ?? ovsDb.remote, probe, stop };
-}
-
-/** A byte gauge of the agent's /metrics, in MiB. */
-async function metricMb(url: string, name: string): Promise<number> {
-  const metrics = await (await fetch(`${url}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\d+)`, 'm').exec(metrics);
-  if (match === null) throw new Error(`agent /metrics has no ${name}`);
-  return Number(match[1]) / (1024 * 1024);
-}
-
-/**
  * `--only=churn`: 10 rounds of plugging and unplugging 1,000 ports (10,000 plug/unplug in all,
  * DESIGN §5), printing the agent's heap and RSS after each round: they must level off, not grow.
  * SB from real northd, OVS DB without vswitchd (as for the RSS figure); mass-removal grace 0.
@@ -494,7 +257,7 @@ async function measureChurn(): Promise<void> {
   const probe = node.probe;
   let agent: AgentProcess | undefined;
   try {
-    agent = await startAgentProcess(node.ovsRemote, ['--mass-removal-grace=0']);
+    agent = await startAgent(node.ovsRemote, ['--mass-removal-grace=0']);
     const url = agent.url;
     const portCount = async (): Promise<number> =>
       ((await (await fetch(`${url}/status`)).json()) as { ports: { state: string }[] }).ports.filter(
@@ -534,7 +297,7 @@ async function measureRss(): Promise<number> {
   const probe = node.probe;
   let agent: AgentProcess | undefined;
   try {
-    agent = await startAgentProcess(node.ovsRemote);
+    agent = await startAgent(node.ovsRemote);
     const url = agent.url;
     const readGauge = (name: string): Promise<number> => metricMb(url, name);
     log(
@@ -586,7 +349,7 @@ async function traceWorkload(builtin: boolean): Promise<void> {
   try {
     const node = sandbox.node('hv1');
     if (!builtin)
-      agent = await startAgentProcess(node.ovs.dbRemote, ['--log-level=info'], `${sandbox.dir}/agent.log`);
+      agent = await startAgent(node.ovs.dbRemote, ['--log-level=info'], `${sandbox.dir}/agent.log`);
     await probe.start();
     await probe.addPorts([`${label}-warm`], 'hv1');
     await probe.waitUp([`${label}-warm`]);
@@ -614,9 +377,12 @@ async function traceWorkload(builtin: boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  agentEntry = [
-    process.argv.includes('--skip-compile') ? `${BUILD_DIR}/src/agent/cli.js` : await compileAgent(),
-  ];
+  agentEntry = process.argv.includes('--skip-compile')
+    ? `${BUILD_DIR}/src/agent/cli.js`
+    : await compileAgent(log);
+  runtime = await agentRuntime(
+    GIVEN_FLAGS.length === 0 ? undefined : GIVEN_FLAGS.filter((f) => f !== 'none'),
+  );
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   if (only === 'trace') {
     await traceWorkload(true);
@@ -631,7 +397,7 @@ async function main(): Promise<void> {
     log(`agent RSS with ${SCALE} plugged ports: ${(await measureRss()).toFixed(1)} MB`);
     return;
   }
-  log(`agent process: node ${[...NODE_FLAGS, ...agentEntry].join(' ')}`);
+  log(runtime.description);
   const { steadyMs, createMs } = measurePlanner();
   log(
     `planner: ${SCALE} wanted ports, steady replan median ${steadyMs.toFixed(2)} ms, plugging all from scratch ${createMs.toFixed(2)} ms`,

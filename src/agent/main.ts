@@ -100,7 +100,8 @@ const OVS_TABLES = {
   },
 } as const;
 
-const PORT_BINDING_COLUMNS = [
+/** Port_Binding columns of the agent's SB monitor (bench/scale.ts replays the same monitor). */
+export const PORT_BINDING_COLUMNS = [
   'logical_port',
   'type',
   'parent_port',

@@ -46,3 +46,5 @@ export {
 export type { Sandbox, SandboxOptions, SandboxNode, LspAddOptions } from './sandbox.js';
 export { useHarness, useSandbox } from './hooks.js';
 export type { SuiteHooks } from './hooks.js';
+export { startOvsdbRelay } from './relay.js';
+export type { OvsdbRelayOptions } from './relay.js';

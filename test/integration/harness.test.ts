@@ -19,6 +19,7 @@ import {
   startOvsdbServer,
   startVswitchd,
   startRaftCluster,
+  startOvsdbRelay,
   startSandbox,
   SupervisedProcess,
   toolEnv,
@@ -273,6 +274,43 @@ describe('3-member Raft cluster', () => {
       await cluster.stop();
     }
     expect(await processesUnder(dir)).toEqual([]);
+  });
+});
+
+describe('ovsdb relay', () => {
+  it("serves the upstream cluster's data, forwards writes to it, reports model relay, and leaves nothing behind", async () => {
+    const cluster = await startRaftCluster({ schema: OVN_SB_SCHEMA, members: 3 });
+    let relayDir = '';
+    try {
+      const leader = await cluster.leader();
+      await leader.server.transact([{ op: 'insert', table: 'Address_Set', row: { name: 'before' } }]);
+      const relay = await startOvsdbRelay({ schema: OVN_SB_SCHEMA, upstream: cluster.remote });
+      relayDir = relay.dir;
+      try {
+        expect(relay.tcpRemote).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
+        await waitUntil(async () => (await relay.select('Address_Set')).length === 1, {
+          description: 'relay to have the upstream row',
+        });
+        await relay.transact([{ op: 'insert', table: 'Address_Set', row: { name: 'through-relay' } }]);
+        await waitUntil(async () => (await leader.server.select('Address_Set')).length === 2, {
+          description: 'write through the relay to reach the cluster',
+        });
+        const server = await relay.client(
+          'query',
+          relay.remote,
+          JSON.stringify([
+            '_Server',
+            { op: 'select', table: 'Database', where: [['name', '==', 'OVN_Southbound']] },
+          ]),
+        );
+        expect(server).toContain('"model":"relay"');
+      } finally {
+        await relay.stop();
+      }
+      expect(await processesUnder(relayDir)).toEqual([]);
+    } finally {
+      await cluster.stop();
+    }
   });
 });
 
