@@ -180,6 +180,26 @@ describe('status table', () => {
     expect(text).toContain('representor: available\n  nothing it could plug right now\n  holds no ports\n');
   });
 
+  it('lists provider warnings of ports that otherwise work below the table, and nothing without them', () => {
+    expect(formatStatusTable(status(), 61_000)).not.toContain('warnings:');
+    const base = status();
+    const [first, ...rest] = base.ports;
+    if (first === undefined) throw new Error('fixture has no port');
+    const text = formatStatusTable(
+      {
+        ...base,
+        ports: [
+          { ...first, warnings: ['PortFunctionUnsupported: roce is not supported by devlink'] },
+          ...rest,
+        ],
+      },
+      61_000,
+    );
+    expect(text).toMatch(
+      /\nwarnings:\n {2}lsp1: PortFunctionUnsupported: roce is not supported by devlink\n$/,
+    );
+  });
+
   it('shows how old the snapshot is at the time of the answer', () => {
     const text = formatStatusTable(
       status({ generatedAtMs: Date.parse('2026-12-04T05:00:00Z') }),

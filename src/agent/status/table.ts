@@ -48,6 +48,13 @@ export function formatStatusTable(status: AgentStatus, nowMs: number): string {
       ...rows,
     ]),
   );
+  // Provider warnings (e.g. an unsupported port-function attribute) sit on ports that work, so the
+  // STATE column does not show them; list them below the table like kubectl's events.
+  const warned = status.ports.filter((p) => (p.warnings?.length ?? 0) > 0);
+  if (warned.length > 0) {
+    lines.push('', 'warnings:');
+    for (const p of warned) for (const w of p.warnings ?? []) lines.push(`  ${p.logicalPort}: ${w}`);
+  }
   return lines.join('\n') + '\n';
 }
 
