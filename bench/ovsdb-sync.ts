@@ -1,6 +1,6 @@
 /**
  * Initial-sync benchmark: our OvsdbClient vs the C `ovsdb-client` on the same real ovsdb-server
- * holding a 100,000-row table (DESIGN §4: ours within 1.5x of C).
+ * holding a 100,000-row table (DESIGN §4: ours at most 0.9 of C since 2026-12-02; 1.5x before, ADR 0022).
  *
  * What is timed:
  * - ours: `new OvsdbClient(...)`, `start()` until `ready()` resolved with all rows in the replica
