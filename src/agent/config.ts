@@ -14,6 +14,7 @@
  */
 
 import { DEFAULT_REMOVAL_MIN_COUNT } from '../plug/index.js';
+import { DEFAULT_LIVENESS_STALL_MS } from './liveness.js';
 
 /** What the process was asked to do. */
 export type Command = 'run' | 'status' | 'providers' | 'remove-kube-status' | 'help' | 'version';
@@ -69,6 +70,8 @@ export interface Config {
   readonly massRemovalGraceMs: number;
   /** Periodic full replan even without changes. */
   readonly resyncIntervalMs: number;
+  /** `/healthz` fails once work is pending this long with no progress (ADR 0106). */
+  readonly livenessStallMs: number;
   readonly devlinkCommand: string;
   /** Representor answer form: `auto` follows the integration bridge's datapath (ADR 0053). */
   readonly representorDatapath: 'auto' | 'system' | 'dpdk' | 'doca';
@@ -126,6 +129,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'mass-removal-grace', kind: 'value' },
   { name: 'mass-removal-min-ports', kind: 'value' },
   { name: 'resync-interval', kind: 'value' },
+  { name: 'liveness-stall', kind: 'value' },
   { name: 'devlink-command', kind: 'value' },
   { name: 'representor-datapath', kind: 'value' },
   { name: 'dpdk-representor-syntax', kind: 'value' },
@@ -360,6 +364,7 @@ export function parseCommandLine(
 
   const massRemovalGraceMs = durationFlag(one('mass-removal-grace'), 60_000, 0, errors);
   const resyncIntervalMs = durationFlag(one('resync-interval'), 30_000, 100, errors);
+  const livenessStallMs = durationFlag(one('liveness-stall'), DEFAULT_LIVENESS_STALL_MS, 1_000, errors);
 
   const devlinkCommand = nonEmpty(one('devlink-command'), errors) ?? 'devlink';
   const representorDatapath = choiceFlag(
@@ -422,6 +427,7 @@ export function parseCommandLine(
     massRemovalMinPorts,
     massRemovalGraceMs,
     resyncIntervalMs,
+    livenessStallMs,
     devlinkCommand,
     representorDatapath,
     dpdkRepresentorSyntax,
@@ -514,6 +520,10 @@ Plugs VIFs for OVN logical ports that request a plug provider on this chassis.
                            reconnect/resync/restore, an identity change or at agent start, and
                            mass removals (default 60s)
   --resync-interval=D      periodic full replan (default 30s)
+  --liveness-stall=D       /healthz fails when work (a reconcile round, an OVS transaction beyond
+                           the OVSDB client's 60s limit, a provider run()) is pending this long
+                           with no progress; a database that is down or stalled fails /readyz
+                           only (default ${DEFAULT_LIVENESS_STALL_MS / 1000}s, minimum 1s)
   --devlink-command=PATH   devlink binary for the representor provider (default devlink)
   --representor-datapath=M auto (default: follow br-int's datapath_type), system, dpdk, doca
   --dpdk-representor-syntax=S  exclusive (default: (pf1)vf0) or plain (pf1vf0, DPDK before 25.11)

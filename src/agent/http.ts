@@ -1,6 +1,7 @@
 /**
- * The agent's HTTP endpoint on `--listen`: `/metrics` (Prometheus text), `/healthz` (the process
- * and both database monitors are alive), `/readyz` (both replicas synced), `/status` (the
+ * The agent's HTTP endpoint on `--listen`: `/metrics` (Prometheus text), `/healthz` (liveness:
+ * the agent makes progress on its pending work, ADR 0106), `/readyz` (both replicas synced and
+ * answering), `/status` (the
  * {@link StatusAnswer} JSON: the snapshot plus when the agent answered) and `/providers`
  * (provider inventories).
  *
@@ -35,11 +36,18 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-/** Readiness: both replicas completed their initial sync with the final monitor conditions. */
+/**
+ * Readiness: both replicas completed their initial sync with the final monitor conditions, and
+ * neither database has left the agent's `echo` unanswered (a stalled server, ADR 0106).
+ */
 export function readiness(status: AgentStatus): HealthReport {
   const problems: string[] = [];
   if (!status.sb.synced) problems.push(`Southbound DB not synced (state ${status.sb.state})`);
+  else if (status.sb.unansweredSinceMs !== undefined)
+    problems.push(`Southbound DB not answering since ${new Date(status.sb.unansweredSinceMs).toISOString()}`);
   if (!status.ovs.synced) problems.push(`OVS DB not synced (state ${status.ovs.state})`);
+  else if (status.ovs.unansweredSinceMs !== undefined)
+    problems.push(`OVS DB not answering since ${new Date(status.ovs.unansweredSinceMs).toISOString()}`);
   return { ok: problems.length === 0, problems };
 }
 

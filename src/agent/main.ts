@@ -27,6 +27,8 @@ import {
   type ResolvedConfig,
 } from './config.js';
 import { formatHostPort, startHttpServer, type HealthReport, type HttpServerHandle } from './http.js';
+import { DB_ANSWER_PROBE_INTERVAL_MS, DB_STALLED_AFTER_MS, DbAnswerProbe } from './db-answer-probe.js';
+import { Liveness, providerRunWork, reconcilerLivenessSink } from './liveness.js';
 import {
   createHttpsTransport,
   KubeClient,
@@ -76,6 +78,8 @@ export interface AgentHandle {
   /** Card serial publication (ADR 0055); absent with `--card-serial=off` or without the representor provider. */
   readonly cardSerial?: CardSerialPublisher;
   status(): AgentStatus;
+  /** What `/healthz` answers: liveness (ADR 0106) and the database clients not closed. */
+  health(): HealthReport;
   /** Closes connections and servers; leaves every port plugged. */
   stop(): Promise<void>;
 }
@@ -113,6 +117,13 @@ export const PORT_BINDING_COLUMNS = [
   'mac',
 ];
 
+/**
+ * The OVS transaction time limit, set explicitly because liveness lets an in-flight transaction
+ * wait this long on the OVS DB before its stall time counts (ADR 0106): the client answers
+ * `unknown` by then.
+ */
+const OVS_TRANSACT_TIMEOUT_MS = 60_000;
+
 /** Starts an agent; resolves once both database clients are started and the reconciler runs. */
 export async function startAgent(config: Config, options: AgentOptions = {}): Promise<AgentHandle> {
   const logger = options.logger ?? pino({ level: config.logLevel });
@@ -120,6 +131,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
   const timers = options.timers ?? systemTimers;
   const metricsRegistry = options.metricsRegistry ?? defaultRegistry();
   const tls = tlsOf(config);
+  const liveness = new Liveness({ stallMs: config.livenessStallMs, now });
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.reverse()) {
@@ -136,6 +148,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       remotes: config.ovsDb,
       database: 'Open_vSwitch',
       tables: OVS_TABLES,
+      timeouts: { transactMs: OVS_TRANSACT_TIMEOUT_MS },
       logger: logger.child({ db: 'ovs' }),
       ...(tls === undefined ? {} : { tls }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
@@ -170,6 +183,10 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       logger: providerLogger,
       // A provider whose run() starts failing or recovers changes its ports' state: replan now.
       onRunHealthChange: () => late.reconciler?.schedule('provider'),
+      onRunActivity: (type, running) => {
+        if (running) liveness.pending(providerRunWork(type));
+        else liveness.done(providerRunWork(type));
+      },
     });
     cleanups.push(() => registry.destroyAll());
     const builtins = builtinProviders(resolved, providerLogger, new OvsSfIntentStore(ovs), () => {
@@ -239,6 +256,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
         kube?.update(status);
         options.onStatus?.(status);
       },
+      onLiveness: reconcilerLivenessSink(liveness, OVS_TRANSACT_TIMEOUT_MS),
     });
     late.reconciler = running;
     cleanups.push(() => running.stop());
@@ -261,12 +279,31 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       publisher.start();
     }
 
+    // A database that is connected but does not answer is a reported state and fails readiness.
+    const answerProbe = (client: OvsdbClient): DbAnswerProbe => {
+      const probe = new DbAnswerProbe({
+        echo: () => client.rpc('echo', []),
+        connected: () => client.state === 'monitoring',
+        intervalMs: DB_ANSWER_PROBE_INTERVAL_MS,
+        stalledAfterMs: DB_STALLED_AFTER_MS,
+        now,
+        timers,
+      });
+      cleanups.push(() => Promise.resolve(probe.stop()));
+      probe.start();
+      return probe;
+    };
+    const ovsProbe = answerProbe(ovs);
+    const sbProbe = answerProbe(sb);
+    const statusNow = (): AgentStatus => withUnanswered(running.status(), now(), sbProbe, ovsProbe);
+    const healthNow = (): HealthReport => health(ovs.state, sb.state, liveness, now());
+
     let http: HttpServerHandle | undefined;
     if (resolved.listen !== undefined) {
       http = await startHttpServer(resolved.listen, {
         registry: metricsRegistry,
-        status: () => running.status(),
-        health: () => health(ovs.state, sb.state),
+        status: statusNow,
+        health: healthNow,
         providers: () => inventories(registry, running.status()),
         now,
       });
@@ -282,7 +319,8 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       reconciler: running,
       metricsRegistry,
       ...(late.cardSerial === undefined ? {} : { cardSerial: late.cardSerial }),
-      status: () => running.status(),
+      status: statusNow,
+      health: healthNow,
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -421,11 +459,32 @@ function followOpenVswitch(
   return () => void ovs.off('change', onChange);
 }
 
-function health(ovsState: string, sbState: string): HealthReport {
-  const problems: string[] = [];
+/**
+ * Liveness (ADR 0106): no work pending without progress beyond the bound, and neither database
+ * client closed (a closed client never reconnects). Unreachable or stalled databases are readiness.
+ */
+function health(ovsState: string, sbState: string, liveness: Liveness, nowMs: number): HealthReport {
+  const problems: string[] = [...liveness.report(nowMs).problems];
   if (ovsState === 'closed') problems.push('OVS DB client closed');
   if (sbState === 'closed') problems.push('Southbound DB client closed');
   return { ok: problems.length === 0, problems };
+}
+
+/** Adds when each database stopped answering, once it counts as stalled. */
+function withUnanswered(
+  status: AgentStatus,
+  nowMs: number,
+  sb: DbAnswerProbe,
+  ovs: DbAnswerProbe,
+): AgentStatus {
+  const sbSince = sb.stalledSinceMs(nowMs);
+  const ovsSince = ovs.stalledSinceMs(nowMs);
+  if (sbSince === undefined && ovsSince === undefined) return status;
+  return {
+    ...status,
+    ...(sbSince === undefined ? {} : { sb: { ...status.sb, unansweredSinceMs: sbSince } }),
+    ...(ovsSince === undefined ? {} : { ovs: { ...status.ovs, unansweredSinceMs: ovsSince } }),
+  };
 }
 
 function inventories(registry: ProviderRegistry, status: AgentStatus): ProviderInventoryReport[] {

@@ -88,6 +88,7 @@ import {
   type PortTransition,
 } from './status/model.js';
 import type { AgentStatus, DbStatus, ProviderStatus } from './status/types.js';
+import type { ReconcilerLivenessEvent } from './liveness.js';
 
 /** Removal guard settings (DESIGN §3.4; see src/plug/removal-guard.ts). */
 export type RemovalHoldPolicy = RemovalGuardPolicy;
@@ -151,6 +152,8 @@ export interface ReconcilerOptions {
   readonly onStatus?: (status: AgentStatus) => void;
   /** Called with every port state transition (logs and metrics are handled here already). */
   readonly onTransition?: (transition: PortTransition) => void;
+  /** Progress reports for the liveness monitor (src/agent/liveness.ts, ADR 0106). */
+  readonly onLiveness?: (event: ReconcilerLivenessEvent) => void;
 }
 
 /** Why a round could not plan, shown on every port the agent owns meanwhile. */
@@ -384,10 +387,12 @@ export class Reconciler {
   schedule(trigger: ReplanTrigger): void {
     if (this.#stopped) return;
     this.#triggers.add(trigger);
+    this.#o.onLiveness?.('requested');
     if (this.#roundTimer !== undefined || this.#inFlight !== undefined) return;
     const run = (): void => {
       this.#roundTimer = undefined;
       if (this.#stopped) return;
+      this.#o.onLiveness?.('round');
       const started = performance.now();
       try {
         this.#round();
@@ -831,6 +836,7 @@ export class Reconciler {
   async #transactOvs(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
     this.#transactions += 1;
     let outcome: TxnOutcome;
+    this.#o.onLiveness?.('sent');
     try {
       outcome = await this.#o.ovs.transact(build);
     } catch (error) {
@@ -840,6 +846,7 @@ export class Reconciler {
         error: error instanceof Error ? error.message : String(error),
       };
     }
+    this.#o.onLiveness?.('outcome');
     this.#o.metrics?.transaction(
       this.#isLostNameRace(outcome) ? 'conflict' : outcome.status === 'unchanged' ? 'empty' : outcome.status,
     );

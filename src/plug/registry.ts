@@ -31,6 +31,12 @@ export interface ProviderRegistryOptions {
    * `lookup()` changes its answer for that type; the agent replans on it.
    */
   readonly onRunHealthChange?: (type: string) => void;
+  /**
+   * Called with `true` when a provider's `run()` is called and with `false` when that call settles
+   * (however late: a timed-out call settles only when the provider's promise does). The agent's
+   * liveness counts a call that never settles as wedged work (ADR 0106).
+   */
+  readonly onRunActivity?: (type: string, running: boolean) => void;
 }
 
 /** One provider as the agent sees it; also the shape of the status model's provider entry. */
@@ -123,6 +129,7 @@ export class ProviderRegistry {
   readonly #backoffInitialMs: number;
   readonly #backoffMaxMs: number;
   readonly #onRunHealthChange: ((type: string) => void) | undefined;
+  readonly #onRunActivity: ((type: string, running: boolean) => void) | undefined;
 
   constructor(options: ProviderRegistryOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -133,6 +140,7 @@ export class ProviderRegistry {
     this.#backoffInitialMs = positive('backoffInitialMs', options.backoffInitialMs, 1_000);
     this.#backoffMaxMs = positive('backoffMaxMs', options.backoffMaxMs, 60_000);
     this.#onRunHealthChange = options.onRunHealthChange;
+    this.#onRunActivity = options.onRunActivity;
   }
 
   /**
@@ -252,6 +260,7 @@ export class ProviderRegistry {
 
   async #runOne(slot: Slot, provider: PlugProvider): Promise<Outcome<boolean>> {
     slot.running = true;
+    this.#notifyRunActivity(slot.type, true);
     const call: { settled?: Promise<void> } = {};
     const outcome = await this.#withTimeLimit(
       () => {
@@ -268,6 +277,7 @@ export class ProviderRegistry {
     // A timed-out run() stays "running" until it settles, so calls never stack up on a hung provider.
     const idle = (call.settled ?? Promise.resolve()).then(() => {
       slot.running = false;
+      this.#notifyRunActivity(slot.type, false);
     });
     if (outcome.ok || outcome.timedOut !== true) await idle;
     const value: unknown = outcome.ok ? outcome.value : undefined;
@@ -311,6 +321,14 @@ export class ProviderRegistry {
       this.#onRunHealthChange?.(type);
     } catch (error) {
       this.#logger.warn({ provider: type, err: error }, 'onRunHealthChange callback threw');
+    }
+  }
+
+  #notifyRunActivity(type: string, running: boolean): void {
+    try {
+      this.#onRunActivity?.(type, running);
+    } catch (error) {
+      this.#logger.warn({ provider: type, err: error }, 'onRunActivity callback threw');
     }
   }
 

@@ -58,6 +58,11 @@ export interface DbStatus {
   /** Initial sync done with the final monitor conditions. */
   readonly synced: boolean;
   readonly reconnects: number;
+  /**
+   * Connected, but has not answered the agent's `echo` since then (ms since epoch): a stalled
+   * server, e.g. a SIGSTOPped ovsdb-server. Fails readiness, never liveness (ADR 0106).
+   */
+  readonly unansweredSinceMs?: number;
 }
 
 export interface ProviderStatus {
