@@ -6,12 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConnectionClosedError,
+  OvsdbRpcError,
   RpcCanceledError,
   RpcConnection,
   RpcTimeoutError,
   parseRemote,
 } from '../../src/ovsdb/index.js';
-import type { OvsdbLogger, RpcConnectionOptions } from '../../src/ovsdb/index.js';
+import type { OvsdbLogger, RpcConnectionOptions, RpcDialer } from '../../src/ovsdb/index.js';
 import { FakeOvsdbClock, flushPromises } from '../fakes/fake-ovsdb-clock.js';
 import type { FakeTransport } from '../fakes/fake-ovsdb-transport.js';
 import { FakeOvsdbNetwork } from '../fakes/fake-ovsdb-transport.js';
@@ -86,6 +87,25 @@ describe('RpcConnection.open', () => {
       ConnectionClosedError,
     );
     expect(clock.pending()).toEqual([]);
+  });
+
+  it('hands an ssl dial the TLS material, also when a function provides it', async () => {
+    const clock = new FakeOvsdbClock();
+    const given: unknown[] = [];
+    const network = new FakeOvsdbNetwork(clock.now).set('ssl:192.0.2.1:6642', {
+      kind: 'accept',
+      server: () => undefined,
+    });
+    const dial: RpcDialer = (endpoint, material) => {
+      given.push(material);
+      return network.dial(endpoint, material);
+    };
+    const material = { ca: 'CA', cert: 'CERT', key: 'KEY' };
+    for (const tls of [material, () => Promise.resolve(material)]) {
+      const conn = await RpcConnection.open(parseRemote('ssl:192.0.2.1:6642'), { timers: clock, dial, tls });
+      conn.close();
+    }
+    expect(given).toEqual([material, material]);
   });
 
   it('refuses an ssl remote without TLS options before dialing', async () => {
@@ -164,6 +184,60 @@ describe('RpcConnection requests', () => {
     transport.receive({ result: [], error: null, id: 'echo' });
     expect(conn.isClosed).toBe(false);
     expect(closes).toEqual([]);
+  });
+
+  it('answers an unknown server request with an error and drops replies with ids it never used', async () => {
+    const { conn, transport, logs } = await open('unix:/run/fake.sock');
+    transport.receive({ method: 'steal_everything', params: [], id: 3 });
+    expect(transport.sent.at(-1)).toEqual({ result: null, error: 'unknown method', id: 3 });
+    transport.reply(99, {});
+    transport.reply('x', {});
+    expect(logs.filter((l) => l.level === 'debug').map((l) => l.msg)).toEqual([
+      'reply for unknown request id dropped',
+      'reply with an id we never used; dropped',
+    ]);
+    expect(conn.isClosed).toBe(false);
+  });
+
+  it('delivers notifications in order before a reply in the same chunk, and survives a throwing handler', async () => {
+    const seen: string[] = [];
+    const { conn, transport, logs } = await open('unix:/run/fake.sock', {
+      onNotification: (method) => {
+        seen.push(method);
+        if (method === 'boom') throw new Error('handler bug');
+      },
+    });
+    conn.call('transact', [], {}, () => seen.push('reply'));
+    const id = transport.requests('transact')[0]?.id;
+    transport.receive(
+      '{"method":"update","params":[],"id":null}{"method":"boom","params":[],"id":null}' +
+        `{"id":${String(id)},"result":[],"error":null}`,
+    );
+    expect(seen).toEqual(['update', 'boom', 'reply']);
+    expect(logs.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual(['notification handler threw']);
+  });
+
+  it('an error reply rejects with OvsdbRpcError; malformed data closes the connection', async () => {
+    const { conn, transport, closes } = await open('unix:/run/fake.sock');
+    const refused = conn.request('get_schema', ['Nope']);
+    transport.replyError(transport.requests('get_schema')[0]?.id, 'unknown database');
+    await expect(refused).rejects.toBeInstanceOf(OvsdbRpcError);
+    transport.receive('[1, 2]');
+    expect(conn.isClosed).toBe(true);
+    expect(closes[0]?.message).toMatch(/JSON-RPC message is not an object/);
+
+    const second = await open('unix:/run/fake.sock');
+    second.transport.receive('{"id": nope}');
+    expect(second.conn.isClosed).toBe(true);
+    expect(second.closes).toHaveLength(1);
+  });
+
+  it('a transport error closes the connection and rejects what is outstanding', async () => {
+    const { conn, transport, closes } = await open('unix:/run/fake.sock');
+    const pending = conn.request('transact', []);
+    transport.fail(new Error('EPIPE'));
+    await expect(pending).rejects.toThrow(/EPIPE/);
+    expect(closes).toHaveLength(1);
   });
 
   it('queues writes while the transport wants a drain and flushes them in order', async () => {
