@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * (docs/adr/0107). `--coverage` (scripts/test.sh's unit pass) fails below any of them; raise them
  * when coverage grows, never lower them to make a change pass.
  */
-export const COVERAGE_FLOOR = { statements: 84, branches: 83, functions: 87, lines: 84 } as const;
+export const COVERAGE_FLOOR = { statements: 87, branches: 83, functions: 90, lines: 87 } as const;
 
 // Unit tests: pure modules, next to the code (src/**/*.test.ts) or under test/unit.
 export default defineConfig({
