@@ -9,6 +9,7 @@
  */
 import type { PendingTransport, RemoteEndpoint, RpcDialer, RpcTransport } from '../../src/ovsdb/index.js';
 import { JsonStreamFramer, stringifyJson } from '../../src/ovsdb/index.js';
+import { FAKE_SCHEMA } from './fake-ovsdb-server.js';
 
 type Listeners = {
   data: ((chunk: Buffer) => void)[];
@@ -171,12 +172,8 @@ export class FakeOvsdbNetwork {
   }
 }
 
-/** A one-table schema for fake servers. */
-export const FAKE_SCHEMA = {
-  name: 'Fake',
-  version: '1.0.0',
-  tables: { Thing: { columns: { name: { type: 'string' }, n: { type: 'integer' } } } },
-};
+/** The one-table schema of the socket fake (`Fake`, table `Thing`: `name`, `n`), shared. */
+export { FAKE_SCHEMA };
 
 /**
  * A standalone server without `_Server` (as before OVS 2.9): answers `get_schema` with
