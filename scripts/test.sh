@@ -6,7 +6,9 @@
 #      (node-lts.sh) — each says what it installs
 #   2. typecheck, lint, format                         → "typecheck: ok" ...
 #   3. the systemd unit's hardening score              → "systemd unit: exposure 2.0 ..."
-#   4. unit + integration tests on the Node on the PATH
+#   4. unit + integration tests on the Node on the PATH; the unit pass measures coverage (v8) →
+#      "coverage (v8, src/**): statements ...% (floor N) ...: ok", failing below the floor in
+#      vitest.config.ts
 #   5. unit + the agent's end-to-end tests again on the image's Node (Dockerfile NODE_IMAGE), the
 #      agent processes they start included
 # and ends with one summary line `tests: N passed, M failed`.
@@ -82,7 +84,12 @@ run_vitest() {
     --reporter=default --reporter=json --outputFile="$reports/$report.json" || status=$?
 }
 path_node=$(command -v node)
-run_vitest 1-unit "$path_node" --config vitest.config.ts
+rm -rf coverage
+run_vitest 1-unit "$path_node" --config vitest.config.ts --coverage
+# One line with the four figures and their floors, printed with the summary below (vitest has
+# failed the pass already when one is below the floor; the line says which).
+coverage_line=$(node_modules/.bin/tsx scripts/coverage-summary.ts coverage/coverage-summary.json 2>&1) ||
+  status=1
 [ "$status" -ne 0 ] || run_vitest 2-integration "$path_node" --config vitest.integration.config.ts
 if [ "$("$image_node" --version)" = "$(node --version)" ]; then
   echo "image Node $(node --version) is the Node on the PATH: the tests above ran on it"
@@ -92,6 +99,7 @@ else
     run_vitest 4-e2e-image-node "$image_node" --config vitest.integration.config.ts "${E2E_ON_IMAGE_NODE[@]}"
 fi
 
+echo "$coverage_line"
 node -e '
   const fs = require("node:fs");
   const path = require("node:path");

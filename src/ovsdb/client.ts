@@ -48,7 +48,9 @@ import {
   RpcTimeoutError,
 } from './errors.js';
 import { RpcConnection } from './jsonrpc.js';
-import type { TlsSource } from './jsonrpc.js';
+import type { RpcDialer, TlsSource } from './jsonrpc.js';
+import { realOvsdbTimers } from './timers.js';
+import type { OvsdbTimer, OvsdbTimers } from './timers.js';
 import type { OvsdbLogger } from './logger.js';
 import { noopLogger } from './logger.js';
 import { parseRemoteList } from './remote.js';
@@ -125,6 +127,10 @@ export interface OvsdbClientOptions {
   readonly random?: () => number;
   /** Milliseconds clock for connection lifetimes (backoff reset); default Date.now. */
   readonly now?: () => number;
+  /** Reconnect backoff, request and connect timeouts, the probe; default Node's timers. */
+  readonly timers?: OvsdbTimers;
+  /** How connections reach a remote; default net/tls sockets (tests pass an in-memory fake). */
+  readonly dial?: RpcDialer;
 }
 
 export interface TransactOptions {
@@ -224,7 +230,8 @@ export class OvsdbClient {
   private sessionCounter = 0;
   private remoteIndex = 0;
   private failuresInRow = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: OvsdbTimer | undefined;
+  private readonly timers: OvsdbTimers;
   private closed = false;
 
   private replica: Replica | undefined;
@@ -284,6 +291,7 @@ export class OvsdbClient {
     this.minBackoffMs = options.backoff?.minMs ?? 1000;
     this.maxBackoffMs = Math.max(this.minBackoffMs, options.backoff?.maxMs ?? 8000);
     this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? realOvsdbTimers;
     if (!(this.minBackoffMs >= 0))
       throw new OvsdbOptionsError(`backoff.minMs must be >= 0, got ${this.minBackoffMs}`);
   }
@@ -512,7 +520,7 @@ export class OvsdbClient {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer?.cancel();
     const session = this.session;
     this.session = undefined;
     session?.conn.close('client closed');
@@ -541,10 +549,10 @@ export class OvsdbClient {
 
   private scheduleConnect(delayMs: number): void {
     if (this.closed) return;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer?.cancel();
     const endpoint = this.endpoints[this.remoteIndex % this.endpoints.length] as RemoteEndpoint;
     if (delayMs > 0) this.setState('backoff', { remote: endpoint.text });
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.timers.setTimer(() => {
       this.reconnectTimer = undefined;
       void this.connect(endpoint);
     }, delayMs);
@@ -576,6 +584,8 @@ export class OvsdbClient {
         ...(this.opts.probeIntervalMs === undefined ? {} : { probeIntervalMs: this.opts.probeIntervalMs }),
         ...(this.opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.opts.maxFrameBytes }),
         ...(this.opts.tls === undefined ? {} : { tls: this.opts.tls }),
+        ...(this.opts.dial === undefined ? {} : { dial: this.opts.dial }),
+        timers: this.timers,
         onNotification: (method, params) => this.onNotification(conn, method, params),
         onClose: (error) => this.onConnectionClosed(conn, error),
       });

@@ -38,15 +38,20 @@ export { DEFAULT_OVSDB_PORT, parseRemote, parseRemoteList } from './remote.js';
 export type { RemoteEndpoint, RemoteList } from './remote.js';
 export { DEFAULT_MAX_FRAME_BYTES, JsonStreamFramer, parseJsonLossless, stringifyJson } from './framer.js';
 export type { FramerOptions } from './framer.js';
-export { DEFAULT_PROBE_INTERVAL_MS, MIN_PROBE_INTERVAL_MS, RpcConnection } from './jsonrpc.js';
+export { DEFAULT_PROBE_INTERVAL_MS, MIN_PROBE_INTERVAL_MS, RpcConnection, dialSocket } from './jsonrpc.js';
 export type {
+  PendingTransport,
   RequestOptions,
   RpcConnectionOptions,
+  RpcDialer,
   RpcReply,
+  RpcTransport,
   TlsFiles,
   TlsMaterial,
   TlsSource,
 } from './jsonrpc.js';
+export { realOvsdbTimers } from './timers.js';
+export type { OvsdbTimer, OvsdbTimers } from './timers.js';
 export { noopLogger } from './logger.js';
 export type { OvsdbLogger } from './logger.js';
 export { OvsdbClient } from './client.js';

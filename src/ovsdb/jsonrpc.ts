@@ -20,6 +20,8 @@
  *   "update before transact reply" holds for listeners.
  * - The connection never throws from socket callbacks: errors close it and are reported once
  *   through `onClose`.
+ * - Time and transport are injected (`timers`, `dial`; real timers and net/tls sockets by default)
+ *   so that unit tests drive timeouts and the probe with a fake clock over an in-memory transport.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -35,6 +37,8 @@ import { DEFAULT_MAX_FRAME_BYTES, JsonStreamFramer, stringifyJson } from './fram
 import type { OvsdbLogger } from './logger.js';
 import { noopLogger } from './logger.js';
 import type { RemoteEndpoint } from './remote.js';
+import { realOvsdbTimers } from './timers.js';
+import type { OvsdbTimer, OvsdbTimers } from './timers.js';
 
 export const DEFAULT_PROBE_INTERVAL_MS = 5000;
 export const MIN_PROBE_INTERVAL_MS = 1000;
@@ -58,6 +62,29 @@ export interface TlsMaterial {
 
 export type TlsSource = TlsFiles | TlsMaterial | (() => Promise<TlsMaterial>);
 
+/**
+ * The byte stream under a connection: a connected net/tls socket, or an in-memory fake in tests.
+ * `close` must follow `destroy()` (as a socket's does); `drain` follows a write that filled the
+ * buffer (`writableNeedDrain`).
+ */
+export interface RpcTransport {
+  write(data: string): unknown;
+  readonly writableNeedDrain: boolean;
+  destroy(): void;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'close' | 'drain', listener: () => void): unknown;
+}
+
+/** A connection being established: `ready` settles once; `abort` gives up on it (connect timeout). */
+export interface PendingTransport {
+  readonly ready: Promise<RpcTransport>;
+  abort(): void;
+}
+
+/** Starts connecting to a remote; `tls` is given for ssl remotes. The default dials net/tls. */
+export type RpcDialer = (endpoint: RemoteEndpoint, tls: TlsMaterial | undefined) => PendingTransport;
+
 export interface RpcConnectionOptions {
   /** tcp/ssl probe interval; default 5000, minimum 1000, 0 disables. Ignored (off) on unix. */
   probeIntervalMs?: number;
@@ -68,6 +95,10 @@ export interface RpcConnectionOptions {
   logger?: OvsdbLogger;
   onNotification?: (method: string, params: unknown) => void;
   onClose?: (error: Error) => void;
+  /** Timeouts and the probe; default Node's timers. */
+  timers?: OvsdbTimers;
+  /** How to reach the remote; default a net/tls socket. */
+  dial?: RpcDialer;
 }
 
 export interface RequestOptions {
@@ -79,7 +110,7 @@ export type ReplyCallback = (error: Error | undefined, result: unknown) => void;
 interface PendingRequest {
   readonly method: string;
   readonly onReply: ReplyCallback;
-  timer: NodeJS.Timeout | undefined;
+  timer: OvsdbTimer | undefined;
 }
 
 /** Abandoned ids are remembered only to tell late replies from bogus ones; bounded. */
@@ -112,9 +143,44 @@ async function resolveTls(source: TlsSource): Promise<TlsMaterial> {
   return source;
 }
 
+/** The default dialer: a net (unix, tcp) or tls (ssl) socket, without Nagle's delay once connected. */
+export const dialSocket: RpcDialer = (endpoint, material) => {
+  let s: net.Socket;
+  const readyEvent = endpoint.kind === 'ssl' ? 'secureConnect' : 'connect';
+  if (endpoint.kind === 'unix') s = net.createConnection({ path: endpoint.path });
+  else if (endpoint.kind === 'tcp') s = net.createConnection({ host: endpoint.host, port: endpoint.port });
+  else {
+    if (material === undefined) throw new Error('ssl: no TLS material');
+    s = tls.connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      ca: material.ca,
+      ...(material.cert === undefined ? {} : { cert: material.cert }),
+      ...(material.key === undefined ? {} : { key: material.key }),
+      rejectUnauthorized: true,
+      ...(material.verifyHostname === true ? {} : { checkServerIdentity: () => undefined }),
+    });
+  }
+  const socket = s;
+  const ready = new Promise<RpcTransport>((resolve, reject) => {
+    const onError = (e: Error): void => {
+      socket.destroy();
+      reject(e);
+    };
+    socket.once('error', onError);
+    socket.once(readyEvent, () => {
+      socket.off('error', onError);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+  return { ready, abort: () => socket.destroy() };
+};
+
 export class RpcConnection {
   readonly endpoint: RemoteEndpoint;
-  private readonly socket: net.Socket;
+  private readonly socket: RpcTransport;
+  private readonly timers: OvsdbTimers;
   private readonly framer: JsonStreamFramer;
   private readonly logger: OvsdbLogger;
   private readonly pending = new Map<number, PendingRequest>();
@@ -126,7 +192,7 @@ export class RpcConnection {
   private readonly onNotification: (method: string, params: unknown) => void;
   private readonly onClose: (error: Error) => void;
   private readonly probeIntervalMs: number;
-  private probeTimer: NodeJS.Timeout | undefined;
+  private probeTimer: OvsdbTimer | undefined;
   private receivedSinceCheck = false;
   private probeSent = false;
   /** Bytes received in total (diagnostics and tests). */
@@ -136,9 +202,10 @@ export class RpcConnection {
   /** Inactivity probes sent (diagnostics and tests). */
   probesSent = 0;
 
-  private constructor(endpoint: RemoteEndpoint, socket: net.Socket, options: RpcConnectionOptions) {
+  private constructor(endpoint: RemoteEndpoint, socket: RpcTransport, options: RpcConnectionOptions) {
     this.endpoint = endpoint;
     this.socket = socket;
+    this.timers = options.timers ?? realOvsdbTimers;
     this.logger = options.logger ?? noopLogger;
     this.framer = new JsonStreamFramer({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
     this.onNotification = options.onNotification ?? (() => undefined);
@@ -148,7 +215,6 @@ export class RpcConnection {
     socket.on('error', (e: Error) => this.shutdown(new ConnectionClosedError(endpoint.text, e.message)));
     socket.on('close', () => this.shutdown(new ConnectionClosedError(endpoint.text, 'closed by peer')));
     socket.on('drain', () => this.flushQueue());
-    socket.setNoDelay(true);
     if (this.probeIntervalMs > 0) this.armProbe();
   }
 
@@ -165,39 +231,23 @@ export class RpcConnection {
         );
       material = await resolveTls(options.tls);
     }
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      let s: net.Socket;
-      const readyEvent = endpoint.kind === 'ssl' ? 'secureConnect' : 'connect';
-      if (endpoint.kind === 'unix') s = net.createConnection({ path: endpoint.path });
-      else if (endpoint.kind === 'tcp')
-        s = net.createConnection({ host: endpoint.host, port: endpoint.port });
-      else {
-        const m = material as TlsMaterial;
-        s = tls.connect({
-          host: endpoint.host,
-          port: endpoint.port,
-          ca: m.ca,
-          ...(m.cert === undefined ? {} : { cert: m.cert }),
-          ...(m.key === undefined ? {} : { key: m.key }),
-          rejectUnauthorized: true,
-          ...(m.verifyHostname === true ? {} : { checkServerIdentity: () => undefined }),
-        });
-      }
-      const timer = setTimeout(() => {
-        s.destroy();
+    const timers = options.timers ?? realOvsdbTimers;
+    const pending = (options.dial ?? dialSocket)(endpoint, material);
+    const socket = await new Promise<RpcTransport>((resolve, reject) => {
+      const timer = timers.setTimer(() => {
+        pending.abort();
         reject(new ConnectionClosedError(endpoint.text, `connect timed out after ${connectTimeoutMs} ms`));
       }, connectTimeoutMs);
-      const onError = (e: Error): void => {
-        clearTimeout(timer);
-        s.destroy();
-        reject(new ConnectionClosedError(endpoint.text, e.message));
-      };
-      s.once('error', onError);
-      s.once(readyEvent, () => {
-        clearTimeout(timer);
-        s.off('error', onError);
-        resolve(s);
-      });
+      pending.ready.then(
+        (transport) => {
+          timer.cancel();
+          resolve(transport);
+        },
+        (e: unknown) => {
+          timer.cancel();
+          reject(new ConnectionClosedError(endpoint.text, e instanceof Error ? e.message : String(e)));
+        },
+      );
     });
     return new RpcConnection(endpoint, socket, options);
   }
@@ -240,7 +290,7 @@ export class RpcConnection {
     const entry: PendingRequest = { method, onReply, timer: undefined };
     if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
       const timeoutMs = options.timeoutMs;
-      entry.timer = setTimeout(() => {
+      entry.timer = this.timers.setTimer(() => {
         this.pending.delete(id);
         this.abandon(id);
         onReply(new RpcTimeoutError(method, timeoutMs), undefined);
@@ -270,7 +320,7 @@ export class RpcConnection {
     const entry = this.pending.get(id);
     if (entry === undefined) return;
     this.pending.delete(id);
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.timer?.cancel();
     this.abandon(id);
     this.notify('cancel', [id]);
     entry.onReply(new RpcCanceledError(entry.method), undefined);
@@ -361,7 +411,7 @@ export class RpcConnection {
       return;
     }
     this.pending.delete(id);
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.timer?.cancel();
     const error = m['error'];
     this.settle(
       entry,
@@ -398,8 +448,7 @@ export class RpcConnection {
   }
 
   private armProbe(): void {
-    this.probeTimer = setTimeout(() => this.checkProbe(), this.probeIntervalMs);
-    this.probeTimer.unref();
+    this.probeTimer = this.timers.setTimer(() => this.checkProbe(), this.probeIntervalMs, { unref: true });
   }
 
   private checkProbe(): void {
@@ -411,7 +460,7 @@ export class RpcConnection {
       return;
     }
     // Let one poll phase run: data that queued while our own event loop was stalled counts.
-    setImmediate(() => {
+    this.timers.afterPendingIo(() => {
       if (this.closed !== undefined) return;
       if (this.receivedSinceCheck) {
         this.receivedSinceCheck = false;
@@ -440,13 +489,13 @@ export class RpcConnection {
   private shutdown(error: Error): void {
     if (this.closed !== undefined) return;
     this.closed = error;
-    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.probeTimer?.cancel();
     this.writeQueue.length = 0;
     this.socket.destroy();
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) {
-      if (p.timer !== undefined) clearTimeout(p.timer);
+      p.timer?.cancel();
       this.settle(p, error, undefined);
     }
     try {

@@ -4,7 +4,6 @@
  * with scripted outcomes. `commit()` plays the server: it applies a transaction to the replica.
  * (Same technique as agent-reconciler-fake-replica.test.ts, shared for new test files.)
  */
-import { readFileSync } from 'node:fs';
 import {
   parseSchema,
   Replica,
@@ -13,11 +12,10 @@ import {
   type PreparedTransaction,
   type TxnOutcome,
 } from '../../src/ovsdb/index.js';
+import { loadSchemaJson } from '../fixtures/ovsdb-schemas/schemas.js';
 
-export const VSWITCH = parseSchema(
-  JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')),
-);
-export const SB = parseSchema(JSON.parse(readFileSync('/usr/share/ovn/ovn-sb.ovsschema', 'utf8')));
+export const VSWITCH = parseSchema(loadSchemaJson('vswitch'));
+export const SB = parseSchema(loadSchemaJson('ovn-sb'));
 export const BRIDGE = '00000000-0000-4000-8000-00000000b001';
 export const CHASSIS = '00000000-0000-4000-8000-0000000c0001';
 

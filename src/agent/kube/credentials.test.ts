@@ -37,19 +37,20 @@ describe('exec credential source', () => {
   it('runs the plugin once until the credential expires, sharing one run between concurrent requests', async () => {
     const clock = steppedClock();
     let runs = 0;
+    // The first run stays in flight until the test releases it: the three calls overlap it.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
     const source = createCredentialSource(execConnection(plugin()), {
       clock,
       execRunner: async (): Promise<ExecCredentialStatus> => {
         runs += 1;
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await gate;
         return { token: `t${runs}`, expiresAtMs: clock.now() + 60_000 };
       },
     });
-    expect(await Promise.all([source.current(), source.current(), source.current()])).toEqual([
-      { token: 't1' },
-      { token: 't1' },
-      { token: 't1' },
-    ]);
+    const concurrent = Promise.all([source.current(), source.current(), source.current()]);
+    release();
+    expect(await concurrent).toEqual([{ token: 't1' }, { token: 't1' }, { token: 't1' }]);
     clock.step(59_999);
     expect(await source.current()).toEqual({ token: 't1' });
     clock.step(1);

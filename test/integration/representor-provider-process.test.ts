@@ -1,6 +1,7 @@
 /**
  * The representor provider driving real child processes: the fake devlink script (the one the
- * agent's end-to-end tests use) and, where installed, iproute2's real `devlink`.
+ * agent's end-to-end tests use) and, where installed, iproute2's real `devlink`. An integration
+ * test: it waits for real processes in real time (moved out of the unit pass, docs/adr/0107).
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PlugRequest } from '../../plug/provider.js';
-import type { SpawnProcess } from './process.js';
-import { spawnProcess } from './process.js';
-import { RepresentorProvider } from './provider.js';
+import type { PlugRequest } from '../../src/plug/provider.js';
+import type { SpawnProcess } from '../../src/providers/representor/process.js';
+import { spawnProcess } from '../../src/providers/representor/process.js';
+import { RepresentorProvider } from '../../src/providers/representor/provider.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/devlink/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/devlink/', import.meta.url));
 const FAKE_DEVLINK = join(FIXTURES, 'fake-devlink.js');
 const BF_PF0 = '08:c0:eb:c4:2a:10';
 
