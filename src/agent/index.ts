@@ -27,22 +27,30 @@ export type {
 export { startAgent, runCli, AGENT_VERSION } from './main.js';
 export type { AgentHandle, AgentOptions, CliIo } from './main.js';
 export { Reconciler } from './reconciler.js';
-export type {
-  OvsReplica,
-  ProviderSource,
-  ReconcilerOptions,
-  RemovalHoldPolicy,
-  Replica,
-  SbReplica,
-} from './reconciler.js';
+export type { ReconcilerOptions, RemovalHoldPolicy } from './reconciler.js';
+export type { OvsReplica, ProviderSource, Replica, SbReplica } from './replicas.js';
+export { OvsWriter, logCommitted, workOf } from './ovs-writer.js';
+export type { BridgeMove, TxnWork, UnsureTxn, WorkItem, Written } from './ovs-writer.js';
+export { DEFAULT_QUARANTINE_POLICY, Quarantine } from './quarantine.js';
+export type { QuarantinePolicy, Selection } from './quarantine.js';
+export { inFlightPorts, StatusFacts, withInFlight } from './status-facts.js';
+export type { InFlightPorts, StatusFactsOptions } from './status-facts.js';
+export { StatusReporter } from './status-reporter.js';
+export type { StatusHeader, StatusReporterOptions } from './status-reporter.js';
+export { ChassisTracker } from './chassis-tracker.js';
+export type { ChassisTrackerOptions } from './chassis-tracker.js';
+export { finishAnswers, releaseAnswers } from './provider-answers.js';
 export { AgentMetrics } from './metrics.js';
 export type { DbName, ReplanTrigger, TransactionOutcomeLabel } from './metrics.js';
 export { startHttpServer, readiness, formatHostPort } from './http.js';
 export type { HealthReport, HttpHandlers, HttpServerHandle } from './http.js';
 export { noopLogger, RateLimitedLog } from './logger.js';
-export type { Logger } from './logger.js';
-export { derivePortState, PortStatusModel } from './status/model.js';
+export type { Logger, LogLevelName } from './logger.js';
+export { derivePortState, isProviderReason, PortStatusModel } from './status/model.js';
 export type {
+  AgentReason,
+  PortReason,
+  ProviderReason,
   InterfaceFacts,
   PortFacts,
   PortObservation,

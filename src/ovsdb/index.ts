@@ -64,6 +64,7 @@ export type {
   IncrementHandle,
   Mutation,
   Mutator,
+  OpHandle,
   PreparedTransaction,
   RowInput,
   RowSelector,
@@ -73,6 +74,7 @@ export type {
   TxnOutcome,
   TxnSuccess,
   WaitSpec,
+  WriteHandle,
 } from './transaction.js';
 export { where, whereUuid } from './condition.js';
 export type { Clause, ConditionClause, ConditionFunction } from './condition.js';

@@ -36,6 +36,7 @@ export {
   type OwnershipKey,
 } from './interface-columns.js';
 export {
+  indexBridgeInterfaces,
   isEmptyPlan,
   isWantedHere,
   OVN_CONTROLLER_PLUGGED_KEY,
@@ -43,6 +44,7 @@ export {
   unicastMacOf,
   type BlockedPort,
   type BlockedState,
+  type BridgeInterfaces,
   type HeldPort,
   type Plan,
   type PlanInput,
@@ -52,6 +54,7 @@ export {
   type PlannedReplug,
   type PlannedUpdate,
   type ObservedPort,
+  type OwnedInterface,
   type PlannerConfig,
   type PreparedPlug,
   type ProviderLookup,
@@ -71,6 +74,7 @@ export {
   type RemovalRound,
   type SessionCause,
 } from './removal-guard.js';
+export { RemovalHoldLog, type HoldSummary } from './removal-holds.js';
 export {
   ProviderRegistry,
   type ProviderRegistryOptions,
@@ -84,4 +88,13 @@ export {
   ProviderRegistryError,
   UnknownProviderError,
 } from './errors.js';
-export { systemClock, systemTimers, type Clock, type Timer, type Timers } from './clock.js';
+export {
+  noopLogger,
+  systemClock,
+  systemTimers,
+  type Clock,
+  type Logger,
+  type RootLogger,
+  type Timer,
+  type Timers,
+} from './runtime.js';

@@ -71,12 +71,64 @@ export interface PortFacts {
   readonly warnings?: readonly string[];
 }
 
+/**
+ * The reasons the agent itself gives a port's state: the planner's (for ports it blocks) and this
+ * model's (from the OVS row and the transaction). Every other reason comes from a provider.
+ */
+const AGENT_REASONS = {
+  // The planner's.
+  AwaitingSync: true,
+  AwaitingOvnController: true,
+  DuplicatePortBinding: true,
+  DuplicateInterfaceName: true,
+  ForeignInterface: true,
+  IntegrationBridgeMissing: true,
+  InterfaceHeld: true,
+  InterfaceNameTaken: true,
+  PluggedByOvnController: true,
+  SharedPort: true,
+  // This model's.
+  AdminDown: true,
+  Bound: true,
+  DeviceLinkDown: true,
+  InterfaceError: true,
+  LinkDown: true,
+  NoOfport: true,
+  Queued: true,
+  RemovalHeld: true,
+  TransactionFailed: true,
+  TransactionInFlight: true,
+  WaitingForOfport: true,
+  WaitingForOvnController: true,
+} as const satisfies Record<string, true>;
+
+export type AgentReason = keyof typeof AGENT_REASONS;
+
+/**
+ * A reason that comes from a provider: the agent's words for a provider that is missing,
+ * unavailable, failed or not ready without a code, or the provider's own not-now code (CamelCase,
+ * free-form: counted per provider in `ovn_plug_provider_errors_total`).
+ */
+export type ProviderReason =
+  | 'ProviderNotFound'
+  | 'ProviderUnavailable'
+  | 'ProviderError'
+  | 'ProviderNotReady'
+  | (string & { readonly providerCode?: never });
+
+export type PortReason = AgentReason | ProviderReason;
+
+/** Whether a state's reason came from a provider (as opposed to the agent, a conflict or OVS). */
+export function isProviderReason(reason: PortReason): reason is ProviderReason {
+  return !Object.hasOwn(AGENT_REASONS, reason);
+}
+
 /** One state with its reason; the input of {@link PortStatusModel.update}. */
 export interface PortObservation {
   readonly logicalPort: string;
   readonly provider: string;
   readonly state: PortState;
-  readonly reason: string;
+  readonly reason: PortReason;
   readonly message: string;
   readonly interfaceName?: string;
   readonly ofport?: number;
@@ -150,7 +202,7 @@ export function derivePortState(facts: PortFacts): PortObservation {
   }
 }
 
-function stateFromInterface(facts: PortFacts): { state: PortState; reason: string; message: string } {
+function stateFromInterface(facts: PortFacts): { state: PortState; reason: AgentReason; message: string } {
   const iface = facts.iface;
   if (iface === undefined) {
     return { state: 'Pending', reason: 'Queued', message: 'waiting for the next OVS transaction' };
@@ -200,7 +252,7 @@ function stateFromInterface(facts: PortFacts): { state: PortState; reason: strin
  * operator or the VM set it down), then the carrier as ovs-vswitchd sees it, then what the provider
  * sees of the device (a representor netdev whose VF is not in use). Undefined when it is up or unknown.
  */
-function linkDown(iface: InterfaceFacts): { reason: string; message: string } | undefined {
+function linkDown(iface: InterfaceFacts): { reason: AgentReason; message: string } | undefined {
   if (iface.adminState === 'down')
     return { reason: 'AdminDown', message: `interface "${iface.name}" has admin_state down` };
   if (iface.linkState === 'down')
