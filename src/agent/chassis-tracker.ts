@@ -10,9 +10,9 @@
 import { where, type ClientState } from '../ovsdb/index.js';
 import type { Logger, SessionCause } from '../plug/index.js';
 import type { AgentMetrics } from './metrics.js';
-import type { Replica, SbReplica } from './replicas.js';
+import type { Replica, SbReplica } from './reconciler-options.js';
 import { stringColumn } from './replica-rows.js';
-import type { DbStatus } from './status/types.js';
+import type { AgentStatus, DbStatus } from './status/types.js';
 
 export type DbName = 'sb' | 'ovs';
 
@@ -61,27 +61,30 @@ export class ChassisTracker {
     return this.#chassisUuid;
   }
 
-  /** Takes note of the connections already up when the reconciler starts. */
-  start(): void {
-    if (this.o.sb.state === 'monitoring') this.#connectedBefore.add('sb');
-    if (this.o.ovs.state === 'monitoring') this.#connectedBefore.add('ovs');
-  }
-
-  onState(db: DbName, state: ClientState): void {
-    if (state === 'monitoring' && db === 'sb') this.#sbSyncedOnce = true;
-  }
-
-  onReconnect(db: DbName): void {
-    // Every (re)sync of the Southbound DB begins a session whose first view the removal guard
-    // distrusts (DESIGN §3.4 cases 2 and 5): a reconnect, a resume, a re-monitor after cancellation.
-    if (db === 'sb') this.o.beginSession(this.#connectedBefore.has('sb') ? 'resync' : 'startup');
-    // The client reports its first connection too; only later ones are reconnects.
-    if (!this.#connectedBefore.has(db)) {
-      this.#connectedBefore.add(db);
-      return;
-    }
-    this.#reconnects[db] += 1;
-    this.o.metrics?.dbReconnected(db);
+  /**
+   * Follows both connections from now on (their states and reconnects), calling `onEvent` after
+   * each; returns the unsubscribe.
+   */
+  watch(onEvent: () => void): () => void {
+    const offs = (['sb', 'ovs'] as const).map((db) => {
+      const replica = this.o[db];
+      if (replica.state === 'monitoring') this.#connectedBefore.add(db);
+      const onState = (state: ClientState): void => {
+        if (state === 'monitoring' && db === 'sb') this.#sbSyncedOnce = true;
+        onEvent();
+      };
+      const onReconnect = (): void => {
+        this.#onReconnect(db);
+        onEvent();
+      };
+      replica.on('state', onState);
+      replica.on('reconnect', onReconnect);
+      return () => {
+        replica.off('state', onState);
+        replica.off('reconnect', onReconnect);
+      };
+    });
+    return () => offs.forEach((off) => off());
   }
 
   /**
@@ -141,12 +144,27 @@ export class ChassisTracker {
     return Object.keys(changes).length === 0 ? undefined : changes;
   }
 
-  /** Both database connections, for the status. */
-  connections(): { readonly sb: DbStatus; readonly ovs: DbStatus } {
+  /** Who we are and both database connections, for the status. */
+  header(): Pick<AgentStatus, 'chassis' | 'integrationBridge' | 'sb' | 'ovs'> {
     return {
+      chassis: this.#chassisName,
+      integrationBridge: this.#integrationBridge,
       sb: dbStatus(this.o.sb, this.#sbSyncedOnce && this.sbInEffect(), this.#reconnects.sb),
       ovs: dbStatus(this.o.ovs, this.o.ovs.state === 'monitoring', this.#reconnects.ovs),
     };
+  }
+
+  #onReconnect(db: DbName): void {
+    // Every (re)sync of the Southbound DB begins a session whose first view the removal guard
+    // distrusts (DESIGN §3.4 cases 2 and 5): a reconnect, a resume, a re-monitor after cancellation.
+    if (db === 'sb') this.o.beginSession(this.#connectedBefore.has('sb') ? 'resync' : 'startup');
+    // The client reports its first connection too; only later ones are reconnects.
+    if (!this.#connectedBefore.has(db)) {
+      this.#connectedBefore.add(db);
+      return;
+    }
+    this.#reconnects[db] += 1;
+    this.o.metrics?.dbReconnected(db);
   }
 
   /** A new Chassis row (re-registration, a restored DB, a new system-id): DESIGN §3.4 case 3. */

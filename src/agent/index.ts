@@ -27,10 +27,16 @@ export type {
 export { startAgent, runCli, AGENT_VERSION } from './main.js';
 export type { AgentHandle, AgentOptions, CliIo } from './main.js';
 export { Reconciler } from './reconciler.js';
-export type { ReconcilerOptions, RemovalHoldPolicy } from './reconciler.js';
-export type { OvsReplica, ProviderSource, Replica, SbReplica } from './replicas.js';
+export type {
+  OvsReplica,
+  ProviderSource,
+  ReconcilerOptions,
+  RemovalHoldPolicy,
+  Replica,
+  SbReplica,
+} from './reconciler-options.js';
 export { OvsWriter, logCommitted, workOf } from './ovs-writer.js';
-export type { BridgeMove, TxnWork, UnsureTxn, WorkItem, Written } from './ovs-writer.js';
+export type { OvsWriterOptions, TxnWork, UnsureTxn, WorkItem, Written } from './ovs-writer.js';
 export { DEFAULT_QUARANTINE_POLICY, Quarantine } from './quarantine.js';
 export type { QuarantinePolicy, Selection } from './quarantine.js';
 export { inFlightPorts, StatusFacts, withInFlight } from './status-facts.js';
@@ -39,7 +45,7 @@ export { StatusReporter } from './status-reporter.js';
 export type { StatusHeader, StatusReporterOptions } from './status-reporter.js';
 export { ChassisTracker } from './chassis-tracker.js';
 export type { ChassisTrackerOptions } from './chassis-tracker.js';
-export { finishAnswers, releaseAnswers } from './provider-answers.js';
+export { answersOf, finishAnswers, releaseAnswers, runProviders, UnsureAnswers } from './provider-calls.js';
 export { AgentMetrics } from './metrics.js';
 export type { DbName, ReplanTrigger, TransactionOutcomeLabel } from './metrics.js';
 export { startHttpServer, readiness, formatHostPort } from './http.js';

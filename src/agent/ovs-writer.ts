@@ -37,7 +37,7 @@ import type {
   PreparedPlug,
 } from '../plug/index.js';
 import type { AgentMetrics } from './metrics.js';
-import type { OvsReplica } from './replicas.js';
+import type { OvsReplica } from './reconciler-options.js';
 import { stringColumn, stringMap, toBridge, toInterface, toPort } from './replica-rows.js';
 
 /** One port's share of a plan: a port may have several (an update and a duplicate's removal). */
@@ -98,7 +98,7 @@ export interface UnsureTxn {
 }
 
 /** Owned Ports to move from previous integration bridges to the current one. */
-export interface BridgeMove {
+interface BridgeMove {
   readonly target: Row;
   /** Per previous bridge: its Ports to move and their Interfaces (verified: ownership as read). */
   readonly from: readonly { readonly bridge: Row; readonly ports: string[]; readonly ifaces: Row[] }[];
@@ -108,15 +108,21 @@ export interface BridgeMove {
 /** Consecutive lost name races taken for a stale replica before they count as errors. */
 const MAX_LOST_RACES = 3;
 
+export interface OvsWriterOptions {
+  readonly ovs: OvsReplica;
+  readonly ownershipKey: OwnershipKey;
+  readonly logger: Logger;
+  readonly metrics?: AgentMetrics;
+}
+
 export class OvsWriter {
+  readonly #o: OvsWriterOptions;
   #transactions = 0;
   #lostRaces = 0;
 
-  constructor(
-    private readonly ovs: OvsReplica,
-    private readonly ownershipKey: OwnershipKey,
-    private readonly metrics: AgentMetrics | undefined,
-  ) {}
+  constructor(options: OvsWriterOptions) {
+    this.#o = options;
+  }
 
   /** Transactions sent so far. */
   get transactions(): number {
@@ -170,10 +176,21 @@ export class OvsWriter {
     );
   }
 
-  /** Counts a plan transaction's outcome towards consecutive lost races; true when it lost one. */
-  countLostRace(outcome: TxnOutcome): boolean {
+  /**
+   * Counts the outcome of the transaction that carried `work` towards consecutive lost races;
+   * true (and logged) when it lost one.
+   */
+  countLostRace(outcome: TxnOutcome, work: readonly WorkItem[]): boolean {
     const lost = this.isLostNameRace(outcome);
     this.#lostRaces = lost ? this.#lostRaces + 1 : 0;
+    if (lost)
+      this.#o.logger.info(
+        {
+          details: outcome.status === 'error' ? outcome.details : undefined,
+          ports: work.map((w) => w.logicalPort).slice(0, 10),
+        },
+        'OVS transaction lost a name race to another writer; replanning from the fresh replica',
+      );
     return lost;
   }
 
@@ -192,17 +209,17 @@ export class OvsWriter {
 
   /** Whether the replica shows what `unsure` wrote (it commits atomically: any part will do). */
   showsCommitted(unsure: UnsureTxn): boolean {
-    const ifaces = this.ovs.table('Interface');
+    const ifaces = this.#o.ovs.table('Interface');
     if (unsure.inserted.length > 0) {
       const byName = new Map(ifaces.all().map((row) => [stringColumn(row, 'name'), row]));
       for (const { name, logicalPort } of unsure.inserted) {
         const row = byName.get(name);
         if (row === undefined) continue;
         const ids = stringMap(row, 'external_ids');
-        if (ids['iface-id'] === logicalPort && ids[this.ownershipKey] !== undefined) return true;
+        if (ids['iface-id'] === logicalPort && ids[this.#o.ownershipKey] !== undefined) return true;
       }
     }
-    const ports = this.ovs.table('Port');
+    const ports = this.#o.ovs.table('Port');
     if (unsure.deletedPorts.some((uuid) => ports.get(uuid) === undefined)) return true;
     return unsure.updates.some((u) => {
       const row = ifaces.get(u.interfaceUuid);
@@ -211,15 +228,49 @@ export class OvsWriter {
   }
 
   /**
+   * After an integration bridge change: moves the Ports the agent owns on the bridges `left`
+   * behind to the bridge `to`, once it exists (until then the planner reports it missing).
+   * Undefined when nothing is sent. `left` is emptied once nothing is left to move, and when the
+   * move failed: it is not retried, the planner then reports each port's name as taken.
+   */
+  moveOwnedPorts(
+    left: Set<string>,
+    to: string,
+  ): { readonly logicalPorts: readonly string[]; readonly outcome: Promise<TxnOutcome> } | undefined {
+    if (left.size === 0) return undefined;
+    const move = this.#planBridgeMove(left, to);
+    if (move === 'done') left.clear();
+    if (typeof move === 'string') return undefined;
+    const fields = {
+      from: move.from.map((m) => stringColumn(m.bridge, 'name')),
+      to,
+      ports: move.logicalPorts,
+    };
+    const outcome = this.#sendBridgeMove(move).then((outcome) => {
+      if (outcome.status === 'success' || outcome.status === 'unchanged') {
+        this.#o.logger.info(fields, 'moved owned ports to the new integration bridge');
+      } else if (outcome.status === 'error' || outcome.status === 'notLocked') {
+        left.clear();
+        this.#o.logger.warn(
+          { ...fields, outcome },
+          'could not move owned ports to the new integration bridge',
+        );
+      }
+      return outcome;
+    });
+    return { logicalPorts: move.logicalPorts, outcome };
+  }
+
+  /**
    * The Ports the agent owns (every interface carries `iface-id` and the marker) on the bridges
    * `left` behind: `wait` while the bridge `to` does not exist, `done` when none is left to move.
    */
-  planBridgeMove(left: Iterable<string>, to: string): BridgeMove | 'wait' | 'done' {
-    const bridges = this.ovs.table('Bridge').all();
+  #planBridgeMove(left: Iterable<string>, to: string): BridgeMove | 'wait' | 'done' {
+    const bridges = this.#o.ovs.table('Bridge').all();
     const target = bridges.find((row) => stringColumn(row, 'name') === to);
     if (target === undefined) return 'wait';
-    const portTable = this.ovs.table('Port');
-    const ifaceTable = this.ovs.table('Interface');
+    const portTable = this.#o.ovs.table('Port');
+    const ifaceTable = this.#o.ovs.table('Interface');
     const from: BridgeMove['from'][number][] = [];
     const logicalPorts: string[] = [];
     for (const name of left) {
@@ -234,7 +285,7 @@ export class OvsWriter {
         const owned = rows.every((row) => {
           if (row === undefined) return false;
           const ids = toInterface(row).externalIds;
-          return ids['iface-id'] !== undefined && ids[this.ownershipKey] !== undefined;
+          return ids['iface-id'] !== undefined && ids[this.#o.ownershipKey] !== undefined;
         });
         if (!owned || rows.length === 0) continue;
         ports.push(portUuid);
@@ -250,7 +301,7 @@ export class OvsWriter {
   }
 
   /** Sends a move: same rows (no unplug/replug), verify-guarded on each moved Interface's `external_ids`. */
-  sendBridgeMove(move: BridgeMove): Promise<TxnOutcome> {
+  #sendBridgeMove(move: BridgeMove): Promise<TxnOutcome> {
     return this.#send((tx) => {
       for (const m of move.from) {
         for (const row of m.ifaces) tx.verify('Interface', row, ['external_ids']);
@@ -271,7 +322,7 @@ export class OvsWriter {
     this.#transactions += 1;
     let outcome: TxnOutcome;
     try {
-      outcome = await this.ovs.transact(build);
+      outcome = await this.#o.ovs.transact(build);
     } catch (error) {
       outcome = {
         status: 'error',
@@ -279,7 +330,7 @@ export class OvsWriter {
         error: error instanceof Error ? error.message : String(error),
       };
     }
-    this.metrics?.transaction(
+    this.#o.metrics?.transaction(
       this.isLostNameRace(outcome) ? 'conflict' : outcome.status === 'unchanged' ? 'empty' : outcome.status,
     );
     return outcome;
@@ -301,7 +352,7 @@ export class OvsWriter {
         return handle === undefined ? undefined : owners.get(handle);
       },
     });
-    const bridge = this.ovs
+    const bridge = this.#o.ovs
       .table('Bridge')
       .all()
       .find((row) => stringColumn(row, 'name') === bridgeName);
@@ -325,8 +376,8 @@ export class OvsWriter {
       bridgeUsers.push(logicalPort);
     };
     for (const c of work.creates) insertPort(c.logicalPort, c.interface);
-    const portTable = this.ovs.table('Port');
-    const ifaceTable = this.ovs.table('Interface');
+    const portTable = this.#o.ovs.table('Port');
+    const ifaceTable = this.#o.ovs.table('Interface');
     /**
      * Deleting a Port from the bridge deletes it and ALL its interfaces, so the rows the planner
      * judged by — the Port's `interfaces` (ours is its only one) and our Interface's

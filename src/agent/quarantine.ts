@@ -5,6 +5,7 @@
  * commit-time constraint violation), the ports of that transaction are retried one per
  * transaction, to find the culprit.
  */
+import type { TxnOutcome } from '../ovsdb/index.js';
 import type { Clock, Plan } from '../plug/index.js';
 import type { RateLimitedLog } from './logger.js';
 import type { WorkItem } from './ovs-writer.js';
@@ -83,11 +84,16 @@ export class Quarantine {
   }
 
   /**
-   * Sets aside the ports of a failed transaction: `culprit` alone when the error names its
-   * operation, else every port of `work` (to be retried one by one when there were several).
+   * Sets aside the ports of a failed transaction (`error` or `notLocked`) with the server's error
+   * verbatim: `culprit` alone when the error names its operation, else every port of `work` (to be
+   * retried one by one when there were several).
    */
-  fail(work: readonly WorkItem[], culprit: string | undefined, message: string): void {
+  fail(work: readonly WorkItem[], culprit: string | undefined, outcome: TxnOutcome): void {
     const now = this.clock.now();
+    const message =
+      outcome.status !== 'error'
+        ? 'not locked'
+        : `${outcome.error}${outcome.details === undefined ? '' : `: ${outcome.details}`}`;
     const failed = culprit === undefined ? work.map((w) => w.logicalPort) : [culprit];
     for (const logicalPort of failed) {
       const failures = (this.#entries.get(logicalPort)?.failures ?? 0) + 1;

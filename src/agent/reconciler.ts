@@ -27,72 +27,27 @@
  * for the current Chassis row is in effect (chassis-tracker.ts); a port the removal guard holds
  * (src/plug/removal-guard.ts) stays until its grace ends; nothing is removed on the agent's exit.
  */
-import type { ClientEvents, TxnOutcome } from '../ovsdb/index.js';
 import {
+  deferToCheckPhase,
   RemovalGuard,
   RemovalHoldLog,
+  repeat,
   type Clock,
-  type HoldSummary,
-  type OwnershipKey,
   type Plan,
-  type PlanInput,
-  type RemovalGuardPolicy,
   type Timer,
-  type Timers,
 } from '../plug/index.js';
 import { ChassisTracker } from './chassis-tracker.js';
-import { RateLimitedLog, type Logger } from './logger.js';
-import type { AgentMetrics, ReplanTrigger } from './metrics.js';
-import { logCommitted, OvsWriter, workOf, type UnsureTxn, type WorkItem } from './ovs-writer.js';
-import { finishAnswers, releaseAnswers } from './provider-answers.js';
+import { RateLimitedLog } from './logger.js';
+import type { ReplanTrigger } from './metrics.js';
+import { logCommitted, OvsWriter, workOf, type WorkItem } from './ovs-writer.js';
+import { answersOf, finishAnswers, releaseAnswers, runProviders, UnsureAnswers } from './provider-calls.js';
 import { Quarantine } from './quarantine.js';
-import type { OvsReplica, ProviderSource, Replica, SbReplica } from './replicas.js';
-import {
-  ovsOtherConfigOf,
-  stringColumn,
-  toBridge,
-  toInterface,
-  toPort,
-  toPortBinding,
-} from './replica-rows.js';
+import type { ReconcilerOptions } from './reconciler-options.js';
+import { planRows } from './replica-rows.js';
 import { inFlightPorts, StatusFacts, withInFlight, type InFlightPorts } from './status-facts.js';
 import { StatusReporter } from './status-reporter.js';
-import type { PortFacts, PortTransition } from './status/model.js';
+import type { PortFacts } from './status/model.js';
 import type { AgentStatus } from './status/types.js';
-
-/** Removal guard settings (DESIGN §3.4; see src/plug/removal-guard.ts). */
-export type RemovalHoldPolicy = RemovalGuardPolicy;
-
-export interface ReconcilerOptions {
-  readonly sb: SbReplica;
-  readonly ovs: OvsReplica;
-  readonly providers: ProviderSource;
-  readonly chassisName: string;
-  readonly integrationBridge: string;
-  readonly ownershipKey: OwnershipKey;
-  /** Plug types in observe mode (DESIGN §3.5a): never written, reported from ovn-controller's interfaces. */
-  readonly observePlugTypes?: ReadonlySet<string>;
-  readonly removalHold: RemovalHoldPolicy;
-  /** Periodic full replan; DESIGN default 30 s. */
-  readonly resyncIntervalMs: number;
-  /** How often providers' `run()` is called; default 1 s. */
-  readonly providerRunIntervalMs?: number;
-  readonly planner: (input: PlanInput) => Plan;
-  readonly now: () => number;
-  readonly timers: Timers;
-  /**
-   * Runs a round after the pending I/O of this event-loop turn (so a burst of update messages
-   * coalesces); default `setImmediate`, which unlike a 0 ms timer adds no 1 ms clamp.
-   */
-  readonly defer?: (fn: () => void) => Timer;
-  readonly logger: Logger;
-  readonly metrics?: AgentMetrics;
-  readonly nodeName?: string;
-  /** Called with every new status snapshot (after each round that changed something). */
-  readonly onStatus?: (status: AgentStatus) => void;
-  /** Called with every port state transition (logs and metrics are handled here already). */
-  readonly onTransition?: (transition: PortTransition) => void;
-}
 
 /** Why a round could not plan, shown on every port the agent owns meanwhile. */
 type Gate =
@@ -140,9 +95,8 @@ export class Reconciler {
   /** Set by `stop()` once it released the answers of a transaction still in flight. */
   #abandoned = false;
   /** The answers of a transaction whose outcome was unknown, until the replica tells (ADR 0089). */
-  #unsure: UnsureTxn | undefined;
+  readonly #unsure: UnsureAnswers;
   #gate: Gate | undefined;
-  #hold: HoldSummary | undefined;
   #lastFacts: PortFacts[] | undefined;
   #started = false;
   #stopped = false;
@@ -161,20 +115,16 @@ export class Reconciler {
       beginSession: (cause) => this.#guard.beginSession(cause),
       onConditionInEffect: () => this.schedule('change'),
     });
-    this.#writer = new OvsWriter(o.ovs, o.ownershipKey, o.metrics);
+    this.#writer = new OvsWriter(o);
+    this.#unsure = new UnsureAnswers(o.logger);
     this.#quarantine = new Quarantine(this.#clock, this.#rateLimited);
     this.#facts = new StatusFacts({ ...o, providers: o.providers.lookup, rateLimited: this.#rateLimited });
     this.#reporter = new StatusReporter({
       ...o,
       clock: this.#clock,
       rateLimited: this.#rateLimited,
-      header: () => ({
-        chassis: this.#chassis.chassisName,
-        integrationBridge: this.#chassis.integrationBridge,
-        ...this.#chassis.connections(),
-      }),
-      heldRemovals: () =>
-        this.#hold === undefined ? undefined : { count: this.#hold.count, untilMs: this.#hold.untilMs },
+      header: () => this.#chassis.header(),
+      heldRemovals: () => this.#holds.current,
     });
   }
 
@@ -182,28 +132,21 @@ export class Reconciler {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.#chassis.start();
-    const on = <K extends keyof ClientEvents>(
-      replica: Replica,
-      event: K,
-      listener: ClientEvents[K],
-    ): void => {
-      replica.on(event, listener);
-      this.#listeners.push(() => replica.off(event, listener));
-    };
-    for (const db of ['sb', 'ovs'] as const) {
-      on(this.#o[db], 'change', () => this.schedule('change'));
-      on(this.#o[db], 'state', (state) => {
-        this.#chassis.onState(db, state);
-        this.schedule('reconnect');
-      });
-      on(this.#o[db], 'reconnect', () => {
-        this.#chassis.onReconnect(db);
-        this.schedule('reconnect');
-      });
+    this.#listeners.push(this.#chassis.watch(() => this.schedule('reconnect')));
+    const onChange = (): void => this.schedule('change');
+    for (const replica of [this.#o.sb, this.#o.ovs]) {
+      replica.on('change', onChange);
+      this.#listeners.push(() => replica.off('change', onChange));
     }
-    this.#every(this.#o.resyncIntervalMs, () => this.schedule('timer'));
-    this.#every(this.#o.providerRunIntervalMs ?? 1_000, () => void this.#runProviders());
+    const { timers, providers, resyncIntervalMs, providerRunIntervalMs = 1_000 } = this.#o;
+    const run = async (): Promise<void> => {
+      if (await runProviders(providers, { ...this.#o, rateLimited: this.#rateLimited }))
+        this.schedule('provider');
+    };
+    this.#timers.push(
+      repeat(timers, resyncIntervalMs, () => this.schedule('timer')),
+      repeat(timers, providerRunIntervalMs, () => void run()),
+    );
     this.schedule('startup');
   }
 
@@ -225,13 +168,10 @@ export class Reconciler {
     // `finish`); its answers are released now, before the providers are destroyed.
     if (this.#inFlight !== undefined && !this.#abandoned) {
       this.#abandoned = true;
-      releaseAnswers(
-        this.#inFlight.work.flatMap((w) => w.prepared),
-        this.#o.logger,
-      );
+      releaseAnswers(answersOf(this.#inFlight.work), this.#o.logger);
     }
     // An unknown outcome nobody will look at again: its answers are no longer needed.
-    this.#settleUnsure(false);
+    this.#unsure.settle(() => false);
   }
 
   /** The latest snapshot: ports as of the last round, connections and providers as of now. */
@@ -279,20 +219,6 @@ export class Reconciler {
       wait > 0 ? this.#o.timers.setTimer(run, wait) : (this.#o.defer ?? deferToCheckPhase)(run);
   }
 
-  #every(intervalMs: number, fn: () => void): void {
-    const arm = (): void => {
-      const timer = this.#o.timers.setTimer(() => {
-        const i = this.#timers.indexOf(timer);
-        if (i !== -1) this.#timers.splice(i, 1);
-        if (this.#stopped) return;
-        fn();
-        arm();
-      }, intervalMs);
-      this.#timers.push(timer);
-    };
-    arm();
-  }
-
   /**
    * Wakes a round at `atMs` (gate expiry, hold expiry, quarantine end). One timer serves all
    * deadlines: it keeps the earliest, and the round it wakes re-arms the later ones.
@@ -306,23 +232,6 @@ export class Reconciler {
       this.#wakeTimer = undefined;
       this.schedule('retry');
     }, delay + 1);
-  }
-
-  async #runProviders(): Promise<void> {
-    const result = await this.#o.providers.runAll().catch((error: unknown) => {
-      this.#o.logger.error({ err: error }, 'provider run round failed');
-    });
-    if (result === undefined) return;
-    for (const { type, message } of result.failed) {
-      this.#o.metrics?.providerError(type, 'RunFailed');
-      this.#rateLimited.log(
-        'warn',
-        `run:${type}`,
-        { provider: type, error: message },
-        'provider run() failed',
-      );
-    }
-    if (result.changed.length > 0) this.schedule('provider');
   }
 
   #gateOpen(now: number): boolean {
@@ -340,7 +249,7 @@ export class Reconciler {
     }
     if (open || now >= gate.untilMs) {
       this.#gate = undefined;
-      if (this.#unsure !== undefined) this.#settleUnsure(this.#writer.showsCommitted(this.#unsure));
+      this.#unsure.settle((txn) => this.#writer.showsCommitted(txn));
       return true;
     }
     this.#wakeAt(gate.untilMs);
@@ -357,11 +266,8 @@ export class Reconciler {
     const chassisUuid = this.#chassis.track() ? this.#chassis.chassisUuid : undefined;
     if (chassisUuid === undefined) {
       // Until the first plan, show the ports we own as kept; afterwards keep the last plan's view.
-      const bridge = this.#chassis.integrationBridge;
-      this.#reporter.publish(
-        this.#lastFacts ?? this.#facts.withoutPlan(bridge, this.#chassis.chassisUuid),
-        now,
-      );
+      const { integrationBridge, chassisUuid: uuid } = this.#chassis;
+      this.#reporter.publish(this.#lastFacts ?? this.#facts.withoutPlan(integrationBridge, uuid), now);
       this.#o.metrics?.observeReconcile(performance.now() - started);
       return;
     }
@@ -372,15 +278,12 @@ export class Reconciler {
     const plan = this.#plan(chassisUuid, now);
     releaseAnswers(plan.release, this.#o.logger);
     this.#reporter.planWarnings(plan);
-    this.#hold = this.#holds.track(plan.held, plan.ownedCount);
-    if (this.#hold !== undefined) this.#wakeAt(this.#hold.earliestMs);
+    const hold = this.#holds.track(plan.held, plan.ownedCount);
+    if (hold !== undefined) this.#wakeAt(hold.earliestMs);
     const { chosen: work, skipped, wakeAtMs, isolating } = this.#quarantine.select(plan, workOf(plan));
     if (wakeAtMs !== undefined) this.#wakeAt(wakeAtMs);
     if (isolating) this.schedule('retry');
-    releaseAnswers(
-      skipped.flatMap((w) => w.prepared),
-      this.#o.logger,
-    );
+    releaseAnswers(answersOf(skipped), this.#o.logger);
     // Send first (the request leaves synchronously), then report: status never delays a plug.
     if (work.length > 0)
       this.#inFlight = { ports: inFlightPorts(plan, work), work, done: this.#transact(plan, work) };
@@ -397,11 +300,7 @@ export class Reconciler {
     return this.#o.planner({
       chassisUuid,
       integrationBridge: this.#chassis.integrationBridge,
-      portBindings: sb.table('Port_Binding').all().map(toPortBinding),
-      bridges: ovs.table('Bridge').all().map(toBridge),
-      ports: ovs.table('Port').all().map(toPort),
-      interfaces: ovs.table('Interface').all().map(toInterface),
-      ovsOtherConfig: ovsOtherConfigOf(ovs.table('Open_vSwitch').all()[0]),
+      ...planRows(sb, ovs),
       providers: providers.lookup,
       config: {
         ownershipKey,
@@ -418,14 +317,9 @@ export class Reconciler {
     const startedMs = this.#o.now();
     const { outcome, written } = await this.#writer.sendPlan(plan, work, this.#chassis.integrationBridge);
     if (this.#abandoned) return;
-    const lostRace = this.#writer.countLostRace(outcome);
+    const lostRace = this.#writer.countLostRace(outcome, work);
     const now = this.#o.now();
     const log = this.#o.logger;
-    const replicaMoves = (waitMs: number): Gate => ({
-      kind: 'replicaMoves',
-      fromSeqno: sentAtSeqno,
-      untilMs: now + waitMs,
-    });
     switch (outcome.status) {
       case 'success':
       case 'unchanged': {
@@ -447,78 +341,44 @@ export class Reconciler {
       }
       case 'tryAgain':
         log.debug({ reason: outcome.reason }, 'OVS transaction must be rebuilt from the fresh replica');
-        this.#gate = replicaMoves(CATCH_UP_TIMEOUT_MS);
+        this.#awaitReplica(sentAtSeqno);
         break;
       case 'unknown':
         log.warn(
           { reason: outcome.reason, ports: work.length },
           'OVS transaction outcome unknown; replanning once the replica catches up',
         );
-        this.#gate = replicaMoves(UNKNOWN_OUTCOME_WAIT_MS);
-        this.#unsure = this.#writer.unsure(written, work);
+        this.#awaitReplica(sentAtSeqno, UNKNOWN_OUTCOME_WAIT_MS);
+        this.#unsure.hold(this.#writer.unsure(written, work));
         // Stopped meanwhile: nobody will look at the replica again.
-        if (this.#stopped) this.#settleUnsure(false);
+        if (this.#stopped) this.#unsure.settle(() => false);
         break;
       case 'notLocked':
       case 'error':
-        if (lostRace) {
-          const details = outcome.status === 'error' ? outcome.details : undefined;
-          const ports = work.map((w) => w.logicalPort).slice(0, 10);
-          log.info(
-            { details, ports },
-            'OVS transaction lost a name race to another writer; replanning from the fresh replica',
-          );
-          this.#gate = replicaMoves(CATCH_UP_TIMEOUT_MS);
-        } else this.#quarantine.fail(work, written.culprit(outcome), failureMessage(outcome));
+        if (lostRace) this.#awaitReplica(sentAtSeqno);
+        else this.#quarantine.fail(work, written.culprit(outcome), outcome);
         break;
     }
-    if (outcome.status !== 'unknown')
-      releaseAnswers(
-        work.flatMap((w) => w.prepared),
-        log,
-      );
+    if (outcome.status !== 'unknown') releaseAnswers(answersOf(work), log);
     this.#landed();
   }
 
-  /**
-   * After an integration bridge change: moves the owned Ports from the previous bridges to the
-   * current one once it exists (until then the planner reports it missing). True when a move was
-   * sent: the round ends and the move's outcome schedules the next.
-   */
+  /** After an integration bridge change (see OvsWriter.moveOwnedPorts); true when a move was sent. */
   #moveToIntegrationBridge(): boolean {
-    const left = this.#chassis.bridgesLeft;
-    if (left.size === 0) return false;
-    const to = this.#chassis.integrationBridge;
-    const move = this.#writer.planBridgeMove(left, to);
-    if (move === 'done') left.clear();
-    if (typeof move === 'string') return false;
-    const fields = {
-      from: move.from.map((m) => stringColumn(m.bridge, 'name')),
-      to,
-      ports: move.logicalPorts,
-    };
     const sentAtSeqno = this.#o.ovs.seqno;
-    const done = (async () => {
-      const outcome = await this.#writer.sendBridgeMove(move);
-      if (outcome.status === 'success' || outcome.status === 'unchanged') {
-        this.#o.logger.info(fields, 'moved owned ports to the new integration bridge');
-      } else if (outcome.status === 'error' || outcome.status === 'notLocked') {
-        // Not retried: the planner then reports each port's name as taken on the old bridge.
-        left.clear();
-        this.#o.logger.warn(
-          { ...fields, outcome },
-          'could not move owned ports to the new integration bridge',
-        );
-      }
-      this.#gate = {
-        kind: 'replicaMoves',
-        fromSeqno: sentAtSeqno,
-        untilMs: this.#o.now() + CATCH_UP_TIMEOUT_MS,
-      };
+    const move = this.#writer.moveOwnedPorts(this.#chassis.bridgesLeft, this.#chassis.integrationBridge);
+    if (move === undefined) return false;
+    const done = move.outcome.then(() => {
+      this.#awaitReplica(sentAtSeqno);
       this.#landed();
-    })();
+    });
     this.#inFlight = { ports: { plug: new Set(move.logicalPorts), unplug: new Set() }, work: [], done };
     return true;
+  }
+
+  /** Gates the next round until the replica applied anything after `fromSeqno` (or `waitMs` passed). */
+  #awaitReplica(fromSeqno: number, waitMs = CATCH_UP_TIMEOUT_MS): void {
+    this.#gate = { kind: 'replicaMoves', fromSeqno, untilMs: this.#o.now() + waitMs };
   }
 
   /** The transaction in flight is over: the next round may run. */
@@ -526,29 +386,4 @@ export class Reconciler {
     this.#inFlight = undefined;
     this.schedule('retry');
   }
-
-  /** Ends an unknown outcome: `finish` each answer when it committed, then `release` each. */
-  #settleUnsure(committed: boolean): void {
-    const unsure = this.#unsure;
-    if (unsure === undefined) return;
-    this.#unsure = undefined;
-    this.#o.logger.info(
-      { committed, answers: unsure.prepared.length },
-      committed
-        ? 'the replica shows the transaction with an unknown outcome committed'
-        : 'the replica does not show the transaction with an unknown outcome',
-    );
-    if (committed) finishAnswers(unsure.prepared, this.#o.logger);
-    releaseAnswers(unsure.prepared, this.#o.logger);
-  }
-}
-
-function failureMessage(outcome: TxnOutcome): string {
-  if (outcome.status !== 'error') return 'not locked';
-  return `${outcome.error}${outcome.details === undefined ? '' : `: ${outcome.details}`}`;
-}
-
-function deferToCheckPhase(fn: () => void): Timer {
-  const handle = setImmediate(fn);
-  return { cancel: () => clearImmediate(handle) };
 }

@@ -14,7 +14,7 @@ import {
 } from '../plug/index.js';
 import type { RateLimitedLog } from './logger.js';
 import type { WorkItem } from './ovs-writer.js';
-import type { Replica } from './replicas.js';
+import type { Replica } from './reconciler-options.js';
 import { toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
 import type { InterfaceFacts, PortFacts, PortPhase } from './status/model.js';
 

@@ -13,7 +13,7 @@ import {
   type PortFacts,
   type PortTransition,
 } from './status/model.js';
-import type { ProviderSource } from './replicas.js';
+import type { ProviderSource } from './reconciler-options.js';
 import type { AgentStatus, ProviderStatus } from './status/types.js';
 
 /** Who the agent is and how its databases are connected: read from the chassis tracker. */
@@ -27,7 +27,8 @@ export interface StatusReporterOptions {
   readonly nodeName?: string;
   readonly header: () => StatusHeader;
   readonly providers: ProviderSource;
-  readonly heldRemovals: () => AgentStatus['heldRemovals'];
+  /** The removal guard's holds as of the last plan. */
+  readonly heldRemovals: () => { readonly count: number; readonly untilMs: number } | undefined;
   readonly onStatus?: (status: AgentStatus) => void;
   readonly onTransition?: (transition: PortTransition) => void;
 }
@@ -97,7 +98,7 @@ export class StatusReporter {
       integrationBridge,
       ...rest,
       ports: this.#model.ports(),
-      ...(held === undefined ? {} : { heldRemovals: held }),
+      ...(held === undefined ? {} : { heldRemovals: { count: held.count, untilMs: held.untilMs } }),
       generatedAtMs: now,
     };
   }

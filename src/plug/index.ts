@@ -89,7 +89,9 @@ export {
   UnknownProviderError,
 } from './errors.js';
 export {
+  deferToCheckPhase,
   noopLogger,
+  repeat,
   systemClock,
   systemTimers,
   type Clock,

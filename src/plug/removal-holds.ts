@@ -17,14 +17,25 @@ export interface HoldSummary {
 export class RemovalHoldLog {
   /** Held ports already logged, with their cause. */
   readonly #logged = new Map<string, HoldCause>();
+  #current: HoldSummary | undefined;
 
   constructor(
     private readonly logger: Logger,
     private readonly graceMs: number,
   ) {}
 
-  /** Logs the newly held ports of a plan; undefined when nothing is held. */
+  /** The holds of the last plan tracked; undefined when nothing is held. */
+  get current(): HoldSummary | undefined {
+    return this.#current;
+  }
+
+  /** Logs the newly held ports of a plan; returns (and keeps) its summary. */
   track(held: readonly HeldPort[], ownedCount: number): HoldSummary | undefined {
+    this.#current = this.#summarise(held, ownedCount);
+    return this.#current;
+  }
+
+  #summarise(held: readonly HeldPort[], ownedCount: number): HoldSummary | undefined {
     const deadlines = new Map<string, number>();
     const fresh = new Map<HoldCause, string[]>();
     for (const h of held) {

@@ -57,3 +57,32 @@ export const noopLogger: RootLogger = {
   error: ignore,
   child: () => noopLogger,
 };
+
+/** Calls `callback` every `intervalMs`, each period starting after the previous call, until cancelled. */
+export function repeat(timers: Timers, intervalMs: number, callback: () => void): Timer {
+  let current: Timer | undefined;
+  let cancelled = false;
+  const arm = (): void => {
+    current = timers.setTimer(() => {
+      if (cancelled) return;
+      callback();
+      if (!cancelled) arm();
+    }, intervalMs);
+  };
+  arm();
+  return {
+    cancel: () => {
+      cancelled = true;
+      current?.cancel();
+    },
+  };
+}
+
+/**
+ * Runs `callback` in the check phase of this event-loop turn, after pending I/O (`setImmediate`,
+ * which unlike a 0 ms timer adds no 1 ms clamp).
+ */
+export function deferToCheckPhase(callback: () => void): Timer {
+  const handle = setImmediate(callback);
+  return { cancel: () => clearImmediate(handle) };
+}
