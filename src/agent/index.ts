@@ -36,6 +36,7 @@ export type {
   SbReplica,
 } from './reconciler-options.js';
 export { OvsWriter, logCommitted, workOf } from './ovs-writer.js';
+export { planRows } from './replica-rows.js';
 export type { OvsWriterOptions, TxnWork, UnsureTxn, WorkItem, Written } from './ovs-writer.js';
 export { DEFAULT_QUARANTINE_POLICY, Quarantine } from './quarantine.js';
 export type { QuarantinePolicy, Selection } from './quarantine.js';
