@@ -13,8 +13,7 @@
  * ports of interest; a port missing from the set is gone (unplugged or no longer wanted and never
  * owned) and leaves the model with a transition to `undefined`.
  */
-import { describeHoldCause, type HoldCause } from '../../plug/removal-guard.js';
-import type { PortState } from '../../plug/states.js';
+import { describeHoldCause, type HoldCause, type PortState } from '../../plug/index.js';
 import { PLUGGED_BY_OVN_CONTROLLER, type PortStatus } from './types.js';
 
 /** What the OVS Interface row owned for (or blocking) the port says. */
