@@ -53,11 +53,8 @@ export { startHttpServer, readiness, formatHostPort } from './http.js';
 export type { HealthReport, HttpHandlers, HttpServerHandle } from './http.js';
 export { noopLogger, RateLimitedLog } from './logger.js';
 export type { Logger, LogLevelName } from './logger.js';
-export { derivePortState, isProviderReason, PortStatusModel } from './status/model.js';
+export { derivePortState, PortStatusModel } from './status/model.js';
 export type {
-  AgentReason,
-  PortReason,
-  ProviderReason,
   InterfaceFacts,
   PortFacts,
   PortObservation,

@@ -3,16 +3,10 @@
  * state transition (logs, metrics, the caller's sink) and keeps the latest status snapshot, whose
  * header (identity, database connections, providers, held removals) it reads fresh on demand.
  */
-import type { Clock, Plan } from '../plug/index.js';
+import { isProviderReason, type Clock, type Plan } from '../plug/index.js';
 import type { Logger, RateLimitedLog } from './logger.js';
 import type { AgentMetrics } from './metrics.js';
-import {
-  derivePortState,
-  isProviderReason,
-  PortStatusModel,
-  type PortFacts,
-  type PortTransition,
-} from './status/model.js';
+import { derivePortState, PortStatusModel, type PortFacts, type PortTransition } from './status/model.js';
 import type { ProviderSource } from './reconciler-options.js';
 import type { AgentStatus, ProviderStatus } from './status/types.js';
 

@@ -14,7 +14,14 @@ export type {
   ProviderInventory,
   ProviderLogger,
 } from './provider.js';
-export { PORT_STATES, type PortState } from './states.js';
+export {
+  isProviderReason,
+  PORT_STATES,
+  type AgentReason,
+  type PortReason,
+  type PortState,
+  type ProviderReason,
+} from './states.js';
 export type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 export {
   IFACE_ID_KEY,

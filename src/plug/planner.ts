@@ -32,6 +32,7 @@ import {
 import type { IntegrationBridgeInfo, PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
 import type { HeldRemoval, RemovalReview } from './removal-guard.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
+import type { PortReason } from './states.js';
 
 /** What the planner learns about a provider type. `undefined` from the lookup: no such provider. */
 export type ProviderLookupResult =
@@ -158,7 +159,7 @@ export interface BlockedPort {
   readonly logicalPort: string;
   readonly state: BlockedState;
   /** CamelCase reason, e.g. `ProviderNotFound`, `ForeignInterface`, or the provider's not-now code. */
-  readonly reason: string;
+  readonly reason: PortReason;
   /** Names the key and quotes the value at fault where there is one. */
   readonly message: string;
   /** Whether the blocked action was plugging (wanted port) or unplugging (owned, not wanted). */

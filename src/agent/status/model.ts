@@ -13,7 +13,13 @@
  * ports of interest; a port missing from the set is gone (unplugged or no longer wanted and never
  * owned) and leaves the model with a transition to `undefined`.
  */
-import { describeHoldCause, type HoldCause, type PortState } from '../../plug/index.js';
+import {
+  describeHoldCause,
+  type AgentReason,
+  type HoldCause,
+  type PortReason,
+  type PortState,
+} from '../../plug/index.js';
 import { PLUGGED_BY_OVN_CONTROLLER, type PortStatus } from './types.js';
 
 /** What the OVS Interface row owned for (or blocking) the port says. */
@@ -39,7 +45,7 @@ export type PortPhase =
   | {
       readonly kind: 'blocked';
       readonly state: 'Pending' | 'Failed' | 'Conflict';
-      readonly reason: string;
+      readonly reason: PortReason;
       readonly message: string;
     }
   /** A transaction that plugs/updates (plug) or removes (unplug) it is in flight. */
@@ -68,58 +74,6 @@ export interface PortFacts {
   readonly portBindingUp?: boolean;
   /** The provider's warnings for a port that otherwise works, as `<Code>: <message>`. */
   readonly warnings?: readonly string[];
-}
-
-/**
- * The reasons the agent itself gives a port's state: the planner's (for ports it blocks) and this
- * model's (from the OVS row and the transaction). Every other reason comes from a provider.
- */
-const AGENT_REASONS = {
-  // The planner's.
-  AwaitingSync: true,
-  AwaitingOvnController: true,
-  DuplicatePortBinding: true,
-  DuplicateInterfaceName: true,
-  ForeignInterface: true,
-  IntegrationBridgeMissing: true,
-  InterfaceHeld: true,
-  InterfaceNameTaken: true,
-  PluggedByOvnController: true,
-  SharedPort: true,
-  // This model's.
-  AdminDown: true,
-  Bound: true,
-  DeviceLinkDown: true,
-  InterfaceError: true,
-  LinkDown: true,
-  NoOfport: true,
-  Queued: true,
-  RemovalHeld: true,
-  TransactionFailed: true,
-  TransactionInFlight: true,
-  WaitingForOfport: true,
-  WaitingForOvnController: true,
-} as const satisfies Record<string, true>;
-
-export type AgentReason = keyof typeof AGENT_REASONS;
-
-/**
- * A reason that comes from a provider: the agent's words for a provider that is missing,
- * unavailable, failed or not ready without a code, or the provider's own not-now code (CamelCase,
- * free-form: counted per provider in `ovn_plug_provider_errors_total`).
- */
-export type ProviderReason =
-  | 'ProviderNotFound'
-  | 'ProviderUnavailable'
-  | 'ProviderError'
-  | 'ProviderNotReady'
-  | (string & { readonly providerCode?: never });
-
-export type PortReason = AgentReason | ProviderReason;
-
-/** Whether a state's reason came from a provider (as opposed to the agent, a conflict or OVS). */
-export function isProviderReason(reason: PortReason): reason is ProviderReason {
-  return !Object.hasOwn(AGENT_REASONS, reason);
 }
 
 /** One state with its reason; the input of {@link PortStatusModel.update}. */
