@@ -12,7 +12,7 @@ import type { Logger, SessionCause } from '../plug/index.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Replica, SbReplica } from './reconciler-options.js';
 import { stringColumn } from './replica-rows.js';
-import type { AgentStatus, DbStatus } from './status/types.js';
+import type { AgentStatus, DbStatus } from './status/index.js';
 
 export type DbName = 'sb' | 'ovs';
 

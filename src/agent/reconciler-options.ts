@@ -24,8 +24,7 @@ import type {
 } from '../plug/index.js';
 import type { Logger } from './logger.js';
 import type { AgentMetrics } from './metrics.js';
-import type { PortTransition } from './status/model.js';
-import type { AgentStatus } from './status/types.js';
+import type { AgentStatus, PortTransition } from './status/index.js';
 
 /** The replica operations the reconciler uses. */
 export interface Replica {

@@ -46,8 +46,7 @@ import type { ReconcilerOptions } from './reconciler-options.js';
 import { planRows } from './replica-rows.js';
 import { inFlightPorts, StatusFacts, withInFlight, type InFlightPorts } from './status-facts.js';
 import { StatusReporter } from './status-reporter.js';
-import type { PortFacts } from './status/model.js';
-import type { AgentStatus } from './status/types.js';
+import type { AgentStatus, PortFacts } from './status/index.js';
 
 /** Why a round could not plan, shown on every port the agent owns meanwhile. */
 type Gate =

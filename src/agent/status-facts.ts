@@ -16,7 +16,7 @@ import type { RateLimitedLog } from './logger.js';
 import type { WorkItem } from './ovs-writer.js';
 import type { Replica } from './reconciler-options.js';
 import { toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
-import type { InterfaceFacts, PortFacts, PortPhase } from './status/model.js';
+import type { InterfaceFacts, PortFacts, PortPhase } from './status/index.js';
 
 export interface StatusFactsOptions {
   readonly sb: Replica;

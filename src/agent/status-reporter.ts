@@ -6,9 +6,15 @@
 import { isProviderReason, type Clock, type Plan } from '../plug/index.js';
 import type { Logger, RateLimitedLog } from './logger.js';
 import type { AgentMetrics } from './metrics.js';
-import { derivePortState, PortStatusModel, type PortFacts, type PortTransition } from './status/model.js';
+import {
+  derivePortState,
+  PortStatusModel,
+  type AgentStatus,
+  type PortFacts,
+  type PortTransition,
+  type ProviderStatus,
+} from './status/index.js';
 import type { ProviderSource } from './reconciler-options.js';
-import type { AgentStatus, ProviderStatus } from './status/types.js';
 
 /** Who the agent is and how its databases are connected: read from the chassis tracker. */
 export type StatusHeader = Pick<AgentStatus, 'chassis' | 'integrationBridge' | 'sb' | 'ovs'>;
