@@ -1,7 +1,8 @@
 /**
  * The status reporter: turns each round's facts into port states (status/model.ts), reports every
- * state transition (logs, metrics, the caller's sink) and keeps the latest status snapshot, whose
- * header (identity, database connections, providers, held removals) it reads fresh on demand.
+ * state transition (logs, metrics, the caller's sink) and keeps the latest status snapshot. The
+ * ports change with rounds only; identity, database connections and providers are read afresh when
+ * the status is asked for, so `/readyz` never lags behind a connection change.
  */
 import { isProviderReason, type Clock, type Plan } from '../plug/index.js';
 import type { Logger, RateLimitedLog } from './logger.js';
