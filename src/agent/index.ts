@@ -34,13 +34,25 @@ export type {
   RemovalHoldPolicy,
   Replica,
   SbReplica,
-} from './reconciler.js';
+} from './reconciler-options.js';
+export { OvsWriter, logCommitted, workOf } from './ovs-writer.js';
+export { planRows } from './replica-rows.js';
+export type { OvsWriterOptions, TxnWork, UnsureTxn, WorkItem, Written } from './ovs-writer.js';
+export { DEFAULT_QUARANTINE_POLICY, Quarantine } from './quarantine.js';
+export type { QuarantinePolicy, Selection } from './quarantine.js';
+export { inFlightPorts, StatusFacts, withInFlight } from './status-facts.js';
+export type { InFlightPorts, StatusFactsOptions } from './status-facts.js';
+export { StatusReporter } from './status-reporter.js';
+export type { StatusHeader, StatusReporterOptions } from './status-reporter.js';
+export { ChassisTracker } from './chassis-tracker.js';
+export type { ChassisTrackerOptions } from './chassis-tracker.js';
+export { answersOf, finishAnswers, releaseAnswers, runProviders, UnsureAnswers } from './provider-calls.js';
 export { AgentMetrics } from './metrics.js';
 export type { DbName, ReplanTrigger, TransactionOutcomeLabel } from './metrics.js';
 export { startHttpServer, readiness, formatHostPort } from './http.js';
 export type { HealthReport, HttpHandlers, HttpServerHandle } from './http.js';
 export { noopLogger, RateLimitedLog } from './logger.js';
-export type { Logger } from './logger.js';
+export type { Logger, LogLevelName } from './logger.js';
 export { derivePortState, PortStatusModel } from './status/model.js';
 export type {
   InterfaceFacts,

@@ -1,25 +1,13 @@
 /**
- * The logging surface the agent needs: a subset of pino's `Logger` (so a pino logger or child
- * fits as is) plus a no-op default, and a rate limiter for messages that would otherwise repeat
- * on every planning round (a port stuck in `Conflict` must not log ten lines a second).
+ * Logging in the agent: the runtime contract's loggers (src/plug/runtime.ts) plus a rate limiter
+ * for messages that would otherwise repeat on every planning round (a port stuck in `Conflict`
+ * must not log ten lines a second).
  */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child(bindings: Record<string, unknown>): Logger;
-}
+import type { Logger as LeafLogger, RootLogger } from '../plug/index.js';
 
-const ignore = (): void => undefined;
-
-export const noopLogger: Logger = {
-  debug: ignore,
-  info: ignore,
-  warn: ignore,
-  error: ignore,
-  child: () => noopLogger,
-};
+/** The agent's logger is the runtime contract's {@link RootLogger} (pino's shape, with `child`). */
+export type Logger = RootLogger;
+export { noopLogger } from '../plug/index.js';
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
 
@@ -33,7 +21,7 @@ export class RateLimitedLog {
   readonly #last = new Map<string, { atMs: number; suppressed: number }>();
 
   constructor(
-    private readonly logger: Logger,
+    private readonly logger: LeafLogger,
     private readonly now: () => number,
     private readonly intervalMs = 60_000,
   ) {}

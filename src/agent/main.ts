@@ -13,7 +13,14 @@
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { OvsdbClient, where, type ChangeBatch, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
-import { planPorts, ProviderRegistry, systemTimers, type PlugProvider, type Timers } from '../plug/index.js';
+import {
+  planPorts,
+  ProviderRegistry,
+  systemTimers,
+  type Clock,
+  type PlugProvider,
+  type Timers,
+} from '../plug/index.js';
 import { DummyProvider } from '../providers/dummy/index.js';
 import { loadProviderModules } from '../providers/external/index.js';
 import { createRepresentorProvider, RepresentorProvider } from '../providers/representor/index.js';
@@ -129,6 +136,9 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
   const logger = options.logger ?? pino({ level: config.logLevel });
   const now = options.now ?? Date.now;
   const timers = options.timers ?? systemTimers;
+  // One runtime contract (src/plug/runtime.ts) for the reconciler, the registry, the providers and
+  // the Kubernetes sinks; src/ovsdb takes the logger alone (a pino child fits its narrower one).
+  const clock: Clock = { now };
   const metricsRegistry = options.metricsRegistry ?? defaultRegistry();
   const tls = tlsOf(config);
   const liveness = new Liveness({ stallMs: config.livenessStallMs, now });
@@ -180,6 +190,8 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
     const late: { reconciler?: Reconciler; cardSerial?: CardSerialPublisher } = {};
     const providerLogger = logger.child({ component: 'providers' });
     const registry = new ProviderRegistry({
+      clock,
+      timers,
       logger: providerLogger,
       // A provider whose run() starts failing or recovers changes its ports' state: replan now.
       onRunHealthChange: () => late.reconciler?.schedule('provider'),
@@ -189,7 +201,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       },
     });
     cleanups.push(() => registry.destroyAll());
-    const builtins = builtinProviders(resolved, providerLogger, new OvsSfIntentStore(ovs), () => {
+    const builtins = builtinProviders(resolved, providerLogger, timers, new OvsSfIntentStore(ovs), () => {
       late.reconciler?.schedule('provider');
       late.cardSerial?.poke();
     });
@@ -221,6 +233,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
         nodeName: resolved.nodeName,
         connection,
         logger: logger.child({ component: 'kubernetes' }),
+        clock: { now, setTimer: (callback, delayMs) => timers.setTimer(callback, delayMs) },
         observer: metrics.kubeObserver(),
       });
       const sinks = kube;
@@ -352,6 +365,7 @@ function tlsOf(config: Config): OvsdbTlsFiles | undefined {
 function builtinProviders(
   config: ResolvedConfig,
   logger: Logger,
+  timers: Timers,
   sfIntents: OvsSfIntentStore,
   onChange: () => void,
 ): PlugProvider[] {
@@ -364,6 +378,7 @@ function builtinProviders(
       dpdkRepresentorSyntax: config.dpdkRepresentorSyntax,
       sfIntents,
       logger: logger.child({ provider: 'representor' }),
+      timers,
       onChange,
     });
   });

@@ -5,8 +5,8 @@
  * Rows are immutable and replaced on every change, so each mapping is memoised per row object:
  * a planning round over 10,000 unchanged ports maps nothing again.
  */
-import type { Row } from '../ovsdb/index.js';
-import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from '../plug/rows.js';
+import type { Row, TableView } from '../ovsdb/index.js';
+import type { OvsBridge, OvsInterface, OvsPort, PlanInput, SbPortBinding } from '../plug/index.js';
 
 const portBindingCache = new WeakMap<Row, SbPortBinding>();
 const bridgeCache = new WeakMap<Row, OvsBridge>();
@@ -132,4 +132,18 @@ export function toInterface(row: Row): OvsInterface {
       ...(adminState === undefined ? {} : { adminState }),
     };
   });
+}
+
+/** What the planner reads of both replicas, mapped. */
+export function planRows(
+  sb: { table(name: string): TableView },
+  ovs: { table(name: string): TableView },
+): Pick<PlanInput, 'portBindings' | 'bridges' | 'ports' | 'interfaces' | 'ovsOtherConfig'> {
+  return {
+    portBindings: sb.table('Port_Binding').all().map(toPortBinding),
+    bridges: ovs.table('Bridge').all().map(toBridge),
+    ports: ovs.table('Port').all().map(toPort),
+    interfaces: ovs.table('Interface').all().map(toInterface),
+    ovsOtherConfig: ovsOtherConfigOf(ovs.table('Open_vSwitch').all()[0]),
+  };
 }

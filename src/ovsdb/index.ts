@@ -69,6 +69,7 @@ export type {
   IncrementHandle,
   Mutation,
   Mutator,
+  OpHandle,
   PreparedTransaction,
   RowInput,
   RowSelector,
@@ -78,6 +79,7 @@ export type {
   TxnOutcome,
   TxnSuccess,
   WaitSpec,
+  WriteHandle,
 } from './transaction.js';
 export { where, whereUuid } from './condition.js';
 export type { Clause, ConditionClause, ConditionFunction } from './condition.js';

@@ -13,7 +13,8 @@
  * Op order in the request: `assert` (locks) first, then every `verify` wait (so that they see
  * the database as the replica saw it, before this transaction's own writes), then the other ops
  * in call order, then `abort` (dry run). Handles returned by the builder stay valid across this
- * reordering (`PreparedTransaction.indexOf`).
+ * reordering (`PreparedTransaction.indexOf`), and `TransactionBuilder.handleAt` maps an outcome's
+ * `opIndex` back to the handle, so callers attribute errors without knowing this order.
  *
  * Everything is validated against the schema while building; bad input throws a `SchemaError`
  * or `DatumError` naming the table, column and value.
@@ -78,7 +79,13 @@ export interface RawHandle {
   readonly kind: 'raw';
 }
 
-export type OpHandle = SelectHandle | IncrementHandle | RawHandle | NamedUuid;
+/** Refers to an `update`, `mutate` or `delete` op (to attribute an error outcome to it). */
+export interface WriteHandle {
+  readonly kind: 'write';
+  readonly table: string;
+}
+
+export type OpHandle = SelectHandle | IncrementHandle | RawHandle | WriteHandle | NamedUuid;
 
 export interface WaitSpec {
   readonly columns: readonly string[];
@@ -191,12 +198,10 @@ export class TransactionBuilder {
   }
 
   /** Sets columns of the selected rows (immutable columns are refused). */
-  update(table: string, selector: RowSelector, row: RowInput): void {
+  update(table: string, selector: RowSelector, row: RowInput): WriteHandle {
     const t = this.#table(table);
-    this.#main.push({
-      op: { op: 'update', table, where: this.#where(t, selector), row: this.#encodeRow(t, row, true) },
-    });
-    this.#changes = true;
+    const op = { op: 'update', table, where: this.#where(t, selector), row: this.#encodeRow(t, row, true) };
+    return this.#write(table, op);
   }
 
   /**
@@ -204,11 +209,17 @@ export class TransactionBuilder {
    * columns, `%=` integers only); `insert`/`delete` take a subset of a set column, or for maps a
    * map (`insert`, `delete` of matching pairs) or an array of keys (`delete` by key).
    */
-  mutate(table: string, selector: RowSelector, mutations: readonly Mutation[]): void {
+  mutate(table: string, selector: RowSelector, mutations: readonly Mutation[]): WriteHandle {
     const t = this.#table(table);
     const encoded = mutations.map((m) => this.#encodeMutation(t, m));
-    this.#main.push({ op: { op: 'mutate', table, where: this.#where(t, selector), mutations: encoded } });
+    return this.#write(table, { op: 'mutate', table, where: this.#where(t, selector), mutations: encoded });
+  }
+
+  #write(table: string, op: Record<string, unknown>): WriteHandle {
+    const handle: WriteHandle = Object.freeze({ kind: 'write', table });
+    this.#main.push({ op, handle });
     this.#changes = true;
+    return handle;
   }
 
   #encodeMutation(table: TableSchema, m: Mutation): unknown {
@@ -272,10 +283,9 @@ export class TransactionBuilder {
   }
 
   /** Deletes the selected rows. */
-  delete(table: string, selector: RowSelector): void {
+  delete(table: string, selector: RowSelector): WriteHandle {
     const t = this.#table(table);
-    this.#main.push({ op: { op: 'delete', table, where: this.#where(t, selector) } });
-    this.#changes = true;
+    return this.#write(table, { op: 'delete', table, where: this.#where(t, selector) });
   }
 
   /** Reads the selected rows (optionally only some columns) as part of the transaction. */
@@ -403,6 +413,17 @@ export class TransactionBuilder {
     this.#main.push({ op: { ...op }, handle });
     this.#changes = true;
     return handle;
+  }
+
+  /**
+   * The handle of the op that `opIndex` (as in an error {@link TxnOutcome}) names in the request
+   * `build()` makes of this builder; undefined for a lock assert, a verify, a wait, a comment or
+   * an abort. Ask once nothing more is added: a client may add a lock assert or a comment after
+   * the caller's build function, and an assert moves every later op.
+   */
+  handleAt(opIndex: number): OpHandle | undefined {
+    const i = opIndex - this.#asserts.length - this.#verifies.size;
+    return i < 0 ? undefined : this.#main[i]?.handle;
   }
 
   /** Produces the request; the builder can be built again (same result) but should not be reused. */

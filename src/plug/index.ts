@@ -14,7 +14,14 @@ export type {
   ProviderInventory,
   ProviderLogger,
 } from './provider.js';
-export { PORT_STATES, type PortState } from './states.js';
+export {
+  isProviderReason,
+  PORT_STATES,
+  type AgentReason,
+  type PortReason,
+  type PortState,
+  type ProviderReason,
+} from './states.js';
 export type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 export {
   IFACE_ID_KEY,
@@ -36,6 +43,7 @@ export {
   type OwnershipKey,
 } from './interface-columns.js';
 export {
+  indexBridgeInterfaces,
   isEmptyPlan,
   isWantedHere,
   OVN_CONTROLLER_PLUGGED_KEY,
@@ -43,6 +51,7 @@ export {
   unicastMacOf,
   type BlockedPort,
   type BlockedState,
+  type BridgeInterfaces,
   type HeldPort,
   type Plan,
   type PlanInput,
@@ -52,6 +61,7 @@ export {
   type PlannedReplug,
   type PlannedUpdate,
   type ObservedPort,
+  type OwnedInterface,
   type PlannerConfig,
   type PreparedPlug,
   type ProviderLookup,
@@ -71,6 +81,7 @@ export {
   type RemovalRound,
   type SessionCause,
 } from './removal-guard.js';
+export { RemovalHoldLog, type HoldSummary } from './removal-holds.js';
 export {
   ProviderRegistry,
   type ProviderRegistryOptions,
@@ -84,4 +95,15 @@ export {
   ProviderRegistryError,
   UnknownProviderError,
 } from './errors.js';
-export { systemClock, systemTimers, type Clock, type Timer, type Timers } from './clock.js';
+export {
+  deferToCheckPhase,
+  noopLogger,
+  repeat,
+  systemClock,
+  systemTimers,
+  type Clock,
+  type Logger,
+  type RootLogger,
+  type Timer,
+  type Timers,
+} from './runtime.js';

@@ -32,6 +32,7 @@ import {
 import type { IntegrationBridgeInfo, PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
 import type { HeldRemoval, RemovalReview } from './removal-guard.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
+import type { PortReason } from './states.js';
 
 /** What the planner learns about a provider type. `undefined` from the lookup: no such provider. */
 export type ProviderLookupResult =
@@ -158,7 +159,7 @@ export interface BlockedPort {
   readonly logicalPort: string;
   readonly state: BlockedState;
   /** CamelCase reason, e.g. `ProviderNotFound`, `ForeignInterface`, or the provider's not-now code. */
-  readonly reason: string;
+  readonly reason: PortReason;
   /** Names the key and quotes the value at fault where there is one. */
   readonly message: string;
   /** Whether the blocked action was plugging (wanted port) or unplugging (owned, not wanted). */
@@ -224,6 +225,8 @@ export interface Plan {
   readonly warnings: readonly PlanWarning[];
   /** Interfaces on the integration bridge carrying `iface-id` and our marker (input to the removal hold). */
   readonly ownedCount: number;
+  /** The bridge as this plan read it (for status: what each port's interface shows). */
+  readonly bridgeInterfaces: BridgeInterfaces;
 }
 
 /** True when the plan writes nothing. */
@@ -257,11 +260,25 @@ export function unicastMacOf(binding: SbPortBinding): string | undefined {
   return UNICAST_MAC.test(first) ? first.toLowerCase() : undefined;
 }
 
-interface OwnedInterface {
+export interface OwnedInterface {
   readonly iface: OvsInterface;
   readonly port: OvsPort;
   /** The marker's value. */
   readonly plugType: string;
+}
+
+/**
+ * The interfaces on the integration bridge that carry an `iface-id`, by that id, in the order of
+ * the bridge's `ports` and each Port's `interfaces`: the one walk of the bridge that both the plan
+ * and the status report read.
+ */
+export interface BridgeInterfaces {
+  /** Carrying the ownership marker. */
+  readonly owned: ReadonlyMap<string, readonly OwnedInterface[]>;
+  /** Without the marker (another writer's). */
+  readonly foreign: ReadonlyMap<string, readonly OvsInterface[]>;
+  /** Owned interfaces on the bridge. */
+  readonly ownedCount: number;
 }
 
 interface RemovalCandidate {
@@ -397,7 +414,7 @@ class PlanBuilder {
     this.blocked.push(entry);
   }
 
-  build(ownedCount: number): Plan {
+  build(bridgeInterfaces: BridgeInterfaces): Plan {
     return {
       create: this.create,
       update: this.update,
@@ -409,7 +426,8 @@ class PlanBuilder {
       observed: this.observed,
       release: this.release,
       warnings: this.warnings,
-      ownedCount,
+      ownedCount: bridgeInterfaces.ownedCount,
+      bridgeInterfaces,
     };
   }
 }
@@ -425,10 +443,11 @@ interface OvsIndex {
   readonly bridgeFound: boolean;
   /** What providers learn about the integration bridge (PlugRequest.bridge). */
   readonly bridgeInfo?: IntegrationBridgeInfo;
+  readonly bridgeInterfaces: BridgeInterfaces;
   /** Owned interfaces on the integration bridge by `iface-id`. */
-  readonly ownedByPort: Map<string, OwnedInterface[]>;
+  readonly ownedByPort: ReadonlyMap<string, readonly OwnedInterface[]>;
   /** Unmarked interfaces on the integration bridge carrying an `iface-id`, by that id. */
-  readonly foreignByPort: Map<string, OvsInterface[]>;
+  readonly foreignByPort: ReadonlyMap<string, readonly OvsInterface[]>;
   /** Built on first use: a steady-state plan has no creates and never needs them. */
   readonly names: () => NameIndex;
   readonly ownedCount: number;
@@ -439,31 +458,11 @@ function indexOvs(input: PlanInput): OvsIndex {
   for (const iface of input.interfaces) interfaceByUuid.set(iface.uuid, iface);
   const portByUuid = new Map<string, OvsPort>();
   for (const port of input.ports) portByUuid.set(port.uuid, port);
-  const ownedByPort = new Map<string, OwnedInterface[]>();
-  const foreignByPort = new Map<string, OvsInterface[]>();
-  let ownedCount = 0;
   let bridge: OvsBridge | undefined;
   for (const candidate of input.bridges) {
     if (candidate.name === input.integrationBridge) bridge = candidate;
   }
-  const markerKey = input.config.ownershipKey;
-  for (const portUuid of bridge?.ports ?? []) {
-    const port = portByUuid.get(portUuid);
-    if (port === undefined) continue;
-    for (const ifaceUuid of port.interfaces) {
-      const iface = interfaceByUuid.get(ifaceUuid);
-      if (iface === undefined) continue;
-      const ifaceId = ownValue(iface.externalIds, IFACE_ID_KEY);
-      if (ifaceId === undefined) continue;
-      const marker = ownValue(iface.externalIds, markerKey);
-      if (marker === undefined) {
-        appendTo(foreignByPort, ifaceId, iface);
-      } else {
-        appendTo(ownedByPort, ifaceId, { iface, port, plugType: marker });
-        ownedCount += 1;
-      }
-    }
-  }
+  const bridgeInterfaces = walkBridge(bridge, portByUuid, interfaceByUuid, input.config.ownershipKey);
   let names: NameIndex | undefined;
   const nameIndex = (): NameIndex => {
     if (names === undefined) {
@@ -486,11 +485,59 @@ function indexOvs(input: PlanInput): OvsIndex {
   return {
     bridgeFound: bridge !== undefined,
     ...(bridgeInfo === undefined ? {} : { bridgeInfo }),
-    ownedByPort,
-    foreignByPort,
+    bridgeInterfaces,
+    ownedByPort: bridgeInterfaces.owned,
+    foreignByPort: bridgeInterfaces.foreign,
     names: nameIndex,
-    ownedCount,
+    ownedCount: bridgeInterfaces.ownedCount,
   };
+}
+
+/**
+ * Indexes the interfaces of the bridge named `integrationBridge` (none when it is missing), for a
+ * caller that has no plan yet (the status report before the first round that can plan).
+ */
+export function indexBridgeInterfaces(
+  input: Pick<PlanInput, 'integrationBridge' | 'bridges' | 'ports' | 'interfaces'> & {
+    readonly ownershipKey: OwnershipKey;
+  },
+): BridgeInterfaces {
+  let bridge: OvsBridge | undefined;
+  for (const candidate of input.bridges) if (candidate.name === input.integrationBridge) bridge = candidate;
+  const portByUuid = new Map<string, OvsPort>();
+  for (const port of input.ports) portByUuid.set(port.uuid, port);
+  const interfaceByUuid = new Map<string, OvsInterface>();
+  for (const iface of input.interfaces) interfaceByUuid.set(iface.uuid, iface);
+  return walkBridge(bridge, portByUuid, interfaceByUuid, input.ownershipKey);
+}
+
+function walkBridge(
+  bridge: OvsBridge | undefined,
+  portByUuid: ReadonlyMap<string, OvsPort>,
+  interfaceByUuid: ReadonlyMap<string, OvsInterface>,
+  markerKey: OwnershipKey,
+): BridgeInterfaces {
+  const owned = new Map<string, OwnedInterface[]>();
+  const foreign = new Map<string, OvsInterface[]>();
+  let ownedCount = 0;
+  for (const portUuid of bridge?.ports ?? []) {
+    const port = portByUuid.get(portUuid);
+    if (port === undefined) continue;
+    for (const ifaceUuid of port.interfaces) {
+      const iface = interfaceByUuid.get(ifaceUuid);
+      if (iface === undefined) continue;
+      const ifaceId = ownValue(iface.externalIds, IFACE_ID_KEY);
+      if (ifaceId === undefined) continue;
+      const marker = ownValue(iface.externalIds, markerKey);
+      if (marker === undefined) {
+        appendTo(foreign, ifaceId, iface);
+      } else {
+        appendTo(owned, ifaceId, { iface, port, plugType: marker });
+        ownedCount += 1;
+      }
+    }
+  }
+  return { owned, foreign, ownedCount };
 }
 
 function appendTo<T>(map: Map<string, T[]>, key: string, value: T): void {
@@ -1231,5 +1278,5 @@ export function planPorts(input: PlanInput): Plan {
 
   settleNameClaims(input, index, builder, candidates, freed, lingering, review);
 
-  return builder.build(index.ownedCount);
+  return builder.build(index.bridgeInterfaces);
 }

@@ -15,6 +15,7 @@
  *   `finish`, or instead of it when the transaction failed or was abandoned), and before
  *   `destroy()`.
  */
+import type { Logger } from './runtime.js';
 
 /** Options as read from `Port_Binding.options` (all keys, not only the `vif-plug*` ones). */
 export type LogicalPortOptions = Readonly<Record<string, string>>;
@@ -152,15 +153,10 @@ export interface PlugProvider {
 }
 
 /**
- * Structured logger handed to providers: the subset of pino's API they may use, so a pino child
- * logger fits and tests can pass a recording or no-op one.
+ * Structured logger handed to providers: the runtime contract's {@link Logger} (a pino child fits;
+ * tests pass a recording or no-op one). The name stays for providers written against it.
  */
-export interface ProviderLogger {
-  debug(fields: object, message?: string): void;
-  info(fields: object, message?: string): void;
-  warn(fields: object, message?: string): void;
-  error(fields: object, message?: string): void;
-}
+export type ProviderLogger = Logger;
 
 /** What the agent hands a provider class from an external module: `new ProviderClass(context)`. */
 export interface ProviderContext {

@@ -9,15 +9,15 @@
  * so its ports are reported `Pending` with the error and keep whatever interface they have
  * (DESIGN §3.4) until a `run()` succeeds again.
  */
-import { systemClock, systemTimers, type Clock, type Timers } from './clock.js';
+import { noopLogger, systemClock, systemTimers, type Clock, type Logger, type Timers } from './runtime.js';
 import { DuplicateProviderError, InvalidProviderError, UnknownProviderError } from './errors.js';
 import type { ProviderLookupResult } from './planner.js';
-import type { PlugProvider, ProviderLogger } from './provider.js';
+import type { PlugProvider } from './provider.js';
 
 export interface ProviderRegistryOptions {
   readonly clock?: Clock;
   readonly timers?: Timers;
-  readonly logger?: ProviderLogger;
+  readonly logger?: Logger;
   /** Time limit for each provider's `run()`; default 5 s. */
   readonly runTimeoutMs?: number;
   /** Time limit for `init()` and `destroy()`; default 30 s. */
@@ -82,13 +82,6 @@ type Outcome<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly message: string; readonly timedOut?: boolean };
 
-const noopLogger: ProviderLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
-
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -123,7 +116,7 @@ export class ProviderRegistry {
   readonly #slots = new Map<string, Slot>();
   readonly #clock: Clock;
   readonly #timers: Timers;
-  readonly #logger: ProviderLogger;
+  readonly #logger: Logger;
   readonly #runTimeoutMs: number;
   readonly #lifecycleTimeoutMs: number;
   readonly #backoffInitialMs: number;

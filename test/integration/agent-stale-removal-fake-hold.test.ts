@@ -19,6 +19,7 @@ import {
   type RowInput,
   type RowSelector,
   type TxnOutcome,
+  type WriteHandle,
 } from '../../src/ovsdb/index.js';
 import {
   DEFAULT_REMOVAL_MIN_COUNT,
@@ -45,11 +46,13 @@ class RecordingBuilder extends TransactionBuilder {
   override verify(table: string, row: Row, columns: readonly string[]): void {
     this.replay.push((tx) => tx.verify(table, row, columns));
   }
-  override mutate(table: string, selector: RowSelector, mutations: readonly Mutation[]): void {
+  override mutate(table: string, selector: RowSelector, mutations: readonly Mutation[]): WriteHandle {
     this.replay.push((tx) => tx.mutate(table, selector, mutations));
+    return { kind: 'write', table };
   }
-  override update(table: string, selector: RowSelector, row: RowInput): void {
+  override update(table: string, selector: RowSelector, row: RowInput): WriteHandle {
     this.replay.push((tx) => tx.update(table, selector, row));
+    return { kind: 'write', table };
   }
   override insert(): never {
     throw new Error('this FAKE holds removal-only transactions');

@@ -13,7 +13,7 @@ const V1 = 'client.authentication.k8s.io/v1';
 
 function steppedClock(start = Date.parse('2026-12-01T00:00:00Z')): Clock & { step(ms: number): void } {
   let now = start;
-  return { now: () => now, step: (ms) => (now += ms), setTimeout: () => 0, clearTimeout: () => undefined };
+  return { now: () => now, step: (ms) => (now += ms), setTimer: () => ({ cancel: () => undefined }) };
 }
 
 const plugin = (overrides: Partial<ExecCredentialConfig> = {}): ExecCredentialConfig => ({

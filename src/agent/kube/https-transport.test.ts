@@ -33,7 +33,7 @@ async function listen(
 
 function steppedClock(): Clock & { now(): number; step(ms: number): void } {
   let now = 0;
-  return { now: () => now, step: (ms) => (now += ms), setTimeout: () => 0, clearTimeout: () => undefined };
+  return { now: () => now, step: (ms) => (now += ms), setTimer: () => ({ cancel: () => undefined }) };
 }
 
 describe('createHttpsTransport', () => {

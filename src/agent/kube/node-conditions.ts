@@ -29,14 +29,7 @@ import {
 } from './condition-summary.js';
 import { observed, silentObserver, type KubeSinkObserver } from './observer.js';
 import { backoffDelayMs, type BackoffOptions } from './pacing.js';
-import {
-  kubeTime,
-  silentLogger,
-  systemClock,
-  type Clock,
-  type KubeLogger,
-  type TimerHandle,
-} from './runtime.js';
+import { kubeTime, silentLogger, systemClock, type Clock, type KubeLogger, type Timer } from './runtime.js';
 
 /** A condition status read from the server; anything outside the API's three values is `Unknown`. */
 function conditionStatus(value: string): ConditionContent['status'] {
@@ -113,7 +106,7 @@ export class NodeConditionManager {
   #retryAtMs: number | undefined;
   #startedAtMs: number | undefined;
   #inFlight: Promise<void> | undefined;
-  #timer: TimerHandle | undefined;
+  #timer: Timer | undefined;
   #timerDueMs: number | undefined;
   #stopped = false;
   #writes = 0;
@@ -153,7 +146,7 @@ export class NodeConditionManager {
           { err: error, node: this.#nodeName, retryInMs: delay },
           'cannot read the node; retrying',
         );
-        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, delay));
+        await new Promise<void>((resolve) => this.#clock.setTimer(resolve, delay));
       }
     }
     if (this.#stopped) return;
@@ -255,9 +248,9 @@ export class NodeConditionManager {
     const due = this.#nextDueMs(now);
     if (due === undefined) return;
     if (this.#timer !== undefined && this.#timerDueMs === due) return;
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timerDueMs = due;
-    this.#timer = this.#clock.setTimeout(
+    this.#timer = this.#clock.setTimer(
       () => {
         this.#timer = undefined;
         this.#timerDueMs = undefined;
@@ -350,7 +343,7 @@ export class NodeConditionManager {
     if (this.#inFlight !== undefined) await this.#inFlight;
     if (this.#desired === undefined || this.#startedAtMs === undefined || !this.#differs()) return;
     if (this.#holding(this.#clock.now())) return;
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     this.#timerDueMs = undefined;
     const write = this.#write(this.#desired, this.#clock.now());
@@ -366,7 +359,7 @@ export class NodeConditionManager {
   /** Stops timers; the node keeps the conditions as last written (an upgrade must not flap them). */
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
   }
 

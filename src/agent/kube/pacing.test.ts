@@ -6,8 +6,7 @@ function manualClock(): Clock & { advance(ms: number): void } {
   let now = 0;
   return {
     now: () => now,
-    setTimeout: () => 0,
-    clearTimeout: () => undefined,
+    setTimer: () => ({ cancel: () => undefined }),
     advance: (ms) => {
       now += ms;
     },

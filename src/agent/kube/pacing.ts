@@ -76,6 +76,6 @@ export function backoffDelayMs(attempt: number, options: BackoffOptions = {}): n
 /** Resolves after `ms` on the injected clock. */
 export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => {
-    clock.setTimeout(resolve, ms);
+    clock.setTimer(resolve, ms);
   });
 }

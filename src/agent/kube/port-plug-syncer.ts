@@ -289,7 +289,7 @@ export class PortPlugSyncer {
           { err: error, object: name, retryInMs: delay },
           'PortPlug write failed; will retry',
         );
-        this.#clock.setTimeout(() => {
+        this.#clock.setTimer(() => {
           if (this.#stopped) return;
           this.#queue.add(name);
           this.#kick();

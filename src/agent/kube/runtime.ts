@@ -1,47 +1,35 @@
 /**
- * The two pieces of the outside world every Kubernetes sink needs injected: a clock (so tests
- * can step time) and a logger (pino-compatible subset, so `main.ts` passes a pino child).
+ * The two pieces of the outside world every Kubernetes sink needs injected: a clock with timers
+ * (so tests can step time) and a logger. Both are the runtime contract's (src/plug/runtime.ts);
+ * the names stay for the sinks' callers.
  */
+import {
+  noopLogger,
+  systemClock as wallClock,
+  systemTimers,
+  type Clock as WallClock,
+  type Logger,
+  type Timers,
+} from '../../plug/index.js';
 
-/** Timer handle as returned by {@link Clock.setTimeout}; opaque to callers. */
-export type TimerHandle = object | number;
+export type { Timer } from '../../plug/index.js';
 
-/** Time source and timers. The default delegates to the globals at call time. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  setTimeout(callback: () => void, delayMs: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
+/** Time source and timers in one object. */
+export type Clock = WallClock & Timers;
 
-/** The real clock. It looks the globals up on every call so that test fake timers apply. */
+/**
+ * The real clock. Its timers never keep a stopping process alive (a pending status write must
+ * not), and look the globals up on every call so that test fake timers apply.
+ */
 export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, delayMs) => {
-    const handle = globalThis.setTimeout(callback, delayMs);
-    // A pending status write must never keep a stopping process alive.
-    handle.unref();
-    return handle;
-  },
-  clearTimeout: (handle) => {
-    globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]);
-  },
+  now: () => wallClock.now(),
+  setTimer: (cb, ms) => systemTimers.setTimer(cb, ms),
 };
 
-type LogMethod = (fields: Record<string, unknown>, message: string) => void;
-
-/** The subset of pino's `Logger` the sinks use (object first, message second). */
-export interface KubeLogger {
-  debug: LogMethod;
-  info: LogMethod;
-  warn: LogMethod;
-  error: LogMethod;
-}
-
-const ignore: LogMethod = () => undefined;
+export type KubeLogger = Logger;
 
 /** A logger that drops everything; the default when none is injected. */
-export const silentLogger: KubeLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore };
+export const silentLogger: KubeLogger = noopLogger;
 
 /** ISO-8601 with second precision, the form Kubernetes stores in `metav1.Time`. */
 export function kubeTime(ms: number): string {

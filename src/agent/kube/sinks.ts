@@ -120,7 +120,7 @@ export function startKubeStatusSinks(options: KubeStatusSinksOptions): KubeStatu
       portPlugs?.stop();
       await Promise.race([
         ready.catch(() => undefined),
-        new Promise<void>((resolve) => clock.setTimeout(resolve, 2000)),
+        new Promise<void>((resolve) => clock.setTimer(resolve, 2000)),
       ]);
     },
   };

@@ -13,8 +13,13 @@
  * ports of interest; a port missing from the set is gone (unplugged or no longer wanted and never
  * owned) and leaves the model with a transition to `undefined`.
  */
-import { describeHoldCause, type HoldCause } from '../../plug/removal-guard.js';
-import type { PortState } from '../../plug/states.js';
+import {
+  describeHoldCause,
+  type AgentReason,
+  type HoldCause,
+  type PortReason,
+  type PortState,
+} from '../../plug/index.js';
 import { PLUGGED_BY_OVN_CONTROLLER, type PortStatus } from './types.js';
 
 /** What the OVS Interface row owned for (or blocking) the port says. */
@@ -40,7 +45,7 @@ export type PortPhase =
   | {
       readonly kind: 'blocked';
       readonly state: 'Pending' | 'Failed' | 'Conflict';
-      readonly reason: string;
+      readonly reason: PortReason;
       readonly message: string;
     }
   /** A transaction that plugs/updates (plug) or removes (unplug) it is in flight. */
@@ -76,7 +81,7 @@ export interface PortObservation {
   readonly logicalPort: string;
   readonly provider: string;
   readonly state: PortState;
-  readonly reason: string;
+  readonly reason: PortReason;
   readonly message: string;
   readonly interfaceName?: string;
   readonly ofport?: number;
@@ -150,7 +155,7 @@ export function derivePortState(facts: PortFacts): PortObservation {
   }
 }
 
-function stateFromInterface(facts: PortFacts): { state: PortState; reason: string; message: string } {
+function stateFromInterface(facts: PortFacts): { state: PortState; reason: AgentReason; message: string } {
   const iface = facts.iface;
   if (iface === undefined) {
     return { state: 'Pending', reason: 'Queued', message: 'waiting for the next OVS transaction' };
@@ -200,7 +205,7 @@ function stateFromInterface(facts: PortFacts): { state: PortState; reason: strin
  * operator or the VM set it down), then the carrier as ovs-vswitchd sees it, then what the provider
  * sees of the device (a representor netdev whose VF is not in use). Undefined when it is up or unknown.
  */
-function linkDown(iface: InterfaceFacts): { reason: string; message: string } | undefined {
+function linkDown(iface: InterfaceFacts): { reason: AgentReason; message: string } | undefined {
   if (iface.adminState === 'down')
     return { reason: 'AdminDown', message: `interface "${iface.name}" has admin_state down` };
   if (iface.linkState === 'down')

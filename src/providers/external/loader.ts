@@ -15,6 +15,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { noopLogger } from '../../plug/index.js';
 import type { PlugProvider, ProviderContext, ProviderLogger } from '../../plug/provider.js';
 
 /** One thing wrong with a provider module. */
@@ -56,13 +57,6 @@ export interface LoadProviderModulesOptions {
 const REQUIRED_METHODS = ['maintainedIfaceOptions', 'prepare'] as const;
 const OPTIONAL_METHODS = ['init', 'destroy', 'run', 'finish', 'release', 'inventory'] as const;
 const CONTRACT_KEYS = ['type', ...REQUIRED_METHODS];
-
-const NO_OP_LOGGER: ProviderLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 function formatProblem(problem: ProviderModuleProblem): string {
   const where =
@@ -204,7 +198,7 @@ async function loadOne(
   for (const { exportName, value } of candidates) {
     let instance: unknown = value;
     if (isClass(value)) {
-      const logger = boundLogger(options.logger ?? NO_OP_LOGGER, {
+      const logger = boundLogger(options.logger ?? noopLogger, {
         providerModule: modulePath,
         providerExport: exportName,
       });

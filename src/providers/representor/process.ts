@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { systemTimers, type Timers } from '../../plug/index.js';
 
 /** The part of a child process the provider uses (Node's ChildProcess with piped stdout/stderr). */
 export interface SpawnedProcess {
@@ -20,17 +21,9 @@ export type SpawnProcess = (command: string, args: readonly string[]) => Spawned
 export const spawnProcess: SpawnProcess = (command, args) =>
   spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Timer functions, injectable so tests can drive time. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** Looks the global timer functions up at call time (so vitest's fake timers apply). */
-export const globalTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
-};
+/** The runtime contract's timers (src/plug/runtime.ts); the names stay for existing callers. */
+export type { Timers };
+export const globalTimers: Timers = systemTimers;
 
 export interface CommandResult {
   readonly code: number | null;
@@ -95,7 +88,7 @@ export function runCommand(
     child.stdout.on('data', (chunk: string) => stdout.push(chunk));
     child.stderr.on('data', (chunk: string) => stderr.push(chunk));
     let settled = false;
-    const timer = options.timers.setTimeout(() => {
+    const timer = options.timers.setTimer(() => {
       if (settled) return;
       settled = true;
       child.kill('SIGKILL');
@@ -104,13 +97,13 @@ export function runCommand(
     child.on('error', (error) => {
       if (settled) return;
       settled = true;
-      options.timers.clearTimeout(timer);
+      timer.cancel();
       reject(new CommandError(`cannot run "${text}": ${error.message}`, errnoCode(error), { cause: error }));
     });
     child.on('close', (code, signal) => {
       if (settled) return;
       settled = true;
-      options.timers.clearTimeout(timer);
+      timer.cancel();
       resolve({ code, signal, stdout: stdout.join(''), stderr: stderr.join('') });
     });
   });

@@ -53,7 +53,8 @@ import type { SfIntentStore, SfRecord } from './scalable-functions.js';
 import { sfAddArgs, sfId, wantsSfAdd } from './scalable-functions.js';
 import { parseSmartNicPfConfig, smartNicPfConfigPath } from './sysfs.js';
 import { OperstateCache } from './operstate.js';
-import type { SpawnProcess, SpawnedProcess, Timers } from './process.js';
+import { noopLogger, type Timer, type Timers } from '../../plug/index.js';
+import type { SpawnProcess, SpawnedProcess } from './process.js';
 import { CommandError, formatCommand, globalTimers, runCommand, spawnProcess } from './process.js';
 import type { PortFunctionAttribute, PortFunctionSetting } from './port-function.js';
 import { UNSUPPORTED_PATTERN, portFunctionSettings, reportedValue, withValue } from './port-function.js';
@@ -121,13 +122,6 @@ interface SfJob {
   attempts: number;
   retryAt?: number;
 }
-
-const NO_OP_LOGGER: ProviderLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 /**
  * One `devlink port function set` of one attribute. `done` means devlink exited 0; `readBack` is
@@ -201,7 +195,7 @@ export class RepresentorProvider implements PlugProvider {
   #provisionalUntil = new Map<string, number>();
   /** Port-function jobs by `jobKey(handle, attribute)`. */
   #functionJobs = new Map<string, FunctionJob>();
-  #timersPending = new Set<unknown>();
+  #timersPending = new Set<Timer>();
 
   #monitor: SpawnedProcess | undefined;
   #monitorStartedAt = 0;
@@ -217,7 +211,7 @@ export class RepresentorProvider implements PlugProvider {
     this.#sysfsRoot = options.sysfsRoot ?? '/sys';
     this.#spawn = options.spawn ?? spawnProcess;
     this.#readFile = options.readFile ?? ((path) => readFile(path, 'utf8'));
-    this.#logger = options.logger ?? NO_OP_LOGGER;
+    this.#logger = options.logger ?? noopLogger;
     this.#timers = options.timers ?? globalTimers;
     this.#now = options.now ?? Date.now;
     this.#commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
@@ -927,7 +921,7 @@ export class RepresentorProvider implements PlugProvider {
   }
 
   #after(ms: number, callback: () => void): void {
-    const handle = this.#timers.setTimeout(() => {
+    const handle = this.#timers.setTimer(() => {
       this.#timersPending.delete(handle);
       callback();
     }, ms);
@@ -1014,7 +1008,7 @@ export class RepresentorProvider implements PlugProvider {
     const monitor = this.#monitor;
     this.#monitor = undefined;
     monitor?.kill('SIGTERM');
-    for (const handle of this.#timersPending) this.#timers.clearTimeout(handle);
+    for (const handle of this.#timersPending) handle.cancel();
     this.#timersPending.clear();
   }
 }

@@ -1,0 +1,206 @@
+/**
+ * Status facts: what each port looks like this round, as input to the status model
+ * (status/model.ts). Built from the plan — its decisions and the bridge's interfaces as the plan
+ * read them — with the Southbound `up` column, the last transaction errors and what providers see
+ * of their links; before the first plan, from the owned interfaces alone.
+ */
+import {
+  indexBridgeInterfaces,
+  type BridgeInterfaces,
+  type OvsInterface,
+  type OwnershipKey,
+  type Plan,
+  type ProviderLookup,
+} from '../plug/index.js';
+import type { RateLimitedLog } from './logger.js';
+import type { WorkItem } from './ovs-writer.js';
+import type { Replica } from './reconciler-options.js';
+import { toBridge, toInterface, toPort, toPortBinding } from './replica-rows.js';
+import type { InterfaceFacts, PortFacts, PortPhase } from './status/index.js';
+
+export interface StatusFactsOptions {
+  readonly sb: Replica;
+  readonly ovs: Replica;
+  readonly ownershipKey: OwnershipKey;
+  readonly providers: ProviderLookup;
+  readonly rateLimited: RateLimitedLog;
+}
+
+/** Ports in the transaction in flight, by what it does to them. */
+export interface InFlightPorts {
+  readonly plug: ReadonlySet<string>;
+  readonly unplug: ReadonlySet<string>;
+}
+
+export class StatusFacts {
+  constructor(private readonly o: StatusFactsOptions) {}
+
+  /**
+   * Facts for every port the plan names. `sent` are the ports of the transaction this round sends;
+   * `errorOf` gives a set-aside port's last transaction error (shown instead of a steady phase).
+   */
+  fromPlan(
+    plan: Plan,
+    chassisUuid: string,
+    sent: ReadonlySet<string>,
+    errorOf: (logicalPort: string) => string | undefined,
+  ): PortFacts[] {
+    const up = this.#portBindingsUp(chassisUuid);
+    const warnings = new Map<string, string[]>();
+    for (const w of plan.warnings)
+      if (w.code !== undefined)
+        warnings.set(w.logicalPort, [...(warnings.get(w.logicalPort) ?? []), `${w.code}: ${w.message}`]);
+    const facts = new Map<string, PortFacts>();
+    const put = (logicalPort: string, provider: string, phase: PortPhase): void => {
+      if (facts.has(logicalPort)) return;
+      const found = this.#interfaceOf(plan.bridgeInterfaces, logicalPort);
+      const txnError = errorOf(logicalPort);
+      const effective: PortPhase =
+        txnError !== undefined && !sent.has(logicalPort) && phase.kind === 'steady'
+          ? { kind: 'transactionFailed', message: txnError }
+          : phase;
+      const shown =
+        found !== undefined &&
+        (found.owned || effective.kind === 'blocked' || effective.kind === 'pluggedByOvnController');
+      facts.set(logicalPort, {
+        logicalPort,
+        provider,
+        phase: effective,
+        ...(shown ? { iface: found.facts } : {}),
+        ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
+        ...(warnings.has(logicalPort) ? { warnings: warnings.get(logicalPort) ?? [] } : {}),
+      });
+    };
+    for (const b of plan.blocked) {
+      if (b.operation === 'unplug' && b.reason === 'AwaitingSync')
+        put(b.logicalPort, b.plugType ?? '', { kind: 'awaitingSync' });
+      else
+        put(b.logicalPort, b.plugType ?? '', {
+          kind: 'blocked',
+          state: b.state,
+          reason: b.reason,
+          message: b.message,
+        });
+    }
+    for (const o of plan.observed) put(o.logicalPort, o.plugType, { kind: 'pluggedByOvnController' });
+    for (const c of plan.create) put(c.logicalPort, c.plugType, { kind: 'steady' });
+    for (const u of plan.update) put(u.logicalPort, u.plugType, { kind: 'steady' });
+    for (const r of plan.replug) put(r.logicalPort, r.plugType, { kind: 'steady' });
+    for (const u of plan.unchanged) put(u.logicalPort, u.plugType, { kind: 'steady' });
+    for (const r of plan.remove) put(r.logicalPort, r.plugType, { kind: 'steady' });
+    for (const r of plan.replug)
+      if (r.old.logicalPort !== r.logicalPort) put(r.old.logicalPort, r.old.plugType, { kind: 'steady' });
+    for (const h of plan.held)
+      put(h.logicalPort, h.plugType, { kind: 'removalHeld', untilMs: h.hold.untilMs, cause: h.hold.cause });
+    return [...facts.values()];
+  }
+
+  /** Before the first plan: the ports we own, kept as they are. */
+  withoutPlan(integrationBridge: string, chassisUuid: string | undefined): PortFacts[] {
+    const { ovs, ownershipKey } = this.o;
+    const up = this.#portBindingsUp(chassisUuid);
+    const index = indexBridgeInterfaces({
+      integrationBridge,
+      bridges: ovs.table('Bridge').all().map(toBridge),
+      ports: ovs.table('Port').all().map(toPort),
+      interfaces: ovs.table('Interface').all().map(toInterface),
+      ownershipKey,
+    });
+    const facts: PortFacts[] = [];
+    for (const [logicalPort, owned] of index.owned) {
+      const first = owned[0];
+      if (first === undefined) continue;
+      facts.push({
+        logicalPort,
+        provider: first.plugType,
+        phase: { kind: 'awaitingSync' },
+        iface: this.#facts(first.iface, first.plugType),
+        ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
+      });
+    }
+    return facts;
+  }
+
+  /** Logical ports whose binding is up on this chassis (or on no chassis yet). */
+  #portBindingsUp(chassisUuid: string | undefined): Set<string> {
+    const up = new Set<string>();
+    for (const row of this.o.sb.table('Port_Binding').all()) {
+      const pb = toPortBinding(row);
+      if (pb.up === true && (pb.chassis === undefined || pb.chassis === chassisUuid)) up.add(pb.logicalPort);
+    }
+    return up;
+  }
+
+  /** The interface shown for a port: our own when there is one, else another writer's. */
+  #interfaceOf(
+    index: BridgeInterfaces,
+    logicalPort: string,
+  ): { facts: InterfaceFacts; owned: boolean } | undefined {
+    const owned = index.owned.get(logicalPort)?.[0];
+    if (owned !== undefined) return { facts: this.#facts(owned.iface, owned.plugType), owned: true };
+    const foreign = index.foreign.get(logicalPort)?.[0];
+    return foreign === undefined ? undefined : { facts: this.#facts(foreign, undefined), owned: false };
+  }
+
+  #facts(iface: OvsInterface, marker: string | undefined): InterfaceFacts {
+    return {
+      name: iface.name,
+      ...(iface.ofport === undefined ? {} : { ofport: iface.ofport }),
+      ...(iface.error === undefined ? {} : { error: iface.error }),
+      ...(iface.linkState === undefined ? {} : { linkState: iface.linkState }),
+      ...(iface.adminState === undefined ? {} : { adminState: iface.adminState }),
+      ...this.#providerLink(marker, iface),
+      ovnInstalled: iface.externalIds['ovn-installed'] === 'true',
+    };
+  }
+
+  /** The provider's view of a plugged interface's link (DESIGN §3.5 `Down`), when it is down. */
+  #providerLink(
+    marker: string | undefined,
+    iface: OvsInterface,
+  ): { providerLink?: { up: false; reason: string } } {
+    if (marker === undefined || iface.ofport === undefined || iface.ofport <= 0) return {};
+    const found = this.o.providers(marker);
+    if (found?.kind !== 'available' || found.provider.linkState === undefined) return {};
+    try {
+      const seen = found.provider.linkState(iface.name);
+      return seen === undefined || seen.up ? {} : { providerLink: { up: false, reason: seen.reason } };
+    } catch (error) {
+      this.o.rateLimited.log(
+        'warn',
+        `linkState:${marker}`,
+        { provider: marker, err: error },
+        'provider linkState() threw',
+      );
+      return {};
+    }
+  }
+}
+
+/** Marks the ports of the transaction in flight (Plugging or Unplugging until its outcome). */
+export function withInFlight(facts: readonly PortFacts[], inFlight: InFlightPorts | undefined): PortFacts[] {
+  if (inFlight === undefined) return [...facts];
+  return facts.map((f) => {
+    if (inFlight.unplug.has(f.logicalPort))
+      return { ...f, phase: { kind: 'inTransaction', operation: 'unplug' } };
+    if (inFlight.plug.has(f.logicalPort))
+      return { ...f, phase: { kind: 'inTransaction', operation: 'plug' } };
+    return f;
+  });
+}
+
+/**
+ * The ports a transaction carrying `work` changes, for status: a port no longer wanted (or taken
+ * over by another port) is Unplugging; a wanted port losing a duplicate interface is not.
+ */
+export function inFlightPorts(plan: Plan, work: readonly WorkItem[]): InFlightPorts {
+  const unwanted = new Set(plan.remove.filter((r) => r.reason === 'NotWanted').map((r) => r.logicalPort));
+  const takenOver = new Map(plan.replug.map((r) => [r.logicalPort, r.old]));
+  const unplug = new Set<string>();
+  for (const w of work) {
+    if (w.kind === 'remove' && unwanted.has(w.logicalPort)) unplug.add(w.logicalPort);
+    const old = w.kind === 'replug' ? takenOver.get(w.logicalPort) : undefined;
+    if (old?.reason === 'TakenOver') unplug.add(old.logicalPort);
+  }
+  return { plug: new Set(work.filter((w) => w.kind !== 'remove').map((w) => w.logicalPort)), unplug };
+}
