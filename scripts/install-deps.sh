@@ -52,7 +52,24 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   (systemctl stop prometheus || service prometheus stop) >/dev/null 2>&1 || true
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "install-deps: installing the npm dependencies (npm ci)"
+# npm ci only when node_modules does not hold this lockfile's packages. Decided by content (a
+# stamp with the lockfile's hash, or `npm ls` where there is no stamp yet), never by file times: a
+# fresh clone or worktree has a lockfile newer than any install, and `npm ci` there would empty a
+# node_modules that is shared through a symlink.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=node_modules/.ovn-plug-agent-lock.sha256
+if [ ! -d node_modules ]; then
+  reason='no node_modules'
+elif [ -f "$stamp" ]; then
+  if [ "$(cat "$stamp")" = "$lock_hash" ]; then reason=''; else reason='package-lock.json changed'; fi
+elif npm ls --all >/dev/null 2>&1; then
+  reason=''
+  echo "$lock_hash" >"$stamp"
+else
+  reason='node_modules does not match package-lock.json'
+fi
+if [ -n "$reason" ]; then
+  echo "install-deps: installing the npm dependencies (npm ci: $reason)"
   npm ci --no-audit --no-fund
+  echo "$lock_hash" >"$stamp"
 fi
