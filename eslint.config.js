@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from './tools/eslint/folder-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'deploy/**'] },
@@ -20,6 +21,13 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': ['error', { allow: ['error'] }],
     },
+  },
+  {
+    // Folder boundaries (ADR 0109): src/ovsdb stands alone, src/plug does no I/O, other folders
+    // are reached through their index.ts.
+    files: ['src/**/*.ts'],
+    plugins: { boundaries },
+    rules: { 'boundaries/folder-boundaries': 'error' },
   },
   {
     files: ['test/**', 'bench/**', 'scripts/**', 'examples/**', '**/*.test.ts'],

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ListenAddress } from './config.js';
-import type { AgentStatus, ProviderInventoryReport, StatusAnswer } from './status/types.js';
+import type { AgentStatus, ProviderInventoryReport, StatusAnswer } from './status/index.js';
 
 export interface HealthReport {
   readonly ok: boolean;

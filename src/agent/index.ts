@@ -53,16 +53,16 @@ export { startHttpServer, readiness, formatHostPort } from './http.js';
 export type { HealthReport, HttpHandlers, HttpServerHandle } from './http.js';
 export { noopLogger, RateLimitedLog } from './logger.js';
 export type { Logger, LogLevelName } from './logger.js';
-export { derivePortState, PortStatusModel } from './status/model.js';
+export { derivePortState, PortStatusModel } from './status/index.js';
 export type {
   InterfaceFacts,
   PortFacts,
   PortObservation,
   PortPhase,
   PortTransition,
-} from './status/model.js';
-export { formatStatusTable, formatProvidersTable, formatAge } from './status/table.js';
-export { isPluggedByOvnController, PLUGGED_BY_OVN_CONTROLLER } from './status/types.js';
+} from './status/index.js';
+export { formatStatusTable, formatProvidersTable, formatAge } from './status/index.js';
+export { isPluggedByOvnController, PLUGGED_BY_OVN_CONTROLLER } from './status/index.js';
 export type {
   AgentStatus,
   DbConnectionState,
@@ -71,6 +71,6 @@ export type {
   PortStatus,
   ProviderInventoryReport,
   ProviderStatus,
-} from './status/types.js';
+} from './status/index.js';
 export { CardSerialPublisher, mergeCardSerial, parseVpdSerial, vpdPath } from './card-serial.js';
 export type { CardSerialState, CardSerialStatus, CmsOptionsMerge, VpdSerial } from './card-serial.js';

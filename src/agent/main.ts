@@ -48,14 +48,14 @@ import type { Logger } from './logger.js';
 import { AgentMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { stringMap } from './replica-rows.js';
-import { formatProvidersTable, formatStatusTable } from './status/table.js';
+import { formatProvidersTable, formatStatusTable } from './status/index.js';
 import type {
   AgentStatus,
   HeldPort,
   InventoryEntry,
   ProviderInventoryReport,
   StatusAnswer,
-} from './status/types.js';
+} from './status/index.js';
 
 export interface AgentOptions {
   /** Default: pino at `config.logLevel`, JSON to stdout. */

@@ -8,7 +8,7 @@
  * text.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { PORT_STATES } from '../plug/states.js';
+import { PORT_STATES } from '../plug/index.js';
 import { DEFAULT_METRICS_PORT_INFO_LIMIT } from './config.js';
 import {
   KUBE_REQUEST_KINDS,
@@ -17,8 +17,7 @@ import {
   type KubeRequestOutcome,
   type KubeSinkObserver,
 } from './kube/index.js';
-import type { AgentStatus, PortStatus } from './status/types.js';
-import { DEGRADING_STATES, degradingState } from './status/degrading.js';
+import { DEGRADING_STATES, degradingState, type AgentStatus, type PortStatus } from './status/index.js';
 
 export type DbName = 'sb' | 'ovs';
 /** `conflict`: lost a name race to another writer (e.g. ovn-controller's built-in plugging), replanned. */

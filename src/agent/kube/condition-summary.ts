@@ -13,8 +13,8 @@ import {
   type AgentStatus,
   type DbStatus,
   type PortStatus,
-} from '../status/types.js';
-import type { PortState } from '../../plug/states.js';
+} from '../status/index.js';
+import type { PortState } from '../../plug/index.js';
 
 export const READY_CONDITION = 'OvnPlugReady';
 export const DEGRADED_CONDITION = 'OvnPlugDegraded';

@@ -17,7 +17,7 @@
  *   flipped to "not synced" and back. Stale `OvnPlug*` types we no longer own are deleted.
  * - {@link NodeConditionManager.removeConditions} deletes our conditions (uninstall, ADR 0072).
  */
-import type { AgentStatus } from '../status/types.js';
+import type { AgentStatus } from '../status/index.js';
 import type { Node, NodeCondition } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from './client.js';
 import {

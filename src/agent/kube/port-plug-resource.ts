@@ -5,8 +5,8 @@
  * objects disappear with their Node.
  */
 import { createHash } from 'node:crypto';
-import type { PortStatus } from '../status/types.js';
-import type { PortState } from '../../plug/states.js';
+import type { PortStatus } from '../status/index.js';
+import type { PortState } from '../../plug/index.js';
 import type { ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { kubeTime } from './runtime.js';
 

@@ -16,7 +16,7 @@
  *   that state with that reason produces no new Event.
  * - Failed requests are retried with capped backoff per object.
  */
-import type { AgentStatus } from '../status/types.js';
+import type { AgentStatus } from '../status/index.js';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from './client.js';
 import { isSettled } from './condition-summary.js';

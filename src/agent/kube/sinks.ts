@@ -3,7 +3,7 @@
  * (or the in-cluster ServiceAccount), start the node-condition manager and the PortPlug syncer,
  * and hand them every status snapshot.
  */
-import type { AgentStatus } from '../status/types.js';
+import type { AgentStatus } from '../status/index.js';
 import { KubeClient, createHttpsTransport, type KubeTransport } from './client.js';
 import { EventRecorder } from './events.js';
 import { inClusterConfig, loadKubeconfig, type KubeConnection } from './kubeconfig.js';

@@ -3,7 +3,7 @@
  * conditions, per-port custom resources, events, logs) consumes. Sinks never reach into the
  * reconciler; they receive these immutable snapshots.
  */
-import type { PortState } from '../../plug/states.js';
+import type { PortState } from '../../plug/index.js';
 
 /**
  * Reason of a port whose interface ovn-controller's built-in plugging created (DESIGN §3.5a):

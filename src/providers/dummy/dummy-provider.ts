@@ -3,7 +3,7 @@
  * so OVN's own plugging scenarios can be replayed against the agent. It plugs any logical port
  * as an OVS internal interface named after the port.
  */
-import type { PlugAnswer, PlugProvider, PlugRequest, ProviderInventory } from '../../plug/provider.js';
+import type { PlugAnswer, PlugProvider, PlugRequest, ProviderInventory } from '../../plug/index.js';
 
 export const DUMMY_PROVIDER_TYPE = 'dummy';
 /** The one interface option the dummy provider sets and maintains. */

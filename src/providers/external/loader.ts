@@ -16,7 +16,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { noopLogger } from '../../plug/index.js';
-import type { PlugProvider, ProviderContext, ProviderLogger } from '../../plug/provider.js';
+import type { PlugProvider, ProviderContext, ProviderLogger } from '../../plug/index.js';
 
 /** One thing wrong with a provider module. */
 export interface ProviderModuleProblem {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { NotNow } from '../../plug/provider.js';
+import type { NotNow } from '../../plug/index.js';
 import { parsePortShowOutput } from './devlink-json.js';
 import type { DevlinkPort } from './devlink-json.js';
 import type { RepresentorMatch } from './lookup.js';

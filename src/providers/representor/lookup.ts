@@ -10,7 +10,7 @@
  * Every miss is a {@link NotNow} whose reason quotes the key and value at fault and says what is
  * known instead, and whose code is one of {@link RepresentorNotNowCode}.
  */
-import type { LogicalPortOptions, NotNow } from '../../plug/provider.js';
+import type { LogicalPortOptions, NotNow } from '../../plug/index.js';
 import type { FunctionPort, HostPf, PortTable } from './port-table.js';
 import { lacksNetdev } from './port-table.js';
 import type { DevlinkPort } from './devlink-json.js';

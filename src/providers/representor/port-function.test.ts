@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PlugAnswer, PlugRequest } from '../../plug/provider.js';
+import type { PlugAnswer, PlugRequest } from '../../plug/index.js';
 import { FakeDevlinkSpawn } from '../../../test/fixtures/devlink/fake-devlink-spawn.js';
 import { portFunctionSettings } from './port-function.js';
 import { RepresentorProvider } from './provider.js';

@@ -9,7 +9,7 @@
  *   answers `Unknown option "roce"`: that, like a kernel or driver "not supported", is a warning on
  *   a port that otherwise works, never a reason to keep it down.
  */
-import type { LogicalPortOptions, NotNow } from '../../plug/provider.js';
+import type { LogicalPortOptions, NotNow } from '../../plug/index.js';
 import type { DevlinkPort } from './devlink-json.js';
 import { notNow } from './lookup.js';
 

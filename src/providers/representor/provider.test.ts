@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { PlugAnswer, PlugRequest } from '../../plug/provider.js';
+import type { PlugAnswer, PlugRequest } from '../../plug/index.js';
 import { FakeDevlinkSpawn } from '../../../test/fixtures/devlink/fake-devlink-spawn.js';
 import { RepresentorProvider } from './provider.js';
 import type { RepresentorProviderOptions } from './provider.js';

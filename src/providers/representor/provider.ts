@@ -42,7 +42,7 @@ import type {
   ProviderLogger,
   ProviderWarning,
   NotNow,
-} from '../../plug/provider.js';
+} from '../../plug/index.js';
 import type { DevlinkPort, DevlinkPortEvent } from './devlink-json.js';
 import { DevlinkMonitorParser, parsePortShowOutput } from './devlink-json.js';
 import type { FallbackMac, FunctionPort, HostPf, PortTable } from './port-table.js';

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PlugRequest } from '../../plug/provider.js';
+import type { PlugRequest } from '../../plug/index.js';
 import { FakeDevlinkSpawn } from '../../../test/fixtures/devlink/fake-devlink-spawn.js';
 import { RepresentorProvider } from './provider.js';
 import { sfAddArgs, type SfIntentStore, type SfRecord } from './scalable-functions.js';

@@ -9,7 +9,7 @@
  * representor; on unplug `state inactive` and `devlink port del`. Only SFs recorded as created
  * by the agent (see {@link SfIntentStore}) are ever deleted.
  */
-import type { LogicalPortOptions } from '../../plug/provider.js';
+import type { LogicalPortOptions } from '../../plug/index.js';
 import type { HostPf } from './port-table.js';
 
 export const SF_ADD_OPTION = 'vif-plug:representor:sf-add';

@@ -2,8 +2,8 @@
  * Builders of synthetic {@link AgentStatus} snapshots for the sinks' tests (unit and
  * integration): a healthy, synced agent unless told otherwise.
  */
-import type { AgentStatus, DbStatus, PortStatus } from '../../status/types.js';
-import type { PortState } from '../../../plug/states.js';
+import type { AgentStatus, DbStatus, PortStatus } from '../../status/index.js';
+import type { PortState } from '../../../plug/index.js';
 
 const SYNCED: DbStatus = { state: 'monitoring', synced: true, reconnects: 0 };
 
