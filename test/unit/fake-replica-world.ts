@@ -19,7 +19,10 @@ import {
 } from '../../src/ovsdb/index.js';
 import type { Timer, Timers } from '../../src/plug/index.js';
 import { loadSchemaJson } from '../fixtures/ovsdb-schemas/schemas.js';
-import { FakeOvsdbClock } from '../fakes/fake-ovsdb-clock.js';
+import { FakeOvsdbClock, flushPromises } from '../fakes/fake-ovsdb-clock.js';
+
+/** Bounds `flush()`: more batches of deferred rounds than this is a loop. */
+const MAX_DEFERRED_BATCHES = 1_000;
 
 export const VSWITCH = parseSchema(loadSchemaJson('vswitch'));
 export const SB = parseSchema(loadSchemaJson('ovn-sb'));
@@ -115,7 +118,7 @@ export interface Later {
  * The reply the server would give and the update it would send for `tx`: commit it into the
  * replica, at once or `later`.
  */
-export function commit(ovs: FakeOvs, tx: PreparedTransaction, later?: Later): TxnOutcome {
+export function commit(ovs: Pick<FakeReplica, 'apply'>, tx: PreparedTransaction, later?: Later): TxnOutcome {
   const uuids = new Map<NonNullable<(typeof tx.inserts)[number]>, string>();
   const ifaceUpdates: Record<string, unknown> = {};
   const portUpdates: Record<string, unknown> = {};
@@ -169,12 +172,12 @@ export interface FakeReconcilerTime {
   readonly timers: Timers;
   /** For the Reconciler's `defer`: queued until the test flushes (cancellable, as the contract says). */
   readonly defer: (fn: () => void) => Timer;
-  /** Runs the deferred rounds and the promise callbacks they start, until none is left; no time passes. */
-  flush(): Promise<void>;
   /**
-   * Flushes, then moves the clock forward by `ms`, firing what falls due and flushing after each
-   * (FakeOvsdbClock.advance).
+   * Runs the deferred rounds and the promise callbacks they start, until none is left; no time
+   * passes. Throws when rounds keep deferring rounds (a loop).
    */
+  flush(): Promise<void>;
+  /** Flushes, then moves the clock forward by `ms`, firing what falls due in order and flushing after each. */
   advance(ms: number): Promise<void>;
   /** Fake milliseconds since this time was made. */
   elapsed(): number;
@@ -189,21 +192,40 @@ export interface FakeReconcilerTime {
 export function fakeReconcilerTime(startMs = 1_700_000_000_000): FakeReconcilerTime {
   const clock = new FakeOvsdbClock(startMs);
   vi.spyOn(performance, 'now').mockImplementation(() => clock.now());
+  const deferred: (() => void)[] = [];
+  const flush = async (): Promise<void> => {
+    for (let batch = 0; ; batch += 1) {
+      await flushPromises();
+      if (deferred.length === 0) return;
+      // A round that defers another round for ever is a bug (with real time, a busy loop).
+      if (batch >= MAX_DEFERRED_BATCHES)
+        throw new Error(`still deferring after ${String(MAX_DEFERRED_BATCHES)} batches: a round loop`);
+      for (const fn of deferred.splice(0)) fn();
+    }
+  };
   return {
     clock,
     now: clock.now,
     timers: { setTimer: (callback, delayMs) => clock.setTimer(callback, delayMs) },
     defer: (fn) => {
       let live = true;
-      clock.afterPendingIo(() => {
+      deferred.push(() => {
         if (live) fn();
       });
       return { cancel: () => void (live = false) };
     },
-    flush: () => clock.runIo(),
+    flush,
     advance: async (ms) => {
-      await clock.runIo(); // what is pending now runs now, before time moves
-      await clock.advance(ms);
+      const target = clock.now() + ms;
+      await flush(); // what is pending now runs now, before time moves
+      for (;;) {
+        const next = clock.pending()[0];
+        if (next === undefined || next.dueAt > target) break;
+        clock.fireNext(); // time moves to the timer's instant
+        await flush();
+      }
+      await clock.advance(target - clock.now()); // nothing left due: only moves time
+      await flush();
     },
     elapsed: () => clock.now() - startMs,
   };
