@@ -4,17 +4,9 @@
  * commit-time error, and a reply that never comes. The replicas are real `Replica` caches fed with
  * update2 messages; only `transact` is a fake with scripted outcomes (hence the file name).
  */
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  parseSchema,
-  Replica,
-  TransactionBuilder,
-  type ClientEvents,
-  type PreparedTransaction,
-  type TxnOutcome,
-} from '../../src/ovsdb/index.js';
-import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PreparedTransaction, TxnOutcome } from '../../src/ovsdb/index.js';
+import { planPorts, ProviderRegistry } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
 import {
   noopLogger,
@@ -22,130 +14,20 @@ import {
   type PortTransition,
   type RemovalHoldPolicy,
 } from '../../src/agent/index.js';
+import {
+  BRIDGE,
+  CHASSIS,
+  commit,
+  fakeReconcilerTime,
+  insertedNames,
+  world,
+  type FakeOvs,
+  type FakeReconcilerTime,
+  type FakeReplica,
+} from './fake-replica-world.js';
 
-const VSWITCH = parseSchema(JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')));
-const SB = parseSchema(JSON.parse(readFileSync('/usr/share/ovn/ovn-sb.ovsschema', 'utf8')));
-const BRIDGE = '00000000-0000-4000-8000-00000000b001';
-const CHASSIS = '00000000-0000-4000-8000-0000000c0001';
-
-type Listener = (...args: unknown[]) => void;
-
-/** A replica whose content the test writes with update2 messages. */
-class FakeReplica {
-  readonly replica: Replica;
-  readonly #listeners = new Map<string, Set<Listener>>();
-  state: 'monitoring' | 'connecting' = 'monitoring';
-  readonly currentRemote = 'unix:/fake';
-  readonly conditionSeqno = 1;
-
-  constructor(schema: ConstructorParameters<typeof Replica>[0]) {
-    this.replica = new Replica(schema);
-  }
-  get seqno(): number {
-    return this.replica.seqno;
-  }
-  table(name: string) {
-    return this.replica.table(name);
-  }
-  apply(updates: Record<string, unknown>): void {
-    const batch = this.replica.applyUpdate('update2', updates);
-    for (const l of this.#listeners.get('change') ?? []) l(batch);
-  }
-  setCondition(): number {
-    return 1;
-  }
-  waitForConditionSeqno(): Promise<void> {
-    return Promise.resolve();
-  }
-  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
-    const set = this.#listeners.get(event) ?? new Set();
-    set.add(listener as Listener);
-    this.#listeners.set(event, set);
-    return this;
-  }
-  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): this {
-    this.#listeners.get(event)?.delete(listener as Listener);
-    return this;
-  }
-}
-
-/** The OVS side: `transact` builds the real operations and answers with the next scripted outcome. */
-class FakeOvs extends FakeReplica {
-  readonly sent: PreparedTransaction[] = [];
-  readonly outcomes: ((tx: PreparedTransaction) => TxnOutcome | Promise<TxnOutcome>)[] = [];
-
-  transact(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
-    const builder = new TransactionBuilder(VSWITCH);
-    build(builder);
-    const prepared = builder.build();
-    this.sent.push(prepared);
-    const next = this.outcomes.shift();
-    return Promise.resolve(next === undefined ? { status: 'unknown', reason: 'timeout' } : next(prepared));
-  }
-}
-
-function world(ports: string[]) {
-  const ovs = new FakeOvs(VSWITCH);
-  ovs.apply({ Bridge: { [BRIDGE]: { initial: { name: 'br-int', ports: ['set', []] } } } });
-  const sb = new FakeReplica(SB);
-  sb.apply({ Chassis: { [CHASSIS]: { initial: { name: 'hv1' } } } });
-  sb.apply({
-    Port_Binding: Object.fromEntries(
-      ports.map((name, i) => [
-        `00000000-0000-4000-8000-0000000000${String(i + 10)}`,
-        {
-          initial: {
-            logical_port: name,
-            type: '',
-            options: ['map', [['vif-plug-type', 'dummy']]],
-            requested_chassis: ['uuid', CHASSIS],
-          },
-        },
-      ]),
-    ),
-  });
-  return { ovs, sb };
-}
-
-/** The reply the server would give and the update it would send for `tx`: commit it into the replica. */
-function commit(ovs: FakeOvs, tx: PreparedTransaction, updateDelayMs?: number): TxnOutcome {
-  const uuids = new Map<NonNullable<(typeof tx.inserts)[number]>, string>();
-  const ifaceUpdates: Record<string, unknown> = {};
-  const portUpdates: Record<string, unknown> = {};
-  const portUuids: string[] = [];
-  let n = 0;
-  const uuidOf = (): string =>
-    `00000000-0000-4000-8000-${(0xa00000000000 + ++n + Math.floor(Math.random() * 1e6) * 1000).toString(16).padStart(12, '0')}`;
-  const byName = new Map<string, string>();
-  for (const ref of tx.inserts) {
-    const uuid = uuidOf();
-    uuids.set(ref, uuid);
-    byName.set(ref.name, uuid);
-  }
-  for (const op of tx.ops as Record<string, unknown>[]) {
-    if (op['op'] !== 'insert') continue;
-    const uuid = byName.get(String(op['uuid-name'])) ?? '';
-    const row = { ...(op['row'] as Record<string, unknown>) };
-    if (op['table'] === 'Interface') ifaceUpdates[uuid] = { insert: row };
-    if (op['table'] === 'Port') {
-      const ifaces = row['interfaces'] as [string, unknown[]];
-      row['interfaces'] = [
-        'set',
-        (ifaces[1] as [string, string][]).map(([, name]) => ['uuid', byName.get(name) ?? '']),
-      ];
-      portUpdates[uuid] = { insert: row };
-      portUuids.push(uuid);
-    }
-  }
-  const update = {
-    Interface: ifaceUpdates,
-    Port: portUpdates,
-    Bridge: { [BRIDGE]: { modify: { ports: ['set', portUuids.map((u) => ['uuid', u])] } } },
-  };
-  if (updateDelayMs === undefined) ovs.apply(update);
-  else setTimeout(() => ovs.apply(update), updateDelayMs);
-  return { status: 'success', results: [], uuids, selected: new Map(), incremented: new Map() };
-}
+/** The fake time of the running test: rounds run on `flush()`, timers fire on `advance()`. */
+let time: FakeReconcilerTime;
 
 async function startReconciler(
   ovs: FakeOvs,
@@ -166,25 +48,27 @@ async function startReconciler(
     resyncIntervalMs: 600_000,
     providerRunIntervalMs: 600_000,
     planner: planPorts,
-    now: Date.now,
-    timers: systemTimers,
+    now: time.now,
+    timers: time.timers,
+    defer: time.defer,
     logger: noopLogger,
     ...(onTransition === undefined ? {} : { onTransition }),
   });
   reconciler.start();
+  await time.flush();
   return reconciler;
 }
 
-function insertedNames(tx: PreparedTransaction): string[] {
-  return (tx.ops as Record<string, unknown>[])
-    .filter((op) => op['op'] === 'insert' && op['table'] === 'Interface')
-    .map((op) => String((op['row'] as Record<string, unknown>)['name']));
-}
-
 let running: Reconciler | undefined;
+beforeEach(() => {
+  time = fakeReconcilerTime();
+});
 afterEach(async () => {
-  await running?.stop();
+  const stopping = running?.stop();
+  await time.advance(5_000); // stop() waits at most 5 s for a transaction left in flight
+  await stopping;
   running = undefined;
+  vi.restoreAllMocks();
 });
 
 describe('Reconciler with scripted transaction outcomes', () => {
@@ -192,15 +76,14 @@ describe('Reconciler with scripted transaction outcomes', () => {
     const { ovs, sb } = world(['a', 'b']);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() =>
-      expect(running?.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']),
-    );
+    await time.flush();
+    expect(running.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']);
     expect(ovs.sent).toHaveLength(1);
     const tx = ovs.sent[0];
     expect(insertedNames(tx!).sort()).toEqual(['a', 'b']);
     expect((tx!.ops[0] as Record<string, unknown>)['op']).toBe('wait');
     running.schedule('timer');
-    await new Promise((r) => setTimeout(r, 50));
+    await time.advance(50);
     expect(ovs.sent).toHaveLength(1);
   });
 
@@ -208,9 +91,12 @@ describe('Reconciler with scripted transaction outcomes', () => {
     const { ovs, sb } = world(['a']);
     const states: (string | undefined)[] = [];
     // The reply comes first; the update that shows the rows only 50 ms later.
-    ovs.outcomes.push((tx) => commit(ovs, tx, 50));
+    ovs.outcomes.push((tx) => commit(ovs, tx, { ms: 50, timers: time.timers }));
     running = await startReconciler(ovs, sb, (t) => states.push(t.to));
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await time.flush();
+    expect(states).toEqual(['Plugging']); // the reply is in, the rows are not
+    await time.advance(50);
+    expect(running.status().ports[0]?.state).toBe('Plugged');
     expect(ovs.sent).toHaveLength(1);
     expect(states).toEqual(['Plugging', 'Plugged']);
   });
@@ -223,15 +109,17 @@ describe('Reconciler with scripted transaction outcomes', () => {
       return { status: 'unknown', reason: 'disconnected' };
     });
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(1);
     running.schedule('reconnect');
-    await new Promise((r) => setTimeout(r, 100));
+    await time.advance(100);
     expect(ovs.sent).toHaveLength(1);
     // The replica catches up and shows that the transaction did commit: nothing more to send.
     if (inFlight === undefined) throw new Error('no transaction');
     commit(ovs, inFlight);
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
-    await new Promise((r) => setTimeout(r, 50));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Plugged');
+    await time.advance(50);
     expect(ovs.sent).toHaveLength(1);
   });
 
@@ -240,11 +128,13 @@ describe('Reconciler with scripted transaction outcomes', () => {
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
-    await new Promise((r) => setTimeout(r, 50));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(1);
+    await time.advance(50);
     expect(ovs.sent).toHaveLength(1);
     ovs.apply({ Open_vSwitch: { '00000000-0000-4000-8000-0000000000f1': { insert: {} } } });
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(2);
     expect(insertedNames(ovs.sent[1]!)).toEqual(['a']);
   });
 
@@ -267,15 +157,15 @@ describe('Reconciler with scripted transaction outcomes', () => {
     });
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(2);
     expect(insertedNames(ovs.sent[1]!)).toEqual(['a']);
-    await vi.waitFor(() =>
-      expect(running?.status().ports.find((p) => p.logicalPort === 'b')).toMatchObject({
-        state: 'Failed',
-        reason: 'TransactionFailed',
-        message: 'constraint violation: b is bad',
-      }),
-    );
+    await time.flush();
+    expect(running.status().ports.find((p) => p.logicalPort === 'b')).toMatchObject({
+      state: 'Failed',
+      reason: 'TransactionFailed',
+      message: 'constraint violation: b is bad',
+    });
     expect(running.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Plugged');
   });
 
@@ -290,13 +180,17 @@ describe('Reconciler with scripted transaction outcomes', () => {
     ovs.outcomes.push((tx) => commit(ovs, tx));
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 5000 });
+    await time.flush();
+    expect(ovs.sent).toHaveLength(1);
+    await time.advance(999);
+    expect(ovs.sent).toHaveLength(1); // both set aside for 1 s
+    await time.advance(1_001);
+    expect(ovs.sent).toHaveLength(3);
     expect(insertedNames(ovs.sent[0]!).sort()).toEqual(['a', 'b']);
     expect(insertedNames(ovs.sent[1]!)).toHaveLength(1);
     expect(insertedNames(ovs.sent[2]!)).toHaveLength(1);
-    await vi.waitFor(() =>
-      expect(running?.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']),
-    );
+    await time.flush();
+    expect(running.status().ports.map((p) => p.state)).toEqual(['Plugged', 'Plugged']);
   });
 
   it('keeps at most one transaction in flight however many changes arrive', async () => {
@@ -308,17 +202,19 @@ describe('Reconciler with scripted transaction outcomes', () => {
       return new Promise<TxnOutcome>((resolve) => (reply = resolve));
     });
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(1);
     expect(running.status().ports[0]?.state).toBe('Plugging');
     for (let i = 0; i < 20; i++) {
       sb.apply({ Chassis: { [CHASSIS]: { modify: { name: i % 2 === 0 ? 'hv1' : 'hv1' } } } });
       running.schedule('change');
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await time.advance(50);
     expect(ovs.sent).toHaveLength(1);
     if (pending === undefined) throw new Error('no transaction');
     reply(commit(ovs, pending));
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Plugged');
     expect(ovs.sent).toHaveLength(1);
   });
 });
@@ -326,7 +222,6 @@ describe('Reconciler with scripted transaction outcomes', () => {
 const PB_A = '00000000-0000-4000-8000-000000000010';
 const IF_X = '00000000-0000-4000-8000-0000000000e1';
 const PORT_X = '00000000-0000-4000-8000-0000000000e2';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The `wait` operations of `tx` on `table`, by row uuid, with the columns they compare. */
 function waitsOn(tx: PreparedTransaction, table: string): Map<string, Record<string, unknown>> {
@@ -368,9 +263,11 @@ describe('Reconciler safety guards (review findings)', () => {
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     running = await startReconciler(ovs, sb);
     // A stale interface of ours appearing within the session goes at once (DESIGN §3.4 case 4).
-    await vi.waitFor(() => expect(running?.stats.rounds).toBeGreaterThan(0));
+    await time.flush();
+    expect(running.stats.rounds).toBeGreaterThan(0);
     ownedUnwantedX(ovs);
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(1);
     const tx = ovs.sent[0]!;
     expect(waitsOn(tx, 'Port').get(PORT_X)).toEqual({ interfaces: ['set', [['uuid', IF_X]]] });
     expect(waitsOn(tx, 'Interface').get(IF_X)).toEqual({
@@ -393,7 +290,7 @@ describe('Reconciler safety guards (review findings)', () => {
         Interface: { [IF_X]: { modify: { external_ids: ['map', [['ovn-plug-agent', 'dummy']]] } } },
       };
       if (waitsOn(tx, 'Interface').has(IF_X)) {
-        setTimeout(() => ovs.apply(markerGone), 5);
+        time.timers.setTimer(() => ovs.apply(markerGone), 5);
         return { status: 'tryAgain', reason: 'verify-failed' };
       }
       ovs.apply({ Port: { [PORT_X]: { delete: null } }, Interface: { [IF_X]: { delete: null } } });
@@ -406,14 +303,16 @@ describe('Reconciler safety guards (review findings)', () => {
       };
     });
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(running?.stats.rounds).toBeGreaterThan(0));
+    await time.flush();
+    expect(running.stats.rounds).toBeGreaterThan(0);
     ownedUnwantedX(ovs);
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
-    await sleep(100);
+    await time.flush();
+    expect(ovs.sent).toHaveLength(1);
+    await time.advance(100);
     expect(ovs.table('Port').get(PORT_X)).toBeDefined();
     expect(ovs.table('Interface').get(IF_X)).toBeDefined();
     running.schedule('timer');
-    await sleep(50);
+    await time.advance(50);
     expect(ovs.sent).toHaveLength(1); // foreign now: never touched again
   });
 
@@ -421,7 +320,8 @@ describe('Reconciler safety guards (review findings)', () => {
     const { ovs, sb } = world(['a']);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Plugged');
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     sb.apply({
       Port_Binding: {
@@ -429,7 +329,8 @@ describe('Reconciler safety guards (review findings)', () => {
         [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } },
       },
     });
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(2);
     const iface = ovs.table('Interface').all()[0]!;
     expect(waitsOn(ovs.sent[1]!, 'Interface').get(iface._uuid)).toHaveProperty('external_ids');
   });
@@ -438,7 +339,8 @@ describe('Reconciler safety guards (review findings)', () => {
     const { ovs, sb } = world(['a']);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Plugged');
     ovs.outcomes.push(() => ({ status: 'error', scope: 'rpc', error: 'I/O error' }));
     sb.apply({
       Port_Binding: {
@@ -446,13 +348,15 @@ describe('Reconciler safety guards (review findings)', () => {
         [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } },
       },
     });
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Failed'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Failed');
     // The CMS withdraws the MTU request: the interface already matches, nothing is left to write.
     // The same diff again removes the key.
     sb.apply({
       Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } },
     });
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Plugged');
     const iface = ovs.table('Interface').all()[0]!;
     ovs.apply({
       Interface: {
@@ -461,7 +365,8 @@ describe('Reconciler safety guards (review findings)', () => {
         },
       },
     });
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Bound'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Bound');
     expect(ovs.sent).toHaveLength(2);
   });
 
@@ -470,9 +375,8 @@ describe('Reconciler safety guards (review findings)', () => {
     const { ovs, sb } = world(names);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb, undefined, { share: 0.5, minCount: 2, graceMs: 600 });
-    await vi.waitFor(() =>
-      expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(6),
-    );
+    await time.flush();
+    expect(running.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(6);
     const pbUuid = (i: number) => `00000000-0000-4000-8000-0000000000${String(i + 10)}`;
     const pb = (name: string) => ({
       logical_port: name,
@@ -505,9 +409,9 @@ describe('Reconciler safety guards (review findings)', () => {
         ),
       });
     // t=0: a, b, c, d go in one round (4 of 6 > 50 %, ≥ 2): held.
-    const t0 = Date.now();
+    const t0 = time.now();
     sb.apply({ Port_Binding: Object.fromEntries([0, 1, 2, 3].map((i) => [pbUuid(i), { delete: null }])) });
-    await sleep(300);
+    await time.advance(300);
     expect(ovs.sent).toHaveLength(1);
     expect(running.status().heldRemovals?.count).toBe(4);
     expect(running.status().ports.find((p) => p.logicalPort === 'c')?.reason).toBe('RemovalHeld');
@@ -521,15 +425,20 @@ describe('Reconciler safety guards (review findings)', () => {
         [pbUuid(5)]: { delete: null },
       },
     });
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2), { timeout: 3000 });
-    expect(Date.now() - t0).toBeLessThan(600);
+    await time.flush();
+    expect(ovs.sent).toHaveLength(2);
+    expect(time.now() - t0).toBeLessThan(600);
     expect(removedBy(ovs.sent[1]!)).toEqual(['e', 'f']);
     expect(running.status().heldRemovals?.count).toBe(2);
     // The replica shows e and f gone; c and d go once their grace is over.
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     dropFromReplica(['e', 'f']);
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 3000 });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
+    await time.flush();
+    await time.advance(t0 + 599 - time.now());
+    expect(ovs.sent).toHaveLength(2); // not before the grace is over
+    await time.advance(100);
+    expect(ovs.sent).toHaveLength(3);
+    expect(time.now() - t0).toBeGreaterThanOrEqual(600);
     expect(removedBy(ovs.sent[2]!)).toEqual(['c', 'd']);
   });
 
@@ -537,7 +446,8 @@ describe('Reconciler safety guards (review findings)', () => {
     const { ovs, sb } = world(['a']);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Plugged');
     const IF_DUP = '00000000-0000-4000-8000-0000000000e3';
     const PORT_DUP = '00000000-0000-4000-8000-0000000000e4';
     let reply: (o: TxnOutcome) => void = () => undefined;
@@ -560,9 +470,10 @@ describe('Reconciler safety guards (review findings)', () => {
       Port: { [PORT_DUP]: { insert: { name: 'a-old', interfaces: ['uuid', IF_DUP] } } },
       Bridge: { [BRIDGE]: { modify: { ports: ['set', [['uuid', PORT_DUP]]] } } }, // a diff: adds it
     });
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(2));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(2);
     expect(waitsOn(ovs.sent[1]!, 'Port').has(PORT_DUP)).toBe(true); // the duplicate's removal
-    await sleep(20);
+    await time.advance(20);
     expect(running.status().ports.map((p) => [p.logicalPort, p.state])).toEqual([['a', 'Plugged']]);
     reply({ status: 'unknown', reason: 'timeout' });
   });
@@ -571,27 +482,28 @@ describe('Reconciler safety guards (review findings)', () => {
     const { ovs, sb } = world(['a', 'b', 'c', 'd']);
     ovs.outcomes.push((tx) => commit(ovs, tx));
     running = await startReconciler(ovs, sb, undefined, { share: 0.5, minCount: 2, graceMs: 300 });
-    await vi.waitFor(() =>
-      expect(running?.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(4),
-    );
+    await time.flush();
+    expect(running.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(4);
     // a's update fails: a is set aside for 1 s.
     ovs.outcomes.push(() => ({ status: 'error', scope: 'rpc', error: 'I/O error' }));
     sb.apply({
       Port_Binding: { [PB_A]: { modify: { options: ['map', [['vif-plug-mtu-request', '1400']]] } } },
     });
-    await vi.waitFor(() =>
-      expect(running?.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Failed'),
-    );
+    await time.flush();
+    expect(running.status().ports.find((p) => p.logicalPort === 'a')?.state).toBe('Failed');
     // b, c, d go (3 of 4): held for 300 ms, while a's retry is due only ~1 s after its failure.
-    const t0 = Date.now();
+    const t0 = time.now();
     ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     sb.apply({
       Port_Binding: Object.fromEntries(
         [1, 2, 3].map((i) => [`00000000-0000-4000-8000-0000000000${String(i + 10)}`, { delete: null }]),
       ),
     });
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(3), { timeout: 3000 });
-    expect(Date.now() - t0).toBeLessThan(700);
+    await time.advance(299);
+    expect(ovs.sent).toHaveLength(2); // held
+    await time.advance(t0 + 699 - time.now());
+    expect(ovs.sent).toHaveLength(3);
+    expect(time.now() - t0).toBeLessThan(700);
     expect(waitsOn(ovs.sent[2]!, 'Port').size).toBe(3); // the three removals
   });
 });

@@ -3,13 +3,12 @@
  * acknowledges a condition change within milliseconds, so "nothing is removed before the new
  * condition is in effect" can only be shown with a replica whose condition seqno the test moves
  * (hence FAKE in the file name). The replicas are real `Replica` caches fed with update2 messages;
- * `transact` only records. The live behaviour is tested on the real sandbox in
+ * `transact` records, and commits what it inserts into the replica (as the server's update would):
+ * a transaction that never shows would be replanned and resent at once, round after round. The live behaviour is tested on the real sandbox in
  * test/integration/agent-identity.test.ts.
  */
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  parseSchema,
   Replica,
   TransactionBuilder,
   where,
@@ -18,12 +17,11 @@ import {
   type PreparedTransaction,
   type TxnOutcome,
 } from '../../src/ovsdb/index.js';
-import { planPorts, ProviderRegistry, systemTimers } from '../../src/plug/index.js';
+import { planPorts, ProviderRegistry } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
 import { noopLogger, Reconciler, type AgentStatus } from '../../src/agent/index.js';
+import { commit, fakeReconcilerTime, SB, VSWITCH, type FakeReconcilerTime } from './fake-replica-world.js';
 
-const VSWITCH = parseSchema(JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')));
-const SB = parseSchema(JSON.parse(readFileSync('/usr/share/ovn/ovn-sb.ovsschema', 'utf8')));
 const BR_INT = '00000000-0000-4000-8000-00000000b001';
 const BR_NEW = '00000000-0000-4000-8000-00000000b002';
 const PORT_A = '00000000-0000-4000-8000-00000000a001';
@@ -94,7 +92,9 @@ class FakeOvs extends FakeReplica {
   transact(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
     const builder = new TransactionBuilder(VSWITCH);
     build(builder);
-    this.sent.push(builder.build());
+    const tx = builder.build();
+    this.sent.push(tx);
+    if (tx.inserts.length > 0) return Promise.resolve(commit(this, tx));
     return Promise.resolve({
       status: 'success',
       results: [],
@@ -170,10 +170,18 @@ function world() {
   return { ovs, sb };
 }
 
+/** The fake time of the running test: rounds run on `flush()`, timers fire on `advance()`. */
+let time: FakeReconcilerTime;
 let running: Reconciler | undefined;
+beforeEach(() => {
+  time = fakeReconcilerTime();
+});
 afterEach(async () => {
-  await running?.stop();
+  const stopping = running?.stop();
+  await time.advance(5_000); // stop() waits at most 5 s for a transaction left in flight
+  await stopping;
   running = undefined;
+  vi.restoreAllMocks();
 });
 
 async function startReconciler(
@@ -194,16 +202,16 @@ async function startReconciler(
     resyncIntervalMs: 600_000,
     providerRunIntervalMs: 600_000,
     planner: planPorts,
-    now: Date.now,
-    timers: systemTimers,
+    now: time.now,
+    timers: time.timers,
+    defer: time.defer,
     logger: noopLogger,
     ...(onStatus === undefined ? {} : { onStatus }),
   });
   reconciler.start();
+  await time.flush();
   return reconciler;
 }
-
-const settle = (ms = 50): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('Reconciler.setIdentity (FAKE condition timing)', () => {
   it('a new system-id: nothing is removed until the Port_Binding condition for the new Chassis row is in effect', async () => {
@@ -211,7 +219,8 @@ describe('Reconciler.setIdentity (FAKE condition timing)', () => {
     sb.ackConditions();
     const statuses: AgentStatus[] = [];
     running = await startReconciler(ovs, sb, (s) => statuses.push(s));
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Plugged');
     expect(ovs.sent).toHaveLength(0);
 
     running.setIdentity({ chassisName: 'hv2', integrationBridge: 'br-int' });
@@ -220,22 +229,21 @@ describe('Reconciler.setIdentity (FAKE condition timing)', () => {
     expect(sb.conditions.at(-1)).toMatchObject({ table: 'Chassis', where: [where('name', '==', 'hv2')] });
     // The operator deletes the old Chassis row: `a` is no longer requested by anything we know.
     sb.apply({ Chassis: { [HV1]: { delete: null } } });
-    await settle();
+    await time.advance(50);
     expect(ovs.sent).toHaveLength(0);
     expect(running.status().sb.synced).toBe(false);
 
     // ovn-controller registers hv2; the CMS requests `b` there; the condition change is not acked yet.
     sb.ackConditions();
     sb.apply({ Chassis: { [HV2]: { initial: { name: 'hv2' } } } });
-    await vi.waitFor(() =>
-      expect(sb.conditions.at(-1)).toMatchObject({
-        table: 'Port_Binding',
-        where: [
-          where('requested_chassis', '==', HV2),
-          where('requested_additional_chassis', 'includes', [HV2]),
-        ],
-      }),
-    );
+    await time.flush();
+    expect(sb.conditions.at(-1)).toMatchObject({
+      table: 'Port_Binding',
+      where: [
+        where('requested_chassis', '==', HV2),
+        where('requested_additional_chassis', 'includes', [HV2]),
+      ],
+    });
     sb.apply({
       Port_Binding: {
         [PB_B]: {
@@ -248,8 +256,10 @@ describe('Reconciler.setIdentity (FAKE condition timing)', () => {
         },
       },
     });
-    await vi.waitFor(() => expect(ovs.sent.length).toBeGreaterThan(0));
-    await settle();
+    await time.flush();
+    expect(ovs.sent.length).toBeGreaterThan(0);
+    await time.advance(50);
+    expect(ovs.sent).toHaveLength(1); // sent once: the replica shows it
     // `b` is plugged at once; `a` (requested on the old chassis) is not touched before the ack.
     expect(opsOf(ovs, 'insert').map((op) => (op['row'] as Record<string, unknown>)['name'])).toContain('b');
     expect(opsOf(ovs, 'delete')).toEqual([]);
@@ -257,18 +267,21 @@ describe('Reconciler.setIdentity (FAKE condition timing)', () => {
     expect(running.status().sb.synced).toBe(false);
 
     sb.ackConditions();
-    await vi.waitFor(() => expect(running?.status().sb.synced).toBe(true));
+    await time.flush();
+    expect(running.status().sb.synced).toBe(true);
   });
 
   it('a new integration bridge: the owned port moves there in one transaction, same rows, foreign port untouched', async () => {
     const { ovs, sb } = world();
     sb.ackConditions();
     running = await startReconciler(ovs, sb);
-    await vi.waitFor(() => expect(running?.status().ports[0]?.state).toBe('Plugged'));
+    await time.flush();
+    expect(running.status().ports[0]?.state).toBe('Plugged');
 
     running.setIdentity({ chassisName: 'hv1', integrationBridge: 'br-new' });
     expect(running.status().integrationBridge).toBe('br-new');
-    await vi.waitFor(() => expect(ovs.sent).toHaveLength(1));
+    await time.flush();
+    expect(ovs.sent).toHaveLength(1);
     const tx = ovs.sent[0];
     if (tx === undefined) throw new Error('no transaction');
     // Verify the interface is still ours, then take the Port off br-int and put it on br-new.
@@ -294,9 +307,9 @@ describe('Reconciler.setIdentity (FAKE condition timing)', () => {
         [BR_NEW]: { modify: { ports: ['uuid', PORT_A] } },
       },
     });
-    await settle(100);
+    await time.advance(100);
     running.schedule('timer');
-    await settle(100);
+    await time.advance(100);
     expect(ovs.sent).toHaveLength(1);
     expect(running.status().ports.map((p) => [p.logicalPort, p.state, p.interfaceName])).toEqual([
       ['a', 'Plugged', 'a'],

@@ -6,31 +6,33 @@
  * flight. Replicas are real caches; transaction outcomes are FAKE (scripted), see
  * fake-replica-world.ts.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import type { PreparedTransaction, TxnOutcome } from '../../src/ovsdb/index.js';
 import {
   planPorts,
   ProviderRegistry,
-  systemTimers,
   type PlugAnswer,
   type PlugProvider,
   type PlugReady,
   type PlugRequest,
-  type Timers,
 } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
 import { AgentMetrics, noopLogger, Reconciler, type PortTransition } from '../../src/agent/index.js';
 import {
   BRIDGE,
   commit,
+  fakeReconcilerTime,
   insertedNames,
   world,
   type FakeOvs,
+  type FakeReconcilerTime,
   type FakeReplica,
+  type Later,
 } from './fake-replica-world.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The fake time of the running test: rounds run on `flush()`, timers fire on `advance()`. */
+let time: FakeReconcilerTime;
 
 /** What the FAKE server committed: interface names inserted, port names deleted, updates applied. */
 class Server {
@@ -39,8 +41,8 @@ class Server {
   readonly updated = new Set<string>();
   constructor(readonly ovs: FakeOvs) {}
 
-  /** Commits `tx` (records it, then applies it to the replica, optionally later). */
-  commit(tx: PreparedTransaction, updateDelayMs?: number): TxnOutcome {
+  /** Commits `tx` (records it, then applies it to the replica, optionally `later`). */
+  commit(tx: PreparedTransaction, later?: Later): TxnOutcome {
     for (const name of insertedNames(tx)) this.inserted.add(name);
     const portName = new Map(
       this.ovs
@@ -74,7 +76,7 @@ class Server {
     if (Object.keys(deletes).length > 0) {
       this.ovs.apply({ Port: deletes });
     }
-    if (insertedNames(tx).length > 0) return commit(this.ovs, tx, updateDelayMs);
+    if (insertedNames(tx).length > 0) return commit(this.ovs, tx, later);
     return { status: 'success', results: [], uuids: new Map(), selected: new Map(), incremented: new Map() };
   }
 
@@ -151,7 +153,7 @@ interface Rig {
 
 let rig: Rig | undefined;
 
-async function start(ports: string[], timers: Timers = systemTimers): Promise<Rig> {
+async function start(ports: string[]): Promise<Rig> {
   const { ovs, sb } = world(ports);
   const server = new Server(ovs);
   const probe = new ContractProbe(server);
@@ -170,8 +172,9 @@ async function start(ports: string[], timers: Timers = systemTimers): Promise<Ri
     resyncIntervalMs: 600_000,
     providerRunIntervalMs: 600_000,
     planner: planPorts,
-    now: Date.now,
-    timers,
+    now: time.now,
+    timers: time.timers,
+    defer: time.defer,
     logger: noopLogger,
     metrics: new AgentMetrics(metrics),
     onTransition: (t) => states.push(t),
@@ -188,13 +191,29 @@ async function stopAndCheck(r: Rig): Promise<void> {
   expect(r.probe.misordered()).toEqual([]);
 }
 
+beforeEach(() => {
+  time = fakeReconcilerTime();
+});
 afterEach(async () => {
-  await rig?.reconciler.stop();
+  const stopping = rig?.reconciler.stop();
+  await time.advance(5_000); // stop() waits at most 5 s for a transaction left in flight
+  await stopping;
   rig = undefined;
+  vi.restoreAllMocks();
 });
 
-const plugged = (r: Rig, n: number) =>
-  vi.waitFor(() => expect(r.reconciler.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(n));
+/** Runs what is pending (no time passes) and expects `n` ports Plugged. */
+async function plugged(r: Rig, n: number): Promise<void> {
+  await time.flush();
+  expect(r.reconciler.status().ports.filter((p) => p.state === 'Plugged')).toHaveLength(n);
+}
+
+/** `done`'s settling, observable without awaiting it. */
+function track(done: Promise<void>): { readonly settled: boolean } {
+  const state = { settled: false };
+  void done.then(() => (state.settled = true));
+  return state;
+}
 
 async function transactionsMetric(r: Rig, outcome: string): Promise<number> {
   const metric = await r.metrics.getSingleMetric('ovn_plug_ovs_transactions_total')?.get();
@@ -204,11 +223,15 @@ async function transactionsMetric(r: Rig, outcome: string): Promise<number> {
 describe('provider contract order (DESIGN §3.3)', () => {
   it('success: finish after the commit (even before the replica shows it), then release', async () => {
     const r = await start(['a', 'b']);
-    r.ovs.outcomes.push((tx) => r.server.commit(tx, 50));
+    r.ovs.outcomes.push((tx) => r.server.commit(tx, { ms: 50, timers: time.timers }));
     r.reconciler.start();
+    await time.flush();
+    expect(r.ovs.table('Interface').all()).toEqual([]); // the replica does not show it yet
+    expect(r.probe.finished()).toEqual(['create a', 'create b']);
+    await time.advance(50);
     await plugged(r, 2);
     r.reconciler.schedule('timer');
-    await sleep(30);
+    await time.advance(30);
     await stopAndCheck(r);
     expect(r.probe.finished()).toEqual(['create a', 'create b']);
   });
@@ -216,7 +239,7 @@ describe('provider contract order (DESIGN §3.3)', () => {
   it('tryAgain: release only; the rebuilt transaction that commits is finished', async () => {
     const r = await start(['a']);
     r.ovs.outcomes.push(() => {
-      setTimeout(
+      time.timers.setTimer(
         () => r.ovs.apply({ Open_vSwitch: { '00000000-0000-4000-8000-0000000000f1': { insert: {} } } }),
         5,
       );
@@ -224,6 +247,9 @@ describe('provider contract order (DESIGN §3.3)', () => {
     });
     r.ovs.outcomes.push((tx) => r.server.commit(tx));
     r.reconciler.start();
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(1); // rebuilt only once the replica moved
+    await time.advance(5);
     await plugged(r, 1);
     expect(r.ovs.sent).toHaveLength(2);
     await stopAndCheck(r);
@@ -245,7 +271,12 @@ describe('provider contract order (DESIGN §3.3)', () => {
       error: 'referential integrity violation',
     }));
     r.reconciler.start();
-    await vi.waitFor(() => expect(r.ovs.sent.length).toBeGreaterThanOrEqual(2), { timeout: 5000 });
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(1);
+    await time.advance(999);
+    expect(r.ovs.sent).toHaveLength(1); // the failed ports are set aside for 1 s
+    await time.advance(1_001);
+    expect(r.ovs.sent.length).toBeGreaterThanOrEqual(2);
     await stopAndCheck(r);
     expect(r.probe.finished()).toEqual([]);
   });
@@ -265,14 +296,17 @@ describe('provider contract order (DESIGN §3.3)', () => {
       original(request, answer);
     };
     r.ovs.outcomes.push((tx) => {
-      r.server.commit(tx, 80); // committed; the reply is lost, the update arrives 80 ms later
+      // committed; the reply is lost, the update arrives 80 ms later
+      r.server.commit(tx, { ms: 80, timers: time.timers });
       return { status: 'unknown', reason: 'disconnected' };
     });
     r.reconciler.start();
-    await vi.waitFor(() => expect(r.ovs.sent).toHaveLength(1));
-    await sleep(20);
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(1);
+    await time.advance(79);
     expect(r.probe.finished()).toEqual([]); // not yet: the replica does not show it
-    await vi.waitFor(() => expect(r.probe.finished()).toEqual(['create a', 'create b']));
+    await time.advance(1);
+    expect(r.probe.finished()).toEqual(['create a', 'create b']);
     expect(finishedBeforeReplica).toBe(false);
     await plugged(r, 2);
     expect(r.ovs.sent).toHaveLength(1); // never resent
@@ -284,12 +318,14 @@ describe('provider contract order (DESIGN §3.3)', () => {
     r.ovs.outcomes.push(() => ({ status: 'unknown', reason: 'timeout' }));
     r.ovs.outcomes.push((tx) => r.server.commit(tx));
     r.reconciler.start();
-    await vi.waitFor(() => expect(r.ovs.sent).toHaveLength(1));
-    await sleep(30);
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(1);
+    await time.advance(30);
     const first = [...r.probe.answers.values()].filter((e) => e.calls.length > 0);
     expect(first.some((e) => e.calls.join() === 'prepare')).toBe(true); // held, neither finished nor released
     r.ovs.apply({ Open_vSwitch: { '00000000-0000-4000-8000-0000000000f1': { insert: {} } } });
-    await vi.waitFor(() => expect(r.ovs.sent).toHaveLength(2));
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(2);
     await plugged(r, 1);
     await stopAndCheck(r);
     expect(r.probe.finished()).toEqual(['create a']); // the second transaction's answer only
@@ -308,7 +344,8 @@ describe('provider contract order (DESIGN §3.3)', () => {
       return { status: 'unknown', reason: 'disconnected' };
     });
     r.sb.apply({ Port_Binding: { '00000000-0000-4000-8000-000000000010': { delete: null } } });
-    await vi.waitFor(() => expect(r.probe.finished()).toEqual(['create x', 'remove x']));
+    await time.flush();
+    expect(r.probe.finished()).toEqual(['create x', 'remove x']);
     await stopAndCheck(r);
   });
 
@@ -320,7 +357,10 @@ describe('provider contract order (DESIGN §3.3)', () => {
     const iface = r.ovs.table('Interface').all()[0]!;
     r.ovs.outcomes.push(() => {
       r.server.updated.add('a');
-      setTimeout(() => r.ovs.apply({ Interface: { [iface._uuid]: { modify: { mtu_request: 1400 } } } }), 30);
+      time.timers.setTimer(
+        () => r.ovs.apply({ Interface: { [iface._uuid]: { modify: { mtu_request: 1400 } } } }),
+        30,
+      );
       return { status: 'unknown', reason: 'timeout' };
     });
     r.sb.apply({
@@ -330,7 +370,10 @@ describe('provider contract order (DESIGN §3.3)', () => {
         },
       },
     });
-    await vi.waitFor(() => expect(r.probe.finished()).toEqual(['create a', 'create a']));
+    await time.flush();
+    expect(r.probe.finished()).toEqual(['create a']); // not before the row shows the change
+    await time.advance(30);
+    expect(r.probe.finished()).toEqual(['create a', 'create a']);
     expect(r.ovs.sent).toHaveLength(2);
     await stopAndCheck(r);
   });
@@ -344,9 +387,15 @@ describe('provider contract order (DESIGN §3.3)', () => {
       return new Promise<TxnOutcome>((resolve) => (reply = resolve));
     });
     r.reconciler.start();
-    await vi.waitFor(() => expect(r.ovs.sent).toHaveLength(1));
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(1);
     const stopping = r.reconciler.stop();
-    setTimeout(() => reply(r.server.commit(pending!)), 30);
+    const stop = track(stopping);
+    time.timers.setTimer(() => reply(r.server.commit(pending!)), 30);
+    await time.advance(29);
+    expect(stop.settled).toBe(false); // waits for the transaction in flight
+    await time.advance(1);
+    expect(stop.settled).toBe(true);
     await stopping;
     expect(r.probe.finished()).toEqual(['create a']);
     await stopAndCheck(r);
@@ -357,27 +406,36 @@ describe('provider contract order (DESIGN §3.3)', () => {
     let reply: (o: TxnOutcome) => void = () => undefined;
     r.ovs.outcomes.push(() => new Promise<TxnOutcome>((resolve) => (reply = resolve)));
     r.reconciler.start();
-    await vi.waitFor(() => expect(r.ovs.sent).toHaveLength(1));
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(1);
     const stopping = r.reconciler.stop();
-    setTimeout(() => reply({ status: 'unknown', reason: 'disconnected' }), 30);
+    const stop = track(stopping);
+    time.timers.setTimer(() => reply({ status: 'unknown', reason: 'disconnected' }), 30);
+    await time.advance(29);
+    expect(stop.settled).toBe(false); // waits for the transaction in flight
+    await time.advance(1);
+    expect(stop.settled).toBe(true);
     await stopping;
     await stopAndCheck(r);
     expect(r.probe.finished()).toEqual([]);
   });
 
   it('shutdown while a transaction outlasts the wait: released before the providers are destroyed, once', async () => {
-    // The stop wait (5 s) is shortened to 50 ms; every other timer is real.
-    const timers: Timers = {
-      setTimer: (fn, ms) => systemTimers.setTimer(fn, ms === 5_000 ? 50 : ms),
-    };
-    const r = await start(['a'], timers);
+    const r = await start(['a']);
     let reply: (o: TxnOutcome) => void = () => undefined;
     r.ovs.outcomes.push(() => new Promise<TxnOutcome>((resolve) => (reply = resolve)));
     r.reconciler.start();
-    await vi.waitFor(() => expect(r.ovs.sent).toHaveLength(1));
-    await stopAndCheck(r); // stop() returns after 50 ms with the transaction still in flight
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(1);
+    const checking = stopAndCheck(r); // stop() returns after 5 s with the transaction still in flight
+    const check = track(checking);
+    await time.advance(4_999);
+    expect(check.settled).toBe(false);
+    await time.advance(1);
+    expect(check.settled).toBe(true);
+    await checking;
     reply({ status: 'unknown', reason: 'disconnected' }); // the client closes later
-    await sleep(20);
+    await time.flush();
     expect(r.probe.breaches).toEqual([]);
     expect(r.probe.misordered()).toEqual([]);
   });
@@ -420,14 +478,13 @@ describe('a commit lost to a concurrent writer of the same name (DESIGN §3.5a r
     });
     r.ovs.outcomes.push((tx) => r.server.commit(tx));
     r.reconciler.start();
-    await vi.waitFor(() => expect(r.ovs.sent).toHaveLength(2));
+    await time.flush();
+    expect(r.ovs.sent).toHaveLength(2);
     expect(insertedNames(r.ovs.sent[1]!)).toEqual(['b']);
-    await vi.waitFor(() =>
-      expect(r.reconciler.status().ports.map((p) => [p.logicalPort, p.state, p.reason])).toEqual([
-        ['a', 'Conflict', 'PluggedByOvnController'],
-        ['b', 'Plugged', 'WaitingForOfport'],
-      ]),
-    );
+    expect(r.reconciler.status().ports.map((p) => [p.logicalPort, p.state, p.reason])).toEqual([
+      ['a', 'Conflict', 'PluggedByOvnController'],
+      ['b', 'Plugged', 'WaitingForOfport'],
+    ]);
     expect(r.states.filter((t) => t.to === 'Failed')).toEqual([]);
     expect(await transactionsMetric(r, 'conflict')).toBe(1);
     expect(await transactionsMetric(r, 'error')).toBe(0);
@@ -452,7 +509,8 @@ describe('a commit lost to a concurrent writer of the same name (DESIGN §3.5a r
     };
     for (let i = 0; i < 4; i++) r.ovs.outcomes.push(violation);
     r.reconciler.start();
-    await vi.waitFor(() => expect(r.reconciler.status().ports[0]?.state).toBe('Failed'), { timeout: 3000 });
+    await time.flush();
+    expect(r.reconciler.status().ports[0]?.state).toBe('Failed');
     expect(r.ovs.sent).toHaveLength(4);
     expect(await transactionsMetric(r, 'conflict')).toBe(3);
     expect(await transactionsMetric(r, 'error')).toBe(1);

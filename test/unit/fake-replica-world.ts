@@ -3,7 +3,12 @@
  * with update2 messages, and an OVS side whose `transact` builds the real operations and answers
  * with scripted outcomes. `commit()` plays the server: it applies a transaction to the replica.
  * (Same technique as agent-reconciler-fake-replica.test.ts, shared for new test files.)
+ *
+ * `fakeReconcilerTime()` is the FAKE clock the reconciler tests drive it with: its `now`, `timers`
+ * and `defer` go into the Reconciler's options, so rounds run only when the test flushes and
+ * timers fire only when the test advances time — no real waiting, no polling.
  */
+import { vi } from 'vitest';
 import {
   parseSchema,
   Replica,
@@ -12,7 +17,12 @@ import {
   type PreparedTransaction,
   type TxnOutcome,
 } from '../../src/ovsdb/index.js';
+import type { Timer, Timers } from '../../src/plug/index.js';
 import { loadSchemaJson } from '../fixtures/ovsdb-schemas/schemas.js';
+import { FakeOvsdbClock, flushPromises } from '../fakes/fake-ovsdb-clock.js';
+
+/** Bounds `flush()`: more batches of deferred rounds than this is a loop. */
+const MAX_DEFERRED_BATCHES = 1_000;
 
 export const VSWITCH = parseSchema(loadSchemaJson('vswitch'));
 export const SB = parseSchema(loadSchemaJson('ovn-sb'));
@@ -98,8 +108,17 @@ export function world(ports: string[]) {
   return { ovs, sb };
 }
 
-/** The reply the server would give and the update it would send for `tx`: commit it into the replica. */
-export function commit(ovs: FakeOvs, tx: PreparedTransaction, updateDelayMs?: number): TxnOutcome {
+/** A delayed replica update: `ms` of (fake) time on `timers`. */
+export interface Later {
+  readonly ms: number;
+  readonly timers: Timers;
+}
+
+/**
+ * The reply the server would give and the update it would send for `tx`: commit it into the
+ * replica, at once or `later`.
+ */
+export function commit(ovs: Pick<FakeReplica, 'apply'>, tx: PreparedTransaction, later?: Later): TxnOutcome {
   const uuids = new Map<NonNullable<(typeof tx.inserts)[number]>, string>();
   const ifaceUpdates: Record<string, unknown> = {};
   const portUpdates: Record<string, unknown> = {};
@@ -133,8 +152,8 @@ export function commit(ovs: FakeOvs, tx: PreparedTransaction, updateDelayMs?: nu
     Port: portUpdates,
     Bridge: { [BRIDGE]: { modify: { ports: ['set', portUuids.map((u) => ['uuid', u])] } } },
   };
-  if (updateDelayMs === undefined) ovs.apply(update);
-  else setTimeout(() => ovs.apply(update), updateDelayMs);
+  if (later === undefined) ovs.apply(update);
+  else later.timers.setTimer(() => ovs.apply(update), later.ms);
   return { status: 'success', results: [], uuids, selected: new Map(), incremented: new Map() };
 }
 
@@ -142,4 +161,72 @@ export function insertedNames(tx: PreparedTransaction): string[] {
   return (tx.ops as Record<string, unknown>[])
     .filter((op) => op['op'] === 'insert' && op['table'] === 'Interface')
     .map((op) => String((op['row'] as Record<string, unknown>)['name']));
+}
+
+/** The FAKE time a reconciler test runs on (see the file header). */
+export interface FakeReconcilerTime {
+  readonly clock: FakeOvsdbClock;
+  /** For the Reconciler's `now`. */
+  readonly now: () => number;
+  /** For the Reconciler's `timers` (and the fake server's delayed updates). */
+  readonly timers: Timers;
+  /** For the Reconciler's `defer`: queued until the test flushes (cancellable, as the contract says). */
+  readonly defer: (fn: () => void) => Timer;
+  /**
+   * Runs the deferred rounds and the promise callbacks they start, until none is left; no time
+   * passes. Throws when rounds keep deferring rounds (a loop).
+   */
+  flush(): Promise<void>;
+  /** Flushes, then moves the clock forward by `ms`, firing what falls due in order and flushing after each. */
+  advance(ms: number): Promise<void>;
+  /** Fake milliseconds since this time was made. */
+  elapsed(): number;
+}
+
+/**
+ * A fake clock for the Reconciler. Its duty-cycle cap measures each round with the global
+ * `performance.now()` (not injected): that is pinned to the fake clock while the test runs — a
+ * synchronous round takes 0 fake ms — so real CPU time never arms a round timer. Undo it with
+ * `vi.restoreAllMocks()` in `afterEach`.
+ */
+export function fakeReconcilerTime(startMs = 1_700_000_000_000): FakeReconcilerTime {
+  const clock = new FakeOvsdbClock(startMs);
+  vi.spyOn(performance, 'now').mockImplementation(() => clock.now());
+  const deferred: (() => void)[] = [];
+  const flush = async (): Promise<void> => {
+    for (let batch = 0; ; batch += 1) {
+      await flushPromises();
+      if (deferred.length === 0) return;
+      // A round that defers another round for ever is a bug (with real time, a busy loop).
+      if (batch >= MAX_DEFERRED_BATCHES)
+        throw new Error(`still deferring after ${String(MAX_DEFERRED_BATCHES)} batches: a round loop`);
+      for (const fn of deferred.splice(0)) fn();
+    }
+  };
+  return {
+    clock,
+    now: clock.now,
+    timers: { setTimer: (callback, delayMs) => clock.setTimer(callback, delayMs) },
+    defer: (fn) => {
+      let live = true;
+      deferred.push(() => {
+        if (live) fn();
+      });
+      return { cancel: () => void (live = false) };
+    },
+    flush,
+    advance: async (ms) => {
+      const target = clock.now() + ms;
+      await flush(); // what is pending now runs now, before time moves
+      for (;;) {
+        const next = clock.pending()[0];
+        if (next === undefined || next.dueAt > target) break;
+        clock.fireNext(); // time moves to the timer's instant
+        await flush();
+      }
+      await clock.advance(target - clock.now()); // nothing left due: only moves time
+      await flush();
+    },
+    elapsed: () => clock.now() - startMs,
+  };
 }
