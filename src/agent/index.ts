@@ -24,7 +24,7 @@ export type {
   ResolvedConfig,
   TlsFiles,
 } from './config.js';
-export { startAgent, runCli, AGENT_VERSION } from './main.js';
+export { startAgent, runCli, AGENT_VERSION, OVS_MONITOR_TABLES, sbMonitorTables } from './main.js';
 export type { AgentHandle, AgentOptions, CliIo } from './main.js';
 export { Reconciler } from './reconciler.js';
 export type {

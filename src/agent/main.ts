@@ -12,7 +12,13 @@
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { OvsdbClient, where, type ChangeBatch, type TlsFiles as OvsdbTlsFiles } from '../ovsdb/index.js';
+import {
+  OvsdbClient,
+  where,
+  type ChangeBatch,
+  type TableMonitorSpec,
+  type TlsFiles as OvsdbTlsFiles,
+} from '../ovsdb/index.js';
 import {
   planPorts,
   ProviderRegistry,
@@ -91,7 +97,8 @@ export interface AgentHandle {
   stop(): Promise<void>;
 }
 
-const OVS_TABLES = {
+/** The agent's OVS monitor (tables and columns); tests that drive a Reconciler in-process reuse it. */
+export const OVS_MONITOR_TABLES = {
   Open_vSwitch: { columns: ['external_ids', 'other_config', 'bridges'] },
   Bridge: { columns: ['name', 'ports', 'datapath_type'] },
   Port: { columns: ['name', 'interfaces'] },
@@ -123,6 +130,17 @@ export const PORT_BINDING_COLUMNS = [
   'up',
   'mac',
 ];
+
+/**
+ * The agent's SB monitor: its own Chassis row, and Port_Binding with a condition that matches
+ * nothing until the reconciler sets this chassis' condition (DESIGN §3.1).
+ */
+export function sbMonitorTables(chassis: string): Readonly<Record<string, TableMonitorSpec>> {
+  return {
+    Chassis: { columns: ['name'], where: [where('name', '==', chassis)] },
+    Port_Binding: { columns: PORT_BINDING_COLUMNS, where: false },
+  };
+}
 
 /**
  * The OVS transaction time limit, set explicitly because liveness lets an in-flight transaction
@@ -157,7 +175,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
     const ovs = new OvsdbClient({
       remotes: config.ovsDb,
       database: 'Open_vSwitch',
-      tables: OVS_TABLES,
+      tables: OVS_MONITOR_TABLES,
       timeouts: { transactMs: OVS_TRANSACT_TIMEOUT_MS },
       logger: logger.child({ db: 'ovs' }),
       ...(tls === undefined ? {} : { tls }),
@@ -172,10 +190,7 @@ export async function startAgent(config: Config, options: AgentOptions = {}): Pr
       remotes: resolved.ovnsbDb,
       database: 'OVN_Southbound',
       leaderOnly: false,
-      tables: {
-        Chassis: { columns: ['name'], where: [where('name', '==', resolved.chassis)] },
-        Port_Binding: { columns: PORT_BINDING_COLUMNS, where: false },
-      },
+      tables: sbMonitorTables(resolved.chassis),
       logger: logger.child({ db: 'sb' }),
       ...(tls === undefined ? {} : { tls }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),

@@ -10,10 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import {
   classifyTransactResult,
-  OvsdbClient,
+  type OvsdbClient,
   TransactionBuilder,
-  where,
-  type ClientEvents,
   type PreparedTransaction,
   type TxnOutcome,
 } from '../../src/ovsdb/index.js';
@@ -23,37 +21,21 @@ import {
   AgentMetrics,
   noopLogger,
   Reconciler,
-  type OvsReplica,
   type PortStatus,
   type PortTransition,
 } from '../../src/agent/index.js';
 import { asStringMap, startSandbox, waitPortBindingUp, waitUntil, type Sandbox } from '../harness/index.js';
+import { ForwardingOvsReplica, startAgentReplicas } from './support/agent-replicas.js';
 
 /** FAKE: builds transactions when asked, sends them (ovsdb-client transact) when released. */
-class StaleSends implements OvsReplica {
+class StaleSends extends ForwardingOvsReplica {
   readonly held: { tx: PreparedTransaction; resolve: (o: TxnOutcome) => void }[] = [];
   readonly outcomes: TxnOutcome[] = [];
   constructor(
-    readonly real: OvsdbClient,
+    real: OvsdbClient,
     readonly send: (params: readonly unknown[]) => Promise<unknown>,
-  ) {}
-  get state() {
-    return this.real.state;
-  }
-  get seqno() {
-    return this.real.seqno;
-  }
-  get currentRemote() {
-    return this.real.currentRemote;
-  }
-  table(name: string) {
-    return this.real.table(name);
-  }
-  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown {
-    return this.real.on(event, listener);
-  }
-  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown {
-    return this.real.off(event, listener);
+  ) {
+    super(real);
   }
   transact(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
     const schema = this.real.schema;
@@ -86,41 +68,11 @@ const transitions: PortTransition[] = [];
 beforeAll(async () => {
   sandbox = await startSandbox({ chassis: ['hv1'], enableDummyVifPlug: true });
   const node = sandbox.node('hv1');
-  ovs = new OvsdbClient({
-    remotes: node.ovs.dbRemote,
-    database: 'Open_vSwitch',
-    tables: {
-      Open_vSwitch: { columns: ['external_ids', 'bridges'] },
-      Bridge: { columns: ['name', 'ports'] },
-      Port: { columns: ['name', 'interfaces'] },
-      Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
-    },
-  });
-  sb = new OvsdbClient({
-    remotes: sandbox.central.sbRemote,
-    database: 'OVN_Southbound',
-    leaderOnly: false,
-    tables: {
-      Chassis: { columns: ['name'], where: [where('name', '==', 'hv1')] },
-      Port_Binding: {
-        columns: [
-          'logical_port',
-          'type',
-          'parent_port',
-          'options',
-          'requested_chassis',
-          'requested_additional_chassis',
-          'chassis',
-          'up',
-          'mac',
-        ],
-        where: false,
-      },
-    },
-  });
-  ovs.start();
-  sb.start();
-  await Promise.all([ovs.ready(), sb.ready()]);
+  ({ ovs, sb } = await startAgentReplicas({
+    ovsRemote: node.ovs.dbRemote,
+    sbRemote: sandbox.central.sbRemote,
+    chassis: 'hv1',
+  }));
   held = new StaleSends(
     ovs,
     async (params) =>

@@ -10,10 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  OvsdbClient,
+  type OvsdbClient,
   TransactionBuilder,
-  where,
-  type ClientEvents,
   type Mutation,
   type Row,
   type RowInput,
@@ -28,7 +26,7 @@ import {
   systemTimers,
 } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
-import { noopLogger, Reconciler, type OvsReplica } from '../../src/agent/index.js';
+import { noopLogger, Reconciler } from '../../src/agent/index.js';
 import {
   OVN_SB_SCHEMA,
   runCommand,
@@ -37,6 +35,7 @@ import {
   waitUntil,
   type OvsdbServer,
 } from '../harness/index.js';
+import { ForwardingOvsReplica, startAgentReplicas } from './support/agent-replicas.js';
 
 type Replay = (tx: TransactionBuilder) => void;
 
@@ -60,28 +59,9 @@ class RecordingBuilder extends TransactionBuilder {
 }
 
 /** FAKE: the real OVS client, except that transactions wait for `release()` before they are sent. */
-class HeldTransactions implements OvsReplica {
+class HeldTransactions extends ForwardingOvsReplica {
   readonly held: { replay: Replay[]; resolve: (o: TxnOutcome) => void }[] = [];
   readonly outcomes: TxnOutcome[] = [];
-  constructor(readonly real: OvsdbClient) {}
-  get state() {
-    return this.real.state;
-  }
-  get seqno() {
-    return this.real.seqno;
-  }
-  get currentRemote() {
-    return this.real.currentRemote;
-  }
-  table(name: string) {
-    return this.real.table(name);
-  }
-  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown {
-    return this.real.on(event, listener);
-  }
-  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown {
-    return this.real.off(event, listener);
-  }
   transact(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
     const recorder = new RecordingBuilder(schemaOf(this.real));
     build(recorder);
@@ -136,42 +116,12 @@ describe('a stale removal against a real ovsdb-server (FAKE: held transaction)',
     await runCommand('ovn-sbctl', [`--db=${sbServer.remote}`, 'chassis-add', 'hv1', 'geneve', '127.0.0.1'], {
       env: sbServer.env,
     });
-    const ovs = new OvsdbClient({
-      remotes: ovsServer.remote,
-      database: 'Open_vSwitch',
-      tables: {
-        Open_vSwitch: { columns: ['external_ids', 'bridges'] },
-        Bridge: { columns: ['name', 'ports'] },
-        Port: { columns: ['name', 'interfaces'] },
-        Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
-      },
-    });
-    const sb = new OvsdbClient({
-      remotes: sbServer.remote,
-      database: 'OVN_Southbound',
-      leaderOnly: false,
-      tables: {
-        Chassis: { columns: ['name'], where: [where('name', '==', 'hv1')] },
-        Port_Binding: {
-          columns: [
-            'logical_port',
-            'type',
-            'parent_port',
-            'options',
-            'requested_chassis',
-            'requested_additional_chassis',
-            'chassis',
-            'up',
-            'mac',
-          ],
-          where: false,
-        },
-      },
+    const { ovs, sb } = await startAgentReplicas({
+      ovsRemote: ovsServer.remote,
+      sbRemote: sbServer.remote,
+      chassis: 'hv1',
     });
     clients.push(ovs, sb);
-    ovs.start();
-    sb.start();
-    await Promise.all([ovs.ready(), sb.ready()]);
     const held = new HeldTransactions(ovs);
     let sbSynced = false;
     const registry = new ProviderRegistry();

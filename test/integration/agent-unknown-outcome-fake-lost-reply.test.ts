@@ -6,13 +6,7 @@
  * then tells the reconciler its outcome is unknown, as when the connection drops before the reply.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  OvsdbClient,
-  where,
-  type ClientEvents,
-  type TransactionBuilder,
-  type TxnOutcome,
-} from '../../src/ovsdb/index.js';
+import { type OvsdbClient, type TransactionBuilder, type TxnOutcome } from '../../src/ovsdb/index.js';
 import {
   planPorts,
   ProviderRegistry,
@@ -23,34 +17,16 @@ import {
   type PlugRequest,
 } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
-import { noopLogger, Reconciler, type OvsReplica } from '../../src/agent/index.js';
+import { noopLogger, Reconciler } from '../../src/agent/index.js';
 import { lspAdd, startSandbox, waitPortBindingUp, waitUntil, type Sandbox } from '../harness/index.js';
+import { ForwardingOvsReplica, startAgentReplicas } from './support/agent-replicas.js';
 
 type Fate = 'send' | 'sendLoseReply' | 'drop';
 
 /** FAKE: the real OVS client, except that the next transactions' replies can be lost (or not sent). */
-class LostReplies implements OvsReplica {
+class LostReplies extends ForwardingOvsReplica {
   readonly fates: Fate[] = [];
   sent = 0;
-  constructor(readonly real: OvsdbClient) {}
-  get state() {
-    return this.real.state;
-  }
-  get seqno() {
-    return this.real.seqno;
-  }
-  get currentRemote() {
-    return this.real.currentRemote;
-  }
-  table(name: string) {
-    return this.real.table(name);
-  }
-  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown {
-    return this.real.on(event, listener);
-  }
-  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): unknown {
-    return this.real.off(event, listener);
-  }
   async transact(build: (tx: TransactionBuilder) => void): Promise<TxnOutcome> {
     const fate = this.fates.shift() ?? 'send';
     this.sent += 1;
@@ -101,41 +77,11 @@ let reconciler: Reconciler;
 beforeAll(async () => {
   sandbox = await startSandbox({ chassis: ['hv1'] });
   const node = sandbox.node('hv1');
-  ovs = new OvsdbClient({
-    remotes: node.ovs.dbRemote,
-    database: 'Open_vSwitch',
-    tables: {
-      Open_vSwitch: { columns: ['external_ids', 'bridges'] },
-      Bridge: { columns: ['name', 'ports'] },
-      Port: { columns: ['name', 'interfaces'] },
-      Interface: { columns: ['name', 'type', 'options', 'external_ids', 'mtu_request', 'ofport', 'error'] },
-    },
-  });
-  sb = new OvsdbClient({
-    remotes: sandbox.central.sbRemote,
-    database: 'OVN_Southbound',
-    leaderOnly: false,
-    tables: {
-      Chassis: { columns: ['name'], where: [where('name', '==', 'hv1')] },
-      Port_Binding: {
-        columns: [
-          'logical_port',
-          'type',
-          'parent_port',
-          'options',
-          'requested_chassis',
-          'requested_additional_chassis',
-          'chassis',
-          'up',
-          'mac',
-        ],
-        where: false,
-      },
-    },
-  });
-  ovs.start();
-  sb.start();
-  await Promise.all([ovs.ready(), sb.ready()]);
+  ({ ovs, sb } = await startAgentReplicas({
+    ovsRemote: node.ovs.dbRemote,
+    sbRemote: sandbox.central.sbRemote,
+    chassis: 'hv1',
+  }));
   lossy = new LostReplies(ovs);
   probe = new Probe((name) =>
     ovs
