@@ -76,6 +76,11 @@ export interface ReconcilerOptions {
   readonly providerRunIntervalMs?: number;
   readonly planner: (input: PlanInput) => Plan;
   readonly now: () => number;
+  /**
+   * Monotonic milliseconds for measuring how long a round took (the duty-cycle cap and the
+   * reconcile-time metric); `performance.now()` when absent.
+   */
+  readonly monotonicNow?: () => number;
   readonly timers: Timers;
   /**
    * Runs a round after the pending I/O of this event-loop turn (so a burst of update messages

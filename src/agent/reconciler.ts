@@ -74,6 +74,7 @@ const UNKNOWN_OUTCOME_WAIT_MS = 10_000;
 
 export class Reconciler {
   readonly #o: ReconcilerOptions;
+  readonly #monotonicNow: () => number;
   readonly #clock: Clock;
   readonly #rateLimited: RateLimitedLog;
   readonly #guard: RemovalGuard;
@@ -104,6 +105,7 @@ export class Reconciler {
 
   constructor(options: ReconcilerOptions) {
     const o = (this.#o = options);
+    this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
     this.#clock = { now: o.now };
     this.#rateLimited = new RateLimitedLog(o.logger, o.now);
     this.#guard = new RemovalGuard(o.removalHold);
@@ -202,7 +204,7 @@ export class Reconciler {
       this.#roundTimer = undefined;
       if (this.#stopped) return;
       this.#o.onLiveness?.('round');
-      const started = performance.now();
+      const started = this.#monotonicNow();
       try {
         this.#round();
       } catch (error) {
@@ -212,7 +214,7 @@ export class Reconciler {
       }
       // Duty-cycle cap: with a steady stream of updates (thousands of ports being bound), a round
       // as long as the last one must pass before the next, so planning takes at most half a core.
-      const elapsed = performance.now() - started;
+      const elapsed = this.#monotonicNow() - started;
       this.#earliestNextRound = elapsed >= 1 ? this.#o.now() + elapsed : 0;
     };
     const wait = this.#earliestNextRound - this.#o.now();
@@ -261,7 +263,7 @@ export class Reconciler {
     if (this.#stopped || this.#inFlight !== undefined) return;
     for (const trigger of this.#triggers) this.#o.metrics?.replan(trigger);
     this.#triggers.clear();
-    const started = performance.now();
+    const started = this.#monotonicNow();
     const now = this.#o.now();
     this.#rounds += 1;
     const chassisUuid = this.#chassis.track() ? this.#chassis.chassisUuid : undefined;
@@ -269,7 +271,7 @@ export class Reconciler {
       // Until the first plan, show the ports we own as kept; afterwards keep the last plan's view.
       const { integrationBridge, chassisUuid: uuid } = this.#chassis;
       this.#reporter.publish(this.#lastFacts ?? this.#facts.withoutPlan(integrationBridge, uuid), now);
-      this.#o.metrics?.observeReconcile(performance.now() - started);
+      this.#o.metrics?.observeReconcile(this.#monotonicNow() - started);
       return;
     }
     // Waiting for the replica to show our last commit: the next round (armed) publishes, so a
@@ -293,7 +295,7 @@ export class Reconciler {
     const facts = this.#facts.fromPlan(plan, chassisUuid, sent, (port) => this.#quarantine.errorOf(port));
     this.#lastFacts = facts;
     this.#reporter.publish(work.length > 0 ? withInFlight(facts, this.#inFlight?.ports) : facts, now);
-    this.#o.metrics?.observeReconcile(performance.now() - started);
+    this.#o.metrics?.observeReconcile(this.#monotonicNow() - started);
   }
 
   #plan(chassisUuid: string, now: number): Plan {

@@ -4,7 +4,7 @@
  * commit-time error, and a reply that never comes. The replicas are real `Replica` caches fed with
  * update2 messages; only `transact` is a fake with scripted outcomes (hence the file name).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PreparedTransaction, TxnOutcome } from '../../src/ovsdb/index.js';
 import { planPorts, ProviderRegistry } from '../../src/plug/index.js';
 import { DummyProvider } from '../../src/providers/dummy/index.js';
@@ -51,6 +51,7 @@ async function startReconciler(
     now: time.now,
     timers: time.timers,
     defer: time.defer,
+    monotonicNow: time.monotonicNow,
     logger: noopLogger,
     ...(onTransition === undefined ? {} : { onTransition }),
   });
@@ -68,7 +69,6 @@ afterEach(async () => {
   await time.advance(5_000); // stop() waits at most 5 s for a transaction left in flight
   await stopping;
   running = undefined;
-  vi.restoreAllMocks();
 });
 
 describe('Reconciler with scripted transaction outcomes', () => {

@@ -7,7 +7,7 @@
  * a transaction that never shows would be replanned and resent at once, round after round. The live behaviour is tested on the real sandbox in
  * test/integration/agent-identity.test.ts.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Replica,
   TransactionBuilder,
@@ -181,7 +181,6 @@ afterEach(async () => {
   await time.advance(5_000); // stop() waits at most 5 s for a transaction left in flight
   await stopping;
   running = undefined;
-  vi.restoreAllMocks();
 });
 
 async function startReconciler(
@@ -205,6 +204,7 @@ async function startReconciler(
     now: time.now,
     timers: time.timers,
     defer: time.defer,
+    monotonicNow: time.monotonicNow,
     logger: noopLogger,
     ...(onStatus === undefined ? {} : { onStatus }),
   });

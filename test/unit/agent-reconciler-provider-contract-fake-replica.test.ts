@@ -6,7 +6,7 @@
  * flight. Replicas are real caches; transaction outcomes are FAKE (scripted), see
  * fake-replica-world.ts.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import type { PreparedTransaction, TxnOutcome } from '../../src/ovsdb/index.js';
 import {
@@ -175,6 +175,7 @@ async function start(ports: string[]): Promise<Rig> {
     now: time.now,
     timers: time.timers,
     defer: time.defer,
+    monotonicNow: time.monotonicNow,
     logger: noopLogger,
     metrics: new AgentMetrics(metrics),
     onTransition: (t) => states.push(t),
@@ -199,7 +200,6 @@ afterEach(async () => {
   await time.advance(5_000); // stop() waits at most 5 s for a transaction left in flight
   await stopping;
   rig = undefined;
-  vi.restoreAllMocks();
 });
 
 /** Runs what is pending (no time passes) and expects `n` ports Plugged. */

@@ -8,7 +8,6 @@
  * and `defer` go into the Reconciler's options, so rounds run only when the test flushes and
  * timers fire only when the test advances time — no real waiting, no polling.
  */
-import { vi } from 'vitest';
 import {
   parseSchema,
   Replica,
@@ -168,6 +167,8 @@ export interface FakeReconcilerTime {
   readonly clock: FakeOvsdbClock;
   /** For the Reconciler's `now`. */
   readonly now: () => number;
+  /** For the Reconciler's `monotonicNow` (the same fake clock). */
+  readonly monotonicNow: () => number;
   /** For the Reconciler's `timers` (and the fake server's delayed updates). */
   readonly timers: Timers;
   /** For the Reconciler's `defer`: queued until the test flushes (cancellable, as the contract says). */
@@ -184,14 +185,12 @@ export interface FakeReconcilerTime {
 }
 
 /**
- * A fake clock for the Reconciler. Its duty-cycle cap measures each round with the global
- * `performance.now()` (not injected): that is pinned to the fake clock while the test runs — a
- * synchronous round takes 0 fake ms — so real CPU time never arms a round timer. Undo it with
- * `vi.restoreAllMocks()` in `afterEach`.
+ * A fake clock for the Reconciler: `now`, `timers`, `defer` and `monotonicNow` (which its
+ * duty-cycle cap measures rounds with) all read it, so a synchronous round takes 0 fake ms and real
+ * CPU time never arms a round timer.
  */
 export function fakeReconcilerTime(startMs = 1_700_000_000_000): FakeReconcilerTime {
   const clock = new FakeOvsdbClock(startMs);
-  vi.spyOn(performance, 'now').mockImplementation(() => clock.now());
   const deferred: (() => void)[] = [];
   const flush = async (): Promise<void> => {
     for (let batch = 0; ; batch += 1) {
@@ -206,6 +205,7 @@ export function fakeReconcilerTime(startMs = 1_700_000_000_000): FakeReconcilerT
   return {
     clock,
     now: clock.now,
+    monotonicNow: clock.now,
     timers: { setTimer: (callback, delayMs) => clock.setTimer(callback, delayMs) },
     defer: (fn) => {
       let live = true;
