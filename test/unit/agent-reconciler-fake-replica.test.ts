@@ -48,10 +48,7 @@ async function startReconciler(
     resyncIntervalMs: 600_000,
     providerRunIntervalMs: 600_000,
     planner: planPorts,
-    now: time.now,
-    timers: time.timers,
-    defer: time.defer,
-    monotonicNow: time.monotonicNow,
+    ...time.runtime,
     logger: noopLogger,
     ...(onTransition === undefined ? {} : { onTransition }),
   });

@@ -201,10 +201,7 @@ async function startReconciler(
     resyncIntervalMs: 600_000,
     providerRunIntervalMs: 600_000,
     planner: planPorts,
-    now: time.now,
-    timers: time.timers,
-    defer: time.defer,
-    monotonicNow: time.monotonicNow,
+    ...time.runtime,
     logger: noopLogger,
     ...(onStatus === undefined ? {} : { onStatus }),
   });

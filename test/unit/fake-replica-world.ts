@@ -165,14 +165,21 @@ export function insertedNames(tx: PreparedTransaction): string[] {
 /** The FAKE time a reconciler test runs on (see the file header). */
 export interface FakeReconcilerTime {
   readonly clock: FakeOvsdbClock;
-  /** For the Reconciler's `now`. */
+  /**
+   * The Reconciler's `now`, `monotonicNow` (both this fake clock), `timers`, and `defer` (queued
+   * until the test flushes; cancellable, as the contract says): spread into its options, so none
+   * of them is left on real time.
+   */
+  readonly runtime: {
+    readonly now: () => number;
+    readonly monotonicNow: () => number;
+    readonly timers: Timers;
+    readonly defer: (fn: () => void) => Timer;
+  };
+  /** The fake clock's time, as the Reconciler reads it. */
   readonly now: () => number;
-  /** For the Reconciler's `monotonicNow` (the same fake clock). */
-  readonly monotonicNow: () => number;
-  /** For the Reconciler's `timers` (and the fake server's delayed updates). */
+  /** The same timers (the fake server's delayed updates use them). */
   readonly timers: Timers;
-  /** For the Reconciler's `defer`: queued until the test flushes (cancellable, as the contract says). */
-  readonly defer: (fn: () => void) => Timer;
   /**
    * Runs the deferred rounds and the promise callbacks they start, until none is left; no time
    * passes. Throws when rounds keep deferring rounds (a loop).
@@ -202,8 +209,7 @@ export function fakeReconcilerTime(startMs = 1_700_000_000_000): FakeReconcilerT
       for (const fn of deferred.splice(0)) fn();
     }
   };
-  return {
-    clock,
+  const runtime = {
     now: clock.now,
     monotonicNow: clock.now,
     timers: { setTimer: (callback, delayMs) => clock.setTimer(callback, delayMs) },
@@ -214,6 +220,12 @@ export function fakeReconcilerTime(startMs = 1_700_000_000_000): FakeReconcilerT
       });
       return { cancel: () => void (live = false) };
     },
+  } satisfies FakeReconcilerTime['runtime'];
+  return {
+    clock,
+    runtime,
+    now: runtime.now,
+    timers: runtime.timers,
     flush,
     advance: async (ms) => {
       const target = clock.now() + ms;
