@@ -10,6 +10,9 @@
  */
 import type { OvsdbTimer, OvsdbTimers } from '../../src/ovsdb/index.js';
 
+/** Bounds {@link FakeOvsdbClock.runIo}: more batches of "after pending I/O" callbacks than this is a loop. */
+const MAX_IO_BATCHES = 1_000;
+
 interface Armed {
   readonly seq: number;
   readonly dueAt: number;
@@ -85,10 +88,18 @@ export class FakeOvsdbClock implements OvsdbTimers {
     this.fire(next);
   }
 
-  /** Runs the "after pending I/O" callbacks queued so far (and the promise callbacks they start). */
+  /**
+   * Runs the "after pending I/O" callbacks queued so far (and the promise callbacks they start).
+   * Throws when they keep queueing more for {@link MAX_IO_BATCHES} batches: with real time that
+   * would be a busy loop, here it would hang the test.
+   */
   async runIo(): Promise<void> {
     await flushPromises();
-    while (this.io.length > 0) {
+    for (let batches = 0; this.io.length > 0; batches += 1) {
+      if (batches >= MAX_IO_BATCHES)
+        throw new Error(
+          `still queueing after ${String(MAX_IO_BATCHES)} batches of pending-I/O callbacks: a loop`,
+        );
       const batch = this.io.splice(0);
       for (const callback of batch) callback();
       await flushPromises();

@@ -181,11 +181,11 @@ describe('VF reuse at default flags (issue 8 part 2, DESIGN §3.4)', () => {
     await reuseVf('old-vm', 'live-vm', 1, 'fa:16:3e:00:00:02');
     const liveIface = (await ifaceNamed('pf0vf1'))?.['_uuid'];
     const failedBefore = await failedTransactions();
-    const setCallsBefore = (await devlink.setCalls()).length;
+    const callsBefore = await devlink.setCalls();
     // The recording works: the live VM's MAC went through it (more than once when the fake's late
     // notification of old-vm's MAC arrives after it, which the provider answers by setting again).
     expect(
-      (await devlink.setCalls()).filter((call) => call.includes('fa:16:3e:00:00:02')).length,
+      callsBefore.filter((call) => call.includes('fa:16:3e:00:00:02')).length,
       "the live VM's MAC was set through the recorded calls",
     ).toBeGreaterThan(0);
     sandbox.central.northd.pause();
@@ -201,7 +201,7 @@ describe('VF reuse at default flags (issue 8 part 2, DESIGN §3.4)', () => {
       );
       expect(waiting.message).toContain('pf0vf1');
       await new Promise((r) => setTimeout(r, 2_000));
-      const newSetCalls = (await devlink.setCalls()).slice(setCallsBefore);
+      const newSetCalls = (await devlink.setCalls()).slice(callsBefore.length);
       expect(
         newSetCalls.filter((call) => call.includes('fa:16:3e:00:00:01')),
         "no port function set with old-vm's MAC after the restore",

@@ -4,8 +4,8 @@
  * condition is in effect" can only be shown with a replica whose condition seqno the test moves
  * (hence FAKE in the file name). The replicas are real `Replica` caches fed with update2 messages;
  * `transact` records, and commits what it inserts into the replica (as the server's update would):
- * a transaction that never shows would be replanned and resent at once, round after round. The live behaviour is tested on the real sandbox in
- * test/integration/agent-identity.test.ts.
+ * a transaction that never shows would be replanned and resent at once, round after round. The
+ * live behaviour is tested on the real sandbox in test/integration/agent-identity.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {

@@ -18,10 +18,7 @@ import {
 } from '../../src/ovsdb/index.js';
 import type { Timer, Timers } from '../../src/plug/index.js';
 import { loadSchemaJson } from '../fixtures/ovsdb-schemas/schemas.js';
-import { FakeOvsdbClock, flushPromises } from '../fakes/fake-ovsdb-clock.js';
-
-/** Bounds `flush()`: more batches of deferred rounds than this is a loop. */
-const MAX_DEFERRED_BATCHES = 1_000;
+import { FakeOvsdbClock } from '../fakes/fake-ovsdb-clock.js';
 
 export const VSWITCH = parseSchema(loadSchemaJson('vswitch'));
 export const SB = parseSchema(loadSchemaJson('ovn-sb'));
@@ -182,7 +179,7 @@ export interface FakeReconcilerTime {
   readonly timers: Timers;
   /**
    * Runs the deferred rounds and the promise callbacks they start, until none is left; no time
-   * passes. Throws when rounds keep deferring rounds (a loop).
+   * passes. Throws when rounds keep deferring rounds (a loop; FakeOvsdbClock.runIo's bound).
    */
   flush(): Promise<void>;
   /** Flushes, then moves the clock forward by `ms`, firing what falls due in order and flushing after each. */
@@ -198,24 +195,13 @@ export interface FakeReconcilerTime {
  */
 export function fakeReconcilerTime(startMs = 1_700_000_000_000): FakeReconcilerTime {
   const clock = new FakeOvsdbClock(startMs);
-  const deferred: (() => void)[] = [];
-  const flush = async (): Promise<void> => {
-    for (let batch = 0; ; batch += 1) {
-      await flushPromises();
-      if (deferred.length === 0) return;
-      // A round that defers another round for ever is a bug (with real time, a busy loop).
-      if (batch >= MAX_DEFERRED_BATCHES)
-        throw new Error(`still deferring after ${String(MAX_DEFERRED_BATCHES)} batches: a round loop`);
-      for (const fn of deferred.splice(0)) fn();
-    }
-  };
   const runtime = {
     now: clock.now,
     monotonicNow: clock.now,
     timers: { setTimer: (callback, delayMs) => clock.setTimer(callback, delayMs) },
     defer: (fn) => {
       let live = true;
-      deferred.push(() => {
+      clock.afterPendingIo(() => {
         if (live) fn();
       });
       return { cancel: () => void (live = false) };
@@ -226,18 +212,10 @@ export function fakeReconcilerTime(startMs = 1_700_000_000_000): FakeReconcilerT
     runtime,
     now: runtime.now,
     timers: runtime.timers,
-    flush,
+    flush: () => clock.runIo(),
     advance: async (ms) => {
-      const target = clock.now() + ms;
-      await flush(); // what is pending now runs now, before time moves
-      for (;;) {
-        const next = clock.pending()[0];
-        if (next === undefined || next.dueAt > target) break;
-        clock.fireNext(); // time moves to the timer's instant
-        await flush();
-      }
-      await clock.advance(target - clock.now()); // nothing left due: only moves time
-      await flush();
+      await clock.runIo(); // what is pending now runs now, before time moves
+      await clock.advance(ms);
     },
     elapsed: () => clock.now() - startMs,
   };
