@@ -32,7 +32,22 @@ export interface InFlightPorts {
   readonly unplug: ReadonlySet<string>;
 }
 
+/** The phases without data, shared so that unchanged facts compare equal by identity. */
+const STEADY: PortPhase = Object.freeze({ kind: 'steady' });
+const AWAITING_SYNC: PortPhase = Object.freeze({ kind: 'awaitingSync' });
+const PLUGGED_BY_OVN_CONTROLLER: PortPhase = Object.freeze({ kind: 'pluggedByOvnController' });
+
+/**
+ * Facts are rebuilt every round, but a port whose facts did not change gets last round's object
+ * back: the status model then knows, by identity alone, that it has nothing to do for it (a round
+ * on a node with 10,000 ports derives and compares only what changed, issue 12).
+ */
 export class StatusFacts {
+  /** Each port's facts of the last round. */
+  #last = new Map<string, PortFacts>();
+  /** Interface facts without a provider link problem, by the (immutable) row they were read from. */
+  readonly #interfaceFacts = new WeakMap<OvsInterface, InterfaceFacts>();
+
   constructor(private readonly o: StatusFactsOptions) {}
 
   /**
@@ -62,18 +77,20 @@ export class StatusFacts {
       const shown =
         found !== undefined &&
         (found.owned || effective.kind === 'blocked' || effective.kind === 'pluggedByOvnController');
-      facts.set(logicalPort, {
+      const fresh: PortFacts = {
         logicalPort,
         provider,
         phase: effective,
         ...(shown ? { iface: found.facts } : {}),
         ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
         ...(warnings.has(logicalPort) ? { warnings: warnings.get(logicalPort) ?? [] } : {}),
-      });
+      };
+      const last = this.#last.get(logicalPort);
+      facts.set(logicalPort, last !== undefined && sameFacts(last, fresh) ? last : fresh);
     };
     for (const b of plan.blocked) {
       if (b.operation === 'unplug' && b.reason === 'AwaitingSync')
-        put(b.logicalPort, b.plugType ?? '', { kind: 'awaitingSync' });
+        put(b.logicalPort, b.plugType ?? '', AWAITING_SYNC);
       else
         put(b.logicalPort, b.plugType ?? '', {
           kind: 'blocked',
@@ -82,16 +99,17 @@ export class StatusFacts {
           message: b.message,
         });
     }
-    for (const o of plan.observed) put(o.logicalPort, o.plugType, { kind: 'pluggedByOvnController' });
-    for (const c of plan.create) put(c.logicalPort, c.plugType, { kind: 'steady' });
-    for (const u of plan.update) put(u.logicalPort, u.plugType, { kind: 'steady' });
-    for (const r of plan.replug) put(r.logicalPort, r.plugType, { kind: 'steady' });
-    for (const u of plan.unchanged) put(u.logicalPort, u.plugType, { kind: 'steady' });
-    for (const r of plan.remove) put(r.logicalPort, r.plugType, { kind: 'steady' });
+    for (const o of plan.observed) put(o.logicalPort, o.plugType, PLUGGED_BY_OVN_CONTROLLER);
+    for (const c of plan.create) put(c.logicalPort, c.plugType, STEADY);
+    for (const u of plan.update) put(u.logicalPort, u.plugType, STEADY);
+    for (const r of plan.replug) put(r.logicalPort, r.plugType, STEADY);
+    for (const u of plan.unchanged) put(u.logicalPort, u.plugType, STEADY);
+    for (const r of plan.remove) put(r.logicalPort, r.plugType, STEADY);
     for (const r of plan.replug)
-      if (r.old.logicalPort !== r.logicalPort) put(r.old.logicalPort, r.old.plugType, { kind: 'steady' });
+      if (r.old.logicalPort !== r.logicalPort) put(r.old.logicalPort, r.old.plugType, STEADY);
     for (const h of plan.held)
       put(h.logicalPort, h.plugType, { kind: 'removalHeld', untilMs: h.hold.untilMs, cause: h.hold.cause });
+    this.#last = facts;
     return [...facts.values()];
   }
 
@@ -143,13 +161,27 @@ export class StatusFacts {
   }
 
   #facts(iface: OvsInterface, marker: string | undefined): InterfaceFacts {
+    const link = this.#providerLink(marker, iface);
+    if (link.providerLink !== undefined) return this.#readFacts(iface, link);
+    let facts = this.#interfaceFacts.get(iface);
+    if (facts === undefined) {
+      facts = this.#readFacts(iface, {});
+      this.#interfaceFacts.set(iface, facts);
+    }
+    return facts;
+  }
+
+  #readFacts(
+    iface: OvsInterface,
+    link: { providerLink?: { up: false; reason: string } },
+  ): InterfaceFacts {
     return {
       name: iface.name,
       ...(iface.ofport === undefined ? {} : { ofport: iface.ofport }),
       ...(iface.error === undefined ? {} : { error: iface.error }),
       ...(iface.linkState === undefined ? {} : { linkState: iface.linkState }),
       ...(iface.adminState === undefined ? {} : { adminState: iface.adminState }),
-      ...this.#providerLink(marker, iface),
+      ...link,
       ovnInstalled: iface.externalIds['ovn-installed'] === 'true',
     };
   }
@@ -203,4 +235,36 @@ export function inFlightPorts(plan: Plan, work: readonly WorkItem[]): InFlightPo
     if (old?.reason === 'TakenOver') unplug.add(old.logicalPort);
   }
   return { plug: new Set(work.filter((w) => w.kind !== 'remove').map((w) => w.logicalPort)), unplug };
+}
+
+/** Whether two facts of one port say the same (interface facts compared by identity, see #facts). */
+function sameFacts(a: PortFacts, b: PortFacts): boolean {
+  return (
+    a.provider === b.provider &&
+    a.iface === b.iface &&
+    a.portBindingUp === b.portBindingUp &&
+    samePhase(a.phase, b.phase) &&
+    (a.warnings ?? []).length === (b.warnings ?? []).length &&
+    (a.warnings ?? []).every((w, i) => w === b.warnings?.[i])
+  );
+}
+
+function samePhase(a: PortPhase, b: PortPhase): boolean {
+  if (a === b) return true;
+  switch (a.kind) {
+    case 'blocked':
+      return b.kind === 'blocked' && a.state === b.state && a.reason === b.reason && a.message === b.message;
+    case 'transactionFailed':
+      return b.kind === 'transactionFailed' && a.message === b.message;
+    case 'removalHeld':
+      return (
+        b.kind === 'removalHeld' &&
+        a.untilMs === b.untilMs &&
+        JSON.stringify(a.cause) === JSON.stringify(b.cause)
+      );
+    case 'inTransaction':
+      return b.kind === 'inTransaction' && a.operation === b.operation;
+    default:
+      return a.kind === b.kind;
+  }
 }

@@ -233,6 +233,8 @@ interface Tracked {
   status: PortStatus;
   /** Latencies are measured only for ports first seen before they were plugged (not on restart). */
   measurable: boolean;
+  /** The observation `status` was built from: the same object again means nothing to do. */
+  observation: PortObservation;
 }
 
 export interface PortStatusModelOptions {
@@ -244,6 +246,8 @@ export interface PortStatusModelOptions {
 export class PortStatusModel {
   readonly #now: () => number;
   readonly #ports = new Map<string, Tracked>();
+  /** {@link ports}' answer until a status changes, so an unchanged round costs no sort. */
+  #sorted: readonly PortStatus[] | undefined;
 
   constructor(options: PortStatusModelOptions) {
     this.#now = options.now;
@@ -262,19 +266,34 @@ export class PortStatusModel {
       if (seen.has(obs.logicalPort)) continue;
       seen.add(obs.logicalPort);
       const tracked = this.#ports.get(obs.logicalPort);
+      // The caller hands the same observation object while a port's facts are unchanged.
+      if (tracked?.observation === obs) continue;
       if (tracked === undefined) {
+        this.#sorted = undefined;
         const measurable =
           obs.state !== 'Plugged' &&
           obs.state !== 'Bound' &&
           obs.state !== 'Down' &&
           obs.state !== 'Unplugging';
         const status = buildStatus(obs, now, now, undefined);
-        this.#ports.set(obs.logicalPort, { status, measurable });
+        this.#ports.set(obs.logicalPort, { status, measurable, observation: obs });
         transitions.push({ logicalPort: obs.logicalPort, to: obs.state, status });
         continue;
       }
+      tracked.observation = obs;
       const prev = tracked.status;
       const stateChanged = prev.state !== obs.state;
+      const changed =
+        stateChanged ||
+        prev.reason !== obs.reason ||
+        prev.message !== obs.message ||
+        prev.interfaceName !== obs.interfaceName ||
+        prev.ofport !== obs.ofport ||
+        prev.provider !== obs.provider ||
+        !sameStrings(prev.warnings, obs.warnings);
+      // Otherwise the status built from this observation would equal the one kept (same sinceMs,
+      // no new latency: only a state change brings those).
+      if (!changed && prev.pluggedByOvnController === obs.pluggedByOvnController) continue;
       let plugLatencyMs: number | undefined;
       let bindLatencyMs: number | undefined;
       let latencies: { plug?: number; bind?: number } = {
@@ -295,15 +314,8 @@ export class PortStatusModel {
         }
       }
       const status = buildStatus(obs, prev.firstSeenMs, stateChanged ? now : prev.sinceMs, latencies);
-      const changed =
-        stateChanged ||
-        prev.reason !== status.reason ||
-        prev.message !== status.message ||
-        prev.interfaceName !== status.interfaceName ||
-        prev.ofport !== status.ofport ||
-        prev.provider !== status.provider ||
-        (prev.warnings ?? []).join('\n') !== (status.warnings ?? []).join('\n');
       tracked.status = status;
+      this.#sorted = undefined;
       if (changed) {
         transitions.push({
           logicalPort: obs.logicalPort,
@@ -317,22 +329,36 @@ export class PortStatusModel {
     }
     for (const [name, tracked] of this.#ports) {
       if (seen.has(name)) continue;
+      this.#sorted = undefined;
       this.#ports.delete(name);
       transitions.push({ logicalPort: name, from: tracked.status.state, status: tracked.status });
     }
     return transitions;
   }
 
-  /** Current statuses, sorted by logical port name. */
-  ports(): PortStatus[] {
-    return [...this.#ports.values()]
-      .map((t) => t.status)
-      .sort((a, b) => (a.logicalPort < b.logicalPort ? -1 : a.logicalPort > b.logicalPort ? 1 : 0));
+  /**
+   * Current statuses, sorted by logical port name: the same (frozen) array until a status changes,
+   * so callers may compare it by identity.
+   */
+  ports(): readonly PortStatus[] {
+    this.#sorted ??= Object.freeze(
+      [...this.#ports.values()]
+        .map((t) => t.status)
+        .sort((a, b) => (a.logicalPort < b.logicalPort ? -1 : a.logicalPort > b.logicalPort ? 1 : 0)),
+    );
+    return this.#sorted;
   }
 
   get(logicalPort: string): PortStatus | undefined {
     return this.#ports.get(logicalPort)?.status;
   }
+}
+
+function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  const left = a ?? [];
+  const right = b ?? [];
+  return left.length === right.length && left.every((value, i) => value === right[i]);
 }
 
 function buildStatus(

@@ -1,0 +1,115 @@
+/**
+ * `npm run bench:round` — what one change costs the reconciler on a node that already has N plugged
+ * ports (DESIGN §4: planning cost per change independent of node size, issue 12 part 2), in
+ * process and without servers: the replicas are real `Replica` caches fed with update2 messages
+ * (test/unit/fake-replica-world.ts), the OVS side commits each transaction into its replica at
+ * once (FAKE server), the provider is `dummy`, the metrics registry is the agent's.
+ *
+ * For N = 1,000 and 10,000: fill and plug N ports, then add one port at a time and time the
+ * rounds that follow (plan, transaction built and "sent", status and metrics published, then the
+ * round that sees the commit) — the agent's own CPU per change. Also times a full replan (the
+ * periodic resync) at N.
+ *
+ * Last line: round change1k_ms=<x> change10k_ms=<x> growth=<10k/1k> resync10k_ms=<x>
+ */
+import { performance } from 'node:perf_hooks';
+import { Registry } from 'prom-client';
+import { AgentMetrics, noopLogger, Reconciler } from '../src/agent/index.js';
+import { planPorts, ProviderRegistry } from '../src/plug/index.js';
+import { DummyProvider } from '../src/providers/dummy/index.js';
+import {
+  BRIDGE,
+  CHASSIS,
+  commit,
+  fakeReconcilerTime,
+  FakeOvs,
+  FakeReplica,
+  SB,
+  VSWITCH,
+} from '../test/unit/fake-replica-world.js';
+
+const CHANGES = 40;
+
+function uuid(prefix: number, i: number): string {
+  return `00000000-0000-4000-${prefix.toString(16).padStart(4, '0')}-${i.toString(16).padStart(12, '0')}`;
+}
+
+function binding(name: string): Record<string, unknown> {
+  return {
+    initial: {
+      logical_port: name,
+      type: '',
+      options: ['map', [['vif-plug-type', 'dummy']]],
+      requested_chassis: ['uuid', CHASSIS],
+      mac: ['set', ['fa:16:3e:00:00:01 10.0.0.1']],
+    },
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function measure(n: number): Promise<{ changeMs: number; resyncMs: number }> {
+  const time = fakeReconcilerTime();
+  const ovs = new FakeOvs(VSWITCH);
+  ovs.apply({ Bridge: { [BRIDGE]: { initial: { name: 'br-int', ports: ['set', []] } } } });
+  const sb = new FakeReplica(SB);
+  sb.apply({ Chassis: { [CHASSIS]: { initial: { name: 'hv1' } } } });
+  const rows: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) rows[uuid(0x8000, i)] = binding(`p${i}`);
+  sb.apply({ Port_Binding: rows });
+  // The FAKE server: every transaction commits into the OVS replica at once.
+  ovs.outcomes.push(...Array.from({ length: 10 * CHANGES + 10 }, () => (tx: Parameters<typeof commit>[1]) => commit(ovs, tx)));
+  const registry = new ProviderRegistry();
+  await registry.register(new DummyProvider());
+  const reconciler = new Reconciler({
+    sb,
+    ovs,
+    providers: registry,
+    chassisName: 'hv1',
+    integrationBridge: 'br-int',
+    ownershipKey: 'ovn-plug-agent',
+    removalHold: { share: 0.5, minCount: 8, graceMs: 60_000 },
+    resyncIntervalMs: 30_000,
+    providerRunIntervalMs: 600_000,
+    planner: planPorts,
+    ...time.runtime,
+    logger: noopLogger,
+    metrics: new AgentMetrics(new Registry()),
+  });
+  reconciler.start();
+  await time.flush();
+  await time.advance(100);
+  const plugged = reconciler.status().ports.filter((p) => p.state === 'Plugged').length;
+  if (plugged !== n) throw new Error(`${plugged} of ${n} ports Plugged after the fill`);
+  const changes: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const started = performance.now();
+    sb.apply({ Port_Binding: { [uuid(0x9000, i)]: binding(`single${i}`) } });
+    await time.flush();
+    changes.push(performance.now() - started);
+    await time.advance(1);
+  }
+  const last = reconciler.status().ports.find((p) => p.logicalPort === `single${CHANGES - 1}`);
+  if (last?.state !== 'Plugged') throw new Error(`single${CHANGES - 1} is ${last?.state ?? 'missing'}`);
+  const resyncs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now();
+    await time.advance(30_000);
+    resyncs.push(performance.now() - started);
+  }
+  const stopping = reconciler.stop();
+  await time.advance(5_000);
+  await stopping;
+  return { changeMs: median(changes.slice(5)), resyncMs: median(resyncs) };
+}
+
+const small = await measure(1_000);
+console.log(`N=1000: one change ${small.changeMs.toFixed(2)} ms (median of ${CHANGES - 5}), resync ${small.resyncMs.toFixed(2)} ms`);
+const large = await measure(10_000);
+console.log(`N=10000: one change ${large.changeMs.toFixed(2)} ms (median of ${CHANGES - 5}), resync ${large.resyncMs.toFixed(2)} ms`);
+console.log(
+  `round change1k_ms=${small.changeMs.toFixed(2)} change10k_ms=${large.changeMs.toFixed(2)} growth=${(large.changeMs / small.changeMs).toFixed(2)} resync10k_ms=${large.resyncMs.toFixed(2)}`,
+);
