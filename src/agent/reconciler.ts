@@ -29,6 +29,7 @@
  */
 import {
   deferToCheckPhase,
+  PlanMemo,
   RemovalGuard,
   RemovalHoldLog,
   repeat,
@@ -78,6 +79,8 @@ export class Reconciler {
   readonly #clock: Clock;
   readonly #rateLimited: RateLimitedLog;
   readonly #guard: RemovalGuard;
+  /** What planning rounds reuse for unchanged ports and rows (src/plug PlanMemo). */
+  readonly #memo = new PlanMemo();
   readonly #holds: RemovalHoldLog;
   readonly #chassis: ChassisTracker;
   readonly #writer: OvsWriter;
@@ -210,6 +213,7 @@ export class Reconciler {
       } catch (error) {
         // A bug or a malformed row must not kill the agent: log, and try again a little later.
         this.#rateLimited.log('error', 'round', { err: error }, 'reconcile round failed');
+        this.#memo.clear();
         this.#wakeAt(this.#o.now() + 1_000);
       }
       // Duty-cycle cap: with a steady stream of updates (thousands of ports being bound), a round
@@ -261,7 +265,13 @@ export class Reconciler {
 
   #round(): void {
     if (this.#stopped || this.#inFlight !== undefined) return;
-    for (const trigger of this.#triggers) this.#o.metrics?.replan(trigger);
+    for (const trigger of this.#triggers) {
+      this.#o.metrics?.replan(trigger);
+      // Only a change of rows (or the end of a transaction, a wake-up) may reuse what the last
+      // round planned for unchanged ports; a provider's change of state, a reconnect, the start
+      // and the periodic resync (the safety net) ask every provider again (PlanMemo).
+      if (trigger !== 'change' && trigger !== 'retry') this.#memo.clear();
+    }
     this.#triggers.clear();
     const started = this.#monotonicNow();
     const now = this.#o.now();
@@ -304,6 +314,9 @@ export class Reconciler {
       chassisUuid,
       integrationBridge: this.#chassis.integrationBridge,
       ...planRows(sb, ovs),
+      memo: this.#memo,
+      sbVersion: sb.seqno,
+      ovsVersion: ovs.seqno,
       providers: providers.lookup,
       config: {
         ownershipKey,

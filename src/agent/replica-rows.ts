@@ -134,16 +134,27 @@ export function toInterface(row: Row): OvsInterface {
   });
 }
 
-/** What the planner reads of both replicas, mapped. */
+/**
+ * What the planner reads of both replicas, mapped as it iterates them: a planner that reuses its
+ * index of unchanged rows (PlanMemo) does not walk them at all. Read within the round that asked.
+ */
 export function planRows(
   sb: { table(name: string): TableView },
   ovs: { table(name: string): TableView },
 ): Pick<PlanInput, 'portBindings' | 'bridges' | 'ports' | 'interfaces' | 'ovsOtherConfig'> {
   return {
-    portBindings: sb.table('Port_Binding').all().map(toPortBinding),
-    bridges: ovs.table('Bridge').all().map(toBridge),
-    ports: ovs.table('Port').all().map(toPort),
-    interfaces: ovs.table('Interface').all().map(toInterface),
+    portBindings: mappedRows(sb.table('Port_Binding'), toPortBinding),
+    bridges: mappedRows(ovs.table('Bridge'), toBridge),
+    ports: mappedRows(ovs.table('Port'), toPort),
+    interfaces: mappedRows(ovs.table('Interface'), toInterface),
     ovsOtherConfig: ovsOtherConfigOf(ovs.table('Open_vSwitch').all()[0]),
+  };
+}
+
+function mappedRows<T>(table: TableView, map: (row: Row) => T): Iterable<T> {
+  return {
+    *[Symbol.iterator]() {
+      for (const row of table) yield map(row);
+    },
   };
 }

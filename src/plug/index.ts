@@ -48,6 +48,7 @@ export {
   isWantedHere,
   OVN_CONTROLLER_PLUGGED_KEY,
   planPorts,
+  PlanMemo,
   unicastMacOf,
   type BlockedPort,
   type BlockedState,

@@ -29,7 +29,14 @@ import {
   type InterfaceChanges,
   type OwnershipKey,
 } from './interface-columns.js';
-import type { IntegrationBridgeInfo, PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
+import type {
+  IntegrationBridgeInfo,
+  PlugAnswer,
+  PlugProvider,
+  PlugReady,
+  PlugRequest,
+  ProviderWarning,
+} from './provider.js';
 import type { HeldRemoval, RemovalReview } from './removal-guard.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 import type { PortReason } from './states.js';
@@ -73,6 +80,16 @@ export interface PlanInput {
    * an interface an unwanted port holds.
    */
   readonly reviewRemovals?: (ports: RemovalPorts) => RemovalReview;
+  /**
+   * What this run may reuse from earlier runs of the same caller (see {@link PlanMemo}); with it,
+   * `sbVersion` and `ovsVersion` say when the rows are the same as before. Absent: everything is
+   * computed afresh.
+   */
+  readonly memo?: PlanMemo;
+  /** Equal for two runs iff `portBindings` are the same rows (e.g. the replica's seqno). */
+  readonly sbVersion?: number;
+  /** Equal for two runs iff `bridges`, `ports`, `interfaces` and `ovsOtherConfig` are the same rows. */
+  readonly ovsVersion?: number;
 }
 
 /** What the planner tells the removal guard. */
@@ -778,6 +795,13 @@ function planWantedPort(
 ): PlugCandidate | undefined {
   const logicalPort = binding.logicalPort;
   const listed = index.ownedByPort.get(logicalPort) ?? [];
+  const memo = input.memo;
+  if (
+    memo !== undefined &&
+    index.bridgeFound &&
+    memo.replay(input, index, builder, binding, plugType, listed)
+  )
+    return undefined;
   const owned = listed.length > 1 ? listed.slice().sort(compareNames) : listed;
   const first = owned[0];
   const blockedBase = {
@@ -842,14 +866,17 @@ function planWantedPort(
   };
   const changes = interfaceChanges(keeper.iface, intent, maintained.value);
   if (changes === undefined) {
-    builder.unchanged.push({
+    const unchanged: UnchangedPort = {
       logicalPort,
       plugType,
       portBindingUuid: binding.uuid,
       interfaceUuid: keeper.iface.uuid,
       interfaceName: keeper.iface.name,
-    });
+    };
+    builder.unchanged.push(unchanged);
     builder.release.push(prepared);
+    if (memo !== undefined && owned.length === 1 && !index.foreignByPort.has(logicalPort))
+      memo.record({ binding, owned: keeper, provider, unchanged, warnings: prepared.answer.warnings ?? [] });
   } else {
     builder.update.push({
       logicalPort,
@@ -1192,10 +1219,16 @@ function mayClaim(
  * one owned interface per wanted port. Pure apart from calling providers' `prepare()` (and the
  * removal guard's `review`, which keeps its own deterministic state).
  */
-export function planPorts(input: PlanInput): Plan {
-  const builder = new PlanBuilder();
-  const index = indexOvs(input);
+/** The port bindings as the planner reads them. */
+interface BindingView {
+  readonly wanted: ReadonlyMap<string, SbPortBinding>;
+  /** The keys of `wanted`, one object per view (the removal guard may compare it by identity). */
+  readonly wantedNames: ReadonlySet<string>;
+  readonly duplicated: ReadonlySet<string>;
+  readonly unwantedOptions: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
 
+function viewBindings(input: PlanInput): BindingView {
   const wanted = new Map<string, SbPortBinding>();
   const duplicated = new Set<string>();
   const unwantedOptions = new Map<string, Readonly<Record<string, string>>>();
@@ -1207,6 +1240,147 @@ export function planPorts(input: PlanInput): Plan {
     if (wanted.has(binding.logicalPort)) duplicated.add(binding.logicalPort);
     else wanted.set(binding.logicalPort, binding);
   }
+  return { wanted, wantedNames: new Set(wanted.keys()), duplicated, unwantedOptions };
+}
+
+/** A wanted port whose owned interface matched its provider's answer, and what that took. */
+interface SteadyPort {
+  readonly binding: SbPortBinding;
+  readonly owned: OwnedInterface;
+  readonly provider: PlugProvider;
+  readonly unchanged: UnchangedPort;
+  readonly warnings: readonly ProviderWarning[];
+}
+
+/**
+ * What a planner run may reuse from the earlier runs of one caller (issue 12 part 2: a change on a
+ * node with 10,000 ports must not cost a provider call and an interface comparison per port):
+ * - the indexes of the OVS rows and of the port bindings, while their version is the same;
+ * - for a port that was unchanged (one owned interface, matching its provider's ready answer), the
+ *   outcome itself, while its binding row, its interface and Port rows, its provider object and
+ *   everything the run shares (chassis, bridge, marker key, sync state, modes) are the same, and
+ *   no foreign interface appeared. The provider is not asked again: its answer is a function of its
+ *   state and the request, and a provider reports a change of state through `run()`/`onChange`,
+ *   upon which the caller calls {@link clear} — as it does on its periodic full replan, the
+ *   safety net for a provider that does not.
+ * Any other outcome is computed afresh every run. `planPorts` with a memo returns the same plan as
+ * without, apart from the ready answers it did not ask for (test/unit/plug-planner-memo.test.ts).
+ */
+export class PlanMemo {
+  #scope: string | undefined;
+  #ovs: { readonly version: number; readonly scope: string; readonly index: OvsIndex } | undefined;
+  #sb: { readonly version: number; readonly chassisUuid: string; readonly view: BindingView } | undefined;
+  readonly #steady = new Map<string, SteadyPort>();
+
+  /** Forgets everything: the next run asks every provider again. */
+  clear(): void {
+    this.#scope = undefined;
+    this.#ovs = undefined;
+    this.#sb = undefined;
+    this.#steady.clear();
+  }
+
+  /** How many unchanged ports the next run may take as they are (for tests and benchmarks). */
+  get steadyPorts(): number {
+    return this.#steady.size;
+  }
+
+  /** @internal planPorts: the OVS index, reused while the OVS rows are the same. */
+  ovsIndex(input: PlanInput): OvsIndex {
+    const scope = `${input.integrationBridge}\u0000${input.config.ownershipKey}`;
+    const cached = this.#ovs;
+    if (input.ovsVersion !== undefined && cached?.version === input.ovsVersion && cached.scope === scope)
+      return cached.index;
+    const index = indexOvs(input);
+    this.#ovs = input.ovsVersion === undefined ? undefined : { version: input.ovsVersion, scope, index };
+    return index;
+  }
+
+  /** @internal planPorts: the bindings' view, reused while the bindings are the same. */
+  bindingView(input: PlanInput): BindingView {
+    const cached = this.#sb;
+    if (
+      input.sbVersion !== undefined &&
+      cached?.version === input.sbVersion &&
+      cached.chassisUuid === input.chassisUuid
+    )
+      return cached.view;
+    const view = viewBindings(input);
+    this.#sb =
+      input.sbVersion === undefined
+        ? undefined
+        : { version: input.sbVersion, chassisUuid: input.chassisUuid, view };
+    return view;
+  }
+
+  /** @internal planPorts: starts a run; a different shared scope forgets the ports' outcomes. */
+  begin(input: PlanInput, index: OvsIndex): void {
+    const { config } = input;
+    const scope = [
+      input.chassisUuid,
+      input.integrationBridge,
+      config.ownershipKey,
+      String(config.canRemove),
+      [...(config.observePlugTypes ?? [])].sort().join(','),
+      String(index.bridgeFound),
+      index.bridgeInfo === undefined ? '' : JSON.stringify(index.bridgeInfo),
+    ].join('\u0000');
+    if (scope !== this.#scope) this.#steady.clear();
+    this.#scope = scope;
+  }
+
+  /** @internal planPorts: drops the outcomes of ports no longer wanted (bounded by the wanted ports). */
+  end(wanted: ReadonlyMap<string, unknown>): void {
+    if (this.#steady.size <= wanted.size) return;
+    for (const name of this.#steady.keys()) if (!wanted.has(name)) this.#steady.delete(name);
+  }
+
+  /** @internal planWantedPort: replays a steady port's outcome when nothing it depends on changed. */
+  replay(
+    input: PlanInput,
+    index: OvsIndex,
+    builder: PlanBuilder,
+    binding: SbPortBinding,
+    plugType: string,
+    listed: readonly OwnedInterface[],
+  ): boolean {
+    const logicalPort = binding.logicalPort;
+    const steady = this.#steady.get(logicalPort);
+    if (steady === undefined) return false;
+    const owned = listed.length === 1 ? listed[0] : undefined;
+    const found = input.providers(plugType);
+    if (
+      steady.binding !== binding ||
+      owned === undefined ||
+      owned.iface !== steady.owned.iface ||
+      owned.port !== steady.owned.port ||
+      owned.plugType !== steady.owned.plugType ||
+      index.foreignByPort.has(logicalPort) ||
+      found?.kind !== 'available' ||
+      found.provider !== steady.provider
+    ) {
+      this.#steady.delete(logicalPort);
+      return false;
+    }
+    builder.unchanged.push(steady.unchanged);
+    for (const warning of steady.warnings)
+      builder.warnings.push({ logicalPort, message: warning.message, code: warning.code, plugType });
+    return true;
+  }
+
+  /** @internal planWantedPort: a port found unchanged after asking its provider. */
+  record(steady: SteadyPort): void {
+    this.#steady.set(steady.binding.logicalPort, steady);
+  }
+}
+
+export function planPorts(input: PlanInput): Plan {
+  const builder = new PlanBuilder();
+  const memo = input.memo;
+  const index = memo?.ovsIndex(input) ?? indexOvs(input);
+  const { wanted, wantedNames, duplicated, unwantedOptions } =
+    memo?.bindingView(input) ?? viewBindings(input);
+  memo?.begin(input, index);
 
   const removals: RemovalCandidate[] = [];
   const unwanted = new Set<string>();
@@ -1217,7 +1391,7 @@ export function planPorts(input: PlanInput): Plan {
     for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
   }
   const review = input.reviewRemovals?.({
-    wanted: new Set(wanted.keys()),
+    wanted: wantedNames,
     unwanted,
     ownedCount: index.ownedCount,
   });
@@ -1277,6 +1451,7 @@ export function planPorts(input: PlanInput): Plan {
   }
 
   settleNameClaims(input, index, builder, candidates, freed, lingering, review);
+  memo?.end(wanted);
 
   return builder.build(index.bridgeInterfaces);
 }

@@ -69,7 +69,10 @@ export interface RemovalRound {
   readonly nowMs: number;
   /** The Southbound replica is monitoring with the current session's condition in effect. */
   readonly sbInEffect: boolean;
-  /** Logical ports wanted here this round. */
+  /**
+   * Logical ports wanted here this round. Never changed once handed over: the same `Set` object
+   * again (the planner's, while the bindings are the same) is known to hold the same ports.
+   */
   readonly wanted: Iterable<string>;
   /** Logical ports with an owned interface on the integration bridge that are not wanted. */
   readonly unwanted: Iterable<string>;
@@ -106,6 +109,10 @@ export class RemovalGuard {
   #syncPending = true;
   readonly #unwanted = new Map<string, UnwantedPort>();
   readonly #wanted = new Map<string, WantedPort>();
+  /** The wanted set of the last review and what it was recorded under. */
+  #lastWantedView:
+    | { readonly wanted: ReadonlySet<string>; readonly session: number; readonly withinSession: boolean }
+    | undefined;
 
   constructor(policy: RemovalGuardPolicy) {
     if (!(policy.share > 0 && policy.share <= 1))
@@ -141,14 +148,23 @@ export class RemovalGuard {
     const { nowMs } = round;
     const withinSession = round.sbInEffect && !this.#syncPending;
 
-    const wanted = new Set(round.wanted);
-    for (const name of this.#wanted.keys()) if (!wanted.has(name)) this.#wanted.delete(name);
-    for (const name of wanted) {
-      const seen = this.#wanted.get(name);
-      if (seen === undefined)
-        this.#wanted.set(name, { session: this.#session, arrivedWithin: withinSession });
-      else if (seen.session !== this.#session)
-        this.#wanted.set(name, { session: this.#session, arrivedWithin: false });
+    const wanted: ReadonlySet<string> = round.wanted instanceof Set ? round.wanted : new Set(round.wanted);
+    const lastView = this.#lastWantedView;
+    // The planner hands the same set while the bindings are the same: nothing new to record then.
+    const sameView =
+      lastView?.wanted === wanted &&
+      lastView.session === this.#session &&
+      lastView.withinSession === withinSession;
+    this.#lastWantedView = { wanted, session: this.#session, withinSession };
+    if (!sameView) {
+      for (const name of this.#wanted.keys()) if (!wanted.has(name)) this.#wanted.delete(name);
+      for (const name of wanted) {
+        const seen = this.#wanted.get(name);
+        if (seen === undefined)
+          this.#wanted.set(name, { session: this.#session, arrivedWithin: withinSession });
+        else if (seen.session !== this.#session)
+          this.#wanted.set(name, { session: this.#session, arrivedWithin: false });
+      }
     }
 
     const unwanted = new Set(round.unwanted);

@@ -1,0 +1,258 @@
+/**
+ * PlanMemo (issue 12 part 2): over generated sequences of changes — plans applied, bindings
+ * added, changed and dropped, interfaces tampered with, the sync state toggled, provider changes
+ * (the caller's `clear()`) — a planner run with the memo returns the same plan as a run without
+ * it, apart from the ready answers of unchanged ports that it did not ask for again.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  planPorts,
+  PlanMemo,
+  type Plan,
+  type PlugAnswer,
+  type PlannerConfig,
+  type PlugProvider,
+  type ProviderLookup,
+  type SbPortBinding,
+} from '../../src/plug/index.js';
+import { DummyProvider } from '../../src/providers/dummy/index.js';
+import {
+  applyPlanForTest,
+  binding,
+  BR_INT,
+  emptyWorld,
+  HV1,
+  HV2,
+  planInputOf,
+  tamper,
+  withInterface,
+  type World,
+} from './plug-test-world.js';
+
+const OURS = 'ovn-plug-agent';
+
+/**
+ * Answers with `vif-plug:named:name` (type `dpdk` on a userspace bridge), or not-now without it;
+ * one warning for names ending in 3.
+ */
+const named: PlugProvider = {
+  type: 'named',
+  maintainedIfaceOptions: () => ['named-opt'],
+  prepare: (request): PlugAnswer => {
+    if (request.operation === 'remove')
+      return { kind: 'ready', name: request.existing?.name ?? 'gone', options: {} };
+    const name = request.options['vif-plug:named:name'];
+    if (name === undefined) return { kind: 'notNow', reason: 'no name', code: 'NameMissing' };
+    return {
+      kind: 'ready',
+      name,
+      // The answer depends on the bridge too (as the representor provider's does).
+      ...(request.bridge?.datapathType === 'netdev' ? { type: 'dpdk' } : {}),
+      options: { 'named-opt': `for-${name}` },
+      ...(name.endsWith('3') ? { warnings: [{ code: 'Odd', message: `${name} is odd` }] } : {}),
+    };
+  },
+};
+
+const PROVIDERS = new Map<string, PlugProvider>([
+  ['dummy', new DummyProvider()],
+  ['named', named],
+]);
+const lookup: ProviderLookup = (type) => {
+  const provider = PROVIDERS.get(type);
+  return provider === undefined ? undefined : { kind: 'available', provider };
+};
+
+type Step =
+  | { readonly kind: 'apply' }
+  | {
+      readonly kind: 'bind';
+      readonly port: number;
+      readonly plugType: 'dummy' | 'named' | 'none';
+      readonly name: number;
+      readonly chassis: 'main' | 'other';
+      readonly mtu: '1500' | 'abc' | 'none';
+    }
+  | { readonly kind: 'unbind'; readonly port: number }
+  | { readonly kind: 'tamper'; readonly port: number }
+  | { readonly kind: 'foreign'; readonly port: number }
+  | { readonly kind: 'toggleSync' }
+  | { readonly kind: 'toggleDatapath' }
+  | { readonly kind: 'toggleObserve' }
+  | { readonly kind: 'clear' };
+
+const PORTS = 8;
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant({ kind: 'apply' as const }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('bind' as const),
+      port: fc.nat({ max: PORTS - 1 }),
+      plugType: fc.constantFrom('dummy' as const, 'dummy' as const, 'named' as const, 'none' as const),
+      name: fc.nat({ max: 3 }),
+      chassis: fc.constantFrom('main' as const, 'main' as const, 'other' as const),
+      mtu: fc.constantFrom('1500' as const, 'abc' as const, 'none' as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('unbind' as const), port: fc.nat({ max: PORTS - 1 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('tamper' as const), port: fc.nat({ max: PORTS - 1 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('foreign' as const), port: fc.nat({ max: PORTS - 1 }) }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'toggleSync' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'toggleDatapath' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'toggleObserve' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const }) },
+);
+
+/** The plan without the ready answers (the memo does not ask for those of unchanged ports). */
+function comparable(plan: Plan): unknown {
+  const strip = <T extends object>(entries: readonly T[]): unknown[] =>
+    entries.map((entry): unknown =>
+      JSON.parse(
+        JSON.stringify(entry, (key: string, value: unknown) => (key === 'prepared' ? undefined : value)),
+      ),
+    );
+  return {
+    create: strip(plan.create),
+    update: strip(plan.update),
+    replug: strip(plan.replug),
+    remove: strip(plan.remove),
+    blocked: strip(plan.blocked),
+    held: strip(plan.held),
+    unchanged: strip(plan.unchanged),
+    observed: strip(plan.observed),
+    warnings: strip(plan.warnings),
+    ownedCount: plan.ownedCount,
+  };
+}
+
+/** Replays `steps` from an empty world, comparing memo and fresh runs after each one. */
+function replay(steps: readonly Step[]): void {
+  const memo = new PlanMemo();
+  let world: World = emptyWorld(['br-phys']);
+  const bindings = new Map<number, SbPortBinding>();
+  let config: PlannerConfig = { ownershipKey: OURS, canRemove: true };
+  let sbVersion = 0;
+  let ovsVersion = 0;
+  let last: Plan | undefined;
+  for (const s of steps) {
+    switch (s.kind) {
+      case 'apply':
+        if (last !== undefined) {
+          world = applyPlanForTest(world, last);
+          ovsVersion += 1;
+        }
+        break;
+      case 'bind': {
+        const options: Record<string, string> = {};
+        if (s.plugType !== 'none') options['vif-plug-type'] = s.plugType;
+        options['vif-plug:named:name'] = `vf${s.name}`;
+        if (s.mtu !== 'none') options['vif-plug-mtu-request'] = s.mtu;
+        bindings.set(
+          s.port,
+          binding(`lp${s.port}`, options, { requestedChassis: s.chassis === 'main' ? HV1 : HV2 }),
+        );
+        sbVersion += 1;
+        break;
+      }
+      case 'unbind':
+        if (bindings.delete(s.port)) sbVersion += 1;
+        break;
+      case 'tamper': {
+        const iface = [...world.interfaces.values()].find((i) => i.externalIds['iface-id'] === `lp${s.port}`);
+        if (iface !== undefined) {
+          world = tamper(world, iface.uuid, (i) => ({
+            ...i,
+            options: { ...i.options, 'named-opt': 'stale' },
+          }));
+          ovsVersion += 1;
+        }
+        break;
+      }
+      case 'foreign': {
+        const name = `foreign${s.port}`;
+        if (![...world.interfaces.values()].some((i) => i.name === name)) {
+          world = withInterface(world, BR_INT, name, { externalIds: { 'iface-id': `lp${s.port}` } }).world;
+          ovsVersion += 1;
+        }
+        break;
+      }
+      case 'toggleSync':
+        config = { ...config, canRemove: !config.canRemove };
+        break;
+      case 'toggleDatapath': {
+        const bridges = new Map(world.bridges);
+        for (const [uuid, bridge] of bridges)
+          if (bridge.name === BR_INT)
+            bridges.set(uuid, { ...bridge, datapathType: bridge.datapathType === 'netdev' ? '' : 'netdev' });
+        world = { ...world, bridges };
+        ovsVersion += 1;
+        break;
+      }
+      case 'toggleObserve': {
+        const { observePlugTypes, ...rest } = config;
+        config = observePlugTypes === undefined ? { ...rest, observePlugTypes: new Set(['named']) } : rest;
+        break;
+      }
+      case 'clear':
+        memo.clear();
+        break;
+    }
+    const rows = [...bindings.values()];
+    const fresh = planPorts(planInputOf(world, rows, { providers: lookup, config }));
+    const memoised = planPorts({
+      ...planInputOf(world, rows, { providers: lookup, config }),
+      memo,
+      sbVersion,
+      ovsVersion,
+    });
+    expect(comparable(memoised)).toEqual(comparable(fresh));
+    last = fresh;
+  }
+}
+
+describe('PlanMemo', () => {
+  it('a run with the memo plans what a run without it plans, after any sequence of changes', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), (steps) => replay(steps)),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes unchanged ports as they are without asking their provider again, until cleared', () => {
+    let asked = 0;
+    const counting: PlugProvider = {
+      type: 'dummy',
+      maintainedIfaceOptions: () => ['vif-plug-dummy-option'],
+      prepare: (request) => {
+        asked += 1;
+        return new DummyProvider().prepare(request);
+      },
+    };
+    const providers: ProviderLookup = () => ({ kind: 'available', provider: counting });
+    const config: PlannerConfig = { ownershipKey: OURS, canRemove: true };
+    const rows = [binding('lp1', { 'vif-plug-type': 'dummy' }), binding('lp2', { 'vif-plug-type': 'dummy' })];
+    const memo = new PlanMemo();
+    const run = (world: World, sbVersion: number, ovsVersion: number): Plan =>
+      planPorts({ ...planInputOf(world, rows, { providers, config }), memo, sbVersion, ovsVersion });
+    const plugged = applyPlanForTest(emptyWorld(), run(emptyWorld(), 1, 1));
+    expect(run(plugged, 1, 2).unchanged).toHaveLength(2);
+    expect(memo.steadyPorts).toBe(2);
+    asked = 0;
+    expect(run(plugged, 2, 2).unchanged).toHaveLength(2);
+    expect(asked).toBe(0);
+    memo.clear();
+    expect(run(plugged, 2, 2).unchanged).toHaveLength(2);
+    expect(asked).toBe(2);
+  });
+});
