@@ -27,6 +27,7 @@
  * for the current Chassis row is in effect (chassis-tracker.ts); a port the removal guard holds
  * (src/plug/removal-guard.ts) stays until its grace ends; nothing is removed on the agent's exit.
  */
+import type { ChangeBatch } from '../ovsdb/index.js';
 import {
   deferToCheckPhase,
   PlanMemo,
@@ -44,7 +45,7 @@ import { logCommitted, OvsWriter, workOf, type WorkItem } from './ovs-writer.js'
 import { answersOf, finishAnswers, releaseAnswers, runProviders, UnsureAnswers } from './provider-calls.js';
 import { Quarantine } from './quarantine.js';
 import type { ReconcilerOptions } from './reconciler-options.js';
-import { planRows } from './replica-rows.js';
+import { ovsChangesOf, planRows, sbChangesOf } from './replica-rows.js';
 import { inFlightPorts, StatusFacts, withInFlight, type InFlightPorts } from './status-facts.js';
 import { StatusReporter } from './status-reporter.js';
 import type { AgentStatus, PortFacts } from './status/index.js';
@@ -137,8 +138,21 @@ export class Reconciler {
     if (this.#started) return;
     this.#started = true;
     this.#listeners.push(this.#chassis.watch(() => this.schedule('reconnect')));
-    const onChange = (): void => this.schedule('change');
-    for (const replica of [this.#o.sb, this.#o.ovs]) {
+    // Each applied update tells the plan memo which rows changed, so that rounds plan only the
+    // ports those rows belong to (src/plug plan-memo.ts); versions are the replicas' seqno, which
+    // the update has just moved on.
+    const onSbChange = (batch: ChangeBatch): void => {
+      this.#memo.noteSb(this.#o.sb.seqno, sbChangesOf(batch));
+      this.schedule('change');
+    };
+    const onOvsChange = (batch: ChangeBatch): void => {
+      this.#memo.noteOvs(this.#o.ovs.seqno, ovsChangesOf(batch));
+      this.schedule('change');
+    };
+    for (const [replica, onChange] of [
+      [this.#o.sb, onSbChange],
+      [this.#o.ovs, onOvsChange],
+    ] as const) {
       replica.on('change', onChange);
       this.#listeners.push(() => replica.off('change', onChange));
     }
@@ -267,10 +281,11 @@ export class Reconciler {
     if (this.#stopped || this.#inFlight !== undefined) return;
     for (const trigger of this.#triggers) {
       this.#o.metrics?.replan(trigger);
-      // Only a change of rows (or the end of a transaction, a wake-up) may reuse what the last
-      // round planned for unchanged ports; a provider's change of state, a reconnect, the start
-      // and the periodic resync (the safety net) ask every provider again (PlanMemo).
-      if (trigger !== 'change' && trigger !== 'retry') this.#memo.clear();
+      // A change of rows, the end of a transaction or a wake-up plan only what changed; a
+      // provider's change of state asks every provider again; a reconnect, the start and the
+      // periodic resync (the safety net) also read every row again (PlanMemo).
+      if (trigger === 'provider') this.#memo.forgetOutcomes();
+      else if (trigger !== 'change' && trigger !== 'retry') this.#memo.clear();
     }
     this.#triggers.clear();
     const started = this.#monotonicNow();

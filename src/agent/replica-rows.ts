@@ -5,8 +5,16 @@
  * Rows are immutable and replaced on every change, so each mapping is memoised per row object:
  * a planning round over 10,000 unchanged ports maps nothing again.
  */
-import type { Row, TableView } from '../ovsdb/index.js';
-import type { OvsBridge, OvsInterface, OvsPort, PlanInput, SbPortBinding } from '../plug/index.js';
+import type { ChangeBatch, Row, TableChanges, TableView } from '../ovsdb/index.js';
+import type {
+  OvsBridge,
+  OvsChanges,
+  OvsInterface,
+  OvsPort,
+  PlanInput,
+  RowChanges,
+  SbPortBinding,
+} from '../plug/index.js';
 
 const portBindingCache = new WeakMap<Row, SbPortBinding>();
 const bridgeCache = new WeakMap<Row, OvsBridge>();
@@ -156,5 +164,35 @@ function mappedRows<T>(table: TableView, map: (row: Row) => T): Iterable<T> {
     *[Symbol.iterator]() {
       for (const row of table) yield map(row);
     },
+  };
+}
+
+/** The rows one table's changes replaced and the rows that replaced them, mapped. */
+function rowChanges<T>(changes: TableChanges | undefined, map: (row: Row) => T): RowChanges<T> | undefined {
+  if (changes === undefined) return undefined;
+  return {
+    before: [...changes.deleted.map(map), ...changes.modified.map((m) => map(m.old))],
+    after: [...changes.inserted.map(map), ...changes.modified.map((m) => map(m.row))],
+  };
+}
+
+/** What an applied Southbound update changed for the planner (PlanMemo.noteSb). */
+export function sbChangesOf(batch: ChangeBatch): RowChanges<SbPortBinding> | 'reset' {
+  if (batch.cleared) return 'reset';
+  return rowChanges(batch.tables['Port_Binding'], toPortBinding) ?? { before: [], after: [] };
+}
+
+/** What an applied Open vSwitch update changed for the planner (PlanMemo.noteOvs). */
+export function ovsChangesOf(batch: ChangeBatch): OvsChanges | 'reset' {
+  if (batch.cleared) return 'reset';
+  const { tables } = batch;
+  const bridges = rowChanges(tables['Bridge'], toBridge);
+  const ports = rowChanges(tables['Port'], toPort);
+  const interfaces = rowChanges(tables['Interface'], toInterface);
+  return {
+    ...(bridges === undefined ? {} : { bridges }),
+    ...(ports === undefined ? {} : { ports }),
+    ...(interfaces === undefined ? {} : { interfaces }),
+    ...(tables['Open_vSwitch'] === undefined ? {} : { openVswitch: true }),
   };
 }

@@ -47,6 +47,9 @@ export class StatusFacts {
   #last = new Map<string, PortFacts>();
   /** Interface facts without a provider link problem, by the (immutable) row they were read from. */
   readonly #interfaceFacts = new WeakMap<OvsInterface, InterfaceFacts>();
+  #up:
+    | { readonly seqno: number; readonly chassisUuid: string | undefined; readonly up: ReadonlySet<string> }
+    | undefined;
 
   constructor(private readonly o: StatusFactsOptions) {}
 
@@ -139,13 +142,21 @@ export class StatusFacts {
     return facts;
   }
 
-  /** Logical ports whose binding is up on this chassis (or on no chassis yet). */
-  #portBindingsUp(chassisUuid: string | undefined): Set<string> {
+  /**
+   * Logical ports whose binding is up on this chassis (or on no chassis yet); read again only when
+   * the Southbound replica or the chassis changed.
+   */
+  #portBindingsUp(chassisUuid: string | undefined): ReadonlySet<string> {
+    const { sb } = this.o;
+    const cached = this.#up;
+    if (cached !== undefined && cached.seqno === sb.seqno && cached.chassisUuid === chassisUuid)
+      return cached.up;
     const up = new Set<string>();
-    for (const row of this.o.sb.table('Port_Binding').all()) {
+    for (const row of sb.table('Port_Binding')) {
       const pb = toPortBinding(row);
       if (pb.up === true && (pb.chassis === undefined || pb.chassis === chassisUuid)) up.add(pb.logicalPort);
     }
+    this.#up = { seqno: sb.seqno, chassisUuid, up };
     return up;
   }
 
@@ -171,10 +182,7 @@ export class StatusFacts {
     return facts;
   }
 
-  #readFacts(
-    iface: OvsInterface,
-    link: { providerLink?: { up: false; reason: string } },
-  ): InterfaceFacts {
+  #readFacts(iface: OvsInterface, link: { providerLink?: { up: false; reason: string } }): InterfaceFacts {
     return {
       name: iface.name,
       ...(iface.ofport === undefined ? {} : { ofport: iface.ofport }),

@@ -37,7 +37,8 @@ import type {
   PlugRequest,
   ProviderWarning,
 } from './provider.js';
-import type { HeldRemoval, RemovalReview } from './removal-guard.js';
+import type { HeldRemoval, NameSet, RemovalReview, WantedChange } from './removal-guard.js';
+import type { PlanMemo, SteadyPort } from './plan-memo.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 import type { PortReason } from './states.js';
 
@@ -94,7 +95,9 @@ export interface PlanInput {
 
 /** What the planner tells the removal guard. */
 export interface RemovalPorts {
-  readonly wanted: ReadonlySet<string>;
+  readonly wanted: NameSet;
+  /** How `wanted` differs from an earlier round's (see RemovalRound.wantedChange). */
+  readonly wantedChange?: WantedChange;
   readonly unwanted: ReadonlySet<string>;
   readonly ownedCount: number;
 }
@@ -450,13 +453,16 @@ class PlanBuilder {
 }
 
 /** Every Interface / Port name in the database (both are unique indexes in the schema). */
-interface NameIndex {
+export interface NameIndex {
   readonly interfaceByName: ReadonlyMap<string, OvsInterface>;
-  readonly portNames: ReadonlySet<string>;
+  readonly portNames: { has(name: string): boolean };
 }
 
-/** Indexes of the OVS rows the planner consults. */
-interface OvsIndex {
+/**
+ * Indexes of the OVS rows the planner consults (built here, or kept up to date by PlanMemo; valid
+ * for the run they are handed to).
+ */
+export interface OvsIndex {
   readonly bridgeFound: boolean;
   /** What providers learn about the integration bridge (PlugRequest.bridge). */
   readonly bridgeInfo?: IntegrationBridgeInfo;
@@ -470,7 +476,7 @@ interface OvsIndex {
   readonly ownedCount: number;
 }
 
-function indexOvs(input: PlanInput): OvsIndex {
+export function indexOvs(input: PlanInput): OvsIndex {
   const interfaceByUuid = new Map<string, OvsInterface>();
   for (const iface of input.interfaces) interfaceByUuid.set(iface.uuid, iface);
   const portByUuid = new Map<string, OvsPort>();
@@ -796,12 +802,19 @@ function planWantedPort(
   const logicalPort = binding.logicalPort;
   const listed = index.ownedByPort.get(logicalPort) ?? [];
   const memo = input.memo;
-  if (
-    memo !== undefined &&
-    index.bridgeFound &&
-    memo.replay(input, index, builder, binding, plugType, listed)
-  )
-    return undefined;
+  if (memo !== undefined && index.bridgeFound) {
+    const found = input.providers(plugType);
+    const steady = memo.replayable(
+      binding,
+      listed,
+      index.foreignByPort.has(logicalPort),
+      found?.kind === 'available' ? found.provider : undefined,
+    );
+    if (steady !== undefined) {
+      replaySteady(builder, steady, false);
+      return undefined;
+    }
+  }
   const owned = listed.length > 1 ? listed.slice().sort(compareNames) : listed;
   const first = owned[0];
   const blockedBase = {
@@ -876,7 +889,16 @@ function planWantedPort(
     builder.unchanged.push(unchanged);
     builder.release.push(prepared);
     if (memo !== undefined && owned.length === 1 && !index.foreignByPort.has(logicalPort))
-      memo.record({ binding, owned: keeper, provider, unchanged, warnings: prepared.answer.warnings ?? [] });
+      memo.record({
+        binding,
+        owned: keeper,
+        provider,
+        unchanged,
+        warnings: prepared.answer.warnings ?? [],
+        ...(intent.mtu.kind === 'clear' && intent.mtu.invalid !== undefined
+          ? { mtuWarning: intent.mtu.invalid.message }
+          : {}),
+      });
   } else {
     builder.update.push({
       logicalPort,
@@ -1220,15 +1242,17 @@ function mayClaim(
  * removal guard's `review`, which keeps its own deterministic state).
  */
 /** The port bindings as the planner reads them. */
-interface BindingView {
+export interface BindingView {
   readonly wanted: ReadonlyMap<string, SbPortBinding>;
-  /** The keys of `wanted`, one object per view (the removal guard may compare it by identity). */
-  readonly wantedNames: ReadonlySet<string>;
+  /** The keys of `wanted`: the same object while they are the same (the removal guard compares it). */
+  readonly wantedNames: NameSet;
+  /** How `wantedNames` differs from the previous view's. */
+  readonly wantedChange?: WantedChange;
   readonly duplicated: ReadonlySet<string>;
   readonly unwantedOptions: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
-function viewBindings(input: PlanInput): BindingView {
+export function viewBindings(input: PlanInput): BindingView {
   const wanted = new Map<string, SbPortBinding>();
   const duplicated = new Set<string>();
   const unwantedOptions = new Map<string, Readonly<Record<string, string>>>();
@@ -1243,155 +1267,43 @@ function viewBindings(input: PlanInput): BindingView {
   return { wanted, wantedNames: new Set(wanted.keys()), duplicated, unwantedOptions };
 }
 
-/** A wanted port whose owned interface matched its provider's answer, and what that took. */
-interface SteadyPort {
-  readonly binding: SbPortBinding;
-  readonly owned: OwnedInterface;
-  readonly provider: PlugProvider;
-  readonly unchanged: UnchangedPort;
-  readonly warnings: readonly ProviderWarning[];
-}
-
 /**
- * What a planner run may reuse from the earlier runs of one caller (issue 12 part 2: a change on a
- * node with 10,000 ports must not cost a provider call and an interface comparison per port):
- * - the indexes of the OVS rows and of the port bindings, while their version is the same;
- * - for a port that was unchanged (one owned interface, matching its provider's ready answer), the
- *   outcome itself, while its binding row, its interface and Port rows, its provider object and
- *   everything the run shares (chassis, bridge, marker key, sync state, modes) are the same, and
- *   no foreign interface appeared. The provider is not asked again: its answer is a function of its
- *   state and the request, and a provider reports a change of state through `run()`/`onChange`,
- *   upon which the caller calls {@link clear} — as it does on its periodic full replan, the
- *   safety net for a provider that does not.
- * Any other outcome is computed afresh every run. `planPorts` with a memo returns the same plan as
- * without, apart from the ready answers it did not ask for (test/unit/plug-planner-memo.test.ts).
+ * Puts a steady port's outcome (PlanMemo) into the plan, with its provider's warnings and, for a
+ * port the run does not visit, its MTU option's.
  */
-export class PlanMemo {
-  #scope: string | undefined;
-  #ovs: { readonly version: number; readonly scope: string; readonly index: OvsIndex } | undefined;
-  #sb: { readonly version: number; readonly chassisUuid: string; readonly view: BindingView } | undefined;
-  readonly #steady = new Map<string, SteadyPort>();
-
-  /** Forgets everything: the next run asks every provider again. */
-  clear(): void {
-    this.#scope = undefined;
-    this.#ovs = undefined;
-    this.#sb = undefined;
-    this.#steady.clear();
-  }
-
-  /** How many unchanged ports the next run may take as they are (for tests and benchmarks). */
-  get steadyPorts(): number {
-    return this.#steady.size;
-  }
-
-  /** @internal planPorts: the OVS index, reused while the OVS rows are the same. */
-  ovsIndex(input: PlanInput): OvsIndex {
-    const scope = `${input.integrationBridge}\u0000${input.config.ownershipKey}`;
-    const cached = this.#ovs;
-    if (input.ovsVersion !== undefined && cached?.version === input.ovsVersion && cached.scope === scope)
-      return cached.index;
-    const index = indexOvs(input);
-    this.#ovs = input.ovsVersion === undefined ? undefined : { version: input.ovsVersion, scope, index };
-    return index;
-  }
-
-  /** @internal planPorts: the bindings' view, reused while the bindings are the same. */
-  bindingView(input: PlanInput): BindingView {
-    const cached = this.#sb;
-    if (
-      input.sbVersion !== undefined &&
-      cached?.version === input.sbVersion &&
-      cached.chassisUuid === input.chassisUuid
-    )
-      return cached.view;
-    const view = viewBindings(input);
-    this.#sb =
-      input.sbVersion === undefined
-        ? undefined
-        : { version: input.sbVersion, chassisUuid: input.chassisUuid, view };
-    return view;
-  }
-
-  /** @internal planPorts: starts a run; a different shared scope forgets the ports' outcomes. */
-  begin(input: PlanInput, index: OvsIndex): void {
-    const { config } = input;
-    const scope = [
-      input.chassisUuid,
-      input.integrationBridge,
-      config.ownershipKey,
-      String(config.canRemove),
-      [...(config.observePlugTypes ?? [])].sort().join(','),
-      String(index.bridgeFound),
-      index.bridgeInfo === undefined ? '' : JSON.stringify(index.bridgeInfo),
-    ].join('\u0000');
-    if (scope !== this.#scope) this.#steady.clear();
-    this.#scope = scope;
-  }
-
-  /** @internal planPorts: drops the outcomes of ports no longer wanted (bounded by the wanted ports). */
-  end(wanted: ReadonlyMap<string, unknown>): void {
-    if (this.#steady.size <= wanted.size) return;
-    for (const name of this.#steady.keys()) if (!wanted.has(name)) this.#steady.delete(name);
-  }
-
-  /** @internal planWantedPort: replays a steady port's outcome when nothing it depends on changed. */
-  replay(
-    input: PlanInput,
-    index: OvsIndex,
-    builder: PlanBuilder,
-    binding: SbPortBinding,
-    plugType: string,
-    listed: readonly OwnedInterface[],
-  ): boolean {
-    const logicalPort = binding.logicalPort;
-    const steady = this.#steady.get(logicalPort);
-    if (steady === undefined) return false;
-    const owned = listed.length === 1 ? listed[0] : undefined;
-    const found = input.providers(plugType);
-    if (
-      steady.binding !== binding ||
-      owned === undefined ||
-      owned.iface !== steady.owned.iface ||
-      owned.port !== steady.owned.port ||
-      owned.plugType !== steady.owned.plugType ||
-      index.foreignByPort.has(logicalPort) ||
-      found?.kind !== 'available' ||
-      found.provider !== steady.provider
-    ) {
-      this.#steady.delete(logicalPort);
-      return false;
-    }
-    builder.unchanged.push(steady.unchanged);
-    for (const warning of steady.warnings)
-      builder.warnings.push({ logicalPort, message: warning.message, code: warning.code, plugType });
-    return true;
-  }
-
-  /** @internal planWantedPort: a port found unchanged after asking its provider. */
-  record(steady: SteadyPort): void {
-    this.#steady.set(steady.binding.logicalPort, steady);
-  }
+function replaySteady(builder: PlanBuilder, steady: SteadyPort, withMtu: boolean): void {
+  const { logicalPort, plugType } = steady.unchanged;
+  if (withMtu && steady.mtuWarning !== undefined)
+    builder.warnings.push({ logicalPort, message: steady.mtuWarning });
+  builder.unchanged.push(steady.unchanged);
+  for (const warning of steady.warnings)
+    builder.warnings.push({ logicalPort, message: warning.message, code: warning.code, plugType });
 }
 
 export function planPorts(input: PlanInput): Plan {
   const builder = new PlanBuilder();
   const memo = input.memo;
-  const index = memo?.ovsIndex(input) ?? indexOvs(input);
-  const { wanted, wantedNames, duplicated, unwantedOptions } =
-    memo?.bindingView(input) ?? viewBindings(input);
-  memo?.begin(input, index);
+  const run = memo?.start(input);
+  const index = run?.index ?? indexOvs(input);
+  const { wanted, wantedNames, wantedChange, duplicated, unwantedOptions } = run?.view ?? viewBindings(input);
+  // With a memo, only the ports a change touched and those not steady are planned; the steady
+  // ones are taken as they were (plan-memo.ts). An unwanted owned port is never steady.
+  const only = run?.only;
+  const planned: string[] = [];
 
   const removals: RemovalCandidate[] = [];
   const unwanted = new Set<string>();
-  for (const [logicalPort, owned] of index.ownedByPort) {
-    if (wanted.has(logicalPort)) continue;
+  for (const logicalPort of only ?? index.ownedByPort.keys()) {
+    const owned = index.ownedByPort.get(logicalPort);
+    if (owned === undefined || wanted.has(logicalPort)) continue;
     unwanted.add(logicalPort);
+    planned.push(logicalPort);
     const options = unwantedOptions.get(logicalPort) ?? {};
     for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
   }
   const review = input.reviewRemovals?.({
     wanted: wantedNames,
+    ...(wantedChange === undefined ? {} : { wantedChange }),
     unwanted,
     ownedCount: index.ownedCount,
   });
@@ -1399,7 +1311,13 @@ export function planPorts(input: PlanInput): Plan {
     mayClaim(input, index, review, unwanted, requester, interfaceName);
 
   const candidates: PlugCandidate[] = [];
-  for (const [logicalPort, binding] of wanted) {
+  if (memo !== undefined && only !== undefined) {
+    memo.replayOutside(only, (steady) => replaySteady(builder, steady, true));
+  }
+  for (const logicalPort of only ?? wanted.keys()) {
+    const binding = wanted.get(logicalPort);
+    if (binding === undefined) continue;
+    planned.push(logicalPort);
     const plugType = plugTypeOf(binding.options) ?? '';
     if (duplicated.has(logicalPort)) {
       builder.block({
@@ -1451,7 +1369,7 @@ export function planPorts(input: PlanInput): Plan {
   }
 
   settleNameClaims(input, index, builder, candidates, freed, lingering, review);
-  memo?.end(wanted);
+  memo?.finish(planned, only);
 
   return builder.build(index.bridgeInterfaces);
 }

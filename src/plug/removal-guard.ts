@@ -70,14 +70,31 @@ export interface RemovalRound {
   /** The Southbound replica is monitoring with the current session's condition in effect. */
   readonly sbInEffect: boolean;
   /**
-   * Logical ports wanted here this round. Never changed once handed over: the same `Set` object
-   * again (the planner's, while the bindings are the same) is known to hold the same ports.
+   * Logical ports wanted here this round. The same object handed again (the planner's, while the
+   * wanted ports are the same) holds the same ports as when it was handed before.
    */
   readonly wanted: Iterable<string>;
+  /**
+   * How `wanted` differs from the wanted ports of an earlier round (`from`, the object handed
+   * then): with it, a guard that reviewed `from` last only looks at the ports that came and went.
+   */
+  readonly wantedChange?: WantedChange;
   /** Logical ports with an owned interface on the integration bridge that are not wanted. */
   readonly unwanted: Iterable<string>;
   /** Owned interfaces on the integration bridge. */
   readonly ownedCount: number;
+}
+
+/** Logical ports, as a set the guard can ask. */
+export interface NameSet extends Iterable<string> {
+  has(name: string): boolean;
+}
+
+/** The wanted ports that came and went since the round that handed `from`. */
+export interface WantedChange {
+  readonly from: NameSet;
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
 }
 
 /** The guard's answer for one round. */
@@ -111,8 +128,7 @@ export class RemovalGuard {
   readonly #wanted = new Map<string, WantedPort>();
   /** The wanted set of the last review and what it was recorded under. */
   #lastWantedView:
-    | { readonly wanted: ReadonlySet<string>; readonly session: number; readonly withinSession: boolean }
-    | undefined;
+    { readonly wanted: NameSet; readonly session: number; readonly withinSession: boolean } | undefined;
 
   constructor(policy: RemovalGuardPolicy) {
     if (!(policy.share > 0 && policy.share <= 1))
@@ -148,15 +164,20 @@ export class RemovalGuard {
     const { nowMs } = round;
     const withinSession = round.sbInEffect && !this.#syncPending;
 
-    const wanted: ReadonlySet<string> = round.wanted instanceof Set ? round.wanted : new Set(round.wanted);
-    const lastView = this.#lastWantedView;
-    // The planner hands the same set while the bindings are the same: nothing new to record then.
-    const sameView =
-      lastView?.wanted === wanted &&
-      lastView.session === this.#session &&
-      lastView.withinSession === withinSession;
+    const wanted: NameSet = isNameSet(round.wanted) ? round.wanted : new Set(round.wanted);
+    const last = this.#lastWantedView;
+    const sameContext = last?.session === this.#session && last.withinSession === withinSession;
     this.#lastWantedView = { wanted, session: this.#session, withinSession };
-    if (!sameView) {
+    if (sameContext && last.wanted === wanted) {
+      // The same ports as last round: nothing new to record.
+    } else if (sameContext && round.wantedChange?.from === last.wanted) {
+      // After a review in this session every wanted port is recorded with it: only the ports
+      // that came and went need a look.
+      for (const name of round.wantedChange.removed) this.#wanted.delete(name);
+      for (const name of round.wantedChange.added)
+        if (!this.#wanted.has(name))
+          this.#wanted.set(name, { session: this.#session, arrivedWithin: withinSession });
+    } else {
       for (const name of this.#wanted.keys()) if (!wanted.has(name)) this.#wanted.delete(name);
       for (const name of wanted) {
         const seen = this.#wanted.get(name);
@@ -209,4 +230,8 @@ export function describeHoldCause(cause: HoldCause): string {
     case 'massRemoval':
       return 'removed with more than the mass-removal share of owned ports in one round';
   }
+}
+
+function isNameSet(names: Iterable<string>): names is NameSet {
+  return typeof (names as Partial<NameSet>).has === 'function';
 }

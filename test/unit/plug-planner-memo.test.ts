@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import {
   planPorts,
   PlanMemo,
+  type OvsBridge,
+  type OvsPort,
   type Plan,
   type PlugAnswer,
   type PlannerConfig,
@@ -80,7 +82,10 @@ type Step =
   | { readonly kind: 'toggleSync' }
   | { readonly kind: 'toggleDatapath' }
   | { readonly kind: 'toggleObserve' }
-  | { readonly kind: 'clear' };
+  | { readonly kind: 'move'; readonly port: number }
+  | { readonly kind: 'share'; readonly port: number }
+  | { readonly kind: 'clear' }
+  | { readonly kind: 'lost' };
 
 const PORTS = 8;
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -112,12 +117,26 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'toggleDatapath' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'toggleObserve' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'lost' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('move' as const), port: fc.nat({ max: PORTS - 1 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('share' as const), port: fc.nat({ max: PORTS - 1 }) }),
+  },
 );
+
+function bind(port: number): Step {
+  return { kind: 'bind', port, plugType: 'dummy', name: 0, chassis: 'main', mtu: 'none' };
+}
 
 /** The plan without the ready answers (the memo does not ask for those of unchanged ports). */
 function comparable(plan: Plan): unknown {
+  // The memo puts the ports it takes as they were first; the plan is a set of entries per kind.
   const strip = <T extends object>(entries: readonly T[]): unknown[] =>
-    entries.map((entry): unknown =>
+    sortedByJson(entries).map((entry): unknown =>
       JSON.parse(
         JSON.stringify(entry, (key: string, value: unknown) => (key === 'prepared' ? undefined : value)),
       ),
@@ -136,7 +155,67 @@ function comparable(plan: Plan): unknown {
   };
 }
 
-/** Replays `steps` from an empty world, comparing memo and fresh runs after each one. */
+function sortedByJson<T>(entries: readonly T[]): T[] {
+  const keyed = entries.map((entry) => ({
+    entry,
+    key: JSON.stringify(entry, (k: string, v: unknown) => (k === 'prepared' ? undefined : v)),
+  }));
+  return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((k) => k.entry);
+}
+
+/** The rows of `after` that are not in `before` as they are, and the other way round (by UUID). */
+function changesOf<T extends { readonly uuid: string }>(
+  before: Iterable<T>,
+  after: Iterable<T>,
+): { before: T[]; after: T[] } {
+  const old = new Map([...before].map((row) => [row.uuid, row]));
+  const now = new Map([...after].map((row) => [row.uuid, row]));
+  return {
+    before: [...old.values()].filter((row) => now.get(row.uuid) !== row),
+    after: [...now.values()].filter((row) => old.get(row.uuid) !== row),
+  };
+}
+
+function portOf(world: World, logicalPort: string): OvsPort | undefined {
+  const iface = [...world.interfaces.values()].find((i) => i.externalIds['iface-id'] === logicalPort);
+  return iface === undefined
+    ? undefined
+    : [...world.ports.values()].find((p) => p.interfaces.includes(iface.uuid));
+}
+
+/** Moves the Port of `logicalPort`'s interface from its bridge to the other one. */
+function moved(world: World, logicalPort: string): World {
+  const port = portOf(world, logicalPort);
+  if (port === undefined) return world;
+  const bridges = new Map<string, OvsBridge>();
+  for (const [uuid, bridge] of world.bridges) {
+    const has = bridge.ports.includes(port.uuid);
+    bridges.set(uuid, {
+      ...bridge,
+      ports: has ? bridge.ports.filter((p) => p !== port.uuid) : [...bridge.ports, port.uuid],
+    });
+  }
+  return { ...world, bridges };
+}
+
+/** Adds an interface to the Port of `logicalPort`'s interface. */
+function shared(world: World, logicalPort: string): World {
+  const port = portOf(world, logicalPort);
+  const name = `extra-${logicalPort}`;
+  if (port === undefined || [...world.interfaces.values()].some((i) => i.name === name)) return world;
+  const uuid = `iface-${name}`;
+  const interfaces = new Map(world.interfaces);
+  interfaces.set(uuid, { uuid, name, type: '', options: {}, externalIds: {} });
+  const ports = new Map(world.ports);
+  ports.set(port.uuid, { ...port, interfaces: [...port.interfaces, uuid] });
+  return { ...world, ports, interfaces };
+}
+
+/**
+ * Replays `steps` from an empty world, comparing memo and fresh runs after each one. The row
+ * changes of every step are noted to the memo, as the reconciler does from the replicas' updates;
+ * `lost` steps skip that (the memo must notice the gap and read the rows again).
+ */
 function replay(steps: readonly Step[]): void {
   const memo = new PlanMemo();
   let world: World = emptyWorld(['br-phys']);
@@ -146,6 +225,9 @@ function replay(steps: readonly Step[]): void {
   let ovsVersion = 0;
   let last: Plan | undefined;
   for (const s of steps) {
+    const worldBefore = world;
+    const bindingsBefore = [...bindings.values()];
+    const versionsBefore = { sb: sbVersion, ovs: ovsVersion };
     switch (s.kind) {
       case 'apply':
         if (last !== undefined) {
@@ -204,9 +286,41 @@ function replay(steps: readonly Step[]): void {
         config = observePlugTypes === undefined ? { ...rest, observePlugTypes: new Set(['named']) } : rest;
         break;
       }
+      case 'move': {
+        // The Port carrying lpN's interface changes bridge (only the bridges' `ports` change).
+        const next = moved(world, `lp${s.port}`);
+        if (next !== world) {
+          world = next;
+          ovsVersion += 1;
+        }
+        break;
+      }
+      case 'share': {
+        // A second interface joins the Port of lpN's interface (the Port row changes).
+        const next = shared(world, `lp${s.port}`);
+        if (next !== world) {
+          world = next;
+          ovsVersion += 1;
+        }
+        break;
+      }
       case 'clear':
         memo.clear();
         break;
+      case 'lost':
+        sbVersion += 1;
+        ovsVersion += 1;
+        break;
+    }
+    if (s.kind !== 'lost') {
+      if (sbVersion !== versionsBefore.sb)
+        memo.noteSb(sbVersion, changesOf(bindingsBefore, bindings.values()));
+      if (ovsVersion !== versionsBefore.ovs)
+        memo.noteOvs(ovsVersion, {
+          bridges: changesOf(worldBefore.bridges.values(), world.bridges.values()),
+          ports: changesOf(worldBefore.ports.values(), world.ports.values()),
+          interfaces: changesOf(worldBefore.interfaces.values(), world.interfaces.values()),
+        });
     }
     const rows = [...bindings.values()];
     const fresh = planPorts(planInputOf(world, rows, { providers: lookup, config }));
@@ -225,8 +339,32 @@ describe('PlanMemo', () => {
   it('a run with the memo plans what a run without it plans, after any sequence of changes', () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), (steps) => replay(steps)),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
+  });
+
+  it.each<[string, Step[]]>([
+    [
+      'a port unplugged and plugged again',
+      [
+        bind(0),
+        { kind: 'apply' },
+        { kind: 'unbind', port: 0 },
+        { kind: 'apply' },
+        bind(0),
+        { kind: 'apply' },
+      ],
+    ],
+    [
+      'a port moved off the bridge and back',
+      [bind(0), { kind: 'apply' }, { kind: 'move', port: 0 }, { kind: 'move', port: 0 }, { kind: 'apply' }],
+    ],
+    [
+      'a port that gets a second interface',
+      [bind(0), { kind: 'apply' }, { kind: 'share', port: 0 }, { kind: 'apply' }],
+    ],
+  ])('the same plan for %s', (_, steps) => {
+    replay(steps);
   });
 
   it('takes unchanged ports as they are without asking their provider again, until cleared', () => {

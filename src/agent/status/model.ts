@@ -231,6 +231,8 @@ export interface PortTransition {
 
 interface Tracked {
   status: PortStatus;
+  /** The last update() that named the port (the others are gone). */
+  seenIn: number;
   /** Latencies are measured only for ports first seen before they were plugged (not on restart). */
   measurable: boolean;
   /** The observation `status` was built from: the same object again means nothing to do. */
@@ -248,6 +250,8 @@ export class PortStatusModel {
   readonly #ports = new Map<string, Tracked>();
   /** {@link ports}' answer until a status changes, so an unchanged round costs no sort. */
   #sorted: readonly PortStatus[] | undefined;
+  /** Counts update() calls, to tell the ports an update named from the ones it did not. */
+  #updates = 0;
 
   constructor(options: PortStatusModelOptions) {
     this.#now = options.now;
@@ -261,11 +265,13 @@ export class PortStatusModel {
   update(observations: Iterable<PortObservation>): PortTransition[] {
     const now = this.#now();
     const transitions: PortTransition[] = [];
-    const seen = new Set<string>();
+    const update = ++this.#updates;
+    let seen = 0;
     for (const obs of observations) {
-      if (seen.has(obs.logicalPort)) continue;
-      seen.add(obs.logicalPort);
       const tracked = this.#ports.get(obs.logicalPort);
+      if (tracked?.seenIn === update) continue;
+      seen += 1;
+      if (tracked !== undefined) tracked.seenIn = update;
       // The caller hands the same observation object while a port's facts are unchanged.
       if (tracked?.observation === obs) continue;
       if (tracked === undefined) {
@@ -276,7 +282,7 @@ export class PortStatusModel {
           obs.state !== 'Down' &&
           obs.state !== 'Unplugging';
         const status = buildStatus(obs, now, now, undefined);
-        this.#ports.set(obs.logicalPort, { status, measurable, observation: obs });
+        this.#ports.set(obs.logicalPort, { status, seenIn: update, measurable, observation: obs });
         transitions.push({ logicalPort: obs.logicalPort, to: obs.state, status });
         continue;
       }
@@ -327,8 +333,9 @@ export class PortStatusModel {
         });
       }
     }
+    if (seen === this.#ports.size) return transitions;
     for (const [name, tracked] of this.#ports) {
-      if (seen.has(name)) continue;
+      if (tracked.seenIn === update) continue;
       this.#sorted = undefined;
       this.#ports.delete(name);
       transitions.push({ logicalPort: name, from: tracked.status.state, status: tracked.status });
