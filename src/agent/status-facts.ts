@@ -6,7 +6,6 @@
  */
 import {
   indexBridgeInterfaces,
-  type BridgeInterfaces,
   type OvsInterface,
   type OwnershipKey,
   type Plan,
@@ -71,25 +70,48 @@ export class StatusFacts {
     const facts = new Map<string, PortFacts>();
     const put = (logicalPort: string, provider: string, phase: PortPhase): void => {
       if (facts.has(logicalPort)) return;
-      const found = this.#interfaceOf(plan.bridgeInterfaces, logicalPort);
+      const owned = plan.bridgeInterfaces.owned.get(logicalPort)?.[0];
+      const foreign = owned === undefined ? plan.bridgeInterfaces.foreign.get(logicalPort)?.[0] : undefined;
+      // Asked every round for every plugged port: providers refresh what they are asked about.
+      const ifaceFacts =
+        owned !== undefined
+          ? this.#facts(owned.iface, owned.plugType)
+          : foreign === undefined
+            ? undefined
+            : this.#facts(foreign, undefined);
       const txnError = errorOf(logicalPort);
       const effective: PortPhase =
         txnError !== undefined && !sent.has(logicalPort) && phase.kind === 'steady'
           ? { kind: 'transactionFailed', message: txnError }
           : phase;
       const shown =
-        found !== undefined &&
-        (found.owned || effective.kind === 'blocked' || effective.kind === 'pluggedByOvnController');
-      const fresh: PortFacts = {
+        owned !== undefined ||
+        (foreign !== undefined &&
+          (effective.kind === 'blocked' || effective.kind === 'pluggedByOvnController'));
+      const iface = shown ? ifaceFacts : undefined;
+      const isUp = up.has(logicalPort);
+      const portWarnings = warnings.get(logicalPort);
+      // Unchanged facts keep last round's object, allocated only when something differs.
+      const last = this.#last.get(logicalPort);
+      if (
+        last !== undefined &&
+        last.provider === provider &&
+        last.iface === iface &&
+        (last.portBindingUp === true) === isUp &&
+        samePhase(last.phase, effective) &&
+        sameStrings(last.warnings, portWarnings)
+      ) {
+        facts.set(logicalPort, last);
+        return;
+      }
+      facts.set(logicalPort, {
         logicalPort,
         provider,
         phase: effective,
-        ...(shown ? { iface: found.facts } : {}),
-        ...(up.has(logicalPort) ? { portBindingUp: true } : {}),
-        ...(warnings.has(logicalPort) ? { warnings: warnings.get(logicalPort) ?? [] } : {}),
-      };
-      const last = this.#last.get(logicalPort);
-      facts.set(logicalPort, last !== undefined && sameFacts(last, fresh) ? last : fresh);
+        ...(iface === undefined ? {} : { iface }),
+        ...(isUp ? { portBindingUp: true } : {}),
+        ...(portWarnings === undefined ? {} : { warnings: portWarnings }),
+      });
     };
     for (const b of plan.blocked) {
       if (b.operation === 'unplug' && b.reason === 'AwaitingSync')
@@ -158,17 +180,6 @@ export class StatusFacts {
     }
     this.#up = { seqno: sb.seqno, chassisUuid, up };
     return up;
-  }
-
-  /** The interface shown for a port: our own when there is one, else another writer's. */
-  #interfaceOf(
-    index: BridgeInterfaces,
-    logicalPort: string,
-  ): { facts: InterfaceFacts; owned: boolean } | undefined {
-    const owned = index.owned.get(logicalPort)?.[0];
-    if (owned !== undefined) return { facts: this.#facts(owned.iface, owned.plugType), owned: true };
-    const foreign = index.foreign.get(logicalPort)?.[0];
-    return foreign === undefined ? undefined : { facts: this.#facts(foreign, undefined), owned: false };
   }
 
   #facts(iface: OvsInterface, marker: string | undefined): InterfaceFacts {
@@ -245,16 +256,11 @@ export function inFlightPorts(plan: Plan, work: readonly WorkItem[]): InFlightPo
   return { plug: new Set(work.filter((w) => w.kind !== 'remove').map((w) => w.logicalPort)), unplug };
 }
 
-/** Whether two facts of one port say the same (interface facts compared by identity, see #facts). */
-function sameFacts(a: PortFacts, b: PortFacts): boolean {
-  return (
-    a.provider === b.provider &&
-    a.iface === b.iface &&
-    a.portBindingUp === b.portBindingUp &&
-    samePhase(a.phase, b.phase) &&
-    (a.warnings ?? []).length === (b.warnings ?? []).length &&
-    (a.warnings ?? []).every((w, i) => w === b.warnings?.[i])
-  );
+function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  const left = a ?? [];
+  const right = b ?? [];
+  return left.length === right.length && left.every((value, i) => value === right[i]);
 }
 
 function samePhase(a: PortPhase, b: PortPhase): boolean {

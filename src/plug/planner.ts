@@ -35,7 +35,6 @@ import type {
   PlugProvider,
   PlugReady,
   PlugRequest,
-  ProviderWarning,
 } from './provider.js';
 import type { HeldRemoval, NameSet, RemovalReview, WantedChange } from './removal-guard.js';
 import type { PlanMemo, SteadyPort } from './plan-memo.js';
