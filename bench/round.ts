@@ -101,7 +101,10 @@ async function measure(n: number): Promise<{ changeMs: number; sendMs: number; r
       const before = input.memo?.steadyPorts;
       const plan = planPorts(input);
       planMs.push(performance.now() - t);
-      if (process.env.DEBUG_ROUND) console.log(`memo before ${before} after ${input.memo?.steadyPorts} unchanged ${plan.unchanged.length} sbv ${input.sbVersion} ovsv ${input.ovsVersion}`);
+      if (process.env.DEBUG_ROUND)
+        console.log(
+          `memo before ${before} after ${input.memo?.steadyPorts} unchanged ${plan.unchanged.length} sbv ${input.sbVersion} ovsv ${input.ovsVersion}`,
+        );
       return plan;
     },
     ...time.runtime,
@@ -123,7 +126,13 @@ async function measure(n: number): Promise<{ changeMs: number; sendMs: number; r
     await time.flush();
     changes.push(performance.now() - started);
     toSend.push(sentAt - started);
-    if (process.env.DEBUG_ROUND) console.log(`send ${(sentAt - started).toFixed(2)} plans ${planMs.splice(0).map((x) => x.toFixed(2)).join(" ")}`);
+    if (process.env.DEBUG_ROUND)
+      console.log(
+        `send ${(sentAt - started).toFixed(2)} plans ${planMs
+          .splice(0)
+          .map((x) => x.toFixed(2))
+          .join(' ')}`,
+      );
     await time.advance(1);
   }
   const last = reconciler.status().ports.find((p) => p.logicalPort === `single${CHANGES - 1}`);

@@ -29,13 +29,7 @@ import {
   type InterfaceChanges,
   type OwnershipKey,
 } from './interface-columns.js';
-import type {
-  IntegrationBridgeInfo,
-  PlugAnswer,
-  PlugProvider,
-  PlugReady,
-  PlugRequest,
-} from './provider.js';
+import type { IntegrationBridgeInfo, PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
 import type { HeldRemoval, NameSet, RemovalReview, WantedChange } from './removal-guard.js';
 import type { PlanMemo, SteadyPort } from './plan-memo.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
