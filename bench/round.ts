@@ -114,7 +114,7 @@ async function measure(n: number): Promise<RoundFigures> {
     // Timed, to tell the planner's share of the change round.
     planner: (input) => {
       const started = performance.now();
-      const plan = planPorts(input);
+      const plan = planPorts(process.env["NO_MEMO"] === undefined ? input : { ...input, memo: undefined });
       planMs.push(performance.now() - started);
       return plan;
     },
@@ -127,6 +127,11 @@ async function measure(n: number): Promise<RoundFigures> {
   await time.advance(100);
   const bound = reconciler.status().ports.filter((p) => p.state === 'Bound').length;
   if (bound !== n) throw new Error(`${bound} of ${n} ports Bound after the fill`);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc !== undefined && process.env['ROUND_HEAP'] !== undefined) {
+    gc();
+    console.log(`N=${n}: heap used after the fill ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MB`);
+  }
   const changes: number[] = [];
   const toSend: number[] = [];
   const planned: number[] = [];

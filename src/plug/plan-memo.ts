@@ -25,13 +25,15 @@ import { IFACE_ID_KEY, ownValue } from './interface-columns.js';
 import {
   isWantedHere,
   type BindingView,
+  type MemoRun,
   type NameIndex,
   type OvsIndex,
   type OwnedInterface,
   type PlanInput,
-  type UnchangedPort,
+  type PlanningMemo,
+  type SteadyPort,
 } from './planner.js';
-import type { IntegrationBridgeInfo, PlugProvider, ProviderWarning } from './provider.js';
+import type { IntegrationBridgeInfo, PlugProvider } from './provider.js';
 import type { NameSet, WantedChange } from './removal-guard.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 
@@ -52,30 +54,7 @@ export interface OvsChanges {
   readonly openVswitch?: boolean;
 }
 
-/** A wanted port whose owned interface matched its provider's answer, and what that took. */
-export interface SteadyPort {
-  readonly binding: SbPortBinding;
-  readonly owned: OwnedInterface;
-  readonly provider: PlugProvider;
-  readonly unchanged: UnchangedPort;
-  /** The ready answer's warnings. */
-  readonly warnings: readonly ProviderWarning[];
-  /** The binding's MTU option is invalid: the plan's warning for it. */
-  readonly mtuWarning?: string;
-}
-
-/** What one planning run starts from (see {@link PlanMemo.start}). */
-export interface MemoRun {
-  readonly index: OvsIndex;
-  readonly view: BindingView;
-  /**
-   * The ports to plan; the steady ones outside it are taken as they are ({@link PlanMemo.steadyOutside}).
-   * Undefined: plan every port.
-   */
-  readonly only: ReadonlySet<string> | undefined;
-}
-
-export class PlanMemo {
+export class PlanMemo implements PlanningMemo {
   #scope: string | undefined;
   #ovs: { version: number; readonly scope: string; readonly live: LiveOvsIndex } | undefined;
   #sb: { version: number; readonly chassisUuid: string; readonly live: LiveBindings } | undefined;
@@ -130,7 +109,7 @@ export class PlanMemo {
     for (const port of dirty) this.#dirty.add(port);
   }
 
-  /** @internal planPorts: the indexes for `input`, and which ports to plan. */
+  /** The indexes for `input`, and which ports to plan (PlanningMemo). */
   start(input: PlanInput): MemoRun {
     let complete = true;
     const ovsScope = `${input.integrationBridge}\u0000${input.config.ownershipKey}`;
@@ -187,12 +166,12 @@ export class PlanMemo {
     return { index, view: liveSb.view(), only };
   }
 
-  /** @internal planPorts: hands over the steady ports a run with `only` does not plan, as they are. */
+  /** Hands over the steady ports a run with `only` does not plan, as they are (PlanningMemo). */
   replayOutside(only: ReadonlySet<string>, replay: (steady: SteadyPort) => void): void {
     for (const [port, steady] of this.#steady) if (!only.has(port)) replay(steady);
   }
 
-  /** @internal planWantedPort: a steady port's outcome, when nothing it depends on changed. */
+  /** A steady port's outcome, when nothing it depends on changed (PlanningMemo). */
   replayable(
     binding: SbPortBinding,
     listed: readonly OwnedInterface[],
@@ -218,15 +197,15 @@ export class PlanMemo {
     return undefined;
   }
 
-  /** @internal planWantedPort: a port found steady after asking its provider. */
+  /** A port found steady after asking its provider (PlanningMemo). */
   record(steady: SteadyPort): void {
     this.#steady.set(steady.binding.logicalPort, steady);
     this.#confirmed.add(steady.binding.logicalPort);
   }
 
   /**
-   * @internal planPorts: the run planned `planned` (all of `only`, or every port when undefined):
-   * a port it did not find steady is planned again next run, and forgotten as steady.
+   * The run planned `planned` (all of `only`, or every port when undefined): a port it did not
+   * find steady is planned again next run, and forgotten as steady (PlanningMemo).
    */
   finish(planned: Iterable<string>, only: ReadonlySet<string> | undefined): void {
     for (const port of only ?? [...this.#steady.keys()])
@@ -244,7 +223,8 @@ export class PlanMemo {
  */
 class LiveBindings {
   readonly #chassisUuid: string;
-  readonly #byPort = new Map<string, Map<string, SbPortBinding>>();
+  /** A port's binding, or its bindings by UUID when it has several (a conflict). */
+  readonly #byPort = new Map<string, SbPortBinding | Map<string, SbPortBinding>>();
   readonly #wanted = new Map<string, SbPortBinding>();
   readonly #duplicated = new Set<string>();
   readonly #unwantedOptions = new Map<string, Readonly<Record<string, string>>>();
@@ -257,6 +237,14 @@ class LiveBindings {
   constructor(input: PlanInput) {
     this.#chassisUuid = input.chassisUuid;
     this.apply({ before: [], after: [...input.portBindings] });
+  }
+
+  #forget(row: SbPortBinding): void {
+    const rows = this.#byPort.get(row.logicalPort);
+    if (rows instanceof Map) {
+      rows.delete(row.uuid);
+      if (rows.size === 1) this.#byPort.set(row.logicalPort, rows.values().next().value ?? row);
+    } else if (rows?.uuid === row.uuid) this.#byPort.delete(row.logicalPort);
   }
 
   view(): BindingView {
@@ -285,25 +273,30 @@ class LiveBindings {
       touched.add(row.logicalPort);
       // A binding modified in place keeps its place among its port's bindings.
       if (after.get(row.uuid)?.logicalPort === row.logicalPort) continue;
-      const rows = this.#byPort.get(row.logicalPort);
-      rows?.delete(row.uuid);
-      if (rows?.size === 0) this.#byPort.delete(row.logicalPort);
+      this.#forget(row);
     }
     for (const row of changes.after) {
       touched.add(row.logicalPort);
-      let rows = this.#byPort.get(row.logicalPort);
-      if (rows === undefined) {
-        rows = new Map();
-        this.#byPort.set(row.logicalPort, rows);
-      }
-      rows.set(row.uuid, row);
+      const rows = this.#byPort.get(row.logicalPort);
+      if (rows === undefined || (!(rows instanceof Map) && rows.uuid === row.uuid))
+        this.#byPort.set(row.logicalPort, row);
+      else if (rows instanceof Map) rows.set(row.uuid, row);
+      else
+        this.#byPort.set(
+          row.logicalPort,
+          new Map([
+            [rows.uuid, rows],
+            [row.uuid, row],
+          ]),
+        );
     }
     for (const port of touched) {
       const wasWanted = this.#wanted.has(port);
       this.#wanted.delete(port);
       this.#duplicated.delete(port);
       this.#unwantedOptions.delete(port);
-      for (const binding of this.#byPort.get(port)?.values() ?? []) {
+      const rows = this.#byPort.get(port);
+      for (const binding of rows === undefined ? [] : rows instanceof Map ? rows.values() : [rows]) {
         if (!isWantedHere(binding, this.#chassisUuid)) this.#unwantedOptions.set(port, binding.options);
         else if (this.#wanted.has(port)) this.#duplicated.add(port);
         else this.#wanted.set(port, binding);
@@ -351,8 +344,8 @@ class LiveOvsIndex {
   #bridgePorts = new Set<string>();
   readonly #interfaces = new Map<string, OvsInterface>();
   readonly #ports = new Map<string, OvsPort>();
-  readonly #portsOfInterface = new Map<string, Set<string>>();
-  readonly #byIfaceId = new Map<string, Set<string>>();
+  readonly #portsOfInterface = new Map<string, Names>();
+  readonly #byIfaceId = new Map<string, Names>();
   readonly #interfaceByName = new Map<string, OvsInterface>();
   readonly #portNames = new Map<string, number>();
   readonly #owned = new Map<string, OwnedInterface[]>();
@@ -490,10 +483,10 @@ class LiveOvsIndex {
     this.#owned.delete(logicalPort);
     this.#foreign.delete(logicalPort);
     const placed: Placed[] = [];
-    for (const ifaceUuid of this.#byIfaceId.get(logicalPort) ?? []) {
+    for (const ifaceUuid of namesOf(this.#byIfaceId.get(logicalPort))) {
       const iface = this.#interfaces.get(ifaceUuid);
       if (iface === undefined) continue;
-      for (const portUuid of this.#portsOfInterface.get(ifaceUuid) ?? []) {
+      for (const portUuid of namesOf(this.#portsOfInterface.get(ifaceUuid))) {
         const port = this.#ports.get(portUuid);
         if (port !== undefined && this.#bridgePorts.has(portUuid)) placed.push({ iface, port });
       }
@@ -520,16 +513,32 @@ class LiveOvsIndex {
   }
 }
 
-function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
-  const set = map.get(key);
-  if (set === undefined) map.set(key, new Set([value]));
-  else set.add(value);
+/**
+ * One name or several: nearly every key has one, and a Set for each would cost ~2 MB per index at
+ * 10,000 ports.
+ */
+type Names = string | Set<string>;
+
+function namesOf(names: Names | undefined): Iterable<string> {
+  return names === undefined ? [] : typeof names === 'string' ? [names] : names;
 }
 
-function removeFrom(map: Map<string, Set<string>>, key: string, value: string): void {
-  const set = map.get(key);
-  set?.delete(value);
-  if (set?.size === 0) map.delete(key);
+function addTo(map: Map<string, Names>, key: string, value: string): void {
+  const names = map.get(key);
+  if (names === undefined) map.set(key, value);
+  else if (typeof names === 'string') {
+    if (names !== value) map.set(key, new Set([names, value]));
+  } else names.add(value);
+}
+
+function removeFrom(map: Map<string, Names>, key: string, value: string): void {
+  const names = map.get(key);
+  if (names === value) map.delete(key);
+  else if (typeof names !== 'string' && names !== undefined) {
+    names.delete(value);
+    if (names.size === 1) map.set(key, names.values().next().value ?? '');
+    else if (names.size === 0) map.delete(key);
+  }
 }
 
 function appendTo<T>(map: Map<string, T[]>, key: string, value: T): void {

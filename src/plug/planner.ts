@@ -29,9 +29,15 @@ import {
   type InterfaceChanges,
   type OwnershipKey,
 } from './interface-columns.js';
-import type { IntegrationBridgeInfo, PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
+import type {
+  IntegrationBridgeInfo,
+  PlugAnswer,
+  PlugProvider,
+  PlugReady,
+  PlugRequest,
+  ProviderWarning,
+} from './provider.js';
 import type { HeldRemoval, NameSet, RemovalReview, WantedChange } from './removal-guard.js';
-import type { PlanMemo, SteadyPort } from './plan-memo.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 import type { PortReason } from './states.js';
 
@@ -75,15 +81,52 @@ export interface PlanInput {
    */
   readonly reviewRemovals?: (ports: RemovalPorts) => RemovalReview;
   /**
-   * What this run may reuse from earlier runs of the same caller (see {@link PlanMemo}); with it,
+   * What this run may reuse from earlier runs of the same caller (PlanMemo, plan-memo.ts); with it,
    * `sbVersion` and `ovsVersion` say when the rows are the same as before. Absent: everything is
    * computed afresh.
    */
-  readonly memo?: PlanMemo;
+  readonly memo?: PlanningMemo;
   /** Equal for two runs iff `portBindings` are the same rows (e.g. the replica's seqno). */
   readonly sbVersion?: number;
   /** Equal for two runs iff `bridges`, `ports`, `interfaces` and `ovsOtherConfig` are the same rows. */
   readonly ovsVersion?: number;
+}
+
+/** A wanted port whose owned interface matched its provider's answer, and what that took. */
+export interface SteadyPort {
+  readonly binding: SbPortBinding;
+  readonly owned: OwnedInterface;
+  readonly provider: PlugProvider;
+  readonly unchanged: UnchangedPort;
+  /** The ready answer's warnings. */
+  readonly warnings: readonly ProviderWarning[];
+  /** The binding's MTU option is invalid: the plan's warning for it. */
+  readonly mtuWarning?: string;
+}
+
+/** What one planning run starts from. */
+export interface MemoRun {
+  readonly index: OvsIndex;
+  readonly view: BindingView;
+  /** The ports to plan; the steady ones outside it are taken as they are. Undefined: every port. */
+  readonly only: ReadonlySet<string> | undefined;
+}
+
+/**
+ * What the planner asks of a memo (implemented by PlanMemo, plan-memo.ts): the indexes and the
+ * ports to plan, the outcomes of steady ports, and what a run found.
+ */
+export interface PlanningMemo {
+  start(input: PlanInput): MemoRun;
+  replayOutside(only: ReadonlySet<string>, replay: (steady: SteadyPort) => void): void;
+  replayable(
+    binding: SbPortBinding,
+    listed: readonly OwnedInterface[],
+    hasForeign: boolean,
+    provider: PlugProvider | undefined,
+  ): SteadyPort | undefined;
+  record(steady: SteadyPort): void;
+  finish(planned: Iterable<string>, only: ReadonlySet<string> | undefined): void;
 }
 
 /** What the planner tells the removal guard. */

@@ -240,9 +240,14 @@ function replay(steps: readonly Step[]): void {
         if (s.plugType !== 'none') options['vif-plug-type'] = s.plugType;
         options['vif-plug:named:name'] = `vf${s.name}`;
         if (s.mtu !== 'none') options['vif-plug-mtu-request'] = s.mtu;
+        // Ports 6 and 7 bind logical ports 0 and 1 a second time (a DuplicatePortBinding conflict).
+        const logicalPort = `lp${s.port % 6}`;
         bindings.set(
           s.port,
-          binding(`lp${s.port}`, options, { requestedChassis: s.chassis === 'main' ? HV1 : HV2 }),
+          binding(logicalPort, options, {
+            uuid: `pb-${s.port}`,
+            requestedChassis: s.chassis === 'main' ? HV1 : HV2,
+          }),
         );
         sbVersion += 1;
         break;
