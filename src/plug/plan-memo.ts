@@ -63,6 +63,8 @@ export class PlanMemo implements PlanningMemo {
   readonly #dirty = new Set<string>();
   /** Ports whose last outcome was not steady: planned again every run. */
   #unsettled = new Set<string>();
+  /** The next run plans every port (the outcomes were forgotten). */
+  #planAll = true;
   /** Ports the current run found steady (recorded or replayed). */
   readonly #confirmed = new Set<string>();
 
@@ -74,9 +76,13 @@ export class PlanMemo implements PlanningMemo {
     this.#steady.clear();
   }
 
-  /** Forgets the ports' outcomes (a provider's state changed): the next run asks every provider again. */
+  /**
+   * Forgets the ports' outcomes (a provider's state changed): the next run plans every port and
+   * asks every provider again, from the indexes it keeps.
+   */
   forgetOutcomes(): void {
     this.#steady.clear();
+    this.#planAll = true;
   }
 
   /** How many ports the next run may take as they are (for tests and benchmarks). */
@@ -158,11 +164,12 @@ export class PlanMemo implements PlanningMemo {
     }
     this.#scope = scope;
     let only: Set<string> | undefined;
-    if (complete) {
+    if (complete && !this.#planAll) {
       only = new Set(this.#unsettled);
       for (const port of this.#dirty) only.add(port);
     }
     this.#dirty.clear();
+    this.#planAll = false;
     return { index, view: liveSb.view(), only };
   }
 

@@ -1,8 +1,10 @@
 /**
  * PlanMemo (issue 12 part 2): over generated sequences of changes — plans applied, bindings
- * added, changed and dropped, interfaces tampered with, the sync state toggled, provider changes
- * (the caller's `clear()`) — a planner run with the memo returns the same plan as a run without
- * it, apart from the ready answers of unchanged ports that it did not ask for again.
+ * added, changed, duplicated and dropped, interfaces tampered with, moved and shared, foreign
+ * interfaces, the sync state, datapath and observe mode toggled, provider changes
+ * (`forgetOutcomes()`), resyncs (`clear()`), updates lost — a planner run with the memo returns
+ * the same plan as a run without it, apart from the ready answers of unchanged ports that it did
+ * not ask for again.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +87,7 @@ type Step =
   | { readonly kind: 'move'; readonly port: number }
   | { readonly kind: 'share'; readonly port: number }
   | { readonly kind: 'clear' }
+  | { readonly kind: 'forget' }
   | { readonly kind: 'lost' };
 
 const PORTS = 8;
@@ -118,6 +121,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'toggleObserve' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'lost' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'forget' as const }) },
   {
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('move' as const), port: fc.nat({ max: PORTS - 1 }) }),
@@ -311,6 +315,10 @@ function replay(steps: readonly Step[]): void {
       }
       case 'clear':
         memo.clear();
+        break;
+      case 'forget':
+        // A provider reported a change of state.
+        memo.forgetOutcomes();
         break;
       case 'lost':
         sbVersion += 1;
