@@ -4,11 +4,13 @@
  * dispatch of transaction outcomes; the rest is delegated (docs/adr/0103-reconciler-split.md).
  *
  * Model. Two replicas — the Southbound DB, its `Port_Binding` monitor limited to rows requesting
- * this chassis, and the local Open vSwitch DB. Their events only say "something may have changed";
- * every round reads both replicas whole and asks the pure planner (src/plug) what to create,
- * update, replug and remove. Being level-triggered makes the reconciler indifferent to lost,
- * duplicated or reordered notifications, to resyncs, and to the lag between a transaction reply
- * and the replica update that reflects it: the next round sees the world as it is.
+ * this chassis, and the local Open vSwitch DB. Their events say which rows changed; every round
+ * asks the pure planner (src/plug) what to create, update, replug and remove, and the planner's
+ * memo (plan-memo.ts) plans only the ports those rows belong to and those not steady yet; the
+ * periodic resync, a reconnect and the start plan every port from every row. Being level-triggered
+ * makes the reconciler indifferent to lost, duplicated or reordered notifications (a gap in the
+ * updates makes the memo read every row again), to resyncs, and to the lag between a transaction
+ * reply and the replica update that reflects it: the next round sees the world as it is.
  *
  * Rounds. Changes, provider `run()` reports, the resync timer and reconnects mark the reconciler
  * dirty; a round runs on the next turn of the event loop, so a burst of updates coalesces into one
