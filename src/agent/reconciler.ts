@@ -50,7 +50,7 @@ import type { ReconcilerOptions } from './reconciler-options.js';
 import { ovsChangesOf, planRows, sbChangesOf } from './replica-rows.js';
 import { inFlightPorts, StatusFacts, withInFlight, type InFlightPorts } from './status-facts.js';
 import { StatusReporter } from './status-reporter.js';
-import type { AgentStatus, PortFacts } from './status/index.js';
+import type { AgentStatus } from './status/index.js';
 
 /** Why a round could not plan, shown on every port the agent owns meanwhile. */
 type Gate =
@@ -103,7 +103,6 @@ export class Reconciler {
   /** The answers of a transaction whose outcome was unknown, until the replica tells (ADR 0089). */
   readonly #unsure: UnsureAnswers;
   #gate: Gate | undefined;
-  #lastFacts: PortFacts[] | undefined;
   #started = false;
   #stopped = false;
   #earliestNextRound = 0;
@@ -297,7 +296,7 @@ export class Reconciler {
     if (chassisUuid === undefined) {
       // Until the first plan, show the ports we own as kept; afterwards keep the last plan's view.
       const { integrationBridge, chassisUuid: uuid } = this.#chassis;
-      this.#reporter.publish(this.#lastFacts ?? this.#facts.withoutPlan(integrationBridge, uuid), now);
+      this.#reporter.publish(this.#facts.current() ?? this.#facts.withoutPlan(integrationBridge, uuid), now);
       this.#o.metrics?.observeReconcile(this.#monotonicNow() - started);
       return;
     }
@@ -319,9 +318,16 @@ export class Reconciler {
       this.#inFlight = { ports: inFlightPorts(plan, work), work, done: this.#transact(plan, work) };
     this.#quarantine.forgetSettled(plan);
     const sent = new Set(work.map((w) => w.logicalPort));
-    const facts = this.#facts.fromPlan(plan, chassisUuid, sent, (port) => this.#quarantine.errorOf(port));
-    this.#lastFacts = facts;
-    this.#reporter.publish(work.length > 0 ? withInFlight(facts, this.#inFlight?.ports) : facts, now);
+    const errorOf = (port: string): string | undefined => this.#quarantine.errorOf(port);
+    const inFlight = work.length > 0 ? this.#inFlight?.ports : undefined;
+    // Only the ports the plan says may have changed, when it says so (a planner memo).
+    const changes = this.#facts.changesFromPlan(plan, chassisUuid, sent, errorOf);
+    if (changes !== undefined) {
+      this.#reporter.publishChanges(withInFlight(changes.facts, inFlight), changes.gone, now);
+    } else {
+      const facts = this.#facts.fromPlan(plan, chassisUuid, sent, errorOf);
+      this.#reporter.publish(withInFlight(facts, inFlight), now);
+    }
     this.#o.metrics?.observeReconcile(this.#monotonicNow() - started);
   }
 

@@ -42,8 +42,8 @@ const PLUGGED_BY_OVN_CONTROLLER: PortPhase = Object.freeze({ kind: 'pluggedByOvn
  * on a node with 10,000 ports derives and compares only what changed, issue 12).
  */
 export class StatusFacts {
-  /** Each port's facts of the last round. */
-  #last = new Map<string, PortFacts>();
+  /** Each port's facts as of the last round. */
+  #current: Map<string, PortFacts> | undefined;
   /** Interface facts without a provider link problem, by the (immutable) row they were read from. */
   readonly #interfaceFacts = new WeakMap<OvsInterface, InterfaceFacts>();
   #up:
@@ -62,17 +62,67 @@ export class StatusFacts {
     sent: ReadonlySet<string>,
     errorOf: (logicalPort: string) => string | undefined,
   ): PortFacts[] {
+    const facts = this.#collect(plan, chassisUuid, sent, errorOf, undefined);
+    this.#current = facts;
+    return [...facts.values()];
+  }
+
+  /**
+   * The facts of the ports that may have changed since the last round, when the plan says which
+   * (`plan.changedPorts`, a planner memo), and the ports that left: only those are read again, so
+   * a change on a node with 10,000 ports costs what it touches. Every such port is returned, changed
+   * or not (its last status may have been marked in flight). Undefined when the plan does not say,
+   * or there is no last round to start from: call {@link fromPlan}.
+   */
+  changesFromPlan(
+    plan: Plan,
+    chassisUuid: string,
+    sent: ReadonlySet<string>,
+    errorOf: (logicalPort: string) => string | undefined,
+  ): { readonly facts: PortFacts[]; readonly gone: string[] } | undefined {
+    const ports = plan.changedPorts;
+    const current = this.#current;
+    if (ports === undefined || current === undefined) return undefined;
+    const fresh = this.#collect(plan, chassisUuid, sent, errorOf, ports);
+    const changed: PortFacts[] = [];
+    const gone: string[] = [];
+    for (const port of ports) {
+      const facts = fresh.get(port);
+      if (facts === undefined) {
+        if (current.delete(port)) gone.push(port);
+      } else {
+        current.set(port, facts);
+        changed.push(facts);
+      }
+    }
+    return { facts: changed, gone };
+  }
+
+  /** Every port's facts as of the last round (before the first: none). */
+  current(): PortFacts[] | undefined {
+    return this.#current === undefined ? undefined : [...this.#current.values()];
+  }
+
+  /** The facts of the plan's ports (of `only` of them, when given), last round's object where equal. */
+  #collect(
+    plan: Plan,
+    chassisUuid: string,
+    sent: ReadonlySet<string>,
+    errorOf: (logicalPort: string) => string | undefined,
+    only: ReadonlySet<string> | undefined,
+  ): Map<string, PortFacts> {
     const up = this.#portBindingsUp(chassisUuid);
     const warnings = new Map<string, string[]>();
     for (const w of plan.warnings)
-      if (w.code !== undefined)
+      if (w.code !== undefined && (only === undefined || only.has(w.logicalPort)))
         warnings.set(w.logicalPort, [...(warnings.get(w.logicalPort) ?? []), `${w.code}: ${w.message}`]);
     const facts = new Map<string, PortFacts>();
+    const last = this.#current;
     const put = (logicalPort: string, provider: string, phase: PortPhase): void => {
-      if (facts.has(logicalPort)) return;
+      if (facts.has(logicalPort) || (only !== undefined && !only.has(logicalPort))) return;
       const owned = plan.bridgeInterfaces.owned.get(logicalPort)?.[0];
       const foreign = owned === undefined ? plan.bridgeInterfaces.foreign.get(logicalPort)?.[0] : undefined;
-      // Asked every round for every plugged port: providers refresh what they are asked about.
+      // Asked whenever a port's facts are read: providers refresh what they are asked about.
       const ifaceFacts =
         owned !== undefined
           ? this.#facts(owned.iface, owned.plugType)
@@ -92,16 +142,16 @@ export class StatusFacts {
       const isUp = up.has(logicalPort);
       const portWarnings = warnings.get(logicalPort);
       // Unchanged facts keep last round's object, allocated only when something differs.
-      const last = this.#last.get(logicalPort);
+      const before = last?.get(logicalPort);
       if (
-        last !== undefined &&
-        last.provider === provider &&
-        last.iface === iface &&
-        (last.portBindingUp === true) === isUp &&
-        samePhase(last.phase, effective) &&
-        sameStrings(last.warnings, portWarnings)
+        before !== undefined &&
+        before.provider === provider &&
+        before.iface === iface &&
+        (before.portBindingUp === true) === isUp &&
+        samePhase(before.phase, effective) &&
+        sameStrings(before.warnings, portWarnings)
       ) {
-        facts.set(logicalPort, last);
+        facts.set(logicalPort, before);
         return;
       }
       facts.set(logicalPort, {
@@ -134,13 +184,14 @@ export class StatusFacts {
       if (r.old.logicalPort !== r.logicalPort) put(r.old.logicalPort, r.old.plugType, STEADY);
     for (const h of plan.held)
       put(h.logicalPort, h.plugType, { kind: 'removalHeld', untilMs: h.hold.untilMs, cause: h.hold.cause });
-    this.#last = facts;
-    return [...facts.values()];
+    return facts;
   }
 
   /** Before the first plan: the ports we own, kept as they are. */
   withoutPlan(integrationBridge: string, chassisUuid: string | undefined): PortFacts[] {
     const { ovs, ownershipKey } = this.o;
+    // What is published now is not the last plan's: the next round starts afresh.
+    this.#current = undefined;
     const up = this.#portBindingsUp(chassisUuid);
     const index = indexBridgeInterfaces({
       integrationBridge,

@@ -63,7 +63,21 @@ export class StatusReporter {
 
   /** Derives the ports' states from `facts`, reports transitions, publishes a changed snapshot. */
   publish(facts: readonly PortFacts[], now: number): void {
-    const transitions = this.#model.update(facts.map((f) => this.#observe(f)));
+    this.#publish(this.#model.update(facts.map((f) => this.#observe(f))), now);
+  }
+
+  /** Like {@link publish} for the facts of some ports, and the ports `gone`; the others stay. */
+  publishChanges(facts: readonly PortFacts[], gone: readonly string[], now: number): void {
+    this.#publish(
+      this.#model.updateSome(
+        facts.map((f) => this.#observe(f)),
+        gone,
+      ),
+      now,
+    );
+  }
+
+  #publish(transitions: readonly PortTransition[], now: number): void {
     for (const t of transitions) this.#onTransition(t);
     const previous = this.#status;
     this.#status = this.#build(now);

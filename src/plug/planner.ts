@@ -283,6 +283,12 @@ export interface Plan {
   readonly ownedCount: number;
   /** The bridge as this plan read it (for status: what each port's interface shows). */
   readonly bridgeInterfaces: BridgeInterfaces;
+  /**
+   * Set when a memo took the steady ports outside it as they were (PlanningMemo): only these ports
+   * may differ from the previous plan of the same memo, and a port that left the plan is among
+   * them. Undefined: any port may have changed.
+   */
+  readonly changedPorts?: ReadonlySet<string>;
 }
 
 /** True when the plan writes nothing. */
@@ -470,8 +476,9 @@ class PlanBuilder {
     this.blocked.push(entry);
   }
 
-  build(bridgeInterfaces: BridgeInterfaces): Plan {
+  build(bridgeInterfaces: BridgeInterfaces, changedPorts: ReadonlySet<string> | undefined): Plan {
     return {
+      ...(changedPorts === undefined ? {} : { changedPorts }),
       create: this.create,
       update: this.update,
       replug: this.replug,
@@ -1407,5 +1414,5 @@ export function planPorts(input: PlanInput): Plan {
   settleNameClaims(input, index, builder, candidates, freed, lingering, review);
   memo?.finish(planned, only);
 
-  return builder.build(index.bridgeInterfaces);
+  return builder.build(index.bridgeInterfaces, only);
 }

@@ -272,70 +272,105 @@ export class PortStatusModel {
       if (tracked?.seenIn === update) continue;
       seen += 1;
       if (tracked !== undefined) tracked.seenIn = update;
-      // The caller hands the same observation object while a port's facts are unchanged.
-      if (tracked?.observation === obs) continue;
-      if (tracked === undefined) {
-        this.#sorted = undefined;
-        const measurable =
-          obs.state !== 'Plugged' &&
-          obs.state !== 'Bound' &&
-          obs.state !== 'Down' &&
-          obs.state !== 'Unplugging';
-        const status = buildStatus(obs, now, now, undefined);
-        this.#ports.set(obs.logicalPort, { status, seenIn: update, measurable, observation: obs });
-        transitions.push({ logicalPort: obs.logicalPort, to: obs.state, status });
-        continue;
-      }
-      tracked.observation = obs;
-      const prev = tracked.status;
-      const stateChanged = prev.state !== obs.state;
-      const changed =
-        stateChanged ||
-        prev.reason !== obs.reason ||
-        prev.message !== obs.message ||
-        prev.interfaceName !== obs.interfaceName ||
-        prev.ofport !== obs.ofport ||
-        prev.provider !== obs.provider ||
-        !sameStrings(prev.warnings, obs.warnings);
-      // Otherwise the status built from this observation would equal the one kept (same sinceMs,
-      // no new latency: only a state change brings those).
-      if (!changed && prev.pluggedByOvnController === obs.pluggedByOvnController) continue;
-      let plugLatencyMs: number | undefined;
-      let bindLatencyMs: number | undefined;
-      let latencies: { plug?: number; bind?: number } = {
-        ...(prev.plugLatencyMs === undefined ? {} : { plug: prev.plugLatencyMs }),
-        ...(prev.bindLatencyMs === undefined ? {} : { bind: prev.bindLatencyMs }),
-      };
-      if (tracked.measurable && stateChanged) {
-        if (
-          (obs.state === 'Plugged' || obs.state === 'Bound' || obs.state === 'Down') &&
-          latencies.plug === undefined
-        ) {
-          plugLatencyMs = now - prev.firstSeenMs;
-          latencies = { ...latencies, plug: plugLatencyMs };
-        }
-        if (obs.state === 'Bound' && latencies.bind === undefined) {
-          bindLatencyMs = now - prev.firstSeenMs;
-          latencies = { ...latencies, bind: bindLatencyMs };
-        }
-      }
-      const status = buildStatus(obs, prev.firstSeenMs, stateChanged ? now : prev.sinceMs, latencies);
-      tracked.status = status;
-      this.#sorted = undefined;
-      if (changed) {
-        transitions.push({
-          logicalPort: obs.logicalPort,
-          from: prev.state,
-          to: obs.state,
-          status,
-          ...(plugLatencyMs === undefined ? {} : { plugLatencyMs }),
-          ...(bindLatencyMs === undefined ? {} : { bindLatencyMs }),
-        });
-      }
+      this.#observe(obs, tracked, update, now, transitions);
     }
     if (seen === this.#ports.size) return transitions;
     for (const [name, tracked] of this.#ports) {
       if (tracked.seenIn === update) continue;
+      this.#sorted = undefined;
+      this.#ports.delete(name);
+      transitions.push({ logicalPort: name, from: tracked.status.state, status: tracked.status });
+    }
+    return transitions;
+  }
+
+  /** Applies one port's observation (`tracked`: what the model had for it). */
+  #observe(
+    obs: PortObservation,
+    tracked: Tracked | undefined,
+    update: number,
+    now: number,
+    transitions: PortTransition[],
+  ): void {
+    // The caller hands the same observation object while a port's facts are unchanged.
+    if (tracked?.observation === obs) return;
+    if (tracked === undefined) {
+      this.#sorted = undefined;
+      const measurable =
+        obs.state !== 'Plugged' &&
+        obs.state !== 'Bound' &&
+        obs.state !== 'Down' &&
+        obs.state !== 'Unplugging';
+      const status = buildStatus(obs, now, now, undefined);
+      this.#ports.set(obs.logicalPort, { status, seenIn: update, measurable, observation: obs });
+      transitions.push({ logicalPort: obs.logicalPort, to: obs.state, status });
+      return;
+    }
+    tracked.observation = obs;
+    const prev = tracked.status;
+    const stateChanged = prev.state !== obs.state;
+    const changed =
+      stateChanged ||
+      prev.reason !== obs.reason ||
+      prev.message !== obs.message ||
+      prev.interfaceName !== obs.interfaceName ||
+      prev.ofport !== obs.ofport ||
+      prev.provider !== obs.provider ||
+      !sameStrings(prev.warnings, obs.warnings);
+    // Otherwise the status built from this observation would equal the one kept (same sinceMs,
+    // no new latency: only a state change brings those).
+    if (!changed && prev.pluggedByOvnController === obs.pluggedByOvnController) return;
+    let plugLatencyMs: number | undefined;
+    let bindLatencyMs: number | undefined;
+    let latencies: { plug?: number; bind?: number } = {
+      ...(prev.plugLatencyMs === undefined ? {} : { plug: prev.plugLatencyMs }),
+      ...(prev.bindLatencyMs === undefined ? {} : { bind: prev.bindLatencyMs }),
+    };
+    if (tracked.measurable && stateChanged) {
+      if (
+        (obs.state === 'Plugged' || obs.state === 'Bound' || obs.state === 'Down') &&
+        latencies.plug === undefined
+      ) {
+        plugLatencyMs = now - prev.firstSeenMs;
+        latencies = { ...latencies, plug: plugLatencyMs };
+      }
+      if (obs.state === 'Bound' && latencies.bind === undefined) {
+        bindLatencyMs = now - prev.firstSeenMs;
+        latencies = { ...latencies, bind: bindLatencyMs };
+      }
+    }
+    const status = buildStatus(obs, prev.firstSeenMs, stateChanged ? now : prev.sinceMs, latencies);
+    tracked.status = status;
+    this.#sorted = undefined;
+    if (changed) {
+      transitions.push({
+        logicalPort: obs.logicalPort,
+        from: prev.state,
+        to: obs.state,
+        status,
+        ...(plugLatencyMs === undefined ? {} : { plugLatencyMs }),
+        ...(bindLatencyMs === undefined ? {} : { bindLatencyMs }),
+      });
+    }
+  }
+
+  /**
+   * Applies `observations` of some ports and removes the ports `gone`; the other ports stay as
+   * they are. Returns what changed, like {@link update}.
+   */
+  updateSome(observations: Iterable<PortObservation>, gone: Iterable<string>): PortTransition[] {
+    const now = this.#now();
+    const transitions: PortTransition[] = [];
+    const update = ++this.#updates;
+    for (const obs of observations) {
+      const tracked = this.#ports.get(obs.logicalPort);
+      if (tracked?.seenIn === update) continue;
+      if (tracked !== undefined) tracked.seenIn = update;
+      this.#observe(obs, tracked, update, now, transitions);
+    }
+    for (const name of gone) {
+      const tracked = this.#ports.get(name);
+      if (tracked === undefined) continue;
       this.#sorted = undefined;
       this.#ports.delete(name);
       transitions.push({ logicalPort: name, from: tracked.status.state, status: tracked.status });
