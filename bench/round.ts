@@ -114,7 +114,7 @@ async function measure(n: number): Promise<RoundFigures> {
     // Timed, to tell the planner's share of the change round.
     planner: (input) => {
       const started = performance.now();
-      const plan = planPorts(process.env["NO_MEMO"] === undefined ? input : { ...input, memo: undefined });
+      const plan = planPorts(process.env['NO_MEMO'] === undefined ? input : { ...input, memo: undefined });
       planMs.push(performance.now() - started);
       return plan;
     },
@@ -130,7 +130,9 @@ async function measure(n: number): Promise<RoundFigures> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc !== undefined && process.env['ROUND_HEAP'] !== undefined) {
     gc();
-    console.log(`N=${n}: heap used after the fill ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MB`);
+    console.log(
+      `N=${n}: heap used after the fill ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MB`,
+    );
   }
   const changes: number[] = [];
   const toSend: number[] = [];
