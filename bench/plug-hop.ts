@@ -5,7 +5,8 @@
  * `jsonrpc` debug logging is turned on in the SB and the node's OVS ovsdb-server and single ports
  * are added one at a time. Per port, from the logs (ms stamps, so each figure is ±1 ms; the
  * median over the singles is what to read):
- * - sb→req: the SB sends the Port_Binding insert → the OVS server receives the agent's transact;
+ * - sb→req: the SB sends the agent's session the Port_Binding insert → the OVS server receives
+ *   the agent's transact;
  * - req→commit: that request → the OVS server sends the commit's update back to the agent;
  * and the request's size as logged.
  *
@@ -118,7 +119,17 @@ async function main(): Promise<void> {
       const sizes: number[] = [];
       for (let i = 0; i < SINGLES; i++) {
         const needle = `"hop${i}x"`;
-        const sbSent = first(sbLines, 'send', 'notification', needle);
+        // The notification to the agent's session: the SB serves its monitors one after the
+        // other (ovn-northd's first, tagged "monid"; the probe's carries only `logical_port` and
+        // `up`), and at 10,000 ports the sessions before the agent's take milliseconds.
+        const sbSent = sbLines.find(
+          (l) =>
+            l.direction === 'send' &&
+            l.kind === 'notification' &&
+            l.text.includes(needle) &&
+            l.text.includes('vif-plug-type') &&
+            !l.text.includes('"monid"'),
+        );
         const request = first(ovsLines, 'received', 'request', needle);
         const update = first(ovsLines, 'send', 'notification', needle);
         if (sbSent === undefined || request === undefined || update === undefined) {
