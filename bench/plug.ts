@@ -17,6 +17,8 @@
  * Options: `--only=rss`, `--only=churn` (10 × 1,000 plug/unplug, heap and RSS per round),
  * `--only=latency` (single and bulk only), `--only=trace` (per-step timeline logs, ADR 0084),
  * `--skip-compile` (reuse the last build, e.g. after instrumenting it by hand),
+ * `--agent-entry=<cli.js>` (run that build instead, e.g. a build of another commit, compiled with
+ * `tsc -p tsconfig.build.json --outDir dist/<name>` — under the tree, for its node_modules),
  * `--agent-node-flag=FLAG` (repeatable; `none` for Node's defaults).
  *
  * The agent runs as a child process on compiled JavaScript (`node <build>/src/agent/cli.js`), as in
@@ -377,9 +379,11 @@ async function traceWorkload(builtin: boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  agentEntry = process.argv.includes('--skip-compile')
-    ? `${BUILD_DIR}/src/agent/cli.js`
-    : await compileAgent(log);
+  const givenEntry = process.argv.find((a) => a.startsWith('--agent-entry='))?.slice('--agent-entry='.length);
+  agentEntry =
+    givenEntry ??
+    (process.argv.includes('--skip-compile') ? `${BUILD_DIR}/src/agent/cli.js` : await compileAgent(log));
+  log(`agent: ${agentEntry}`);
   runtime = await agentRuntime(
     GIVEN_FLAGS.length === 0 ? undefined : GIVEN_FLAGS.filter((f) => f !== 'none'),
   );

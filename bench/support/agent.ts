@@ -7,8 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pickFreePort, waitUntil } from '../../test/harness/index.js';
 
@@ -68,33 +66,45 @@ export interface AgentRuntime {
 }
 
 /**
- * The image's Node major and NODE_OPTIONS. The binary: a cached Node 26 build
- * (~/.cache/ovn-plug-agent/node-26/, where the image's move to Node 26 keeps one) when present,
- * else one cached for the image's major, else this process's own Node — the output says which.
+ * The image's Node release and NODE_OPTIONS: the binary `scripts/node-lts.sh path` gives (the
+ * release the Dockerfile pins, fetched and cached on first use, as the tests' second pass does);
+ * when that fails (offline), this process's own Node — the output says which.
  * `flagsOverride` (e.g. from `--agent-node-flag`) replaces NODE_OPTIONS' flags.
  */
 export async function agentRuntime(flagsOverride?: readonly string[]): Promise<AgentRuntime> {
   const image = parseImageNodeSettings(await readFile('Dockerfile', 'utf8'));
   const flags = flagsOverride ?? image.nodeOptions;
-  const cache = join(homedir(), '.cache', 'ovn-plug-agent');
-  const candidates = [26, image.major].flatMap((major) => [
-    join(cache, `node-${major}`, 'bin', 'node'),
-    join(cache, `node-${major}`, 'node'),
-  ]);
-  const cached = candidates.find((path) => existsSync(path));
-  const node = cached ?? process.execPath;
-  const version = cached === undefined ? process.version : await nodeVersion(cached);
+  const pinned = await imageNode();
+  const node = pinned.path ?? process.execPath;
+  const version = pinned.path === undefined ? process.version : await nodeVersion(pinned.path);
   const major = Number(/^v(\d+)/.exec(version)?.[1]);
   const source =
-    cached !== undefined
-      ? `cached binary ${cached}`
-      : `the current node (no cached binary under ${cache}/node-26/)`;
+    pinned.path !== undefined
+      ? `the image's release, ${pinned.path}`
+      : `the current node: scripts/node-lts.sh path failed: ${pinned.problem}`;
   const mismatch = major === image.major ? '' : ` — NOTE: the image ships Node ${image.major}`;
   return {
     node,
     flags,
     description: `agent runs on Node ${version} (${source}) with ${flags.length === 0 ? "Node's default flags" : flags.join(' ')}${mismatch}`,
   };
+}
+
+async function imageNode(): Promise<{ path?: string; problem?: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['scripts/node-lts.sh', 'path'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', (error) => resolve({ problem: error.message }));
+    child.on('exit', (code) => {
+      const path = out.trim();
+      resolve(
+        code === 0 && path !== '' ? { path } : { problem: err.trim() || `exit status ${String(code)}` },
+      );
+    });
+  });
 }
 
 async function nodeVersion(node: string): Promise<string> {

@@ -68,6 +68,8 @@ export class AgentMetrics {
   readonly #replans: Counter<'trigger'>;
   readonly #kubeRequests: Counter<'kind' | 'outcome'>;
   readonly #kubePendingWrites: Gauge;
+  /** The ports list of the last snapshot recorded (compared by identity). */
+  #recordedPorts: AgentStatus['ports'] | undefined;
 
   constructor(registry: Registry, options: AgentMetricsOptions = {}) {
     const registers = [registry];
@@ -183,18 +185,33 @@ export class AgentMetrics {
     }
   }
 
-  /** Refreshes the gauges that mirror a status snapshot. */
+  /**
+   * Refreshes the gauges that mirror a status snapshot. The per-port ones only when the ports list
+   * is another array: the status model hands the same one while no port changed.
+   */
   recordSnapshot(status: AgentStatus): void {
+    if (status.ports !== this.#recordedPorts) {
+      this.#recordedPorts = status.ports;
+      this.#recordPorts(status.ports);
+    }
+    for (const provider of status.providers)
+      this.#providerAvailable.set({ provider: provider.type }, provider.available ? 1 : 0);
+    this.#dbConnected.set({ db: 'sb' }, status.sb.state === 'monitoring' ? 1 : 0);
+    this.#dbConnected.set({ db: 'ovs' }, status.ovs.state === 'monitoring' ? 1 : 0);
+    this.#removalsHeld.set(status.heldRemovals?.count ?? 0);
+  }
+
+  #recordPorts(ports: AgentStatus['ports']): void {
     const counts = new Map<string, number>(PORT_STATES.map((s) => [s, 0]));
     const degrading = new Map<string, number>(DEGRADING_STATES.map((s) => [s, 0]));
-    for (const port of status.ports) {
+    for (const port of ports) {
       counts.set(port.state, (counts.get(port.state) ?? 0) + 1);
       const state = degradingState(port);
       if (state !== undefined) degrading.set(state, (degrading.get(state) ?? 0) + 1);
     }
     this.#portInfo.reset();
-    const withInfo = portsWithInfo(status.ports, this.#portInfoLimit);
-    this.#portInfoOmitted.set(status.ports.length - withInfo.length);
+    const withInfo = portsWithInfo(ports, this.#portInfoLimit);
+    this.#portInfoOmitted.set(ports.length - withInfo.length);
     for (const port of withInfo) {
       this.#portInfo.set(
         {
@@ -208,11 +225,6 @@ export class AgentMetrics {
     }
     for (const [state, n] of counts) this.#ports.set({ state }, n);
     for (const [state, n] of degrading) this.#portsDegrading.set({ state }, n);
-    for (const provider of status.providers)
-      this.#providerAvailable.set({ provider: provider.type }, provider.available ? 1 : 0);
-    this.#dbConnected.set({ db: 'sb' }, status.sb.state === 'monitoring' ? 1 : 0);
-    this.#dbConnected.set({ db: 'ovs' }, status.ovs.state === 'monitoring' ? 1 : 0);
-    this.#removalsHeld.set(status.heldRemovals?.count ?? 0);
   }
 
   observePlugLatency(ms: number): void {

@@ -1,11 +1,15 @@
 /**
  * The OVS writer: turns the chosen work of a plan into one OVS transaction and sends it.
  *
- * Verify rules. A transaction is guarded by `wait` (verify) operations on every row value the plan
- * read to decide it: the bridge's `ports` when Ports are added or removed; each updated
- * Interface's changed columns and `external_ids`; each removed Port's `interfaces` and its
- * Interface's `external_ids`. A concurrent writer then makes the commit fail with `tryAgain`
- * instead of being clobbered.
+ * Verify rules. A transaction is guarded by `wait` (verify) operations on every fact the plan read
+ * to decide it, each sized by the work, never by the node: for each created Port, that no Port
+ * and no Interface of its name exists (the planner saw the name free; unless this transaction's
+ * own removal frees it, a take-over) and that the bridge exists;
+ * for each removed Port, that the bridge still holds it, its `interfaces` and its Interface's
+ * `external_ids`; for each updated Interface, its changed columns and `external_ids`. A
+ * concurrent writer then makes the commit fail with `tryAgain` instead of being clobbered or
+ * failing on a name index. (The bridge's whole `ports` set is not verified: on a node with
+ * 10,000 ports that wait alone is ~480 KB to build, send and compare for a one-port plug.)
  *
  * Error attribution. Every write op's handle (from the transaction builder) is recorded with the
  * port that alone contributed it; an error outcome's `opIndex` is turned back into a handle by the
@@ -17,6 +21,8 @@
  */
 import {
   mutation,
+  where,
+  whereUuid,
   type Mutation,
   type NamedUuid,
   type OpHandle,
@@ -162,12 +168,13 @@ export class OvsWriter {
   /**
    * Whether `outcome` lost a name race: a commit-time uniqueness violation against a row that
    * "existed in the database before this transaction" means another writer committed a Port or
-   * Interface of the same name after the plan read the replica. (When that writer plugged onto the
-   * integration bridge — ovn-controller's built-in plugging winning the race, DESIGN §3.5a — the
-   * verify on the bridge's `ports` already turns the race into `tryAgain`; this covers a same-name
-   * row anywhere else.) The planner never claims a name the replica shows taken, so this is a
-   * stale replica: no port is failed; the next round plans once the replica shows the other row.
-   * Bounded by consecutive lost races, so a violation the replica cannot explain ends as an error.
+   * Interface of the same name after the plan read the replica. (Every created name is guarded
+   * by a verify that no Port and no Interface of that name exists, which turns such a race —
+   * e.g. ovn-controller's built-in plugging winning it, DESIGN §3.5a — into `tryAgain` first;
+   * this remains for a violation those verifies do not foresee.) The planner never claims a
+   * name the replica shows taken, so this is a stale replica: no port is failed; the next round
+   * plans once the replica shows the other row. Bounded by consecutive lost races, so a
+   * violation the replica cannot explain ends as an error.
    */
   isLostNameRace(outcome: TxnOutcome): boolean {
     return (
@@ -363,9 +370,24 @@ export class OvsWriter {
     if (bridge === undefined) return written();
     const addPorts: NamedUuid[] = [];
     const bridgeUsers: string[] = [];
-    if (work.creates.length > 0 || work.replugs.length > 0 || work.removals.length > 0)
-      tx.verify('Bridge', bridge, ['ports']);
+    const portTable = this.#o.ovs.table('Port');
+    const ifaceTable = this.#o.ovs.table('Interface');
+    // The bridge the new Ports go on still exists (else they would be garbage-collected).
+    if (work.creates.length > 0 || work.replugs.length > 0)
+      tx.verifySome('Bridge', [whereUuid(bridge._uuid)]);
+    // Names this transaction frees itself (a take-over reuses them): the rows holding them are
+    // verified as read by their removal instead, and are gone before the inserts.
+    const freedPortNames = new Set<string>();
+    const freedIfaceNames = new Set<string>();
+    for (const r of [...work.replugs.map((replug) => replug.old), ...work.removals]) {
+      freedIfaceNames.add(r.interfaceName);
+      const portRow = portTable.get(r.portUuid);
+      if (portRow !== undefined) freedPortNames.add(stringColumn(portRow, 'name'));
+    }
     const insertPort = (logicalPort: string, desired: DesiredInterface): void => {
+      // The name is still free, as the planner saw it (the indexes on Port and Interface `name`).
+      if (!freedPortNames.has(desired.name)) tx.verifyNone('Port', [where('name', '==', desired.name)]);
+      if (!freedIfaceNames.has(desired.name)) tx.verifyNone('Interface', [where('name', '==', desired.name)]);
       const iface = tx.insert('Interface', {
         name: desired.name,
         type: desired.type,
@@ -380,12 +402,11 @@ export class OvsWriter {
       bridgeUsers.push(logicalPort);
     };
     for (const c of work.creates) insertPort(c.logicalPort, c.interface);
-    const portTable = this.#o.ovs.table('Port');
-    const ifaceTable = this.#o.ovs.table('Interface');
     /**
      * Deleting a Port from the bridge deletes it and ALL its interfaces, so the rows the planner
      * judged by — the Port's `interfaces` (ours is its only one) and our Interface's
-     * `external_ids` (ownership marker, iface-id) — are verified as read. A `wait` compares whole
+     * `external_ids` (ownership marker, iface-id) — are verified as read, and that the bridge
+     * still holds the Port (moved elsewhere, it would survive the delete). A `wait` compares whole
      * columns, so an unrelated concurrent `external_ids` write (ovn-controller setting or clearing
      * `ovn-installed`) also turns the commit into `tryAgain`: one replan after the replica shows
      * that write, bounded by the writer's own rate; the alternative, a key-level `includes`
@@ -396,6 +417,7 @@ export class OvsWriter {
       const ifaceRow = ifaceTable.get(r.interfaceUuid);
       if (portRow !== undefined) tx.verify('Port', portRow, ['interfaces']);
       if (ifaceRow !== undefined) tx.verify('Interface', ifaceRow, ['external_ids']);
+      tx.verifySome('Bridge', [whereUuid(bridge._uuid), where('ports', 'includes', [r.portUuid])]);
     };
     for (const r of work.replugs) {
       verifyRemoval(r.old);

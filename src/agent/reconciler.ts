@@ -4,11 +4,13 @@
  * dispatch of transaction outcomes; the rest is delegated (docs/adr/0103-reconciler-split.md).
  *
  * Model. Two replicas — the Southbound DB, its `Port_Binding` monitor limited to rows requesting
- * this chassis, and the local Open vSwitch DB. Their events only say "something may have changed";
- * every round reads both replicas whole and asks the pure planner (src/plug) what to create,
- * update, replug and remove. Being level-triggered makes the reconciler indifferent to lost,
- * duplicated or reordered notifications, to resyncs, and to the lag between a transaction reply
- * and the replica update that reflects it: the next round sees the world as it is.
+ * this chassis, and the local Open vSwitch DB. Their events say which rows changed; every round
+ * asks the pure planner (src/plug) what to create, update, replug and remove, and the planner's
+ * memo (plan-memo.ts) plans only the ports those rows belong to and those not steady yet; the
+ * periodic resync, a reconnect and the start plan every port from every row. Being level-triggered
+ * makes the reconciler indifferent to lost, duplicated or reordered notifications (a gap in the
+ * updates makes the memo read every row again), to resyncs, and to the lag between a transaction
+ * reply and the replica update that reflects it: the next round sees the world as it is.
  *
  * Rounds. Changes, provider `run()` reports, the resync timer and reconnects mark the reconciler
  * dirty; a round runs on the next turn of the event loop, so a burst of updates coalesces into one
@@ -27,8 +29,10 @@
  * for the current Chassis row is in effect (chassis-tracker.ts); a port the removal guard holds
  * (src/plug/removal-guard.ts) stays until its grace ends; nothing is removed on the agent's exit.
  */
+import type { ChangeBatch } from '../ovsdb/index.js';
 import {
   deferToCheckPhase,
+  PlanMemo,
   RemovalGuard,
   RemovalHoldLog,
   repeat,
@@ -43,10 +47,10 @@ import { logCommitted, OvsWriter, workOf, type WorkItem } from './ovs-writer.js'
 import { answersOf, finishAnswers, releaseAnswers, runProviders, UnsureAnswers } from './provider-calls.js';
 import { Quarantine } from './quarantine.js';
 import type { ReconcilerOptions } from './reconciler-options.js';
-import { planRows } from './replica-rows.js';
+import { ovsChangesOf, planRows, sbChangesOf } from './replica-rows.js';
 import { inFlightPorts, StatusFacts, withInFlight, type InFlightPorts } from './status-facts.js';
 import { StatusReporter } from './status-reporter.js';
-import type { AgentStatus, PortFacts } from './status/index.js';
+import type { AgentStatus } from './status/index.js';
 
 /** Why a round could not plan, shown on every port the agent owns meanwhile. */
 type Gate =
@@ -78,6 +82,8 @@ export class Reconciler {
   readonly #clock: Clock;
   readonly #rateLimited: RateLimitedLog;
   readonly #guard: RemovalGuard;
+  /** What planning rounds reuse for unchanged ports and rows (src/plug PlanMemo). */
+  readonly #memo = new PlanMemo();
   readonly #holds: RemovalHoldLog;
   readonly #chassis: ChassisTracker;
   readonly #writer: OvsWriter;
@@ -97,7 +103,6 @@ export class Reconciler {
   /** The answers of a transaction whose outcome was unknown, until the replica tells (ADR 0089). */
   readonly #unsure: UnsureAnswers;
   #gate: Gate | undefined;
-  #lastFacts: PortFacts[] | undefined;
   #started = false;
   #stopped = false;
   #earliestNextRound = 0;
@@ -134,8 +139,21 @@ export class Reconciler {
     if (this.#started) return;
     this.#started = true;
     this.#listeners.push(this.#chassis.watch(() => this.schedule('reconnect')));
-    const onChange = (): void => this.schedule('change');
-    for (const replica of [this.#o.sb, this.#o.ovs]) {
+    // Each applied update tells the plan memo which rows changed, so that rounds plan only the
+    // ports those rows belong to (src/plug plan-memo.ts); versions are the replicas' seqno, which
+    // the update has just moved on.
+    const onSbChange = (batch: ChangeBatch): void => {
+      this.#memo.noteSb(this.#o.sb.seqno, sbChangesOf(batch));
+      this.schedule('change');
+    };
+    const onOvsChange = (batch: ChangeBatch): void => {
+      this.#memo.noteOvs(this.#o.ovs.seqno, ovsChangesOf(batch));
+      this.schedule('change');
+    };
+    for (const [replica, onChange] of [
+      [this.#o.sb, onSbChange],
+      [this.#o.ovs, onOvsChange],
+    ] as const) {
       replica.on('change', onChange);
       this.#listeners.push(() => replica.off('change', onChange));
     }
@@ -210,6 +228,7 @@ export class Reconciler {
       } catch (error) {
         // A bug or a malformed row must not kill the agent: log, and try again a little later.
         this.#rateLimited.log('error', 'round', { err: error }, 'reconcile round failed');
+        this.#memo.clear();
         this.#wakeAt(this.#o.now() + 1_000);
       }
       // Duty-cycle cap: with a steady stream of updates (thousands of ports being bound), a round
@@ -261,7 +280,14 @@ export class Reconciler {
 
   #round(): void {
     if (this.#stopped || this.#inFlight !== undefined) return;
-    for (const trigger of this.#triggers) this.#o.metrics?.replan(trigger);
+    for (const trigger of this.#triggers) {
+      this.#o.metrics?.replan(trigger);
+      // A change of rows, the end of a transaction or a wake-up plan only what changed; a
+      // provider's change of state asks every provider again; a reconnect, the start and the
+      // periodic resync (the safety net) also read every row again (PlanMemo).
+      if (trigger === 'provider') this.#memo.forgetOutcomes();
+      else if (trigger !== 'change' && trigger !== 'retry') this.#memo.clear();
+    }
     this.#triggers.clear();
     const started = this.#monotonicNow();
     const now = this.#o.now();
@@ -270,7 +296,7 @@ export class Reconciler {
     if (chassisUuid === undefined) {
       // Until the first plan, show the ports we own as kept; afterwards keep the last plan's view.
       const { integrationBridge, chassisUuid: uuid } = this.#chassis;
-      this.#reporter.publish(this.#lastFacts ?? this.#facts.withoutPlan(integrationBridge, uuid), now);
+      this.#reporter.publish(this.#facts.current() ?? this.#facts.withoutPlan(integrationBridge, uuid), now);
       this.#o.metrics?.observeReconcile(this.#monotonicNow() - started);
       return;
     }
@@ -292,9 +318,16 @@ export class Reconciler {
       this.#inFlight = { ports: inFlightPorts(plan, work), work, done: this.#transact(plan, work) };
     this.#quarantine.forgetSettled(plan);
     const sent = new Set(work.map((w) => w.logicalPort));
-    const facts = this.#facts.fromPlan(plan, chassisUuid, sent, (port) => this.#quarantine.errorOf(port));
-    this.#lastFacts = facts;
-    this.#reporter.publish(work.length > 0 ? withInFlight(facts, this.#inFlight?.ports) : facts, now);
+    const errorOf = (port: string): string | undefined => this.#quarantine.errorOf(port);
+    const inFlight = work.length > 0 ? this.#inFlight?.ports : undefined;
+    // Only the ports the plan says may have changed, when it says so (a planner memo).
+    const changes = this.#facts.changesFromPlan(plan, chassisUuid, sent, errorOf);
+    if (changes !== undefined) {
+      this.#reporter.publishChanges(withInFlight(changes.facts, inFlight), changes.gone, now);
+    } else {
+      const facts = this.#facts.fromPlan(plan, chassisUuid, sent, errorOf);
+      this.#reporter.publish(withInFlight(facts, inFlight), now);
+    }
     this.#o.metrics?.observeReconcile(this.#monotonicNow() - started);
   }
 
@@ -304,6 +337,9 @@ export class Reconciler {
       chassisUuid,
       integrationBridge: this.#chassis.integrationBridge,
       ...planRows(sb, ovs),
+      memo: this.#memo,
+      sbVersion: sb.seqno,
+      ovsVersion: ovs.seqno,
       providers: providers.lookup,
       config: {
         ownershipKey,

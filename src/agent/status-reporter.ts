@@ -12,6 +12,7 @@ import {
   PortStatusModel,
   type AgentStatus,
   type PortFacts,
+  type PortObservation,
   type PortTransition,
   type ProviderStatus,
 } from './status/index.js';
@@ -39,6 +40,8 @@ export class StatusReporter {
   #status: AgentStatus;
   /** `<port>\0<code>` of the provider warnings of the last plan (counted once each). */
   #warningKeys = new Set<string>();
+  /** Facts objects are reused while a port is unchanged (StatusFacts), and so is their state. */
+  readonly #observations = new WeakMap<PortFacts, PortObservation>();
 
   constructor(private readonly o: StatusReporterOptions) {
     this.#model = new PortStatusModel({ now: () => o.clock.now() });
@@ -60,7 +63,21 @@ export class StatusReporter {
 
   /** Derives the ports' states from `facts`, reports transitions, publishes a changed snapshot. */
   publish(facts: readonly PortFacts[], now: number): void {
-    const transitions = this.#model.update(facts.map(derivePortState));
+    this.#publish(this.#model.update(facts.map((f) => this.#observe(f))), now);
+  }
+
+  /** Like {@link publish} for the facts of some ports, and the ports `gone`; the others stay. */
+  publishChanges(facts: readonly PortFacts[], gone: readonly string[], now: number): void {
+    this.#publish(
+      this.#model.updateSome(
+        facts.map((f) => this.#observe(f)),
+        gone,
+      ),
+      now,
+    );
+  }
+
+  #publish(transitions: readonly PortTransition[], now: number): void {
     for (const t of transitions) this.#onTransition(t);
     const previous = this.#status;
     this.#status = this.#build(now);
@@ -88,6 +105,15 @@ export class StatusReporter {
         { logicalPort: w.logicalPort },
         w.message,
       );
+  }
+
+  #observe(facts: PortFacts): PortObservation {
+    let observation = this.#observations.get(facts);
+    if (observation === undefined) {
+      observation = derivePortState(facts);
+      this.#observations.set(facts, observation);
+    }
+    return observation;
   }
 
   #build(now: number): AgentStatus {

@@ -713,6 +713,102 @@ describe('Replica: table views', () => {
   });
 });
 
+describe('Replica: shared values (memory, DESIGN §4)', () => {
+  it('shares a map equal to the one decoded before for the column, read-only', () => {
+    const replica = new Replica<Tables>(schema);
+    const ids = (value: string): unknown => ['map', [['iface-id', value]]];
+    replica.applyUpdate('update2', {
+      Interface: {
+        [I1]: { initial: { name: 'a', external_ids: ids('x') } },
+        [I2]: { initial: { name: 'b', external_ids: ids('x') } },
+        [uuidOf(3)]: { initial: { name: 'c', external_ids: ids('y') } },
+      },
+    });
+    const interfaces = replica.table('Interface');
+    const first = interfaces.get(I1)!['external_ids'] as ReadonlyMap<string, string>;
+    expect(interfaces.get(I2)!['external_ids']).toBe(first);
+    expect(first).toEqual(new Map([['iface-id', 'x']]));
+    expect(first instanceof Map).toBe(true);
+    expect(() => (first as Map<string, string>).set('k', 'v')).toThrow(/read-only/);
+    expect(() => (first as Map<string, string>).delete('iface-id')).toThrow(/read-only/);
+    expect(first.get('iface-id')).toBe('x');
+    expect(interfaces.get(uuidOf(3))!['external_ids']).toEqual(new Map([['iface-id', 'y']]));
+
+    // Diffs build new maps, shared the same way; the shared map itself is never changed.
+    replica.applyUpdate('update2', {
+      Interface: {
+        [I1]: { modify: { external_ids: ['map', [['owner', 'me']]] } },
+        [I2]: { modify: { external_ids: ['map', [['owner', 'me']]] } },
+      },
+    });
+    const changed = interfaces.get(I1)!['external_ids'];
+    expect(changed).toEqual(
+      new Map([
+        ['iface-id', 'x'],
+        ['owner', 'me'],
+      ]),
+    );
+    expect(interfaces.get(I2)!['external_ids']).toBe(changed);
+    expect(first).toEqual(new Map([['iface-id', 'x']]));
+  });
+
+  it('shares maps across messages, and never mistakes a reused, changed message value', () => {
+    const replica = new Replica<Tables>(schema);
+    const pairs: [string, string][] = [['iface-id', 'x']];
+    replica.applyUpdate('update2', {
+      Interface: { [I1]: { initial: { name: 'a', external_ids: ['map', pairs] } } },
+    });
+    (pairs[0] as [string, string])[1] = 'y';
+    replica.applyUpdate('update2', {
+      Interface: { [I2]: { insert: { name: 'b', external_ids: ['map', pairs] } } },
+    });
+    const interfaces = replica.table('Interface');
+    expect(interfaces.get(I1)!['external_ids']).toEqual(new Map([['iface-id', 'x']]));
+    expect(interfaces.get(I2)!['external_ids']).toEqual(new Map([['iface-id', 'y']]));
+    replica.applyUpdate('update2', {
+      Interface: { [uuidOf(3)]: { insert: { name: 'c', external_ids: ['map', [['iface-id', 'y']]] } } },
+    });
+    expect(interfaces.get(uuidOf(3))!['external_ids']).toBe(interfaces.get(I2)!['external_ids']);
+  });
+
+  it('uses one frozen empty array for every empty set', () => {
+    const replica = new Replica<Tables>(schema);
+    replica.applyUpdate('update2', {
+      Bridge: {
+        [B1]: { initial: { name: 'a', flood_vlans: ['set', []] } },
+        [B2]: { initial: { name: 'b', flood_vlans: ['set', [1]] } },
+      },
+    });
+    const bridges = replica.table('Bridge');
+    const empty = bridges.get(B1)!.flood_vlans;
+    expect(empty).toEqual([]);
+    expect(Object.isFrozen(empty)).toBe(true);
+    replica.applyUpdate('update2', { Bridge: { [B2]: { modify: { flood_vlans: 1 } } } });
+    expect(bridges.get(B2)!.flood_vlans).toBe(empty);
+  });
+
+  it('stages referenced tables first and still lists the tables in message order', () => {
+    const replica = new Replica<Tables>(schema);
+    const batch = replica.applyUpdate('update2', {
+      Bridge: { [B1]: { insert: { name: 'br', ports: ['uuid', P1] } } },
+      Port: { [P1]: { insert: { name: 'p', interfaces: ['uuid', I1.toUpperCase()] } } },
+      Interface: { [I1]: { insert: { name: 'i' } } },
+    });
+    expect(Object.keys(batch.tables)).toEqual(['Bridge', 'Port', 'Interface']);
+    expect(replica.table('Bridge').get(B1)!.ports).toEqual([P1]);
+    expect(replica.table('Port').get(P1)!['interfaces']).toEqual([I1]);
+    // A failing row of a table staged early leaves the replica unchanged as before.
+    expect(() =>
+      replica.applyUpdate('update2', {
+        Bridge: { [B2]: { insert: { name: 'br2' } } },
+        Interface: { [I2]: { insert: { name: 1 } } },
+      }),
+    ).toThrow(ReplicaInconsistencyError);
+    expect(replica.table('Bridge').size).toBe(1);
+    expect(replica.table('Interface').size).toBe(1);
+  });
+});
+
 describe('Replica: large initial dumps', () => {
   function dump(n: number): Record<string, unknown> {
     const rows: Record<string, unknown> = {};

@@ -32,6 +32,8 @@ const schema = parseSchema({
         mode: { type: { key: { type: 'string', enum: ['set', ['secure', 'standalone']] }, min: 0, max: 1 } },
         short: { type: { key: { type: 'string', minLength: 1, maxLength: 3 } } },
         frac: { type: { key: { type: 'real', minReal: 0, maxReal: 1 } } },
+        port: { type: { key: { type: 'uuid', refTable: 'T' }, min: 0, max: 'unlimited' } },
+        byPort: { type: { key: 'string', value: { type: 'uuid', refTable: 'T' }, min: 0, max: 'unlimited' } },
       },
     },
   },
@@ -155,6 +157,51 @@ describe('decodeDatum', () => {
 
   it('counts string length in code points, as ovsdb-server does', () => {
     expect(decodeDatum(typeOf('short'), '😀😀😀')).toBe('😀😀😀');
+  });
+});
+
+describe('decodeDatum / applyDatumDiff: UUID interning', () => {
+  it('asks the interner for the string of every UUID atom with a refTable, and keeps what it returns', () => {
+    const asked: [string, string][] = [];
+    const kept = new Map([[U1, U1]]);
+    const intern = (refTable: string, uuid: string): string => {
+      asked.push([refTable, uuid]);
+      return kept.get(uuid) ?? uuid;
+    };
+    expect(
+      decodeDatum(
+        typeOf('port'),
+        [
+          'set',
+          [
+            ['uuid', U1.toUpperCase()],
+            ['uuid', U2],
+          ],
+        ],
+        '',
+        intern,
+      ),
+    ).toEqual([U1, U2]);
+    expect(decodeDatum(typeOf('byPort'), ['map', [['a', ['uuid', U1]]]], '', intern)).toEqual(
+      new Map([['a', U1]]),
+    );
+    expect(applyDatumDiff(typeOf('port'), [U1], ['uuid', U2], '', intern)).toEqual([U1, U2]);
+    expect(asked).toEqual([
+      ['T', U1],
+      ['T', U2],
+      ['T', U1],
+      ['T', U2],
+    ]);
+    // No refTable: not asked.
+    decodeDatum(typeOf('ref'), ['uuid', U1], '', intern);
+    expect(asked).toHaveLength(4);
+  });
+
+  it('decodes every empty set to one shared frozen array', () => {
+    const a = decodeDatum(typeOf('tags'), ['set', []]);
+    expect(decodeDatum(typeOf('vlans'), ['set', []])).toBe(a);
+    expect(applyDatumDiff(typeOf('vlans'), [5], 5)).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
   });
 });
 

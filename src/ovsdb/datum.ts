@@ -26,6 +26,7 @@ import {
   compareAtoms,
   canonicalInteger,
   EMPTY_MAP,
+  EMPTY_SET,
   type Atom,
   type BaseType,
   type ColumnType,
@@ -35,6 +36,14 @@ export type { Atom } from './schema.js';
 
 /** A UUID in its canonical lower-case text form. */
 export type Uuid = string;
+
+/**
+ * Given the `refTable` of a UUID atom's type and the decoded (lower-case) UUID, returns the string
+ * to keep for it: an equal string the caller already holds (e.g. the `_uuid` of the referenced row),
+ * so that a replica keeps one string per UUID instead of one per reference. Must return a string
+ * equal to `uuid`.
+ */
+export type UuidInterner = (refTable: string, uuid: Uuid) => Uuid;
 
 /** A decoded column value; see the table at the top of this file. */
 export type Datum = Atom | undefined | readonly Atom[] | ReadonlyMap<Atom, Atom>;
@@ -275,11 +284,49 @@ function hasValue(type: ColumnType): type is ColumnType & { value: BaseType } {
   return type.value !== undefined;
 }
 
+function hasReference(type: ColumnType): boolean {
+  return type.key.refTable !== undefined || type.value?.refTable !== undefined;
+}
+
+/** Replaces, in place, each UUID atom of a `refTable` type by the string `intern` keeps. */
+function internAtoms(base: BaseType, atoms: Atom[], intern: UuidInterner): void {
+  const refTable = base.refTable;
+  if (refTable === undefined) return;
+  for (let i = 0; i < atoms.length; i++) atoms[i] = intern(refTable, atoms[i] as Uuid);
+}
+
+function internAtom(base: BaseType, atom: Atom, intern: UuidInterner): Atom {
+  return base.refTable === undefined ? atom : intern(base.refTable, atom as Uuid);
+}
+
+/** {@link decodeDatum} for a column with references, when an interner is given. */
+function decodeReferences(type: ColumnType, wire: unknown, where: string, intern: UuidInterner): Datum {
+  if (hasValue(type)) {
+    const map = decodeDatum(type, wire, where) as ReadonlyMap<Atom, Atom>;
+    if (map.size === 0) return map;
+    const interned = new Map<Atom, Atom>();
+    for (const [key, value] of map)
+      interned.set(internAtom(type.key, key, intern), internAtom(type.value, value, intern));
+    return interned;
+  }
+  if (type.max === 1) {
+    const atom = decodeDatum(type, wire, where) as Atom | undefined;
+    return atom === undefined ? undefined : internAtom(type.key, atom, intern);
+  }
+  const atoms = decodeSetAtoms(type.key, setElements(wire, where), where);
+  checkSize(type, atoms.length, where, wire);
+  internAtoms(type.key, atoms, intern);
+  return atoms.length === 0 ? EMPTY_SET : Object.freeze(atoms);
+}
+
 /**
  * Decodes a full column value in wire notation (as in `initial`, `insert`, v1 `new`, `select`
- * results) into the representation of this file, validating it against `type`.
+ * results) into the representation of this file, validating it against `type`. Empty sets and
+ * maps are the shared frozen {@link EMPTY_SET} and {@link EMPTY_MAP}. See {@link UuidInterner} for
+ * `intern`.
  */
-export function decodeDatum(type: ColumnType, wire: unknown, where = ''): Datum {
+export function decodeDatum(type: ColumnType, wire: unknown, where = '', intern?: UuidInterner): Datum {
+  if (intern !== undefined && hasReference(type)) return decodeReferences(type, wire, where, intern);
   if (hasValue(type)) {
     const map = decodeMapEntries(type, mapPairs(wire, where), where);
     checkSize(type, map.size, where, wire);
@@ -294,7 +341,7 @@ export function decodeDatum(type: ColumnType, wire: unknown, where = ''): Datum 
   }
   const atoms = decodeSetAtoms(type.key, setElements(wire, where), where);
   checkSize(type, atoms.length, where, wire);
-  return Object.freeze(atoms);
+  return atoms.length === 0 ? EMPTY_SET : Object.freeze(atoms);
 }
 
 /**
@@ -303,18 +350,29 @@ export function decodeDatum(type: ColumnType, wire: unknown, where = ''): Datum 
  * difference; for maps each diff pair adds a missing key, removes a key present with the same
  * value, or replaces the value of a key present with another value. The result is checked against
  * the column's size limits (as `ovsdb_datum_apply_diff` does) and is sorted as ovsdb-server sorts,
- * so a value built from diffs equals the value a fresh `initial` would carry.
+ * so a value built from diffs equals the value a fresh `initial` would carry. See
+ * {@link UuidInterner} for `intern`.
  */
-export function applyDatumDiff(type: ColumnType, old: Datum, diff: unknown, where = ''): Datum {
-  if (type.max === 1) return decodeDatum(type, diff, where);
+export function applyDatumDiff(
+  type: ColumnType,
+  old: Datum,
+  diff: unknown,
+  where = '',
+  intern?: UuidInterner,
+): Datum {
+  if (type.max === 1) return decodeDatum(type, diff, where, intern);
   if (hasValue(type)) {
     if (!(old instanceof Map)) throw new DatumError('current value is not a map', where, old);
     const result = new Map<Atom, Atom>(old);
     for (const pair of mapPairs(diff, where)) {
       if (!Array.isArray(pair) || pair.length !== 2)
         throw new DatumError(`malformed map pair ${show(pair)}`, where, pair);
-      const key = decodeAtom(type.key, pair[0], where);
-      const value = decodeAtom(type.value, pair[1], where);
+      let key = decodeAtom(type.key, pair[0], where);
+      let value = decodeAtom(type.value, pair[1], where);
+      if (intern !== undefined) {
+        key = internAtom(type.key, key, intern);
+        value = internAtom(type.value, value, intern);
+      }
       if (result.has(key) && result.get(key) === value) result.delete(key);
       else result.set(key, value);
     }
@@ -324,6 +382,7 @@ export function applyDatumDiff(type: ColumnType, old: Datum, diff: unknown, wher
   }
   if (!Array.isArray(old)) throw new DatumError('current value is not a set', where, old);
   const toggles = decodeSetAtoms(type.key, setElements(diff, where), where);
+  if (intern !== undefined) internAtoms(type.key, toggles, intern);
   const toggled = new Set<Atom>(toggles);
   const result: Atom[] = [];
   for (const atom of old as readonly Atom[]) {
@@ -332,6 +391,7 @@ export function applyDatumDiff(type: ColumnType, old: Datum, diff: unknown, wher
   }
   for (const atom of toggled) result.push(atom);
   checkSize(type, result.length, where, diff);
+  if (result.length === 0) return EMPTY_SET;
   result.sort(compareAtoms);
   return Object.freeze(result);
 }

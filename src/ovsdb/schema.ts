@@ -505,19 +505,29 @@ export function requireColumn(table: TableSchema, column: string): ColumnSchema 
   return c;
 }
 
-const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
+/** The shared, frozen empty array: the default value of set columns and every decoded empty set. */
+export const EMPTY_SET: readonly never[] = Object.freeze([]);
 
-function makeEmptyMap(): ReadonlyMap<never, never> {
-  // A plain Map (so deep equality with `new Map()` holds) whose mutators throw: it is shared by
-  // every row that has the default value.
-  const map = new Map<never, never>();
-  const refuse = (): never => {
-    throw new TypeError('this map is read-only (a shared default value)');
-  };
+const refuseMutation = (): never => {
+  throw new TypeError('this map is read-only (a value shared by several rows)');
+};
+
+/**
+ * Makes `map` read-only in place and returns it: a plain Map still (so deep equality with
+ * `new Map(...)` holds and `instanceof Map` stays true) whose mutators throw. Used for map values
+ * that several rows share (the empty default, and equal maps the replica deduplicates).
+ */
+export function freezeMap<K, V>(map: Map<K, V> | ReadonlyMap<K, V>): ReadonlyMap<K, V> {
+  if (Object.isFrozen(map)) return map;
   for (const method of ['set', 'delete', 'clear']) {
-    Object.defineProperty(map, method, { value: refuse, enumerable: false, writable: false });
+    Object.defineProperty(map, method, { value: refuseMutation, enumerable: false, writable: false });
   }
   return Object.freeze(map);
+}
+
+function makeEmptyMap(): ReadonlyMap<never, never> {
+  // Shared by every row that has the default value.
+  return freezeMap(new Map<never, never>());
 }
 
 /** The shared, read-only empty map used as the default value of map columns. */
@@ -552,7 +562,7 @@ export function columnDefault(
     case 'optional':
       return undefined;
     case 'set':
-      return EMPTY_ARRAY;
+      return EMPTY_SET;
     case 'map':
       return EMPTY_MAP;
   }

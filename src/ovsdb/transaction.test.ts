@@ -210,6 +210,40 @@ describe('TransactionBuilder: requests', () => {
     expect(prepared.verifyOpIndexes).toEqual(new Set([1]));
   });
 
+  it('builds verifyNone / verifySome as check-once waits on the matching rows, after the verifies', () => {
+    const tx = new TransactionBuilder(schema);
+    tx.insert('Port', { name: 'vif1', interfaces: [NEW_IF] });
+    tx.verifyNone('Port', [where('name', '==', 'vif1')]);
+    tx.verify('Bridge', bridgeRow, ['external_ids']);
+    tx.verifySome('Bridge', [where('_uuid', '==', BR), where('ports', 'includes', [NEW_PORT])]);
+    const prepared = tx.build();
+    expect(prepared.ops.map((o) => o['op'])).toEqual(['wait', 'wait', 'wait', 'insert']);
+    expect(prepared.ops[1]).toEqual({
+      op: 'wait',
+      timeout: 0,
+      table: 'Port',
+      where: [['name', '==', 'vif1']],
+      columns: [],
+      until: '==',
+      rows: [],
+    });
+    expect(prepared.ops[2]).toEqual({
+      op: 'wait',
+      timeout: 0,
+      table: 'Bridge',
+      where: [
+        ['_uuid', '==', ['uuid', BR]],
+        ['ports', 'includes', ['set', [['uuid', NEW_PORT]]]],
+      ],
+      columns: [],
+      until: '!=',
+      rows: [],
+    });
+    expect(prepared.verifyOpIndexes).toEqual(new Set([0, 1, 2]));
+    expect(tx.handleAt(3)).toBe(prepared.inserts[0]);
+    expect(() => tx.verifyNone('Port', [where('nope', '==', 'x')])).toThrow(/Port\.nope/);
+  });
+
   it('builds increment as mutate += 1 plus select of the column', () => {
     const tx = new TransactionBuilder(schema);
     const handle = tx.increment('Open_vSwitch', ROOT, 'next_cfg');
@@ -405,6 +439,17 @@ describe('classifyTransactResult (§1.5, G1, G2)', () => {
         const tx = new TransactionBuilder(schema);
         tx.verify('Bridge', bridgeRow, ['ports']);
         tx.mutate('Bridge', BR, [mutation('ports', 'insert', [NEW_PORT])]);
+        return tx.build();
+      },
+      { result: [{ error: 'timed out' }, null] },
+      { status: 'tryAgain', reason: 'verify-failed' },
+    ],
+    [
+      '"timed out" from a verifyNone wait',
+      () => {
+        const tx = new TransactionBuilder(schema);
+        tx.verifyNone('Port', [where('name', '==', 'vif1')]);
+        tx.insert('Port', { name: 'vif1', interfaces: [NEW_IF] });
         return tx.build();
       },
       { result: [{ error: 'timed out' }, null] },

@@ -5,13 +5,14 @@
  * Public API (stable):
  * - `new TransactionBuilder(schema)`: `insert` (returns a {@link NamedUuid} row reference named
  *   `row_<hex>`, usable in later values and conditions, also before the insert: forward
- *   references are legal), `update`, `mutate`, `delete`, `select`, `wait`, `verify`, `increment`,
- *   `comment`, `assertLock`, `abort`, `raw`; then `build()` → {@link PreparedTransaction} whose
- *   `params` are the `transact` params `[db, op...]`.
+ *   references are legal), `update`, `mutate`, `delete`, `select`, `wait`, `verify`,
+ *   `verifyNone`, `verifySome`, `increment`, `comment`, `assertLock`, `abort`, `raw`; then
+ *   `build()` → {@link PreparedTransaction} whose `params` are the `transact` params `[db, op...]`.
  * - `classifyTransactResult(prepared, reply)` → {@link TxnOutcome}.
  *
- * Op order in the request: `assert` (locks) first, then every `verify` wait (so that they see
- * the database as the replica saw it, before this transaction's own writes), then the other ops
+ * Op order in the request: `assert` (locks) first, then every `verify` wait, then every
+ * `verifyNone`/`verifySome` wait (so that they see the database as the replica saw it, before
+ * this transaction's own writes), then the other ops
  * in call order, then `abort` (dry run). Handles returned by the builder stay valid across this
  * reordering (`PreparedTransaction.indexOf`), and `TransactionBuilder.handleAt` maps an outcome's
  * `opIndex` back to the handle, so callers attribute errors without knowing this order.
@@ -106,7 +107,7 @@ export interface PreparedTransaction {
   readonly changesDatabase: boolean;
   /** Op index of a handle or insert reference returned by the builder. */
   indexOf(handle: OpHandle): number;
-  /** Indexes of the ops produced by `verify` (their "timed out" means "try again"). */
+  /** Indexes of the ops produced by `verify`, `verifyNone` and `verifySome` ("timed out": try again). */
   readonly verifyOpIndexes: ReadonlySet<number>;
   readonly inserts: readonly NamedUuid[];
   readonly selects: readonly SelectHandle[];
@@ -133,6 +134,8 @@ export class TransactionBuilder {
   readonly #schema: DatabaseSchema;
   readonly #asserts: PendingOp[] = [];
   readonly #verifies = new Map<string, { table: string; uuid: Uuid; row: Row; columns: Set<string> }>();
+  /** `verifyNone`/`verifySome` waits, in call order, placed after the `verify` waits. */
+  readonly #matchVerifies: PendingOp[] = [];
   readonly #main: PendingOp[] = [];
   #abort = false;
   #nextName = 1;
@@ -367,6 +370,42 @@ export class TransactionBuilder {
   }
 
   /**
+   * Makes the transaction fail with "try again" if, when it executes, any row of `table` matches
+   * all `clauses` (the replica showed none): e.g. that no Port named `x` exists, for an insert
+   * that would otherwise fail on the name index when a concurrent writer created one first.
+   * Becomes `wait timeout:0 where:clauses columns:[] until:"==" rows:[]`, placed before all
+   * writes; its size does not depend on the table's size.
+   */
+  verifyNone(table: string, clauses: readonly ConditionClause[]): void {
+    this.#verifyMatch(table, clauses, '==');
+  }
+
+  /**
+   * Makes the transaction fail with "try again" unless, when it executes, at least one row of
+   * `table` matches all `clauses` (the replica showed one): e.g. that a Bridge still `includes` a
+   * Port about to be taken off it. Becomes `wait timeout:0 where:clauses columns:[] until:"!="
+   * rows:[]`, placed before all writes.
+   */
+  verifySome(table: string, clauses: readonly ConditionClause[]): void {
+    this.#verifyMatch(table, clauses, '!=');
+  }
+
+  #verifyMatch(table: string, clauses: readonly ConditionClause[], until: '==' | '!='): void {
+    const t = this.#table(table);
+    this.#matchVerifies.push({
+      op: {
+        op: 'wait',
+        timeout: 0,
+        table,
+        where: encodeTransactWhere(t, clauses),
+        columns: [],
+        until,
+        rows: [],
+      },
+    });
+  }
+
+  /**
    * Adds 1 to an integer column of one row and reads the new value back (mutate `+= 1` plus
    * select), e.g. `Open_vSwitch.next_cfg` to learn when ovs-vswitchd has applied the change.
    */
@@ -417,12 +456,12 @@ export class TransactionBuilder {
 
   /**
    * The handle of the op that `opIndex` (as in an error {@link TxnOutcome}) names in the request
-   * `build()` makes of this builder; undefined for a lock assert, a verify, a wait, a comment or
+   * `build()` makes of this builder; undefined for a lock assert, a verify (of any kind), a wait, a comment or
    * an abort. Ask once nothing more is added: a client may add a lock assert or a comment after
    * the caller's build function, and an assert moves every later op.
    */
   handleAt(opIndex: number): OpHandle | undefined {
-    const i = opIndex - this.#asserts.length - this.#verifies.size;
+    const i = opIndex - this.#asserts.length - this.#verifies.size - this.#matchVerifies.length;
     return i < 0 ? undefined : this.#main[i]?.handle;
   }
 
@@ -447,6 +486,10 @@ export class TransactionBuilder {
           rows: [values],
         },
       });
+    }
+    for (const m of this.#matchVerifies) {
+      verifyOpIndexes.add(ordered.length);
+      ordered.push(m);
     }
     ordered.push(...this.#main);
     if (this.#abort) ordered.push({ op: { op: 'abort' } });

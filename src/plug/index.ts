@@ -70,6 +70,7 @@ export {
   type RemovalReason,
   type UnchangedPort,
 } from './planner.js';
+export { PlanMemo, type OvsChanges, type RowChanges } from './plan-memo.js';
 export {
   DEFAULT_REMOVAL_MIN_COUNT,
   RemovalGuard,

@@ -29,8 +29,15 @@ import {
   type InterfaceChanges,
   type OwnershipKey,
 } from './interface-columns.js';
-import type { IntegrationBridgeInfo, PlugAnswer, PlugProvider, PlugReady, PlugRequest } from './provider.js';
-import type { HeldRemoval, RemovalReview } from './removal-guard.js';
+import type {
+  IntegrationBridgeInfo,
+  PlugAnswer,
+  PlugProvider,
+  PlugReady,
+  PlugRequest,
+  ProviderWarning,
+} from './provider.js';
+import type { HeldRemoval, NameSet, RemovalReview, WantedChange } from './removal-guard.js';
 import type { OvsBridge, OvsInterface, OvsPort, SbPortBinding } from './rows.js';
 import type { PortReason } from './states.js';
 
@@ -73,11 +80,60 @@ export interface PlanInput {
    * an interface an unwanted port holds.
    */
   readonly reviewRemovals?: (ports: RemovalPorts) => RemovalReview;
+  /**
+   * What this run may reuse from earlier runs of the same caller (PlanMemo, plan-memo.ts); with it,
+   * `sbVersion` and `ovsVersion` say when the rows are the same as before. Absent: everything is
+   * computed afresh.
+   */
+  readonly memo?: PlanningMemo;
+  /** Equal for two runs iff `portBindings` are the same rows (e.g. the replica's seqno). */
+  readonly sbVersion?: number;
+  /** Equal for two runs iff `bridges`, `ports`, `interfaces` and `ovsOtherConfig` are the same rows. */
+  readonly ovsVersion?: number;
+}
+
+/** A wanted port whose owned interface matched its provider's answer, and what that took. */
+export interface SteadyPort {
+  readonly binding: SbPortBinding;
+  readonly owned: OwnedInterface;
+  readonly provider: PlugProvider;
+  readonly unchanged: UnchangedPort;
+  /** The ready answer's warnings. */
+  readonly warnings: readonly ProviderWarning[];
+  /** The binding's MTU option is invalid: the plan's warning for it. */
+  readonly mtuWarning?: string;
+}
+
+/** What one planning run starts from. */
+export interface MemoRun {
+  readonly index: OvsIndex;
+  readonly view: BindingView;
+  /** The ports to plan; the steady ones outside it are taken as they are. Undefined: every port. */
+  readonly only: ReadonlySet<string> | undefined;
+}
+
+/**
+ * What the planner asks of a memo (implemented by PlanMemo, plan-memo.ts): the indexes and the
+ * ports to plan, the outcomes of steady ports, and what a run found.
+ */
+export interface PlanningMemo {
+  start(input: PlanInput): MemoRun;
+  replayOutside(only: ReadonlySet<string>, replay: (steady: SteadyPort) => void): void;
+  replayable(
+    binding: SbPortBinding,
+    listed: readonly OwnedInterface[],
+    hasForeign: boolean,
+    provider: PlugProvider | undefined,
+  ): SteadyPort | undefined;
+  record(steady: SteadyPort): void;
+  finish(planned: Iterable<string>, only: ReadonlySet<string> | undefined): void;
 }
 
 /** What the planner tells the removal guard. */
 export interface RemovalPorts {
-  readonly wanted: ReadonlySet<string>;
+  readonly wanted: NameSet;
+  /** How `wanted` differs from an earlier round's (see RemovalRound.wantedChange). */
+  readonly wantedChange?: WantedChange;
   readonly unwanted: ReadonlySet<string>;
   readonly ownedCount: number;
 }
@@ -227,6 +283,12 @@ export interface Plan {
   readonly ownedCount: number;
   /** The bridge as this plan read it (for status: what each port's interface shows). */
   readonly bridgeInterfaces: BridgeInterfaces;
+  /**
+   * Set when a memo took the steady ports outside it as they were (PlanningMemo): only these ports
+   * may differ from the previous plan of the same memo, and a port that left the plan is among
+   * them. Undefined: any port may have changed.
+   */
+  readonly changedPorts?: ReadonlySet<string>;
 }
 
 /** True when the plan writes nothing. */
@@ -414,8 +476,9 @@ class PlanBuilder {
     this.blocked.push(entry);
   }
 
-  build(bridgeInterfaces: BridgeInterfaces): Plan {
+  build(bridgeInterfaces: BridgeInterfaces, changedPorts: ReadonlySet<string> | undefined): Plan {
     return {
+      ...(changedPorts === undefined ? {} : { changedPorts }),
       create: this.create,
       update: this.update,
       replug: this.replug,
@@ -433,13 +496,16 @@ class PlanBuilder {
 }
 
 /** Every Interface / Port name in the database (both are unique indexes in the schema). */
-interface NameIndex {
+export interface NameIndex {
   readonly interfaceByName: ReadonlyMap<string, OvsInterface>;
-  readonly portNames: ReadonlySet<string>;
+  readonly portNames: { has(name: string): boolean };
 }
 
-/** Indexes of the OVS rows the planner consults. */
-interface OvsIndex {
+/**
+ * Indexes of the OVS rows the planner consults (built here, or kept up to date by PlanMemo; valid
+ * for the run they are handed to).
+ */
+export interface OvsIndex {
   readonly bridgeFound: boolean;
   /** What providers learn about the integration bridge (PlugRequest.bridge). */
   readonly bridgeInfo?: IntegrationBridgeInfo;
@@ -453,7 +519,7 @@ interface OvsIndex {
   readonly ownedCount: number;
 }
 
-function indexOvs(input: PlanInput): OvsIndex {
+export function indexOvs(input: PlanInput): OvsIndex {
   const interfaceByUuid = new Map<string, OvsInterface>();
   for (const iface of input.interfaces) interfaceByUuid.set(iface.uuid, iface);
   const portByUuid = new Map<string, OvsPort>();
@@ -778,6 +844,20 @@ function planWantedPort(
 ): PlugCandidate | undefined {
   const logicalPort = binding.logicalPort;
   const listed = index.ownedByPort.get(logicalPort) ?? [];
+  const memo = input.memo;
+  if (memo !== undefined && index.bridgeFound) {
+    const found = input.providers(plugType);
+    const steady = memo.replayable(
+      binding,
+      listed,
+      index.foreignByPort.has(logicalPort),
+      found?.kind === 'available' ? found.provider : undefined,
+    );
+    if (steady !== undefined) {
+      replaySteady(builder, steady, false);
+      return undefined;
+    }
+  }
   const owned = listed.length > 1 ? listed.slice().sort(compareNames) : listed;
   const first = owned[0];
   const blockedBase = {
@@ -842,14 +922,26 @@ function planWantedPort(
   };
   const changes = interfaceChanges(keeper.iface, intent, maintained.value);
   if (changes === undefined) {
-    builder.unchanged.push({
+    const unchanged: UnchangedPort = {
       logicalPort,
       plugType,
       portBindingUuid: binding.uuid,
       interfaceUuid: keeper.iface.uuid,
       interfaceName: keeper.iface.name,
-    });
+    };
+    builder.unchanged.push(unchanged);
     builder.release.push(prepared);
+    if (memo !== undefined && owned.length === 1 && !index.foreignByPort.has(logicalPort))
+      memo.record({
+        binding,
+        owned: keeper,
+        provider,
+        unchanged,
+        warnings: prepared.answer.warnings ?? [],
+        ...(intent.mtu.kind === 'clear' && intent.mtu.invalid !== undefined
+          ? { mtuWarning: intent.mtu.invalid.message }
+          : {}),
+      });
   } else {
     builder.update.push({
       logicalPort,
@@ -1192,10 +1284,18 @@ function mayClaim(
  * one owned interface per wanted port. Pure apart from calling providers' `prepare()` (and the
  * removal guard's `review`, which keeps its own deterministic state).
  */
-export function planPorts(input: PlanInput): Plan {
-  const builder = new PlanBuilder();
-  const index = indexOvs(input);
+/** The port bindings as the planner reads them. */
+export interface BindingView {
+  readonly wanted: ReadonlyMap<string, SbPortBinding>;
+  /** The keys of `wanted`: the same object while they are the same (the removal guard compares it). */
+  readonly wantedNames: NameSet;
+  /** How `wantedNames` differs from the previous view's. */
+  readonly wantedChange?: WantedChange;
+  readonly duplicated: ReadonlySet<string>;
+  readonly unwantedOptions: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
 
+export function viewBindings(input: PlanInput): BindingView {
   const wanted = new Map<string, SbPortBinding>();
   const duplicated = new Set<string>();
   const unwantedOptions = new Map<string, Readonly<Record<string, string>>>();
@@ -1207,17 +1307,46 @@ export function planPorts(input: PlanInput): Plan {
     if (wanted.has(binding.logicalPort)) duplicated.add(binding.logicalPort);
     else wanted.set(binding.logicalPort, binding);
   }
+  return { wanted, wantedNames: new Set(wanted.keys()), duplicated, unwantedOptions };
+}
+
+/**
+ * Puts a steady port's outcome (PlanMemo) into the plan, with its provider's warnings and, for a
+ * port the run does not visit, its MTU option's.
+ */
+function replaySteady(builder: PlanBuilder, steady: SteadyPort, withMtu: boolean): void {
+  const { logicalPort, plugType } = steady.unchanged;
+  if (withMtu && steady.mtuWarning !== undefined)
+    builder.warnings.push({ logicalPort, message: steady.mtuWarning });
+  builder.unchanged.push(steady.unchanged);
+  for (const warning of steady.warnings)
+    builder.warnings.push({ logicalPort, message: warning.message, code: warning.code, plugType });
+}
+
+export function planPorts(input: PlanInput): Plan {
+  const builder = new PlanBuilder();
+  const memo = input.memo;
+  const run = memo?.start(input);
+  const index = run?.index ?? indexOvs(input);
+  const { wanted, wantedNames, wantedChange, duplicated, unwantedOptions } = run?.view ?? viewBindings(input);
+  // With a memo, only the ports a change touched and those not steady are planned; the steady
+  // ones are taken as they were (plan-memo.ts). An unwanted owned port is never steady.
+  const only = run?.only;
+  const planned: string[] = [];
 
   const removals: RemovalCandidate[] = [];
   const unwanted = new Set<string>();
-  for (const [logicalPort, owned] of index.ownedByPort) {
-    if (wanted.has(logicalPort)) continue;
+  for (const logicalPort of only ?? index.ownedByPort.keys()) {
+    const owned = index.ownedByPort.get(logicalPort);
+    if (owned === undefined || wanted.has(logicalPort)) continue;
     unwanted.add(logicalPort);
+    planned.push(logicalPort);
     const options = unwantedOptions.get(logicalPort) ?? {};
     for (const o of owned) removals.push({ logicalPort, options, owned: o, reason: 'NotWanted' });
   }
   const review = input.reviewRemovals?.({
-    wanted: new Set(wanted.keys()),
+    wanted: wantedNames,
+    ...(wantedChange === undefined ? {} : { wantedChange }),
     unwanted,
     ownedCount: index.ownedCount,
   });
@@ -1225,7 +1354,13 @@ export function planPorts(input: PlanInput): Plan {
     mayClaim(input, index, review, unwanted, requester, interfaceName);
 
   const candidates: PlugCandidate[] = [];
-  for (const [logicalPort, binding] of wanted) {
+  if (memo !== undefined && only !== undefined) {
+    memo.replayOutside(only, (steady) => replaySteady(builder, steady, true));
+  }
+  for (const logicalPort of only ?? wanted.keys()) {
+    const binding = wanted.get(logicalPort);
+    if (binding === undefined) continue;
+    planned.push(logicalPort);
     const plugType = plugTypeOf(binding.options) ?? '';
     if (duplicated.has(logicalPort)) {
       builder.block({
@@ -1277,6 +1412,7 @@ export function planPorts(input: PlanInput): Plan {
   }
 
   settleNameClaims(input, index, builder, candidates, freed, lingering, review);
+  memo?.finish(planned, only);
 
-  return builder.build(index.bridgeInterfaces);
+  return builder.build(index.bridgeInterfaces, only);
 }

@@ -9,6 +9,11 @@
  * - `prepare()` is synchronous and non-blocking. Lookups come from tables that `run()` keeps fresh.
  *   A provider that cannot answer *now* returns {@link NotNow} with a reason a person can act on;
  *   it never throws for an expected miss (a throw is reported as `Failed` for that port only).
+ * - An answer is a function of the provider's state and the request. For a port already plugged
+ *   as answered, `prepare()` is asked again only when the port's rows change, after the provider
+ *   reported a change of state (`run()` resolving `true`, or its change callback), and at the
+ *   agent's periodic full replan (`--resync-interval`): a provider whose answers change must say
+ *   so. Ports not plugged yet, blocked or failing are asked every round.
  * - `finish()` is called only after the transaction that applied the answer committed (for a
  *   transaction whose reply was lost: once the replica shows that it committed).
  * - `release()` is called exactly once for every `ready` answer that is no longer needed (after

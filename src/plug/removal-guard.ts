@@ -69,12 +69,32 @@ export interface RemovalRound {
   readonly nowMs: number;
   /** The Southbound replica is monitoring with the current session's condition in effect. */
   readonly sbInEffect: boolean;
-  /** Logical ports wanted here this round. */
+  /**
+   * Logical ports wanted here this round. The same object handed again (the planner's, while the
+   * wanted ports are the same) holds the same ports as when it was handed before.
+   */
   readonly wanted: Iterable<string>;
+  /**
+   * How `wanted` differs from the wanted ports of an earlier round (`from`, the object handed
+   * then): with it, a guard that reviewed `from` last only looks at the ports that came and went.
+   */
+  readonly wantedChange?: WantedChange;
   /** Logical ports with an owned interface on the integration bridge that are not wanted. */
   readonly unwanted: Iterable<string>;
   /** Owned interfaces on the integration bridge. */
   readonly ownedCount: number;
+}
+
+/** Logical ports, as a set the guard can ask. */
+export interface NameSet extends Iterable<string> {
+  has(name: string): boolean;
+}
+
+/** The wanted ports that came and went since the round that handed `from`. */
+export interface WantedChange {
+  readonly from: NameSet;
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
 }
 
 /** The guard's answer for one round. */
@@ -106,6 +126,9 @@ export class RemovalGuard {
   #syncPending = true;
   readonly #unwanted = new Map<string, UnwantedPort>();
   readonly #wanted = new Map<string, WantedPort>();
+  /** The wanted set of the last review and what it was recorded under. */
+  #lastWantedView:
+    { readonly wanted: NameSet; readonly session: number; readonly withinSession: boolean } | undefined;
 
   constructor(policy: RemovalGuardPolicy) {
     if (!(policy.share > 0 && policy.share <= 1))
@@ -141,14 +164,28 @@ export class RemovalGuard {
     const { nowMs } = round;
     const withinSession = round.sbInEffect && !this.#syncPending;
 
-    const wanted = new Set(round.wanted);
-    for (const name of this.#wanted.keys()) if (!wanted.has(name)) this.#wanted.delete(name);
-    for (const name of wanted) {
-      const seen = this.#wanted.get(name);
-      if (seen === undefined)
-        this.#wanted.set(name, { session: this.#session, arrivedWithin: withinSession });
-      else if (seen.session !== this.#session)
-        this.#wanted.set(name, { session: this.#session, arrivedWithin: false });
+    const wanted: NameSet = isNameSet(round.wanted) ? round.wanted : new Set(round.wanted);
+    const last = this.#lastWantedView;
+    const sameContext = last?.session === this.#session && last.withinSession === withinSession;
+    this.#lastWantedView = { wanted, session: this.#session, withinSession };
+    if (sameContext && last.wanted === wanted) {
+      // The same ports as last round: nothing new to record.
+    } else if (sameContext && round.wantedChange?.from === last.wanted) {
+      // After a review in this session every wanted port is recorded with it: only the ports
+      // that came and went need a look.
+      for (const name of round.wantedChange.removed) this.#wanted.delete(name);
+      for (const name of round.wantedChange.added)
+        if (!this.#wanted.has(name))
+          this.#wanted.set(name, { session: this.#session, arrivedWithin: withinSession });
+    } else {
+      for (const name of this.#wanted.keys()) if (!wanted.has(name)) this.#wanted.delete(name);
+      for (const name of wanted) {
+        const seen = this.#wanted.get(name);
+        if (seen === undefined)
+          this.#wanted.set(name, { session: this.#session, arrivedWithin: withinSession });
+        else if (seen.session !== this.#session)
+          this.#wanted.set(name, { session: this.#session, arrivedWithin: false });
+      }
     }
 
     const unwanted = new Set(round.unwanted);
@@ -193,4 +230,8 @@ export function describeHoldCause(cause: HoldCause): string {
     case 'massRemoval':
       return 'removed with more than the mass-removal share of owned ports in one round';
   }
+}
+
+function isNameSet(names: Iterable<string>): names is NameSet {
+  return typeof (names as Partial<NameSet>).has === 'function';
 }

@@ -104,6 +104,9 @@ export function world(ports: string[]) {
   return { ovs, sb };
 }
 
+/** Rows inserted by {@link commit} so far: their UUIDs never repeat, however many commits. */
+let committedRows = 0;
+
 /** A delayed replica update: `ms` of (fake) time on `timers`. */
 export interface Later {
   readonly ms: number;
@@ -119,9 +122,8 @@ export function commit(ovs: Pick<FakeReplica, 'apply'>, tx: PreparedTransaction,
   const ifaceUpdates: Record<string, unknown> = {};
   const portUpdates: Record<string, unknown> = {};
   const portUuids: string[] = [];
-  let n = 0;
   const uuidOf = (): string =>
-    `00000000-0000-4000-8000-${(0xa00000000000 + ++n + Math.floor(Math.random() * 1e6) * 1000).toString(16).padStart(12, '0')}`;
+    `00000000-0000-4000-8000-${(0xa00000000000 + ++committedRows).toString(16).padStart(12, '0')}`;
   const byName = new Map<string, string>();
   for (const ref of tx.inserts) {
     const uuid = uuidOf();

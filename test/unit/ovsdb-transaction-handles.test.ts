@@ -7,11 +7,12 @@ const BRIDGE = '00000000-0000-4000-8000-00000000b001';
 const bridgeRow = { _uuid: BRIDGE, ports: [] } as unknown as Row;
 
 describe('TransactionBuilder.handleAt', () => {
-  it('maps each request index to the handle of its op across asserts, verifies and writes', () => {
+  it('maps each request index to the handle of its op across asserts, verifies (row and name) and writes', () => {
     const tx = new TransactionBuilder(VSWITCH);
     const iface = tx.insert('Interface', { name: 'a' });
     const port = tx.insert('Port', { name: 'a', interfaces: [iface] });
     tx.verify('Bridge', bridgeRow, ['ports']);
+    tx.verifyNone('Port', [where('name', '==', 'a')]);
     const mutate = tx.mutate('Bridge', BRIDGE, []);
     const update = tx.update('Interface', [where('name', '==', 'a')], { type: 'internal' });
     tx.comment('after the writes');
@@ -20,13 +21,15 @@ describe('TransactionBuilder.handleAt', () => {
     expect(built.ops.map((op) => op['op'])).toEqual([
       'assert',
       'wait',
+      'wait',
       'insert',
       'insert',
       'mutate',
       'update',
       'comment',
     ]);
-    expect([0, 1, 2, 3, 4, 5, 6, 7].map((i) => tx.handleAt(i))).toEqual([
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => tx.handleAt(i))).toEqual([
+      undefined,
       undefined,
       undefined,
       iface,

@@ -3,6 +3,7 @@
  * guard is deterministic: rounds are driven by hand with explicit times.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { RemovalGuard, type RemovalRound } from '../../src/plug/index.js';
 
 const GRACE = 60_000;
@@ -122,5 +123,53 @@ describe('RemovalGuard: take-over rights', () => {
     expect(() => new RemovalGuard({ share: 0, minCount: 8, graceMs: 1 })).toThrow(/share .* got 0/);
     expect(() => new RemovalGuard({ share: 0.5, minCount: 0, graceMs: 1 })).toThrow(/minimum .* got 0/);
     expect(() => new RemovalGuard({ share: 0.5, minCount: 8, graceMs: -1 })).toThrow(/grace .* got -1/);
+  });
+});
+
+describe('RemovalGuard: wanted ports handed as a change', () => {
+  it('records the same arrivals from (set, change) as from whole sets, whatever the sessions', () => {
+    type Action =
+      | { readonly kind: 'round'; readonly wanted: readonly number[]; readonly inEffect: boolean }
+      | { readonly kind: 'session' };
+    const action: fc.Arbitrary<Action> = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          kind: fc.constant('round' as const),
+          wanted: fc.uniqueArray(fc.nat({ max: 9 }), { maxLength: 8 }),
+          inEffect: fc.boolean(),
+        }),
+      },
+      { weight: 1, arbitrary: fc.constant({ kind: 'session' as const }) },
+    );
+    fc.assert(
+      fc.property(fc.array(action, { maxLength: 30 }), (actions) => {
+        const whole = guard(2);
+        const changed = guard(2);
+        let last: Set<string> | undefined;
+        for (const [i, a] of actions.entries()) {
+          if (a.kind === 'session') {
+            whole.beginSession('resync');
+            changed.beginSession('resync');
+            continue;
+          }
+          const names = new Set(a.wanted.map((n) => `p${n}`));
+          const base = { nowMs: i * 1_000, sbInEffect: a.inEffect, unwanted: [], ownedCount: names.size };
+          const wantedChange =
+            last === undefined
+              ? undefined
+              : {
+                  from: last,
+                  added: [...names].filter((n) => !last?.has(n)),
+                  removed: [...last].filter((n) => !names.has(n)),
+                };
+          const a1 = whole.review({ ...base, wanted: [...names] });
+          const a2 = changed.review({ ...base, wanted: names, ...(wantedChange ? { wantedChange } : {}) });
+          for (let n = 0; n < 10; n++) expect(a2.mayTakeOver(`p${n}`)).toBe(a1.mayTakeOver(`p${n}`));
+          last = names;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -231,8 +231,12 @@ export interface PortTransition {
 
 interface Tracked {
   status: PortStatus;
+  /** The last update() that named the port (the others are gone). */
+  seenIn: number;
   /** Latencies are measured only for ports first seen before they were plugged (not on restart). */
   measurable: boolean;
+  /** The observation `status` was built from: the same object again means nothing to do. */
+  observation: PortObservation;
 }
 
 export interface PortStatusModelOptions {
@@ -244,6 +248,10 @@ export interface PortStatusModelOptions {
 export class PortStatusModel {
   readonly #now: () => number;
   readonly #ports = new Map<string, Tracked>();
+  /** {@link ports}' answer until a status changes, so an unchanged round costs no sort. */
+  #sorted: readonly PortStatus[] | undefined;
+  /** Counts update() calls, to tell the ports an update named from the ones it did not. */
+  #updates = 0;
 
   constructor(options: PortStatusModelOptions) {
     this.#now = options.now;
@@ -257,82 +265,142 @@ export class PortStatusModel {
   update(observations: Iterable<PortObservation>): PortTransition[] {
     const now = this.#now();
     const transitions: PortTransition[] = [];
-    const seen = new Set<string>();
+    const update = ++this.#updates;
+    let seen = 0;
     for (const obs of observations) {
-      if (seen.has(obs.logicalPort)) continue;
-      seen.add(obs.logicalPort);
       const tracked = this.#ports.get(obs.logicalPort);
-      if (tracked === undefined) {
-        const measurable =
-          obs.state !== 'Plugged' &&
-          obs.state !== 'Bound' &&
-          obs.state !== 'Down' &&
-          obs.state !== 'Unplugging';
-        const status = buildStatus(obs, now, now, undefined);
-        this.#ports.set(obs.logicalPort, { status, measurable });
-        transitions.push({ logicalPort: obs.logicalPort, to: obs.state, status });
-        continue;
-      }
-      const prev = tracked.status;
-      const stateChanged = prev.state !== obs.state;
-      let plugLatencyMs: number | undefined;
-      let bindLatencyMs: number | undefined;
-      let latencies: { plug?: number; bind?: number } = {
-        ...(prev.plugLatencyMs === undefined ? {} : { plug: prev.plugLatencyMs }),
-        ...(prev.bindLatencyMs === undefined ? {} : { bind: prev.bindLatencyMs }),
-      };
-      if (tracked.measurable && stateChanged) {
-        if (
-          (obs.state === 'Plugged' || obs.state === 'Bound' || obs.state === 'Down') &&
-          latencies.plug === undefined
-        ) {
-          plugLatencyMs = now - prev.firstSeenMs;
-          latencies = { ...latencies, plug: plugLatencyMs };
-        }
-        if (obs.state === 'Bound' && latencies.bind === undefined) {
-          bindLatencyMs = now - prev.firstSeenMs;
-          latencies = { ...latencies, bind: bindLatencyMs };
-        }
-      }
-      const status = buildStatus(obs, prev.firstSeenMs, stateChanged ? now : prev.sinceMs, latencies);
-      const changed =
-        stateChanged ||
-        prev.reason !== status.reason ||
-        prev.message !== status.message ||
-        prev.interfaceName !== status.interfaceName ||
-        prev.ofport !== status.ofport ||
-        prev.provider !== status.provider ||
-        (prev.warnings ?? []).join('\n') !== (status.warnings ?? []).join('\n');
-      tracked.status = status;
-      if (changed) {
-        transitions.push({
-          logicalPort: obs.logicalPort,
-          from: prev.state,
-          to: obs.state,
-          status,
-          ...(plugLatencyMs === undefined ? {} : { plugLatencyMs }),
-          ...(bindLatencyMs === undefined ? {} : { bindLatencyMs }),
-        });
-      }
+      if (tracked?.seenIn === update) continue;
+      seen += 1;
+      if (tracked !== undefined) tracked.seenIn = update;
+      this.#observe(obs, tracked, update, now, transitions);
     }
+    if (seen === this.#ports.size) return transitions;
     for (const [name, tracked] of this.#ports) {
-      if (seen.has(name)) continue;
+      if (tracked.seenIn === update) continue;
+      this.#sorted = undefined;
       this.#ports.delete(name);
       transitions.push({ logicalPort: name, from: tracked.status.state, status: tracked.status });
     }
     return transitions;
   }
 
-  /** Current statuses, sorted by logical port name. */
-  ports(): PortStatus[] {
-    return [...this.#ports.values()]
-      .map((t) => t.status)
-      .sort((a, b) => (a.logicalPort < b.logicalPort ? -1 : a.logicalPort > b.logicalPort ? 1 : 0));
+  /** Applies one port's observation (`tracked`: what the model had for it). */
+  #observe(
+    obs: PortObservation,
+    tracked: Tracked | undefined,
+    update: number,
+    now: number,
+    transitions: PortTransition[],
+  ): void {
+    // The caller hands the same observation object while a port's facts are unchanged.
+    if (tracked?.observation === obs) return;
+    if (tracked === undefined) {
+      this.#sorted = undefined;
+      const measurable =
+        obs.state !== 'Plugged' &&
+        obs.state !== 'Bound' &&
+        obs.state !== 'Down' &&
+        obs.state !== 'Unplugging';
+      const status = buildStatus(obs, now, now, undefined);
+      this.#ports.set(obs.logicalPort, { status, seenIn: update, measurable, observation: obs });
+      transitions.push({ logicalPort: obs.logicalPort, to: obs.state, status });
+      return;
+    }
+    tracked.observation = obs;
+    const prev = tracked.status;
+    const stateChanged = prev.state !== obs.state;
+    const changed =
+      stateChanged ||
+      prev.reason !== obs.reason ||
+      prev.message !== obs.message ||
+      prev.interfaceName !== obs.interfaceName ||
+      prev.ofport !== obs.ofport ||
+      prev.provider !== obs.provider ||
+      !sameStrings(prev.warnings, obs.warnings);
+    // Otherwise the status built from this observation would equal the one kept (same sinceMs,
+    // no new latency: only a state change brings those).
+    if (!changed && prev.pluggedByOvnController === obs.pluggedByOvnController) return;
+    let plugLatencyMs: number | undefined;
+    let bindLatencyMs: number | undefined;
+    let latencies: { plug?: number; bind?: number } = {
+      ...(prev.plugLatencyMs === undefined ? {} : { plug: prev.plugLatencyMs }),
+      ...(prev.bindLatencyMs === undefined ? {} : { bind: prev.bindLatencyMs }),
+    };
+    if (tracked.measurable && stateChanged) {
+      if (
+        (obs.state === 'Plugged' || obs.state === 'Bound' || obs.state === 'Down') &&
+        latencies.plug === undefined
+      ) {
+        plugLatencyMs = now - prev.firstSeenMs;
+        latencies = { ...latencies, plug: plugLatencyMs };
+      }
+      if (obs.state === 'Bound' && latencies.bind === undefined) {
+        bindLatencyMs = now - prev.firstSeenMs;
+        latencies = { ...latencies, bind: bindLatencyMs };
+      }
+    }
+    const status = buildStatus(obs, prev.firstSeenMs, stateChanged ? now : prev.sinceMs, latencies);
+    tracked.status = status;
+    this.#sorted = undefined;
+    if (changed) {
+      transitions.push({
+        logicalPort: obs.logicalPort,
+        from: prev.state,
+        to: obs.state,
+        status,
+        ...(plugLatencyMs === undefined ? {} : { plugLatencyMs }),
+        ...(bindLatencyMs === undefined ? {} : { bindLatencyMs }),
+      });
+    }
+  }
+
+  /**
+   * Applies `observations` of some ports and removes the ports `gone`; the other ports stay as
+   * they are. Returns what changed, like {@link update}.
+   */
+  updateSome(observations: Iterable<PortObservation>, gone: Iterable<string>): PortTransition[] {
+    const now = this.#now();
+    const transitions: PortTransition[] = [];
+    const update = ++this.#updates;
+    for (const obs of observations) {
+      const tracked = this.#ports.get(obs.logicalPort);
+      if (tracked?.seenIn === update) continue;
+      if (tracked !== undefined) tracked.seenIn = update;
+      this.#observe(obs, tracked, update, now, transitions);
+    }
+    for (const name of gone) {
+      const tracked = this.#ports.get(name);
+      if (tracked === undefined) continue;
+      this.#sorted = undefined;
+      this.#ports.delete(name);
+      transitions.push({ logicalPort: name, from: tracked.status.state, status: tracked.status });
+    }
+    return transitions;
+  }
+
+  /**
+   * Current statuses, sorted by logical port name: the same (frozen) array until a status changes,
+   * so callers may compare it by identity.
+   */
+  ports(): readonly PortStatus[] {
+    this.#sorted ??= Object.freeze(
+      [...this.#ports.values()]
+        .map((t) => t.status)
+        .sort((a, b) => (a.logicalPort < b.logicalPort ? -1 : a.logicalPort > b.logicalPort ? 1 : 0)),
+    );
+    return this.#sorted;
   }
 
   get(logicalPort: string): PortStatus | undefined {
     return this.#ports.get(logicalPort)?.status;
   }
+}
+
+function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  const left = a ?? [];
+  const right = b ?? [];
+  return left.length === right.length && left.every((value, i) => value === right[i]);
 }
 
 function buildStatus(
