@@ -85,6 +85,8 @@ interface Profile {
   /** Port_Binding rows updated per second, in 10 transactions per second. */
   readonly updatesPerSecond: number;
   readonly nodePorts: number;
+  /** The node's logical ports per logical switch (ovn-controller's cost depends on it). */
+  readonly nodePortsPerSwitch: number | undefined;
   readonly singleRuns: number;
   readonly settleMs: number;
 }
@@ -100,6 +102,7 @@ const FULL: Profile = {
   windowMs: 6000,
   updatesPerSecond: 1000,
   nodePorts: 10_000,
+  nodePortsPerSwitch: 100,
   singleRuns: 15,
   settleMs: 8000,
 };
@@ -115,6 +118,7 @@ const QUICK: Profile = {
   windowMs: 2000,
   updatesPerSecond: 200,
   nodePorts: 300,
+  nodePortsPerSwitch: 100,
   singleRuns: 5,
   settleMs: 2000,
 };
@@ -811,7 +815,10 @@ async function fillNode(setup: NodeSetup, count: number): Promise<void> {
 
 async function startNode(ctx: Context, builtin: boolean): Promise<NodeSetup> {
   const sandbox = await startSandbox({ chassis: ['hv1'], enableDummyVifPlug: builtin });
-  const probe = new Probe(sandbox.central);
+  const probe = new Probe(
+    sandbox.central,
+    ctx.profile.nodePortsPerSwitch === undefined ? {} : { portsPerSwitch: ctx.profile.nodePortsPerSwitch },
+  );
   let agent: AgentProcess | undefined;
   try {
     if (!builtin) agent = await startAgentOn(ctx, sandbox.node('hv1').ovs.dbRemote);
@@ -970,6 +977,12 @@ function withOverrides(base: Profile): Profile {
     windowMs: int('window-s', base.windowMs / 1000) * 1000,
     updatesPerSecond: int('rate', base.updatesPerSecond),
     nodePorts: int('node-ports', base.nodePorts),
+    // `all` puts every node port on one logical switch (ovn-controller's iterations then grow
+    // with the square of the ports: ADR 0100).
+    nodePortsPerSwitch:
+      arg('node-ports-per-switch') === 'all'
+        ? undefined
+        : int('node-ports-per-switch', base.nodePortsPerSwitch ?? Number.MAX_SAFE_INTEGER),
     singleRuns: int('single-runs', base.singleRuns),
   };
 }
@@ -1164,7 +1177,7 @@ async function main(): Promise<void> {
     `topology: foreign-RSS SB ${describe(topology)}; per-N SB ${describe(sbTopology)}; ` +
       `monitors N=${profile.monitorCounts.join(',')} per shape (agent: OvsdbClient in this process; ovn-controller: captured ${capture.capturedFrom} monitor replayed), ` +
       `update stream ${profile.updatesPerSecond} Port_Binding rows/s (up toggled, 10 transactions/s) over all chassis, CPU windows ${profile.windowMs / 1000} s; ` +
-      `node: ${profile.nodePorts} ports, ${profile.singleRuns} single-port samples per plugger; agent-own SB for the RSS ratio: ${OWN_PORTS} ports; run took ${((performance.now() - started) / 60000).toFixed(1)} min`,
+      `node: ${profile.nodePorts} ports on ${profile.nodePortsPerSwitch === undefined ? 'one logical switch' : `logical switches of ${profile.nodePortsPerSwitch}`}, ${profile.singleRuns} single-port samples per plugger; agent-own SB for the RSS ratio: ${OWN_PORTS} ports; run took ${((performance.now() - started) / 60000).toFixed(1)} min`,
   );
   const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
   log(

@@ -7,13 +7,24 @@ import { performance } from 'node:perf_hooks';
 import { mutation, OvsdbClient, where, type ChangeBatch, type NamedUuid } from '../../src/ovsdb/index.js';
 import { waitUntil, type OvnCentral } from '../../test/harness/index.js';
 
+export interface ProbeOptions {
+  /**
+   * Logical ports per logical switch: port number `offset + j` of {@link Probe.addPorts} goes to
+   * switch `bench-<floor(n / portsPerSwitch)>`, created in the same NB transaction when new.
+   * Default: every port on the one switch `bench`.
+   */
+  readonly portsPerSwitch?: number;
+}
+
 export class Probe {
   readonly nb: OvsdbClient;
+  readonly #portsPerSwitch: number | undefined;
   readonly sb: OvsdbClient;
   readonly #up = new Set<string>();
   readonly #waiters: { names: Set<string>; resolve: () => void }[] = [];
 
-  constructor(central: OvnCentral) {
+  constructor(central: OvnCentral, options: ProbeOptions = {}) {
+    this.#portsPerSwitch = options.portsPerSwitch;
     this.nb = new OvsdbClient({
       remotes: central.nbRemote,
       database: 'OVN_Northbound',
@@ -35,6 +46,7 @@ export class Probe {
     this.nb.start();
     this.sb.start();
     await Promise.all([this.nb.ready(), this.sb.ready()]);
+    if (this.#portsPerSwitch !== undefined) return;
     const outcome = await this.nb.transact((tx) => {
       tx.insert('Logical_Switch', { name: 'bench' });
     });
@@ -43,6 +55,12 @@ export class Probe {
     await waitUntil(() => this.nb.table('Logical_Switch').all().length > 0, {
       description: 'switch in the NB replica',
     });
+  }
+
+  #switchOf(portNumber: number): string {
+    return this.#portsPerSwitch === undefined
+      ? 'bench'
+      : `bench-${Math.floor(portNumber / this.#portsPerSwitch)}`;
   }
 
   /** Only the rows a message touched: a node with 10,000 ports must not cost 10,000 per message. */
@@ -85,17 +103,23 @@ export class Probe {
    * Commits `names` as plug-requesting ports in one NB transaction; resolves with t0, taken when
    * the transaction is sent (the reply can be processed after SB updates it caused, which would
    * make a reply-time t0 late by a variable amount; sending time is the same for both setups).
-   * `offset` numbers the MAC addresses so that ports of several calls do not collide.
+   * `offset` numbers the ports (MAC addresses that do not collide across calls, and the switch
+   * each goes to).
    */
   async addPorts(names: readonly string[], chassis: string, offset = 0): Promise<number> {
-    const sw = this.nb.table('Logical_Switch').all()[0];
-    if (sw === undefined) throw new Error('no switch');
+    const existing = new Set(
+      this.nb
+        .table('Logical_Switch')
+        .all()
+        .map((row) => row['name']),
+    );
     const t0 = performance.now();
     const outcome = await this.nb.transact(
       (tx) => {
-        const refs: NamedUuid[] = names.map((name, j) => {
+        const portsBySwitch = new Map<string, NamedUuid[]>();
+        names.forEach((name, j) => {
           const i = offset + j;
-          return tx.insert('Logical_Switch_Port', {
+          const ref = tx.insert('Logical_Switch_Port', {
             name,
             addresses: [`f0:00:00:${hex(i >> 16)}:${hex((i >> 8) & 255)}:${hex(i & 255)}`],
             options: new Map([
@@ -103,8 +127,14 @@ export class Probe {
               ['vif-plug-type', 'dummy'],
             ]),
           });
+          const sw = this.#switchOf(i);
+          portsBySwitch.set(sw, [...(portsBySwitch.get(sw) ?? []), ref]);
         });
-        tx.mutate('Logical_Switch', [where('name', '==', 'bench')], [mutation('ports', 'insert', refs)]);
+        for (const [sw, refs] of portsBySwitch) {
+          if (existing.has(sw))
+            tx.mutate('Logical_Switch', [where('name', '==', sw)], [mutation('ports', 'insert', refs)]);
+          else tx.insert('Logical_Switch', { name: sw, ports: refs });
+        }
       },
       { timeoutMs: 300_000 },
     );
