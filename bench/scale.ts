@@ -16,7 +16,7 @@
  *   → `sb_cpu_ratio` = agent / ovn-controller per monitor at the largest N (worst backend).
  * - plug: single-port plug latency (NB commit → Port_Binding.up) on a node that already has
  *   10,000 plugged ports, agent + ovn-controller vs ovn-controller's built-in dummy plugging, both
- *   at 10,000, samples alternating → `single_at10k_ratio`; the agent's own time from the SB
+ *   at 10,000, samples paired in time → `single_at10k_ratio`; the agent's own time from the SB
  *   server sending it the new binding to the OVS server's reply to its transaction (jsonrpc debug
  *   logs of both servers, ms stamps, ADR 0084's method) → `agent_change_ms`; agent RSS there
  *   → `rss10k_mb`.
@@ -129,6 +129,14 @@ const CONNECT_PARALLEL = 50;
 
 function log(line: string): void {
   console.log(line);
+}
+
+const runStarted = performance.now();
+
+/** A section's heading, with the run's elapsed time (the full run has a 15-minute budget). */
+function section(title: string): void {
+  const s = Math.round((performance.now() - runStarted) / 1000);
+  log(`${title} [at ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}]`);
 }
 
 function arg(name: string): string | undefined {
@@ -801,7 +809,10 @@ interface NodeSetup {
 
 async function fillNode(setup: NodeSetup, count: number): Promise<void> {
   const t0 = performance.now();
-  const BATCH = Number(arg('fill-batch') ?? 1000);
+  // One NB transaction by default: ovs-vswitchd's and ovn-controller's work per change grows with
+  // the ports already there, so fewer, larger changes fill faster (10,000 ports: ~5 min against ~6
+  // in transactions of 1,000).
+  const BATCH = Number(arg('fill-batch') ?? count);
   for (let base = 0; base < count; base += BATCH) {
     const names = Array.from(
       { length: Math.min(BATCH, count - base) },
@@ -893,15 +904,19 @@ async function measureNodeAtScale(ctx: Context): Promise<{ ratio: number; change
       await sleep(2000);
       const single = { builtin: [] as number[], agent: [] as number[] };
       const sampled: string[] = [];
+      // Both nodes get their port at the same moment (ADR 0100): at this size one sample takes
+      // seconds of ovs-vswitchd's single-threaded work on either node, so pairs in time halve the
+      // run and both series still see the same load.
       for (let i = 0; i < profile.singleRuns; i++) {
-        const order = i % 2 === 0 ? [builtin, ours] : [ours, builtin];
-        for (const setup of order) {
-          const name = `${setup.label}-s${i}`;
-          const t0 = await setup.probe.addPorts([name], 'hv1', profile.nodePorts + i);
-          single[setup.label].push((await setup.probe.waitUp([name])) - t0);
-          if (setup === ours) sampled.push(name);
-          await sleep(200);
-        }
+        await Promise.all(
+          [builtin, ours].map(async (setup) => {
+            const name = `${setup.label}-s${i}`;
+            const t0 = await setup.probe.addPorts([name], 'hv1', profile.nodePorts + i);
+            single[setup.label].push((await setup.probe.waitUp([name])) - t0);
+            if (setup === ours) sampled.push(name);
+          }),
+        );
+        await sleep(200);
       }
       for (const setup of [builtin, ours]) {
         await setup.sandbox.central.sb?.appctl('vlog/set', 'jsonrpc:file:info');
@@ -909,7 +924,7 @@ async function measureNodeAtScale(ctx: Context): Promise<{ ratio: number; change
       }
       const p50 = { builtin: median(single.builtin), agent: median(single.agent) };
       log(
-        `  single port at ${profile.nodePorts}: builtin p50 ${p50.builtin.toFixed(1)} ms, agent p50 ${p50.agent.toFixed(1)} ms (n=${profile.singleRuns} each, alternating); paired difference median ${median(single.agent.map((v, i) => v - (single.builtin[i] ?? Number.NaN))).toFixed(2)} ms`,
+        `  single port at ${profile.nodePorts}: builtin p50 ${p50.builtin.toFixed(1)} ms, agent p50 ${p50.agent.toFixed(1)} ms (n=${profile.singleRuns} each, paired in time); paired difference median ${median(single.agent.map((v, i) => v - (single.builtin[i] ?? Number.NaN))).toFixed(2)} ms`,
       );
       const changes = await agentChangeMs(ours, sampled);
       if (changes.length === 0) throw new Error('no agent SB→OVS hop found in the jsonrpc debug logs');
@@ -1042,10 +1057,10 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'foreign') {
     const sb = await startOvsdbServer({ schema: OVN_SB_SCHEMA, name: 'sb-big', remotes: ['punix', 'ptcp'] });
     try {
-      log('foreign bindings:');
+      section('foreign bindings:');
       const foreign = await measureForeign(ctx, sb, topology);
       foreignRatio = foreign.ratio;
-      log(
+      section(
         `connect cost on that SB (${topology.ports.length} bindings), ${profile.bigSbMonitors} monitors per shape:`,
       );
       await measureBackend(
@@ -1067,7 +1082,7 @@ async function main(): Promise<void> {
       ...(arg('keep-dir') === undefined ? {} : { dir: arg('keep-dir') }),
     });
     try {
-      log('Southbound cost, standalone:');
+      section('Southbound cost, standalone:');
       const content = await populate(sb.tcpRemote ?? sb.remote, sbTopology, 1);
       // A fresh process on the filled database: the memory the big insert transactions freed would
       // otherwise absorb the monitors' allocations and hide them from RSS.
@@ -1084,7 +1099,7 @@ async function main(): Promise<void> {
       remotes: ['ptcp'],
     });
     try {
-      log('Southbound cost, 3-member Raft cluster (monitors spread over the members, CPU summed):');
+      section('Southbound cost, 3-member Raft cluster (monitors spread over the members, CPU summed):');
       const content = await populate((await cluster.leader()).remote, sbTopology, 1);
       // Fresh member processes on the filled database (see the standalone server's restart).
       for (const member of cluster.members) await member.restart();
@@ -1118,7 +1133,9 @@ async function main(): Promise<void> {
         });
         try {
           const remote = relay.tcpRemote ?? relay.remote;
-          log('Southbound cost, ovsdb relay in front of the cluster (relay CPU; the cluster as upstream):');
+          section(
+            'Southbound cost, ovsdb relay in front of the cluster (relay CPU; the cluster as upstream):',
+          );
           results.push(
             await measureBackend(
               {
@@ -1163,7 +1180,7 @@ async function main(): Promise<void> {
   }
 
   if (only === undefined || only === 'plug') {
-    log(`plug latency on a node with ${profile.nodePorts} plugged ports:`);
+    section(`plug latency on a node with ${profile.nodePorts} plugged ports:`);
     try {
       single = await measureNodeAtScale(ctx);
     } catch (error) {
