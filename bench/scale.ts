@@ -99,12 +99,13 @@ const FULL: Profile = {
   sbPortsPerChassis: 10,
   bigSbMonitors: 10,
   monitorCounts: [10, 100, 1000],
-  windowMs: 5000,
+  windowMs: 4000,
   updatesPerSecond: 1000,
   nodePorts: 10_000,
   nodePortsPerSwitch: 100,
-  // One sample takes 10–16 s at this size (ovs-vswitchd reconfiguring its bridge), on both nodes.
-  singleRuns: 9,
+  // One sample takes 10–16 s at this size (ovs-vswitchd reconfiguring its bridge) on both nodes;
+  // the full run has 15 minutes.
+  singleRuns: 7,
   settleMs: 8000,
 };
 
