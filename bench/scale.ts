@@ -21,6 +21,7 @@
  *   logs of both servers, ms stamps, ADR 0084's method) → `agent_change_ms`; agent RSS there
  *   → `rss10k_mb`.
  *
+ * The node part's fill runs while the foreign and SB parts measure (`--sequential`: after them).
  * Needs an open-files limit above the number of connections (the npm script raises it).
  * Last line: scale foreign_rss_ratio=<x> sb_cpu_ratio=<x> single_at10k_ratio=<x> agent_change_ms=<x> rss10k_mb=<x>
  */
@@ -150,6 +151,21 @@ function mb(bytes: number): number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A promise's outcome, held without an unhandled rejection until someone looks. */
+type Settled<T> = { readonly value: T } | { readonly error: unknown };
+
+function settled<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+function fromSettled<T>(outcome: Settled<T>): T {
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Southbound content
@@ -809,7 +825,7 @@ interface NodeSetup {
   readonly probe: Probe;
 }
 
-async function fillNode(setup: NodeSetup, count: number): Promise<void> {
+async function fillNode(setup: NodeSetup, count: number): Promise<string> {
   const t0 = performance.now();
   // One NB transaction by default: ovs-vswitchd's and ovn-controller's work per change grows with
   // the ports already there, so fewer, larger changes fill faster (10,000 ports: ~5 min against ~6
@@ -823,7 +839,7 @@ async function fillNode(setup: NodeSetup, count: number): Promise<void> {
     await setup.probe.addPorts(names, 'hv1', base);
     await setup.probe.waitUp(names, 900_000);
   }
-  log(`  ${setup.label}: ${count} ports up in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return `  ${setup.label}: ${count} ports up in ${((performance.now() - t0) / 1000).toFixed(0)} s`;
 }
 
 async function startNode(ctx: Context, builtin: boolean): Promise<NodeSetup> {
@@ -898,14 +914,40 @@ async function agentChangeMs(setup: NodeSetup, names: readonly string[]): Promis
   return out;
 }
 
-async function measureNodeAtScale(ctx: Context): Promise<{ ratio: number; changeMs: number; rssMb: number }> {
-  const { profile } = ctx;
+interface FilledNodes {
+  readonly builtin: NodeSetup;
+  readonly ours: NodeSetup;
+  /** What the fill printed, shown in the node part's section. */
+  readonly lines: readonly string[];
+}
+
+/** Both nodes, started and filled at once (half the wall time of one after the other). */
+async function filledNodes(ctx: Context): Promise<FilledNodes> {
   const builtin = await startNode(ctx, true);
+  let ours: NodeSetup | undefined;
   try {
-    const ours = await startNode(ctx, false);
+    ours = await startNode(ctx, false);
+    const lines = await Promise.all([
+      fillNode(builtin, ctx.profile.nodePorts),
+      fillNode(ours, ctx.profile.nodePorts),
+    ]);
+    return { builtin, ours, lines };
+  } catch (error) {
+    if (ours !== undefined) await stopNode(ours);
+    await stopNode(builtin);
+    throw error;
+  }
+}
+
+/** Samples the filled nodes, then stops them. */
+async function measureNodeAtScale(
+  ctx: Context,
+  { builtin, ours, lines }: FilledNodes,
+): Promise<{ ratio: number; changeMs: number; rssMb: number }> {
+  const { profile } = ctx;
+  for (const line of lines) log(line);
+  try {
     try {
-      // Both nodes fill at once (each in batches of 1,000): half the wall time of one after the other.
-      await Promise.all([fillNode(builtin, profile.nodePorts), fillNode(ours, profile.nodePorts)]);
       const agentPid = ours.agent?.pid ?? 0;
       for (const setup of [builtin, ours]) {
         await setup.sandbox.central.sb?.appctl('vlog/set', 'jsonrpc:file:dbg');
@@ -1056,6 +1098,13 @@ async function main(): Promise<void> {
   const results: BackendResult[] = [];
 
   const wantSb = only === undefined || only === 'sb';
+  // The node part's fill — minutes of ovn-controller and ovs-vswitchd work — runs while the
+  // foreign and SB parts measure, unless --sequential: their figures are the SB server processes'
+  // CPU time and agents' RSS, which the fill's processes are not charged to (ADR 0100). The
+  // single-port samples start once those parts are done.
+  const wantPlug = only === undefined || only === 'plug';
+  const startFill = (): Promise<Settled<FilledNodes>> => settled(filledNodes(ctx));
+  let nodes = wantPlug && !process.argv.includes('--sequential') ? startFill() : undefined;
   const standalone = (sb: OvsdbServer, name: string): Backend => {
     const remote = sb.tcpRemote ?? sb.remote;
     return {
@@ -1193,10 +1242,11 @@ async function main(): Promise<void> {
     sbRatio = Math.max(...ratios);
   }
 
-  if (only === undefined || only === 'plug') {
+  if (wantPlug) nodes ??= startFill();
+  if (nodes !== undefined) {
     section(`plug latency on a node with ${profile.nodePorts} plugged ports:`);
     try {
-      single = await measureNodeAtScale(ctx);
+      single = await measureNodeAtScale(ctx, await nodes.then(fromSettled));
     } catch (error) {
       // The other parts' figures are still worth their line; this part's become n/a.
       log(`  FAILED: ${error instanceof Error ? error.message : String(error)}`);
