@@ -956,6 +956,10 @@ async function measureNodeAtScale(
       await sleep(2000);
       const single = { builtin: [] as number[], agent: [] as number[] };
       const sampled: string[] = [];
+      const switches = Math.max(
+        1,
+        Math.floor(profile.nodePorts / (profile.nodePortsPerSwitch ?? profile.nodePorts)),
+      );
       // Both nodes get their port at the same moment (ADR 0100): at this size one sample takes
       // seconds of ovs-vswitchd's single-threaded work on either node, so pairs in time halve the
       // run and both series still see the same load.
@@ -963,7 +967,9 @@ async function measureNodeAtScale(
         await Promise.all(
           [builtin, ours].map(async (setup) => {
             const name = `${setup.label}-s${i}`;
-            const t0 = await setup.probe.addPorts([name], 'hv1', profile.nodePorts + i);
+            // On a switch the fill made: a new switch would be a new datapath for northd and
+            // ovn-controller, and the first sample would measure that.
+            const t0 = await setup.probe.addPorts([name], 'hv1', profile.nodePorts + i, i % switches);
             single[setup.label].push((await setup.probe.waitUp([name])) - t0);
             if (setup === ours) sampled.push(name);
           }),

@@ -57,12 +57,6 @@ export class Probe {
     });
   }
 
-  #switchOf(portNumber: number): string {
-    return this.#portsPerSwitch === undefined
-      ? 'bench'
-      : `bench-${Math.floor(portNumber / this.#portsPerSwitch)}`;
-  }
-
   /** Only the rows a message touched: a node with 10,000 ports must not cost 10,000 per message. */
   #onChange(batch: ChangeBatch): void {
     const changes = batch.tables['Port_Binding'];
@@ -104,9 +98,14 @@ export class Probe {
    * the transaction is sent (the reply can be processed after SB updates it caused, which would
    * make a reply-time t0 late by a variable amount; sending time is the same for both setups).
    * `offset` numbers the ports (MAC addresses that do not collide across calls, and the switch
-   * each goes to).
+   * each goes to); `switchNumber` puts them all on that switch instead (`portsPerSwitch` only).
    */
-  async addPorts(names: readonly string[], chassis: string, offset = 0): Promise<number> {
+  async addPorts(
+    names: readonly string[],
+    chassis: string,
+    offset = 0,
+    switchNumber?: number,
+  ): Promise<number> {
     const existing = new Set(
       this.nb
         .table('Logical_Switch')
@@ -127,7 +126,10 @@ export class Probe {
               ['vif-plug-type', 'dummy'],
             ]),
           });
-          const sw = this.#switchOf(i);
+          const sw =
+            this.#portsPerSwitch === undefined
+              ? 'bench'
+              : `bench-${switchNumber ?? Math.floor(i / this.#portsPerSwitch)}`;
           portsBySwitch.set(sw, [...(portsBySwitch.get(sw) ?? []), ref]);
         });
         for (const [sw, refs] of portsBySwitch) {
