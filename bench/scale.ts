@@ -988,12 +988,14 @@ async function measureNodeAtScale(
       if (changes.length === 0) throw new Error('no agent SB→OVS hop found in the jsonrpc debug logs');
       // The fastest and slowest of 7 dropped (the first sample after the fill is often an outlier).
       const trimmed = (values: readonly number[]): number => trimmedMean(values, 0.15);
-      const changeMs = trimmed(changes.map((c) => c.totalMs));
+      const totals = changes.map((c) => c.totalMs);
+      const agentParts = changes.map((c) => c.agentMs);
+      const changeMs = trimmed(totals);
       log(
-        `  agent SB update → OVS commit (server log stamps, ms-truncated): ${changes.map((c) => c.totalMs).join(', ')} ms; trimmed mean ${changeMs.toFixed(2)} ms (${changes.length}/${sampled.length} found)`,
+        `  agent SB update → OVS commit (server log stamps, ms-truncated): ${totals.join(', ')} ms; trimmed mean ${changeMs.toFixed(2)} ms (${changes.length}/${sampled.length} found)`,
       );
       log(
-        `    of which SB update sent → agent's transaction received by the OVS server: ${changes.map((c) => c.agentMs).join(', ')} ms; trimmed mean ${trimmed(changes.map((c) => c.agentMs)).toFixed(2)} ms (the rest is the OVS server's commit)`,
+        `    of which SB update sent → agent's transaction received by the OVS server: ${agentParts.join(', ')} ms; trimmed mean ${trimmed(agentParts).toFixed(2)} ms (the rest is the OVS server's commit)`,
       );
       const status = (await (await fetch(`${ours.agent?.url ?? ''}/status`)).json()) as {
         ports: { logicalPort: string; plugLatencyMs?: number }[];
@@ -1085,7 +1087,6 @@ async function main(): Promise<void> {
     throw new Error(
       `open-files limit ${limit} is below ${maxN + 200}: run through \`npm run bench:scale\` (it raises ulimit -n) or raise it yourself`,
     );
-  const started = performance.now();
   const entry = process.argv.includes('--skip-compile')
     ? `${BUILD_DIR}/src/agent/cli.js`
     : await compileAgent(log);
@@ -1112,7 +1113,7 @@ async function main(): Promise<void> {
   // single-port samples start once those parts are done.
   const wantPlug = only === undefined || only === 'plug';
   const startFill = (): Promise<Settled<FilledNodes>> => settled(filledNodes(ctx));
-  let nodes = wantPlug && !process.argv.includes('--sequential') ? startFill() : undefined;
+  const earlyFill = wantPlug && !process.argv.includes('--sequential') ? startFill() : undefined;
   const standalone = (sb: OvsdbServer, name: string): Backend => {
     const remote = sb.tcpRemote ?? sb.remote;
     return {
@@ -1250,11 +1251,10 @@ async function main(): Promise<void> {
     sbRatio = Math.max(...ratios);
   }
 
-  if (wantPlug) nodes ??= startFill();
-  if (nodes !== undefined) {
+  if (wantPlug) {
     section(`plug latency on a node with ${profile.nodePorts} plugged ports:`);
     try {
-      single = await measureNodeAtScale(ctx, await nodes.then(fromSettled));
+      single = await measureNodeAtScale(ctx, fromSettled(await (earlyFill ?? startFill())));
     } catch (error) {
       // The other parts' figures are still worth their line; this part's become n/a.
       log(`  FAILED: ${error instanceof Error ? error.message : String(error)}`);
@@ -1266,7 +1266,7 @@ async function main(): Promise<void> {
     `topology: foreign-RSS SB ${describe(topology)}; per-N SB ${describe(sbTopology)}; ` +
       `monitors N=${profile.monitorCounts.join(',')} per shape (agent: OvsdbClient in this process; ovn-controller: captured ${capture.capturedFrom} monitor replayed), ` +
       `update stream ${profile.updatesPerSecond} Port_Binding rows/s (up toggled, 10 transactions/s) over all chassis, CPU windows ${profile.windowMs / 1000} s; ` +
-      `node: ${profile.nodePorts} ports on ${profile.nodePortsPerSwitch === undefined ? 'one logical switch' : `logical switches of ${profile.nodePortsPerSwitch}`}, ${profile.singleRuns} single-port samples per plugger; agent-own SB for the RSS ratio: ${OWN_PORTS} ports; run took ${((performance.now() - started) / 60000).toFixed(1)} min`,
+      `node: ${profile.nodePorts} ports on ${profile.nodePortsPerSwitch === undefined ? 'one logical switch' : `logical switches of ${profile.nodePortsPerSwitch}`}, ${profile.singleRuns} single-port samples per plugger; agent-own SB for the RSS ratio: ${OWN_PORTS} ports; run took ${((performance.now() - runStarted) / 60000).toFixed(1)} min`,
   );
   const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
   log(

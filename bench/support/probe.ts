@@ -130,7 +130,9 @@ export class Probe {
             this.#portsPerSwitch === undefined
               ? 'bench'
               : `bench-${switchNumber ?? Math.floor(i / this.#portsPerSwitch)}`;
-          portsBySwitch.set(sw, [...(portsBySwitch.get(sw) ?? []), ref]);
+          const refs = portsBySwitch.get(sw);
+          if (refs === undefined) portsBySwitch.set(sw, [ref]);
+          else refs.push(ref);
         });
         for (const [sw, refs] of portsBySwitch) {
           if (existing.has(sw))
